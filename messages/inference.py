@@ -1,0 +1,121 @@
+"""Messages of the inference service: generate request and reply, token chunks, cancel, model info."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from .errors import ErrorMessage
+
+MAX_PROMPT_CHARS = 200_000
+MAX_NEW_TOKENS_LIMIT = 8192
+MAX_STOP_STRINGS = 8
+
+RequestId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+AdapterName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")]
+Role = Literal["system", "user", "assistant"]
+
+
+class ChatMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One turn of a conversation."""
+
+    role: Role
+    content: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS)]
+
+
+class GenerationParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How to sample. `temperature` 0 means greedy decoding (deterministic)."""
+
+    max_new_tokens: Annotated[int, Meta(ge=1, le=MAX_NEW_TOKENS_LIMIT)] = 256
+    temperature: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.0
+    top_p: Annotated[float, Meta(gt=0.0, le=1.0)] = 1.0
+    stop: Annotated[list[Annotated[str, Meta(min_length=1, max_length=64)]], Meta(max_length=MAX_STOP_STRINGS)] = (
+        msgspec.field(default_factory=list)
+    )
+    seed: Annotated[int, Meta(ge=0, le=2**32 - 1)] | None = None
+
+
+class SearchSource(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A web result that grounds an answer."""
+
+    title: str
+    url: str
+    snippet: str = ""
+
+
+class GenerateRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Start a generation. Give either `prompt` or `messages` (a chat), not both."""
+
+    request_id: RequestId
+    prompt: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS)] | None = None
+    messages: list[ChatMessage] | None = None
+    params: GenerationParams = msgspec.field(default_factory=GenerationParams)
+    adapter: AdapterName | None = None
+    sources: list[SearchSource] | None = None
+
+
+class Accept(msgspec.Struct, frozen=True, tag="accept", tag_field="type"):
+    """The generation was accepted; chunks follow on `infer.tokens.<request_id>`."""
+
+    request_id: str
+    worker_id: str
+    prompt_tokens: int
+    max_new_tokens: int
+
+
+GenerateReply = Accept | ErrorMessage
+
+
+class FinishReason(StrEnum):
+    STOP = "stop"  # the model ended its answer
+    LENGTH = "length"  # max_new_tokens reached
+    STOP_STRING = "stop_string"  # one of the request's stop strings appeared
+    CANCELLED = "cancelled"  # a cancel arrived
+    ERROR = "error"  # see the chunk's `error`
+
+
+class Usage(msgspec.Struct, frozen=True):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class TokenChunk(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One piece of a generation. `seq` counts from 0 with no gaps; the last chunk has `done`."""
+
+    request_id: str
+    seq: int
+    token: str = ""
+    done: bool = False
+    finish_reason: FinishReason | None = None
+    usage: Usage | None = None
+    error: ErrorMessage | None = None
+
+
+class Cancel(msgspec.Struct, frozen=True):
+    """Stop the generation named by the subject `infer.cancel.<request_id>`."""
+
+    request_id: str
+    reason: str = "cancelled by client"
+
+
+class InfoRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Ask one inference worker what it serves (an empty body works too)."""
+
+
+class ModelInfo(msgspec.Struct, frozen=True):
+    model_id: str
+    device: str
+    dtype: str
+    load_in_4bit: bool
+    context_length: int
+    state: str  # "ready" or "released" (GPU lent to training)
+    worker_id: str
+    active_adapter: str | None = None
+    vram_total_mb: float | None = None
+    vram_used_mb: float | None = None
+    vram_reserved_mb: float | None = None
+    max_concurrency: int = 1
+    active_generations: int = 0

@@ -1,0 +1,55 @@
+"""Every NATS subject, stream, consumer and bucket name Switchboard uses, in one place."""
+
+from __future__ import annotations
+
+# -- inference -------------------------------------------------------------------------------
+INFERENCE_SERVICE = "inference"
+INFERENCE_QUEUE = "inference"
+INFERENCE_GENERATE = "svc.inference.generate"
+INFERENCE_INFO = "svc.inference.info"
+
+TOKENS_STREAM = "TOKENS"
+TOKENS_PREFIX = "infer.tokens"
+TOKENS_WILDCARD = f"{TOKENS_PREFIX}.>"
+CANCEL_PREFIX = "infer.cancel"
+CANCEL_WILDCARD = f"{CANCEL_PREFIX}.*"
+
+# -- gateway ---------------------------------------------------------------------------------
+GATEWAY_SERVICE = "gateway"
+
+# -- search ----------------------------------------------------------------------------------
+SEARCH_SERVICE = "search"
+SEARCH_QUEUE = "search"
+SEARCH_QUERY = "svc.search.query"
+
+# -- training and adapters -------------------------------------------------------------------
+TRAIN_JOBS_STREAM = "TRAIN_JOBS"
+TRAIN_JOBS = "train.jobs"
+TRAIN_PROGRESS_PREFIX = "train.progress"
+TRAIN_CANCEL_PREFIX = "train.cancel"
+TRAINING_BUCKET = "training"
+ADAPTERS_BUCKET = "adapters"
+ADAPTER_FILES_BUCKET = "adapter-files"
+
+
+def tokens_subject(request_id: str) -> str:
+    """The subject that carries one generation's token chunks."""
+    return f"{TOKENS_PREFIX}.{request_id}"
+
+
+def cancel_subject(request_id: str) -> str:
+    """The subject that stops one generation."""
+    return f"{CANCEL_PREFIX}.{request_id}"
+
+
+def request_id_of(subject: str) -> str:
+    """The request id at the end of a per-request subject (`infer.tokens.<id>`, `infer.cancel.<id>`)."""
+    return subject.rsplit(".", 1)[-1]
+
+
+def train_progress_subject(job_id: str) -> str:
+    return f"{TRAIN_PROGRESS_PREFIX}.{job_id}"
+
+
+def train_cancel_subject(job_id: str) -> str:
+    return f"{TRAIN_CANCEL_PREFIX}.{job_id}"

@@ -1,0 +1,1 @@
+"""Switchboard's actors; each sub-package runs as `python -m services.<name>`."""

@@ -1,0 +1,21 @@
+"""Building the conversation the model sees from a generate request."""
+
+from __future__ import annotations
+
+from messages import ChatMessage, ErrorCode, GenerateRequest, SwitchboardError
+
+
+def build_chat(request: GenerateRequest) -> list[ChatMessage]:
+    """The request as a list of chat turns; rejects empty or ambiguous input with a bad_request error."""
+    if request.prompt is not None and request.messages is not None:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "give either `prompt` or `messages`, not both")
+    if request.messages is not None:
+        if not request.messages:
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, "`messages` is empty")
+        for index, message in enumerate(request.messages):
+            if not message.content.strip():
+                raise SwitchboardError(ErrorCode.BAD_REQUEST, f"message {index + 1} ({message.role}) has no content")
+        return list(request.messages)
+    if request.prompt is None or not request.prompt.strip():
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "the prompt is empty")
+    return [ChatMessage(role="user", content=request.prompt)]

@@ -1,0 +1,261 @@
+"""The inference actor: `svc.inference.generate` and `.info`, token chunks on `infer.tokens.<id>`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import ClassVar
+
+from nats.js.api import DiscardPolicy, StorageType, StreamConfig
+from nats.micro.request import Request
+
+from messages import (
+    Accept,
+    ErrorCode,
+    ErrorMessage,
+    FinishReason,
+    GenerateRequest,
+    ModelInfo,
+    SwitchboardError,
+    TokenChunk,
+    Usage,
+    decode,
+    encode,
+    subjects,
+)
+from services.runtime import Actor, ActorContext, Settings, ensure_stream, resolve_model
+
+from .config import InferenceConfig
+from .engine import Engine, Outcome, Prepared
+
+# micro error codes (HTTP-like, as `nats micro` tools expect)
+_STATUS = {
+    ErrorCode.BAD_REQUEST: "400",
+    ErrorCode.ADAPTER_MISSING: "404",
+    ErrorCode.CONTEXT_OVERFLOW: "413",
+    ErrorCode.BUSY: "429",
+    ErrorCode.UNAVAILABLE: "503",
+}
+
+
+@dataclass
+class _Done:
+    outcome: Outcome
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
+class InferenceActor(Actor):
+    name: ClassVar[str] = subjects.INFERENCE_SERVICE
+    description: ClassVar[str] = "Generates text with a Hugging Face causal LM and streams tokens over NATS"
+
+    def __init__(self, settings: Settings, config: InferenceConfig | None = None) -> None:
+        self.settings = settings
+        self.config = config or InferenceConfig.from_env()
+        self.engine: Engine | None = None
+        self._active: dict[str, Prepared] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._executor = ThreadPoolExecutor(self.config.max_concurrency, thread_name_prefix="generate")
+        self._ctx: ActorContext | None = None
+        self._shutting_down = False
+
+    def metadata(self) -> dict[str, str]:
+        return {"max_concurrency": str(self.config.max_concurrency)}
+
+    async def start(self, ctx: ActorContext) -> None:
+        self._ctx = ctx
+        await ensure_stream(
+            ctx.js,
+            StreamConfig(
+                name=subjects.TOKENS_STREAM,
+                description="Every generation's token chunks, for replay",
+                subjects=[subjects.TOKENS_WILDCARD],
+                storage=StorageType.FILE,
+                max_age=self.config.tokens_max_age_s,
+                max_bytes=self.config.tokens_max_bytes,
+                discard=DiscardPolicy.OLD,
+            ),
+        )
+        source = await asyncio.to_thread(resolve_model, self.settings)
+        ctx.log.info("loading model", extra={"model": source.model_id, "from": source.location})
+        self.engine = await asyncio.to_thread(
+            Engine, source, load_in_4bit=self.settings.load_in_4bit, hf_token=self.settings.hf_token
+        )
+        ctx.log.info(
+            "model ready",
+            extra={"model": source.model_id, "device": self.engine.device, "dtype": self.engine.dtype},
+        )
+        await ctx.nc.subscribe(subjects.CANCEL_WILDCARD, cb=self._on_cancel)
+        await ctx.service.add_endpoint(
+            name="generate",
+            subject=subjects.INFERENCE_GENERATE,
+            queue_group=subjects.INFERENCE_QUEUE,
+            handler=self._on_generate,
+        )
+        await ctx.service.add_endpoint(
+            name="info",
+            subject=subjects.INFERENCE_INFO,
+            queue_group=subjects.INFERENCE_QUEUE,
+            handler=self._on_info,
+        )
+
+    async def stop(self) -> None:
+        self._shutting_down = True
+        for job in self._active.values():
+            job.cancel.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=30)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    async def _on_generate(self, req: Request) -> None:
+        try:
+            job = self._admit(decode(req.data, GenerateRequest))
+        except SwitchboardError as exc:
+            await _reply_error(req, exc.to_message())
+            return
+        except Exception as exc:  # never let a bad request take the worker down
+            self._log().exception("generate rejected")
+            await _reply_error(req, ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}"))
+            return
+        await req.respond(
+            encode(
+                Accept(
+                    request_id=job.request_id,
+                    worker_id=self.settings.worker_id,
+                    prompt_tokens=job.prompt_tokens,
+                    max_new_tokens=job.max_new_tokens,
+                )
+            )
+        )
+        task = asyncio.create_task(self._run(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _admit(self, request: GenerateRequest) -> Prepared:
+        assert self.engine is not None
+        if self._shutting_down:
+            raise SwitchboardError(ErrorCode.UNAVAILABLE, "this inference worker is shutting down")
+        if request.request_id in self._active:
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"request_id {request.request_id} is already running")
+        if len(self._active) >= self.config.max_concurrency:
+            raise SwitchboardError(
+                ErrorCode.BUSY,
+                f"the inference worker is busy ({self.config.max_concurrency} generation(s) running); "
+                "try again in a moment",
+            )
+        if request.adapter is not None:
+            raise SwitchboardError(ErrorCode.ADAPTER_MISSING, f"adapter {request.adapter!r} is not loaded")
+        job = self.engine.prepare(request)
+        self._active[job.request_id] = job
+        return job
+
+    async def _on_info(self, req: Request) -> None:
+        assert self.engine is not None
+        info = ModelInfo(
+            model_id=self.engine.source.model_id,
+            device=self.engine.device,
+            dtype=self.engine.dtype,
+            load_in_4bit=self.engine.load_in_4bit,
+            context_length=self.engine.context_length,
+            state="ready",
+            worker_id=self.settings.worker_id,
+            active_adapter=None,
+            max_concurrency=self.config.max_concurrency,
+            active_generations=len(self._active),
+            **self.engine.memory(),
+        )
+        await req.respond(encode(info))
+
+    async def _on_cancel(self, msg: object) -> None:
+        subject = str(getattr(msg, "subject", ""))
+        job = self._active.get(subjects.request_id_of(subject))
+        if job is not None:
+            job.cancel.set()
+            self._log().info("cancel", extra={"request_id": job.request_id})
+
+    # -- one generation ----------------------------------------------------------------------
+
+    async def _run(self, job: Prepared) -> None:
+        assert self.engine is not None and self._ctx is not None
+        nc = self._ctx.nc
+        subject = subjects.tokens_subject(job.request_id)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | _Done | _Failed] = asyncio.Queue()
+        engine = self.engine
+
+        def emit(text: str) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, text)
+
+        def work() -> None:
+            try:
+                outcome = engine.generate(job, emit)
+            except BaseException as exc:
+                loop.call_soon_threadsafe(queue.put_nowait, _Failed(exc))
+            else:
+                loop.call_soon_threadsafe(queue.put_nowait, _Done(outcome))
+
+        seq = 0
+        final: TokenChunk
+        try:
+            loop.run_in_executor(self._executor, work)
+            while True:
+                item = await queue.get()
+                if isinstance(item, str):
+                    await nc.publish(subject, encode(TokenChunk(request_id=job.request_id, seq=seq, token=item)))
+                    seq += 1
+                    continue
+                if isinstance(item, _Done):
+                    reason = item.outcome.finish_reason
+                    error = None
+                    if reason is FinishReason.CANCELLED and self._shutting_down:
+                        reason = FinishReason.ERROR
+                        error = ErrorMessage(ErrorCode.UNAVAILABLE, "the inference worker shut down mid-answer")
+                    final = TokenChunk(
+                        request_id=job.request_id,
+                        seq=seq,
+                        done=True,
+                        finish_reason=reason,
+                        usage=Usage(job.prompt_tokens, item.outcome.completion_tokens),
+                        error=error,
+                    )
+                else:
+                    self._log().error(
+                        "generation failed", extra={"request_id": job.request_id, "error": repr(item.error)}
+                    )
+                    final = TokenChunk(
+                        request_id=job.request_id,
+                        seq=seq,
+                        done=True,
+                        finish_reason=FinishReason.ERROR,
+                        error=ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {item.error}"),
+                    )
+                break
+            await nc.publish(subject, encode(final))
+            await nc.flush()
+            self._log().info(
+                "generation done",
+                extra={
+                    "request_id": job.request_id,
+                    "finish": final.finish_reason,
+                    "tokens": final.usage.completion_tokens if final.usage else 0,
+                },
+            )
+        finally:
+            self._active.pop(job.request_id, None)
+
+    def _log(self) -> logging.Logger:
+        assert self._ctx is not None
+        return self._ctx.log
+
+
+async def _reply_error(req: Request, error: ErrorMessage) -> None:
+    with contextlib.suppress(Exception):
+        await req.respond_error(_STATUS.get(error.code, "500"), error.message, data=encode(error))

@@ -1,0 +1,27 @@
+"""The shared actor runtime: settings, NATS connection, micro registration, logs, clean shutdown."""
+
+from .actor import Actor, ActorContext, main, running, serve
+from .jetstream import ensure_stream
+from .logs import get_logger, setup_logging
+from .models import BUNDLED_MODEL_ID, ModelSource, ensure_bundled_model, resolve_model
+from .settings import Settings, env_bool, env_float, env_int, env_str
+
+__all__ = [
+    "BUNDLED_MODEL_ID",
+    "Actor",
+    "ActorContext",
+    "ModelSource",
+    "Settings",
+    "ensure_bundled_model",
+    "ensure_stream",
+    "env_bool",
+    "env_float",
+    "env_int",
+    "env_str",
+    "get_logger",
+    "main",
+    "resolve_model",
+    "running",
+    "serve",
+    "setup_logging",
+]

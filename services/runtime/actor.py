@@ -1,0 +1,110 @@
+"""The actor life cycle: connect, register as a NATS micro service, run, stop cleanly on a signal."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.micro import add_service
+from nats.micro.service import Service
+
+from messages import SwitchboardError
+
+from .connection import connect
+from .logs import get_logger, setup_logging
+from .settings import Settings
+
+
+@dataclass
+class ActorContext:
+    """What an actor gets when it starts."""
+
+    nc: Client
+    js: JetStreamContext
+    service: Service
+    settings: Settings
+    log: logging.Logger
+
+
+class Actor(abc.ABC):
+    """One Switchboard service. Subclasses add their endpoints and subscriptions in `start`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    version: ClassVar[str] = "0.1.0"
+
+    @abc.abstractmethod
+    async def start(self, ctx: ActorContext) -> None:
+        """Create owned streams/buckets, add endpoints, subscribe. Return once serving."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Finish or visibly fail in-flight work. Called before the connection drains."""
+
+    def metadata(self) -> dict[str, str]:
+        return {}
+
+
+@contextlib.asynccontextmanager
+async def running(actor: Actor, settings: Settings) -> AsyncIterator[ActorContext]:
+    """Run `actor` for the duration of the block (used by `main` and by tests)."""
+    log = get_logger(actor.name)
+    nc = await connect(settings, f"switchboard-{actor.name}-{settings.worker_id}", log)
+    service: Service | None = None
+    try:
+        service = await add_service(
+            nc,
+            name=actor.name,
+            version=actor.version,
+            description=actor.description,
+            metadata={"worker_id": settings.worker_id, **actor.metadata()},
+        )
+        ctx = ActorContext(nc=nc, js=nc.jetstream(), service=service, settings=settings, log=log)
+        await actor.start(ctx)
+        log.info("serving", extra={"nats": settings.nats_url, "worker_id": settings.worker_id})
+        try:
+            yield ctx
+        finally:
+            await actor.stop()
+    finally:
+        if service is not None:
+            with contextlib.suppress(Exception):
+                await service.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(nc.drain(), timeout=10)
+        if not nc.is_closed:
+            await nc.close()
+        log.info("stopped")
+
+
+async def serve(actor: Actor, settings: Settings, stop: asyncio.Event) -> None:
+    """Run until `stop` is set."""
+    async with running(actor, settings):
+        await stop.wait()
+
+
+def main(factory: Callable[[Settings], Actor]) -> None:
+    """Entry point for `python -m services.<name>`: exit 0 on SIGTERM/SIGINT, 1 on a startup failure."""
+    settings = Settings.from_env()
+    setup_logging(settings.log_level, settings.log_format)
+
+    async def _run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(factory(settings), settings, stop)
+
+    try:
+        asyncio.run(_run())
+    except SwitchboardError as exc:
+        logging.getLogger("switchboard").error("cannot start: %s", exc.message)
+        sys.exit(1)

@@ -1,0 +1,43 @@
+"""Test helpers that speak the inference protocol directly over NATS, as any client could."""
+
+from __future__ import annotations
+
+import uuid
+
+from nats.aio.client import Client
+
+from messages import GenerateReply, GenerateRequest, GenerationParams, TokenChunk, decode, encode, subjects
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def start(nc: Client, request: GenerateRequest, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    """Subscribe to the request's tokens, then ask for the generation. Returns (reply, subscription)."""
+    sub = await nc.subscribe(subjects.tokens_subject(request.request_id))
+    msg = await nc.request(subjects.INFERENCE_GENERATE, encode(request), timeout=timeout)
+    return decode(msg.data, GenerateReply), sub  # type: ignore[arg-type]
+
+
+async def collect(sub, timeout: float = 120.0) -> list[TokenChunk]:  # type: ignore[no-untyped-def]
+    chunks: list[TokenChunk] = []
+    while True:
+        msg = await sub.next_msg(timeout=timeout)
+        chunk = decode(msg.data, TokenChunk)
+        chunks.append(chunk)
+        if chunk.done:
+            await sub.unsubscribe()
+            return chunks
+
+
+async def generate(
+    nc: Client, prompt: str, **params: object
+) -> tuple[GenerateReply, list[TokenChunk]]:
+    request = GenerateRequest(request_id=new_id(), prompt=prompt, params=GenerationParams(**params))  # type: ignore[arg-type]
+    reply, sub = await start(nc, request)
+    return reply, await collect(sub)
+
+
+def text_of(chunks: list[TokenChunk]) -> str:
+    return "".join(c.token for c in chunks)
