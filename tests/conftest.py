@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import nats
 import pytest
 from nats.aio.client import Client
 
+import nats
 from services.runtime import Settings, ensure_bundled_model, setup_logging
 
 setup_logging("INFO")

@@ -6,7 +6,7 @@ import uuid
 
 from nats.aio.client import Client
 
-from messages import GenerateReply, GenerateRequest, GenerationParams, TokenChunk, decode, encode, subjects
+from messages import Accept, GenerateReply, GenerateRequest, GenerationParams, TokenChunk, decode, encode, subjects
 
 
 def new_id() -> str:
@@ -20,7 +20,7 @@ async def start(nc: Client, request: GenerateRequest, timeout: float = 10.0):  #
     return decode(msg.data, GenerateReply), sub  # type: ignore[arg-type]
 
 
-async def collect(sub, timeout: float = 120.0) -> list[TokenChunk]:  # type: ignore[no-untyped-def]
+async def collect(sub, timeout: float = 60.0) -> list[TokenChunk]:  # type: ignore[no-untyped-def]
     chunks: list[TokenChunk] = []
     while True:
         msg = await sub.next_msg(timeout=timeout)
@@ -31,11 +31,12 @@ async def collect(sub, timeout: float = 120.0) -> list[TokenChunk]:  # type: ign
             return chunks
 
 
-async def generate(
-    nc: Client, prompt: str, **params: object
-) -> tuple[GenerateReply, list[TokenChunk]]:
+async def generate(nc: Client, prompt: str, **params: object) -> tuple[GenerateReply, list[TokenChunk]]:
     request = GenerateRequest(request_id=new_id(), prompt=prompt, params=GenerationParams(**params))  # type: ignore[arg-type]
     reply, sub = await start(nc, request)
+    if not isinstance(reply, Accept):
+        await sub.unsubscribe()
+        return reply, []
     return reply, await collect(sub)
 
 

@@ -1,0 +1,71 @@
+"""The aiohttp application: GraphQL over HTTP and graphql-transport-ws at /graphql, with CORS."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from nats.aio.client import Client
+from strawberry.aiohttp.views import GraphQLView
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from .config import GatewayConfig
+from .inference_client import InferenceClient
+from .schema import Context, schema
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class SwitchboardView(GraphQLView[Context, None]):
+    def __init__(self, nc: Client, config: GatewayConfig) -> None:
+        super().__init__(
+            schema=schema,
+            graphql_ide=None,  # strawberry's GraphiQL loads from a CDN; the web app brings an offline Explorer
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allowed_origins=config.cors_origins,
+        )
+        self._context = Context(nc=nc, inference=InferenceClient(nc, config))
+
+    async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
+        return self._context
+
+
+def cors_middleware(origins: tuple[str, ...]) -> Middleware:
+    allowed = set(origins)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin", "").rstrip("/")
+        permitted = "*" in allowed or origin in allowed
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            if not permitted:
+                return web.Response(status=403, text="origin not allowed")
+            response: web.StreamResponse = web.Response(status=204)
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = request.headers.get(
+                "Access-Control-Request-Headers", "content-type"
+            )
+            response.headers["Access-Control-Max-Age"] = "600"
+        else:
+            response = await handler(request)
+        if permitted and origin and not response.prepared:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
+
+    return middleware
+
+
+async def _index(request: web.Request) -> web.Response:
+    return web.json_response(
+        {"service": "switchboard-gateway", "graphql": "/graphql", "explorer": "http://localhost:3000/explorer"}
+    )
+
+
+def build_app(nc: Client, config: GatewayConfig) -> web.Application:
+    app = web.Application(middlewares=[cors_middleware(config.cors_origins)])
+    view = SwitchboardView(nc, config)
+    app.router.add_route("*", "/graphql", view)
+    app.router.add_get("/", _index)
+    return app

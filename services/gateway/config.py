@@ -1,0 +1,31 @@
+"""Gateway settings from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.runtime import env_float, env_int, env_str
+
+DEFAULT_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000"
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    cors_origins: tuple[str, ...] = tuple(DEFAULT_ORIGINS.split(","))
+    request_timeout_s: float = 5.0  # how long to wait for a worker to accept
+    token_timeout_s: float = 60.0  # longest silence between two chunks before giving up
+    busy_retries: int = 3  # another worker in the queue group may be free
+
+    @classmethod
+    def from_env(cls) -> GatewayConfig:
+        origins = tuple(o.strip().rstrip("/") for o in env_str("CORS_ORIGINS", DEFAULT_ORIGINS).split(",") if o.strip())
+        return cls(
+            host=env_str("GATEWAY_HOST", cls.host),
+            port=env_int("GATEWAY_PORT", cls.port, minimum=0),
+            cors_origins=origins,
+            request_timeout_s=env_float("GATEWAY_REQUEST_TIMEOUT_S", cls.request_timeout_s, minimum=0.1),
+            token_timeout_s=env_float("GATEWAY_TOKEN_TIMEOUT_S", cls.token_timeout_s, minimum=0.1),
+            busy_retries=env_int("GATEWAY_BUSY_RETRIES", cls.busy_retries),
+        )

@@ -1,0 +1,102 @@
+"""Talking to inference workers over NATS: start a generation, relay its chunks, cancel on early exit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from nats.aio.client import Client
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from messages import (
+    Accept,
+    Cancel,
+    ErrorCode,
+    GenerateReply,
+    GenerateRequest,
+    ModelInfo,
+    SwitchboardError,
+    TokenChunk,
+    decode,
+    encode,
+    subjects,
+)
+
+from .config import GatewayConfig
+
+NO_WORKER = "no inference worker is running; start one with `python -m services.inference` (`just up` does)"
+
+
+class InferenceClient:
+    def __init__(self, nc: Client, config: GatewayConfig) -> None:
+        self._nc = nc
+        self._config = config
+
+    async def _request(self, subject: str, payload: bytes) -> bytes:
+        try:
+            msg = await self._nc.request(subject, payload, timeout=self._config.request_timeout_s)
+        except NoRespondersError as exc:
+            raise SwitchboardError(ErrorCode.UNAVAILABLE, NO_WORKER) from exc
+        except NatsTimeout as exc:
+            raise SwitchboardError(
+                ErrorCode.TIMEOUT,
+                f"no inference worker answered within {self._config.request_timeout_s:g}s; is it overloaded?",
+            ) from exc
+        return bytes(msg.data)
+
+    async def info(self) -> ModelInfo:
+        return decode(await self._request(subjects.INFERENCE_INFO, b"{}"), ModelInfo)
+
+    async def _start(self, request: GenerateRequest) -> Accept:
+        payload = encode(request)
+        for attempt in range(self._config.busy_retries + 1):
+            data = await self._request(subjects.INFERENCE_GENERATE, payload)
+            reply: GenerateReply = decode(data, GenerateReply)  # type: ignore[arg-type]
+            if isinstance(reply, Accept):
+                return reply
+            if reply.code is not ErrorCode.BUSY or attempt == self._config.busy_retries:
+                raise SwitchboardError.from_message(reply)
+            await asyncio.sleep(0.05 * (attempt + 1))  # the queue group may pick a free worker next
+        raise AssertionError("unreachable")
+
+    async def stream(self, request: GenerateRequest) -> AsyncIterator[TokenChunk]:
+        """Yield the generation's chunks in `seq` order; an early exit cancels the generation."""
+        # subscribe before asking, so not even the first token can be missed
+        sub = await self._nc.subscribe(subjects.tokens_subject(request.request_id), pending_msgs_limit=-1)
+        accepted = finished = False
+        try:
+            await self._start(request)
+            accepted = True
+            expected = 0
+            while True:
+                try:
+                    msg = await sub.next_msg(timeout=self._config.token_timeout_s)
+                except NatsTimeout as exc:
+                    raise SwitchboardError(
+                        ErrorCode.TIMEOUT,
+                        f"the inference worker sent nothing for {self._config.token_timeout_s:g}s and was given up",
+                    ) from exc
+                chunk = decode(msg.data, TokenChunk)
+                if chunk.seq != expected:
+                    raise SwitchboardError(
+                        ErrorCode.INTERNAL, f"token stream broken: expected chunk {expected}, got {chunk.seq}"
+                    )
+                expected += 1
+                if chunk.done:
+                    finished = True
+                    if chunk.error is not None:
+                        raise SwitchboardError.from_message(chunk.error)
+                yield chunk
+                if finished:
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+            if accepted and not finished:
+                with contextlib.suppress(Exception):
+                    await self._nc.publish(
+                        subjects.cancel_subject(request.request_id),
+                        encode(Cancel(request.request_id, "client went away")),
+                    )

@@ -1,0 +1,170 @@
+"""The GraphQL schema: queries, mutations and subscriptions, resolved over NATS."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from nats.aio.client import Client
+from strawberry.types import ExecutionContext, Info
+
+from messages import ChatMessage, GenerateRequest, GenerationParams, SwitchboardError
+from messages import TokenChunk as ChunkMessage
+
+from .inference_client import InferenceClient
+from .types import ChatMessageInput, InferenceResult, ModelInfo, TokenChunk, Usage
+
+log = logging.getLogger("switchboard.gateway")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass
+class Context:
+    nc: Client
+    inference: InferenceClient
+
+
+def user_error(exc: SwitchboardError) -> GraphQLError:
+    return GraphQLError(exc.message, extensions={"code": exc.code.value.upper()})
+
+
+def typed_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Turn SwitchboardErrors into GraphQL errors with a `code` extension."""
+
+    @wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except SwitchboardError as exc:
+            raise user_error(exc) from exc
+
+    return wrapper
+
+
+def build_request(
+    prompt: str,
+    messages: list[ChatMessageInput] | None,
+    max_new_tokens: int | None,
+    temperature: float | None,
+    top_p: float | None,
+    stop: list[str] | None,
+    seed: int | None,
+) -> GenerateRequest:
+    """`messages` are the earlier turns; `prompt` is the new user turn appended to them."""
+    given: dict[str, Any] = {
+        "max_new_tokens": max_new_tokens,
+        "temperature": temperature,
+        "top_p": top_p,
+        "stop": stop,
+        "seed": seed,
+    }
+    params = GenerationParams(**{k: v for k, v in given.items() if v is not None})
+    request_id = uuid.uuid4().hex
+    if messages:
+        chat = [ChatMessage(role=m.role.value, content=m.content) for m in messages]
+        chat.append(ChatMessage(role="user", content=prompt))
+        return GenerateRequest(request_id=request_id, messages=chat, params=params)
+    return GenerateRequest(request_id=request_id, prompt=prompt, params=params)
+
+
+def _ctx(info: Info[Context, None]) -> Context:
+    return info.context
+
+
+_GENERATION_ARGS = (
+    " `prompt` is the new user message, `messages` the earlier turns (oldest first);"
+    " maxNewTokens 1-8192 (default 256), temperature 0 (greedy, default) to 5, topP in (0, 1], stop strings, seed."
+)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="'ok' while the gateway is connected to NATS")
+    def health(self, info: Info[Context, None]) -> str:
+        return "ok" if _ctx(info).nc.is_connected else "degraded: NATS disconnected"
+
+    @strawberry.field(description="The model an inference worker serves")
+    @typed_errors
+    async def model_info(self, info: Info[Context, None]) -> ModelInfo:
+        return ModelInfo.of(await _ctx(info).inference.info())
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Generate a whole answer." + _GENERATION_ARGS)
+    @typed_errors
+    async def infer(
+        self,
+        info: Info[Context, None],
+        prompt: str,
+        web_search: bool | None = False,
+        messages: list[ChatMessageInput] | None = None,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+    ) -> InferenceResult:
+        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed)
+        parts: list[str] = []
+        last: ChunkMessage | None = None
+        async for chunk in _ctx(info).inference.stream(request):
+            parts.append(chunk.token)
+            last = chunk
+        assert last is not None and last.finish_reason is not None
+        return InferenceResult(
+            text="".join(parts),
+            request_id=request.request_id,
+            finish_reason=last.finish_reason.value,
+            usage=Usage.of(last.usage),
+        )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Stream an answer token by token; completing the subscription cancels it." + _GENERATION_ARGS
+    )
+    async def infer_stream(
+        self,
+        info: Info[Context, None],
+        prompt: str,
+        web_search: bool | None = False,
+        messages: list[ChatMessageInput] | None = None,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+    ) -> AsyncGenerator[TokenChunk, None]:
+        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed)
+        stream: AsyncIterator[ChunkMessage] = _ctx(info).inference.stream(request)
+        try:
+            async for chunk in stream:
+                yield TokenChunk.of(chunk)
+        except SwitchboardError as exc:
+            raise user_error(exc) from exc
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+
+
+class Schema(strawberry.Schema):
+    """Logs user errors in one line; only unexpected ones with a traceback."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is None or isinstance(original, (GraphQLError, SwitchboardError)):
+                log.info("graphql error", extra={"error": error.message, "path": error.path})
+            else:
+                log.error("graphql failure", exc_info=original)
+
+
+schema = Schema(query=Query, mutation=Mutation, subscription=Subscription)

@@ -1,0 +1,40 @@
+"""The gateway actor: serves GraphQL on :8080 and registers with NATS micro like every actor."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from aiohttp import web
+
+from messages import subjects
+from services.runtime import Actor, ActorContext, Settings
+
+from .app import build_app
+from .config import GatewayConfig
+
+
+class GatewayActor(Actor):
+    name: ClassVar[str] = subjects.GATEWAY_SERVICE
+    description: ClassVar[str] = "GraphQL API (HTTP and graphql-transport-ws) in front of the NATS services"
+
+    def __init__(self, settings: Settings, config: GatewayConfig | None = None) -> None:
+        self.config = config or GatewayConfig.from_env()
+        self._runner: web.AppRunner | None = None
+        self.port = self.config.port
+
+    def metadata(self) -> dict[str, str]:
+        return {"graphql": f"http://{self.config.host}:{self.config.port}/graphql"}
+
+    async def start(self, ctx: ActorContext) -> None:
+        self._runner = web.AppRunner(build_app(ctx.nc, self.config), access_log=None, shutdown_timeout=5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])  # the real port when 0 asked for any free one
+        ctx.log.info("graphql listening", extra={"url": f"http://{self.config.host}:{self.port}/graphql"})
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()  # closes websockets: their generations are cancelled

@@ -1,0 +1,100 @@
+"""GraphQL object and input types (the seed's names, extended only with optional fields)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from messages import ModelInfo as ModelInfoMessage
+from messages import TokenChunk as TokenChunkMessage
+from messages import Usage as UsageMessage
+
+
+@strawberry.enum(description="Who wrote a chat turn")
+class ChatRole(Enum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+@strawberry.input(description="An earlier turn of the conversation")
+class ChatMessageInput:
+    role: ChatRole
+    content: str
+
+
+@strawberry.type
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+    @classmethod
+    def of(cls, usage: UsageMessage | None) -> Usage | None:
+        return (
+            None if usage is None else cls(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+        )
+
+
+@strawberry.type(description="One streamed piece of an answer")
+class TokenChunk:
+    token: str
+    done: bool
+    request_id: str
+    seq: int
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+    @classmethod
+    def of(cls, chunk: TokenChunkMessage) -> TokenChunk:
+        return cls(
+            token=chunk.token,
+            done=chunk.done,
+            request_id=chunk.request_id,
+            seq=chunk.seq,
+            finish_reason=None if chunk.finish_reason is None else chunk.finish_reason.value,
+            usage=Usage.of(chunk.usage),
+        )
+
+
+@strawberry.type(description="A whole answer")
+class InferenceResult:
+    text: str
+    request_id: str
+    finish_reason: str
+    usage: Usage | None
+
+
+@strawberry.type(description="What an inference worker serves")
+class ModelInfo:
+    model_id: str
+    device: str
+    dtype: str
+    load_in_4bit: bool
+    context_length: int
+    state: str
+    worker_id: str
+    active_adapter: str | None
+    vram_total_mb: float | None
+    vram_used_mb: float | None
+    vram_reserved_mb: float | None
+    max_concurrency: int
+    active_generations: int
+
+    @classmethod
+    def of(cls, info: ModelInfoMessage) -> ModelInfo:
+        return cls(
+            model_id=info.model_id,
+            device=info.device,
+            dtype=info.dtype,
+            load_in_4bit=info.load_in_4bit,
+            context_length=info.context_length,
+            state=info.state,
+            worker_id=info.worker_id,
+            active_adapter=info.active_adapter,
+            vram_total_mb=info.vram_total_mb,
+            vram_used_mb=info.vram_used_mb,
+            vram_reserved_mb=info.vram_reserved_mb,
+            max_concurrency=info.max_concurrency,
+            active_generations=info.active_generations,
+        )

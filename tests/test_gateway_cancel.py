@@ -1,0 +1,67 @@
+"""A subscription that completes early, or a client that disconnects, cancels its generation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from messages import FinishReason, TokenChunk, decode, subjects
+from services.runtime import Settings
+from tests.gateway_fixtures import stack
+from tests.graphql_client import Subscription
+
+STREAM = """subscription { inferStream(prompt: "Write a very long story about a dragon.", maxNewTokens: 400)
+  { token done requestId seq } }"""
+
+
+@pytest.fixture(scope="module")
+async def url(base_settings: Settings, bundled_model: object) -> AsyncIterator[str]:
+    async with stack(base_settings) as graphql_url:
+        yield graphql_url
+
+
+async def final_chunk(nc: Client, request_id: str) -> TokenChunk:
+    """Read the generation's last chunk back from stream TOKENS (waits for it)."""
+    sub = await nc.jetstream().subscribe(
+        subjects.tokens_subject(request_id),
+        ordered_consumer=True,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+    )
+    try:
+        while True:
+            chunk = decode((await sub.next_msg(timeout=15)).data, TokenChunk)
+            if chunk.done:
+                return chunk
+    finally:
+        await sub.unsubscribe()
+
+
+async def read_a_few(sub: Subscription) -> str:
+    seen = []
+    async for message in sub.messages():
+        seen.append(message["data"]["inferStream"])
+        if len(seen) == 3:
+            break
+    return str(seen[0]["requestId"])
+
+
+async def test_disconnect_cancels(nc: Client, url: str) -> None:
+    sub = Subscription(url, STREAM)
+    await sub.__aenter__()
+    request_id = await read_a_few(sub)
+    await sub.close()  # the browser tab went away
+    final = await final_chunk(nc, request_id)
+    assert final.finish_reason is FinishReason.CANCELLED
+    assert final.usage is not None and final.usage.completion_tokens < 60
+
+
+async def test_complete_cancels(nc: Client, url: str) -> None:
+    async with Subscription(url, STREAM) as sub:
+        request_id = await read_a_few(sub)
+        await sub.complete()
+        final = await final_chunk(nc, request_id)
+    assert final.finish_reason is FinishReason.CANCELLED
+    assert final.usage is not None and final.usage.completion_tokens < 60
