@@ -1,4 +1,4 @@
-"""Connecting to NATS: retry the first connect with back-off, reconnect forever afterwards."""
+"""Connecting to NATS: keep trying the first connect until a deadline, then reconnect forever."""
 
 from __future__ import annotations
 
@@ -14,10 +14,18 @@ from .settings import Settings
 
 
 async def connect(settings: Settings, name: str, log: logging.Logger) -> Client:
-    """Connect to `settings.nats_url`, retrying with exponential back-off until `connect_timeout_s`."""
+    """Connect to `settings.nats_url` (comma-separated for a cluster) within `connect_timeout_s`.
+
+    nats-py retries servers itself (every `reconnect_time_wait`); the deadline bounds the first
+    connect, and once connected it reconnects without limit.
+    """
+    connected = False
 
     async def on_error(exc: Exception) -> None:
-        log.warning("nats error", extra={"error": repr(exc)})
+        if connected:
+            log.warning("nats error", extra={"error": repr(exc)})
+        else:
+            log.debug("nats not reachable yet", extra={"error": repr(exc)})
 
     async def on_disconnect() -> None:
         log.warning("nats disconnected")
@@ -25,28 +33,26 @@ async def connect(settings: Settings, name: str, log: logging.Logger) -> Client:
     async def on_reconnect() -> None:
         log.info("nats reconnected")
 
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + settings.connect_timeout_s
-    delay = 0.1
-    while True:
-        try:
-            return await nats.connect(
+    try:
+        client = await asyncio.wait_for(
+            nats.connect(
                 servers=[s.strip() for s in settings.nats_url.split(",")],
                 name=name,
                 connect_timeout=2,
                 allow_reconnect=True,
                 max_reconnect_attempts=-1,
-                reconnect_time_wait=1,
+                reconnect_time_wait=0.5,
                 error_cb=on_error,
                 disconnected_cb=on_disconnect,
                 reconnected_cb=on_reconnect,
-            )
-        except Exception as exc:  # nats raises several unrelated types on a failed first connect
-            if loop.time() + delay > deadline:
-                raise SwitchboardError(
-                    ErrorCode.UNAVAILABLE,
-                    f"cannot reach NATS at {settings.nats_url} after {settings.connect_timeout_s:.0f}s: {exc}",
-                ) from exc
-            log.info("nats not reachable yet, retrying", extra={"url": settings.nats_url, "in_s": delay})
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            ),
+            timeout=settings.connect_timeout_s,
+        )
+    except (TimeoutError, OSError, nats.errors.Error) as exc:
+        raise SwitchboardError(
+            ErrorCode.UNAVAILABLE,
+            f"cannot reach NATS at {settings.nats_url} within {settings.connect_timeout_s:g}s; "
+            "is nats-server running? (`just up` starts it)",
+        ) from exc
+    connected = True
+    return client

@@ -1,0 +1,198 @@
+"""`just up`: start nats-server and every service, prefix and interleave their logs, stop all on Ctrl-C.
+
+`just down` (this script with `--down`) stops an `up` running in another terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+PIDFILE = DATA / "up.pid"
+VENV_BIN = Path(sys.executable).parent
+NATS_URL = "nats://127.0.0.1:4222"
+GRAPHQL_URL = "http://127.0.0.1:8080/graphql"
+COLORS = ["36", "35", "33", "32", "34", "31", "96", "95"]
+
+
+@dataclass
+class Proc:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    process: asyncio.subprocess.Process | None = None
+    restarts: int = 0
+
+
+def services() -> list[Proc]:
+    py = str(VENV_BIN / "python")
+    nats = str(VENV_BIN / "nats-server")
+    procs = [
+        Proc("nats", [nats, "-c", str(ROOT / "nats" / "nats-server.conf")]),
+        Proc("inference", [py, "-m", "services.inference"]),
+        Proc("gateway", [py, "-m", "services.gateway"]),
+    ]
+    return procs
+
+
+def port_busy(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def pump(proc: Proc, color: str, width: int) -> None:
+    assert proc.process is not None and proc.process.stdout is not None
+    prefix = f"\033[{color}m{proc.name:<{width}} |\033[0m " if sys.stdout.isatty() else f"{proc.name:<{width}} | "
+    async for raw in proc.process.stdout:
+        line = raw.decode(errors="replace").rstrip()
+        if "it/s]" in line:  # progress bars from model loading
+            continue
+        print(prefix + line, flush=True)
+
+
+async def spawn(proc: Proc, color: str, width: int) -> asyncio.Task[None]:
+    env = {**os.environ, "NATS_URL": NATS_URL, "PYTHONUNBUFFERED": "1", **proc.env}
+    proc.process = await asyncio.create_subprocess_exec(
+        *proc.argv,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C reaches only this supervisor, which stops children in order
+    )
+    return asyncio.create_task(pump(proc, color, width))
+
+
+async def wait_port(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_busy(port):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def graphql_ready() -> bool:
+    body = json.dumps({"query": "{ modelInfo { modelId device } }"}).encode()
+    request = urllib.request.Request(GRAPHQL_URL, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return "modelId" in response.read().decode()
+    except OSError:
+        return False
+
+
+async def announce_when_ready(stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        if await asyncio.to_thread(graphql_ready):
+            print(
+                "\n  Switchboard is up\n"
+                f"    GraphQL     {GRAPHQL_URL}  (HTTP + graphql-transport-ws)\n"
+                f"    NATS        {NATS_URL}  (monitoring http://127.0.0.1:8222)\n"
+                "    watch       nats sub 'infer.tokens.>'   |   nats micro ls\n"
+                "  Ctrl-C (or `just down` elsewhere) stops everything.\n",
+                flush=True,
+            )
+            return
+        await asyncio.sleep(0.5)
+
+
+async def stop_all(procs: list[Proc]) -> None:
+    for proc in reversed(procs):  # services first, nats last
+        p = proc.process
+        if p is None or p.returncode is not None:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            p.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(p.wait(), timeout=20)
+        except TimeoutError:
+            print(f"{proc.name} did not stop in 20s; killing it", flush=True)
+            with contextlib.suppress(ProcessLookupError):
+                p.kill()
+            await p.wait()
+
+
+async def up() -> int:
+    for port, what in ((4222, "NATS"), (8080, "GraphQL")):
+        if port_busy(port):
+            print(f"port {port} ({what}) is already in use: is Switchboard already up? `just down` stops it.")
+            return 1
+    (DATA / "nats").mkdir(parents=True, exist_ok=True)
+    PIDFILE.write_text(str(os.getpid()))
+    procs = services()
+    width = max(len(p.name) for p in procs)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    pumps: list[asyncio.Task[None]] = []
+    try:
+        for index, proc in enumerate(procs):
+            pumps.append(await spawn(proc, COLORS[index % len(COLORS)], width))
+            if proc.name == "nats" and not await wait_port(4222, 10):
+                print("nats-server did not start; see its log above")
+                return 1
+        ready = asyncio.create_task(announce_when_ready(stop))
+        while not stop.is_set():
+            for index, proc in enumerate(procs):
+                p = proc.process
+                if p is not None and p.returncode is not None and not stop.is_set():
+                    proc.restarts += 1
+                    delay = min(30, 2**proc.restarts)
+                    print(f"{proc.name} exited with {p.returncode}; restarting in {delay}s", flush=True)
+                    await asyncio.sleep(delay)
+                    pumps.append(await spawn(proc, COLORS[index % len(COLORS)], width))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=0.5)
+        ready.cancel()
+        print("\nstopping…", flush=True)
+        return 0
+    finally:
+        await stop_all(procs)
+        for task in pumps:
+            task.cancel()
+        PIDFILE.unlink(missing_ok=True)
+        print("all stopped", flush=True)
+
+
+def down() -> int:
+    if not PIDFILE.exists():
+        print("Switchboard is not running (no .data/up.pid)")
+        return 0
+    pid = int(PIDFILE.read_text().strip() or 0)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        PIDFILE.unlink(missing_ok=True)
+        print("Switchboard was not running (stale pid file removed)")
+        return 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            print("Switchboard stopped")
+            return 0
+        time.sleep(0.2)
+    print(f"process {pid} is still running after 60s")
+    return 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--down", action="store_true", help="stop an `up` running elsewhere")
+    args = parser.parse_args()
+    sys.exit(down() if args.down else asyncio.run(up()))
