@@ -17,6 +17,7 @@ from .inference import (
     TokenChunk,
     Usage,
 )
+from .search import SearchQuery, SearchReply, SearchResult, SearchResults
 
 __all__ = [
     "Accept",
@@ -30,6 +31,10 @@ __all__ = [
     "GenerationParams",
     "InfoRequest",
     "ModelInfo",
+    "SearchQuery",
+    "SearchReply",
+    "SearchResult",
+    "SearchResults",
     "SearchSource",
     "SwitchboardError",
     "TokenChunk",

@@ -14,6 +14,8 @@ class ErrorCode(StrEnum):
     ADAPTER_MISSING = "adapter_missing"
     UNAVAILABLE = "unavailable"
     TIMEOUT = "timeout"
+    OFFLINE = "offline"
+    RATE_LIMITED = "rate_limited"
     CANCELLED = "cancelled"
     INTERNAL = "internal"
 

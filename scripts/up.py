@@ -24,6 +24,7 @@ PIDFILE = DATA / "up.pid"
 VENV_BIN = Path(sys.executable).parent
 NATS_URL = "nats://127.0.0.1:4222"
 GRAPHQL_URL = "http://127.0.0.1:8080/graphql"
+READY_SUBJECTS = {"svc.inference.generate"}
 COLORS = ["36", "35", "33", "32", "34", "31", "96", "95"]
 
 
@@ -84,19 +85,24 @@ async def wait_port(port: int, timeout: float) -> bool:
     return False
 
 
-def graphql_ready() -> bool:
-    body = json.dumps({"query": "{ modelInfo { modelId device } }"}).encode()
-    request = urllib.request.Request(GRAPHQL_URL, body, {"Content-Type": "application/json"})
+def ready() -> bool:
+    """GraphQL answers and every service's endpoint is subscribed (read from NATS monitoring, not by
+    sending requests that would log errors while workers are still loading)."""
     try:
+        with urllib.request.urlopen("http://127.0.0.1:8222/subsz?subs=1", timeout=2) as response:
+            subs = {s["subject"] for s in json.loads(response.read()).get("subscriptions_list", [])}
+        body = json.dumps({"query": "{ health }"}).encode()
+        request = urllib.request.Request(GRAPHQL_URL, body, {"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=2) as response:
-            return "modelId" in response.read().decode()
+            healthy = '"ok"' in response.read().decode()
     except OSError:
         return False
+    return healthy and subs >= READY_SUBJECTS
 
 
 async def announce_when_ready(stop: asyncio.Event) -> None:
     while not stop.is_set():
-        if await asyncio.to_thread(graphql_ready):
+        if await asyncio.to_thread(ready):
             print(
                 "\n  Switchboard is up\n"
                 f"    GraphQL     {GRAPHQL_URL}  (HTTP + graphql-transport-ws)\n"
