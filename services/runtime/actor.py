@@ -69,6 +69,7 @@ async def running(actor: Actor, settings: Settings) -> AsyncIterator[ActorContex
         )
         ctx = ActorContext(nc=nc, js=nc.jetstream(), service=service, settings=settings, log=log)
         await actor.start(ctx)
+        await nc.flush()  # the server has every subscription before anyone is told we serve
         log.info("serving", extra={"nats": settings.nats_url, "worker_id": settings.worker_id})
         try:
             yield ctx
