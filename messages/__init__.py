@@ -13,7 +13,6 @@ from .inference import (
     GenerationParams,
     InfoRequest,
     ModelInfo,
-    SearchSource,
     TokenChunk,
     Usage,
 )
@@ -35,7 +34,6 @@ __all__ = [
     "SearchReply",
     "SearchResult",
     "SearchResults",
-    "SearchSource",
     "SwitchboardError",
     "TokenChunk",
     "Usage",

@@ -9,13 +9,13 @@ import msgspec
 from msgspec import Meta
 
 from .errors import ErrorMessage
+from .fields import AdapterName, RequestId
+from .search import SearchResult
 
 MAX_PROMPT_CHARS = 200_000
 MAX_NEW_TOKENS_LIMIT = 8192
 MAX_STOP_STRINGS = 8
 
-RequestId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-AdapterName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")]
 Role = Literal["system", "user", "assistant"]
 
 
@@ -38,14 +38,6 @@ class GenerationParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     seed: Annotated[int, Meta(ge=0, le=2**32 - 1)] | None = None
 
 
-class SearchSource(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A web result that grounds an answer."""
-
-    title: str
-    url: str
-    snippet: str = ""
-
-
 class GenerateRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Start a generation. Give either `prompt` or `messages` (a chat), not both."""
 
@@ -54,7 +46,7 @@ class GenerateRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     messages: list[ChatMessage] | None = None
     params: GenerationParams = msgspec.field(default_factory=GenerationParams)
     adapter: AdapterName | None = None
-    sources: list[SearchSource] | None = None
+    sources: Annotated[list[SearchResult], Meta(max_length=10)] | None = None  # web results to ground in
 
 
 class Accept(msgspec.Struct, frozen=True, tag="accept", tag_field="type"):

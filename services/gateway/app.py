@@ -13,6 +13,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from .config import GatewayConfig
 from .inference_client import InferenceClient
 from .schema import Context, schema
+from .search_client import SearchClient
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -25,7 +26,9 @@ class SwitchboardView(GraphQLView[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=config.cors_origins,
         )
-        self._context = Context(nc=nc, inference=InferenceClient(nc, config))
+        self._context = Context(
+            nc=nc, inference=InferenceClient(nc, config), search=SearchClient(nc, config.search_timeout_s)
+        )
 
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
         return self._context

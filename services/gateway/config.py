@@ -17,6 +17,7 @@ class GatewayConfig:
     request_timeout_s: float = 5.0  # how long to wait for a worker to accept
     token_timeout_s: float = 60.0  # longest silence between two chunks before giving up
     busy_retries: int = 3  # another worker in the queue group may be free
+    search_timeout_s: float = 12.0  # the search service gives up after SEARCH_TIMEOUT_S (8 s) itself
 
     @classmethod
     def from_env(cls) -> GatewayConfig:
@@ -28,4 +29,5 @@ class GatewayConfig:
             request_timeout_s=env_float("GATEWAY_REQUEST_TIMEOUT_S", cls.request_timeout_s, minimum=0.1),
             token_timeout_s=env_float("GATEWAY_TOKEN_TIMEOUT_S", cls.token_timeout_s, minimum=0.1),
             busy_retries=env_int("GATEWAY_BUSY_RETRIES", cls.busy_retries),
+            search_timeout_s=env_float("GATEWAY_SEARCH_TIMEOUT_S", cls.search_timeout_s, minimum=0.1),
         )

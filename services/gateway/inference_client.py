@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from nats.aio.client import Client
-from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from messages import (
@@ -25,6 +24,7 @@ from messages import (
 )
 
 from .config import GatewayConfig
+from .nats_request import request
 
 NO_WORKER = "no inference worker is running; start one with `python -m services.inference` (`just up` does)"
 
@@ -35,16 +35,14 @@ class InferenceClient:
         self._config = config
 
     async def _request(self, subject: str, payload: bytes) -> bytes:
-        try:
-            msg = await self._nc.request(subject, payload, timeout=self._config.request_timeout_s)
-        except NoRespondersError as exc:
-            raise SwitchboardError(ErrorCode.UNAVAILABLE, NO_WORKER) from exc
-        except NatsTimeout as exc:
-            raise SwitchboardError(
-                ErrorCode.TIMEOUT,
-                f"no inference worker answered within {self._config.request_timeout_s:g}s; is it overloaded?",
-            ) from exc
-        return bytes(msg.data)
+        return await request(
+            self._nc,
+            subject,
+            payload,
+            timeout_s=self._config.request_timeout_s,
+            absent=NO_WORKER,
+            what="no inference worker (all overloaded?); the inference service",
+        )
 
     async def info(self) -> ModelInfo:
         return decode(await self._request(subjects.INFERENCE_INFO, b"{}"), ModelInfo)

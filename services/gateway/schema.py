@@ -18,7 +18,8 @@ from messages import ChatMessage, GenerateRequest, GenerationParams, Switchboard
 from messages import TokenChunk as ChunkMessage
 
 from .inference_client import InferenceClient
-from .types import ChatMessageInput, InferenceResult, ModelInfo, TokenChunk, Usage
+from .search_client import Grounding, SearchClient
+from .types import ChatMessageInput, InferenceResult, ModelInfo, Source, TokenChunk, Usage, WebSearchResult
 
 log = logging.getLogger("switchboard.gateway")
 P = ParamSpec("P")
@@ -29,6 +30,7 @@ R = TypeVar("R")
 class Context:
     nc: Client
     inference: InferenceClient
+    search: SearchClient
 
 
 def user_error(exc: SwitchboardError) -> GraphQLError:
@@ -56,6 +58,7 @@ def build_request(
     top_p: float | None,
     stop: list[str] | None,
     seed: int | None,
+    grounding: Grounding,
 ) -> GenerateRequest:
     """`messages` are the earlier turns; `prompt` is the new user turn appended to them."""
     given: dict[str, Any] = {
@@ -66,12 +69,17 @@ def build_request(
         "seed": seed,
     }
     params = GenerationParams(**{k: v for k, v in given.items() if v is not None})
+    sources = list(grounding.results) or None
     request_id = uuid.uuid4().hex
     if messages:
         chat = [ChatMessage(role=m.role.value, content=m.content) for m in messages]
         chat.append(ChatMessage(role="user", content=prompt))
-        return GenerateRequest(request_id=request_id, messages=chat, params=params)
-    return GenerateRequest(request_id=request_id, prompt=prompt, params=params)
+        return GenerateRequest(request_id=request_id, messages=chat, params=params, sources=sources)
+    return GenerateRequest(request_id=request_id, prompt=prompt, params=params, sources=sources)
+
+
+async def grounding_for(ctx: Context, prompt: str, web_search: bool | None) -> Grounding:
+    return await ctx.search.ground(prompt) if web_search else Grounding([])
 
 
 def _ctx(info: Info[Context, None]) -> Context:
@@ -95,6 +103,14 @@ class Query:
     async def model_info(self, info: Info[Context, None]) -> ModelInfo:
         return ModelInfo.of(await _ctx(info).inference.info())
 
+    @strawberry.field(description="Search the web (DuckDuckGo through the search service); raw results")
+    @typed_errors
+    async def web_search(
+        self, info: Info[Context, None], query: str, max_results: int | None = None
+    ) -> list[WebSearchResult]:
+        found = await _ctx(info).search.search(query, max_results)
+        return [WebSearchResult(title=r.title, url=r.url, snippet=r.snippet) for r in found.results]
+
 
 @strawberry.type
 class Mutation:
@@ -112,10 +128,12 @@ class Mutation:
         stop: list[str] | None = None,
         seed: int | None = None,
     ) -> InferenceResult:
-        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed)
+        ctx = _ctx(info)
+        grounding = await grounding_for(ctx, prompt, web_search)
+        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding)
         parts: list[str] = []
         last: ChunkMessage | None = None
-        async for chunk in _ctx(info).inference.stream(request):
+        async for chunk in ctx.inference.stream(request):
             parts.append(chunk.token)
             last = chunk
         assert last is not None and last.finish_reason is not None
@@ -124,6 +142,8 @@ class Mutation:
             request_id=request.request_id,
             finish_reason=last.finish_reason.value,
             usage=Usage.of(last.usage),
+            sources=Source.all_of(grounding.results),
+            search_notice=grounding.notice,
         )
 
 
@@ -144,11 +164,19 @@ class Subscription:
         stop: list[str] | None = None,
         seed: int | None = None,
     ) -> AsyncGenerator[TokenChunk, None]:
-        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed)
-        stream: AsyncIterator[ChunkMessage] = _ctx(info).inference.stream(request)
+        ctx = _ctx(info)
+        grounding = await grounding_for(ctx, prompt, web_search)  # never raises: failure is a notice
+        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding)
+        stream: AsyncIterator[ChunkMessage] = ctx.inference.stream(request)
+        first = True
         try:
             async for chunk in stream:
-                yield TokenChunk.of(chunk)
+                out = TokenChunk.of(chunk)
+                if first and web_search:
+                    out.sources = Source.all_of(grounding.results)
+                    out.search_notice = grounding.notice
+                first = False
+                yield out
         except SwitchboardError as exc:
             raise user_error(exc) from exc
         finally:

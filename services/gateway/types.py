@@ -7,6 +7,7 @@ from enum import Enum
 import strawberry
 
 from messages import ModelInfo as ModelInfoMessage
+from messages import SearchResult
 from messages import TokenChunk as TokenChunkMessage
 from messages import Usage as UsageMessage
 
@@ -36,6 +37,23 @@ class Usage:
         )
 
 
+@strawberry.type(description="A web page an answer was grounded in")
+class Source:
+    title: str
+    url: str
+
+    @classmethod
+    def all_of(cls, results: list[SearchResult]) -> list[Source]:
+        return [cls(title=r.title, url=r.url) for r in results]
+
+
+@strawberry.type(description="One web search result")
+class WebSearchResult:
+    title: str
+    url: str
+    snippet: str
+
+
 @strawberry.type(description="One streamed piece of an answer")
 class TokenChunk:
     token: str
@@ -44,6 +62,12 @@ class TokenChunk:
     seq: int
     finish_reason: str | None = None
     usage: Usage | None = None
+    sources: list[Source] | None = strawberry.field(
+        default=None, description="With webSearch: the pages the answer is grounded in (first chunk only)"
+    )
+    search_notice: str | None = strawberry.field(
+        default=None, description="With webSearch: why the answer is not grounded, if it is not (first chunk only)"
+    )
 
     @classmethod
     def of(cls, chunk: TokenChunkMessage) -> TokenChunk:
@@ -63,6 +87,8 @@ class InferenceResult:
     request_id: str
     finish_reason: str
     usage: Usage | None
+    sources: list[Source] = strawberry.field(description="With webSearch: the pages the answer is grounded in")
+    search_notice: str | None = strawberry.field(description="With webSearch: why the answer is not grounded")
 
 
 @strawberry.type(description="What an inference worker serves")

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from messages import ChatMessage, ErrorCode, GenerateRequest, SwitchboardError
 
+from .grounding import ground
+
 
 def build_chat(request: GenerateRequest) -> list[ChatMessage]:
-    """The request as a list of chat turns; rejects empty or ambiguous input with a bad_request error."""
+    """The request as chat turns, grounded in its web sources if it has any."""
+    return ground(_turns(request), request.sources or [])
+
+
+def _turns(request: GenerateRequest) -> list[ChatMessage]:
+    """The request's own turns; rejects empty or ambiguous input with a bad_request error."""
     if request.prompt is not None and request.messages is not None:
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "give either `prompt` or `messages`, not both")
     if request.messages is not None:

@@ -1,0 +1,57 @@
+"""Asking the search service over NATS; a failed search becomes a notice, never a lost answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nats.aio.client import Client
+
+from messages import (
+    SearchQuery,
+    SearchReply,
+    SearchResult,
+    SearchResults,
+    SwitchboardError,
+    decode,
+    encode,
+    subjects,
+)
+
+from .nats_request import request
+
+NO_SEARCH = "the search service is not running; start it with `python -m services.search` (`just up` does)"
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """Results to ground an answer in, or why there are none."""
+
+    results: list[SearchResult]
+    notice: str | None = None
+
+
+class SearchClient:
+    def __init__(self, nc: Client, timeout_s: float) -> None:
+        self._nc = nc
+        self._timeout_s = timeout_s
+
+    async def search(self, query: str, max_results: int | None = None) -> SearchResults:
+        """Raw results; raises SwitchboardError with the search service's typed error."""
+        payload = encode(SearchQuery(query=query, max_results=max_results))
+        data = await request(
+            self._nc, subjects.SEARCH_QUERY, payload, timeout_s=self._timeout_s, absent=NO_SEARCH, what="web search"
+        )
+        reply: SearchReply = decode(data, SearchReply)  # type: ignore[arg-type]
+        if isinstance(reply, SearchResults):
+            return reply
+        raise SwitchboardError.from_message(reply)
+
+    async def ground(self, query: str) -> Grounding:
+        """Search for a prompt; on any failure return no results and a notice saying why."""
+        try:
+            found = await self.search(query[:500])
+        except SwitchboardError as exc:
+            return Grounding([], f"Web search failed, so this answer is not grounded: {exc.message}")
+        if not found.results:
+            return Grounding([], "Web search found nothing for this question, so this answer is not grounded.")
+        return Grounding(found.results)
