@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,19 +25,10 @@ from messages import (
     encode,
     subjects,
 )
-from services.runtime import Actor, ActorContext, Settings, ensure_stream, resolve_model
+from services.runtime import Actor, ActorContext, Settings, ensure_stream, reply_error, resolve_model
 
 from .config import InferenceConfig
 from .engine import Engine, Outcome, Prepared
-
-# micro error codes (HTTP-like, as `nats micro` tools expect)
-_STATUS = {
-    ErrorCode.BAD_REQUEST: "400",
-    ErrorCode.ADAPTER_MISSING: "404",
-    ErrorCode.CONTEXT_OVERFLOW: "413",
-    ErrorCode.BUSY: "429",
-    ErrorCode.UNAVAILABLE: "503",
-}
 
 
 @dataclass
@@ -119,11 +109,11 @@ class InferenceActor(Actor):
         try:
             job = self._admit(decode(req.data, GenerateRequest))
         except SwitchboardError as exc:
-            await _reply_error(req, exc.to_message())
+            await reply_error(req, exc.to_message())
             return
         except Exception as exc:  # never let a bad request take the worker down
             self._log().exception("generate rejected")
-            await _reply_error(req, ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}"))
+            await reply_error(req, ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}"))
             return
         await req.respond(
             encode(
@@ -254,8 +244,3 @@ class InferenceActor(Actor):
     def _log(self) -> logging.Logger:
         assert self._ctx is not None
         return self._ctx.log
-
-
-async def _reply_error(req: Request, error: ErrorMessage) -> None:
-    with contextlib.suppress(Exception):
-        await req.respond_error(_STATUS.get(error.code, "500"), error.message, data=encode(error))

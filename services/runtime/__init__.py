@@ -4,10 +4,12 @@ from .actor import Actor, ActorContext, main, running, serve
 from .jetstream import ensure_stream
 from .logs import get_logger, setup_logging
 from .models import BUNDLED_MODEL_ID, ModelSource, ensure_bundled_model, resolve_model
+from .replies import MICRO_STATUS, reply_error
 from .settings import Settings, env_bool, env_float, env_int, env_str
 
 __all__ = [
     "BUNDLED_MODEL_ID",
+    "MICRO_STATUS",
     "Actor",
     "ActorContext",
     "ModelSource",
@@ -20,6 +22,7 @@ __all__ = [
     "env_str",
     "get_logger",
     "main",
+    "reply_error",
     "resolve_model",
     "running",
     "serve",

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from messages import ErrorCode, SwitchboardError
+
+T = TypeVar("T", int, float)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -31,30 +35,25 @@ def env_bool(name: str, default: bool) -> bool:
     raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name}={value!r} is not a boolean (use true or false)")
 
 
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+def _env_number(name: str, default: T, parse: Callable[[str], T], minimum: T, kind: str) -> T:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
     try:
-        parsed = int(value)
+        parsed = parse(value)
     except ValueError as exc:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name}={value!r} is not an integer") from exc
-    if parsed < minimum:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name}={parsed} must be at least {minimum}")
-    return parsed
-
-
-def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        parsed = float(value)
-    except ValueError as exc:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name}={value!r} is not a number") from exc
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name}={value!r} is not {kind}") from exc
     if not parsed >= minimum:  # also rejects NaN
         raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name}={parsed} must be at least {minimum}")
     return parsed
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    return _env_number(name, default, int, minimum, "an integer")
+
+
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    return _env_number(name, default, float, minimum, "a number")
 
 
 def _default_worker_id() -> str:

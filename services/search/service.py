@@ -20,21 +20,12 @@ from messages import (
     encode,
     subjects,
 )
-from services.runtime import Actor, ActorContext, Settings, get_logger
+from services.runtime import Actor, ActorContext, Settings, get_logger, reply_error
 
 from .backend import BackendError, SearchBackend, make_backend
 from .cache import CacheKey, ResultCache, cache_key
 from .config import SearchConfig
 from .limiter import MinIntervalLimiter, RateLimited
-
-# micro error codes (HTTP-like, as `nats micro` tools expect)
-_STATUS = {
-    ErrorCode.BAD_REQUEST: "400",
-    ErrorCode.RATE_LIMITED: "429",
-    ErrorCode.OFFLINE: "503",
-    ErrorCode.UNAVAILABLE: "503",
-    ErrorCode.TIMEOUT: "504",
-}
 
 _BACKEND_CODES = {
     "offline": ErrorCode.OFFLINE,
@@ -91,11 +82,11 @@ class SearchActor(Actor):
         try:
             reply = await self.answer(req.data)
         except SwitchboardError as exc:
-            await _reply_error(req, exc.to_message())
+            await reply_error(req, exc.to_message())
             return
         except Exception as exc:  # never let a bad request take the service down
             self._log.exception("search failed")
-            await _reply_error(req, ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}"))
+            await reply_error(req, ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}"))
             return
         with contextlib.suppress(Exception):
             await req.respond(encode(reply))
@@ -155,8 +146,3 @@ class SearchActor(Actor):
         if call.cancelled() or call.exception() is not None:
             return
         self.cache.put(key, call.result()[:max_results])
-
-
-async def _reply_error(req: Request, error: ErrorMessage) -> None:
-    with contextlib.suppress(Exception):
-        await req.respond_error(_STATUS.get(error.code, "500"), error.message, data=encode(error))
