@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 
 from nats.aio.client import Client
+from nats.errors import NoRespondersError
 
 from messages import Accept, GenerateReply, GenerateRequest, GenerationParams, TokenChunk, decode, encode, subjects
+from services.gateway.nats_request import NO_RESPONDER_RETRIES
 
 
 def new_id() -> str:
@@ -16,7 +20,13 @@ def new_id() -> str:
 async def start(nc: Client, request: GenerateRequest, timeout: float = 10.0):  # type: ignore[no-untyped-def]
     """Subscribe to the request's tokens, then ask for the generation. Returns (reply, subscription)."""
     sub = await nc.subscribe(subjects.tokens_subject(request.request_id))
-    msg = await nc.request(subjects.INFERENCE_GENERATE, encode(request), timeout=timeout)
+    for delay in NO_RESPONDER_RETRIES:  # a worker that just started may not be routable for a moment
+        with contextlib.suppress(NoRespondersError):
+            msg = await nc.request(subjects.INFERENCE_GENERATE, encode(request), timeout=timeout)
+            break
+        await asyncio.sleep(delay)
+    else:
+        msg = await nc.request(subjects.INFERENCE_GENERATE, encode(request), timeout=timeout)
     return decode(msg.data, GenerateReply), sub  # type: ignore[arg-type]
 
 
