@@ -18,6 +18,9 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     CANCELLED = "cancelled"
     INTERNAL = "internal"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    INCOMPATIBLE = "incompatible"
 
 
 class ErrorMessage(msgspec.Struct, frozen=True, tag="error", tag_field="type"):

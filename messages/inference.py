@@ -111,3 +111,4 @@ class ModelInfo(msgspec.Struct, frozen=True):
     vram_reserved_mb: float | None = None
     max_concurrency: int = 1
     active_generations: int = 0
+    loaded_adapters: list[str] = msgspec.field(default_factory=list)

@@ -30,6 +30,16 @@ TRAIN_CANCEL_PREFIX = "train.cancel"
 TRAINING_BUCKET = "training"
 ADAPTERS_BUCKET = "adapters"
 ADAPTER_FILES_BUCKET = "adapter-files"
+ADAPTER_KEY_PREFIX = "adapter"  # KV `adapters`: `adapter.<name>` holds one adapter's metadata
+ACTIVE_KEY = "active"  # KV `adapters`: the default adapter's name, empty for the base model
+
+ADAPTERS_SERVICE = "adapters"
+ADAPTERS_QUEUE = "adapters"
+ADAPTERS_LIST = "svc.adapters.list"
+ADAPTERS_ACTIVATE = "svc.adapters.activate"
+ADAPTERS_DEACTIVATE = "svc.adapters.deactivate"
+ADAPTERS_DELETE = "svc.adapters.delete"
+ADAPTERS_REGISTER = "svc.adapters.register"
 
 
 def tokens_subject(request_id: str) -> str:
@@ -53,3 +63,8 @@ def train_progress_subject(job_id: str) -> str:
 
 def train_cancel_subject(job_id: str) -> str:
     return f"{TRAIN_CANCEL_PREFIX}.{job_id}"
+
+
+def adapter_key(name: str) -> str:
+    """The key in KV `adapters` that holds the metadata of adapter `name`."""
+    return f"{ADAPTER_KEY_PREFIX}.{name}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,6 +18,8 @@ from services.runtime import ModelSource
 from .decoding import IncrementalDecoder, StopStringFilter
 from .prompt import build_chat
 
+BASE = "__base__"  # peft's name for "no adapter" in per-call adapter_names
+
 
 @dataclass
 class Prepared:
@@ -26,6 +29,7 @@ class Prepared:
     input_ids: torch.Tensor
     params: GenerationParams
     max_new_tokens: int
+    adapter: str | None = None  # None: the base model
     cancel: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -67,8 +71,9 @@ class Engine:
                 kwargs["dtype"] = torch.float16
         else:
             kwargs["dtype"] = "auto"  # the bundled model is bf16, fastest on CPU here
-        self.model: Any = AutoModelForCausalLM.from_pretrained(source.location, **kwargs)
-        self.model.eval()  # type: ignore[no-untyped-call]
+        self.base_model: Any = AutoModelForCausalLM.from_pretrained(source.location, **kwargs)
+        self.base_model.eval()  # type: ignore[no-untyped-call]
+        self.model: Any = self.base_model  # becomes a PeftModel once an adapter is loaded
         self.context_length = int(
             getattr(self.model.config, "max_position_embeddings", 0) or self.tokenizer.model_max_length
         )
@@ -82,7 +87,7 @@ class Engine:
 
     @property
     def dtype(self) -> str:
-        return "nf4" if self.load_in_4bit else str(self.model.dtype).removeprefix("torch.")
+        return "nf4" if self.load_in_4bit else str(self.base_model.dtype).removeprefix("torch.")
 
     def prepare(self, request: GenerateRequest) -> Prepared:
         """Validate the request against this model and tokenize it (raises SwitchboardError)."""
@@ -110,6 +115,7 @@ class Engine:
             input_ids=ids,
             params=request.params,
             max_new_tokens=min(request.params.max_new_tokens, room),
+            adapter=request.adapter,
         )
 
     def generate(self, job: Prepared, emit: Callable[[str], None]) -> Outcome:
@@ -125,6 +131,8 @@ class Engine:
         )
         if params.seed is not None:
             torch.manual_seed(params.seed)
+        if self.model is not self.base_model:  # a PeftModel: choose the adapter per call, no shared state
+            sampling["adapter_names"] = [job.adapter or BASE]
         input_ids = job.input_ids.to(self.model.device)
         with torch.inference_mode():
             self.model.generate(
@@ -148,6 +156,26 @@ class Engine:
         else:
             reason = FinishReason.LENGTH
         return Outcome(finish_reason=reason, completion_tokens=sink.count)
+
+    def load_adapter(self, name: str, folder: Path) -> None:
+        """Apply a saved LoRA adapter under `name` (call with no generation running)."""
+        from peft import PeftModel
+
+        if self.model is self.base_model:
+            self.model = PeftModel.from_pretrained(self.base_model, str(folder), adapter_name=name)
+        else:
+            self.model.load_adapter(str(folder), adapter_name=name)
+        self.model.eval()
+
+    def unload_adapter(self, name: str) -> None:
+        """Remove an adapter's weights (call with no generation running)."""
+        if self.model is self.base_model or name not in self.model.peft_config:
+            return
+        if len(self.model.peft_config) == 1:  # the last one: back to the plain model
+            self.base_model = self.model.unload()
+            self.model = self.base_model
+        else:
+            self.model.delete_adapter(name)
 
     def memory(self) -> dict[str, float]:
         if self.device != "cuda":

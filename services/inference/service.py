@@ -27,8 +27,10 @@ from messages import (
 )
 from services.runtime import Actor, ActorContext, Settings, ensure_stream, reply_error, resolve_model
 
+from .adapters import Adapters
 from .config import InferenceConfig
 from .engine import Engine, Outcome, Prepared
+from .gate import ModelGate
 
 
 @dataclass
@@ -54,6 +56,8 @@ class InferenceActor(Actor):
         self._executor = ThreadPoolExecutor(self.config.max_concurrency, thread_name_prefix="generate")
         self._ctx: ActorContext | None = None
         self._shutting_down = False
+        self._gate = ModelGate()
+        self._adapters: Adapters | None = None
 
     def metadata(self) -> dict[str, str]:
         return {"max_concurrency": str(self.config.max_concurrency)}
@@ -81,6 +85,10 @@ class InferenceActor(Actor):
             "model ready",
             extra={"model": source.model_id, "device": self.engine.device, "dtype": self.engine.dtype},
         )
+        self._adapters = Adapters(
+            ctx.js, self.engine, self._gate, self.settings.adapter_dir, self.config.max_loaded_adapters, ctx.log
+        )
+        self._adapters.start_watching()
         await ctx.nc.subscribe(subjects.CANCEL_WILDCARD, cb=self._on_cancel)
         await ctx.service.add_endpoint(
             name="generate",
@@ -101,13 +109,15 @@ class InferenceActor(Actor):
             job.cancel.set()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=30)
+        if self._adapters is not None:
+            await self._adapters.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- endpoints ---------------------------------------------------------------------------
 
     async def _on_generate(self, req: Request) -> None:
         try:
-            job = self._admit(decode(req.data, GenerateRequest))
+            job = await self._admit(decode(req.data, GenerateRequest))
         except SwitchboardError as exc:
             await reply_error(req, exc.to_message())
             return
@@ -129,8 +139,12 @@ class InferenceActor(Actor):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _admit(self, request: GenerateRequest) -> Prepared:
-        assert self.engine is not None
+    async def _admit(self, request: GenerateRequest) -> Prepared:
+        assert self.engine is not None and self._adapters is not None
+        if request.adapter is not None:
+            await self._adapters.meta(request.adapter)  # exists, and fits this base model
+        job = self.engine.prepare(request)
+        job.adapter = request.adapter or self._adapters.active
         if self._shutting_down:
             raise SwitchboardError(ErrorCode.UNAVAILABLE, "this inference worker is shutting down")
         if request.request_id in self._active:
@@ -141,9 +155,6 @@ class InferenceActor(Actor):
                 f"the inference worker is busy ({self.config.max_concurrency} generation(s) running); "
                 "try again in a moment",
             )
-        if request.adapter is not None:
-            raise SwitchboardError(ErrorCode.ADAPTER_MISSING, f"adapter {request.adapter!r} is not loaded")
-        job = self.engine.prepare(request)
         self._active[job.request_id] = job
         return job
 
@@ -157,7 +168,8 @@ class InferenceActor(Actor):
             context_length=self.engine.context_length,
             state="ready",
             worker_id=self.settings.worker_id,
-            active_adapter=None,
+            active_adapter=self._adapters.active if self._adapters else None,
+            loaded_adapters=self._adapters.loaded if self._adapters else [],
             max_concurrency=self.config.max_concurrency,
             active_generations=len(self._active),
             **self.engine.memory(),
@@ -174,12 +186,50 @@ class InferenceActor(Actor):
     # -- one generation ----------------------------------------------------------------------
 
     async def _run(self, job: Prepared) -> None:
-        assert self.engine is not None and self._ctx is not None
-        nc = self._ctx.nc
-        subject = subjects.tokens_subject(job.request_id)
+        """Apply the job's adapter if needed, generate under the model gate, publish every chunk."""
+        assert self._adapters is not None
+        adapters = self._adapters
+        adapters.acquire(job.adapter)
+        try:
+            try:
+                if job.adapter is not None:
+                    await adapters.ensure_loaded(job.adapter)
+                async with self._gate.read():
+                    final = await self._generate(job)
+            except SwitchboardError as exc:
+                final = TokenChunk(
+                    request_id=job.request_id,
+                    seq=0,
+                    done=True,
+                    finish_reason=FinishReason.ERROR,
+                    error=exc.to_message(),
+                )
+                await self._publish(final)
+            self._log().info(
+                "generation done",
+                extra={
+                    "request_id": job.request_id,
+                    "adapter": job.adapter or "-",
+                    "finish": final.finish_reason,
+                    "tokens": final.usage.completion_tokens if final.usage else 0,
+                },
+            )
+        finally:
+            adapters.release(job.adapter)
+            self._active.pop(job.request_id, None)
+
+    async def _publish(self, chunk: TokenChunk) -> None:
+        assert self._ctx is not None
+        await self._ctx.nc.publish(subjects.tokens_subject(chunk.request_id), encode(chunk))
+        if chunk.done:
+            await self._ctx.nc.flush()
+
+    async def _generate(self, job: Prepared) -> TokenChunk:
+        """Run the generation in a worker thread, relaying its text as chunks; returns the final chunk."""
+        assert self.engine is not None
+        engine = self.engine
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[str | _Done | _Failed] = asyncio.Queue()
-        engine = self.engine
 
         def emit(text: str) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, text)
@@ -192,54 +242,36 @@ class InferenceActor(Actor):
             else:
                 loop.call_soon_threadsafe(queue.put_nowait, _Done(outcome))
 
+        loop.run_in_executor(self._executor, work)
         seq = 0
-        final: TokenChunk
-        try:
-            loop.run_in_executor(self._executor, work)
-            while True:
-                item = await queue.get()
-                if isinstance(item, str):
-                    await nc.publish(subject, encode(TokenChunk(request_id=job.request_id, seq=seq, token=item)))
-                    seq += 1
-                    continue
-                if isinstance(item, _Done):
-                    reason = item.outcome.finish_reason
-                    error = None
-                    if reason is FinishReason.CANCELLED and self._shutting_down:
-                        reason = FinishReason.ERROR
-                        error = ErrorMessage(ErrorCode.UNAVAILABLE, "the inference worker shut down mid-answer")
-                    final = TokenChunk(
-                        request_id=job.request_id,
-                        seq=seq,
-                        done=True,
-                        finish_reason=reason,
-                        usage=Usage(job.prompt_tokens, item.outcome.completion_tokens),
-                        error=error,
-                    )
-                else:
-                    self._log().error(
-                        "generation failed", extra={"request_id": job.request_id, "error": repr(item.error)}
-                    )
-                    final = TokenChunk(
-                        request_id=job.request_id,
-                        seq=seq,
-                        done=True,
-                        finish_reason=FinishReason.ERROR,
-                        error=ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {item.error}"),
-                    )
-                break
-            await nc.publish(subject, encode(final))
-            await nc.flush()
-            self._log().info(
-                "generation done",
-                extra={
-                    "request_id": job.request_id,
-                    "finish": final.finish_reason,
-                    "tokens": final.usage.completion_tokens if final.usage else 0,
-                },
+        while isinstance(item := await queue.get(), str):
+            await self._publish(TokenChunk(request_id=job.request_id, seq=seq, token=item))
+            seq += 1
+        if isinstance(item, _Done):
+            reason = item.outcome.finish_reason
+            error = None
+            if reason is FinishReason.CANCELLED and self._shutting_down:
+                reason = FinishReason.ERROR
+                error = ErrorMessage(ErrorCode.UNAVAILABLE, "the inference worker shut down mid-answer")
+            final = TokenChunk(
+                request_id=job.request_id,
+                seq=seq,
+                done=True,
+                finish_reason=reason,
+                usage=Usage(job.prompt_tokens, item.outcome.completion_tokens),
+                error=error,
             )
-        finally:
-            self._active.pop(job.request_id, None)
+        else:
+            self._log().error("generation failed", extra={"request_id": job.request_id, "error": repr(item.error)})
+            final = TokenChunk(
+                request_id=job.request_id,
+                seq=seq,
+                done=True,
+                finish_reason=FinishReason.ERROR,
+                error=ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {item.error}"),
+            )
+        await self._publish(final)
+        return final
 
     def _log(self) -> logging.Logger:
         assert self._ctx is not None

@@ -1,0 +1,52 @@
+"""Real LoRA adapters for tests: peft adapters with random (non-zero) weights on the bundled model,
+stored the way the registry and training store them (KV `adapters`, Object Store `adapter-files`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, ObjectStoreConfig
+
+from messages import AdapterMeta, encode, subjects
+from messages.adapters import utc_timestamp
+from services.runtime import BUNDLED_MODEL_ID
+from services.runtime.adapter_files import pack
+
+
+def make_lora(base_folder: Path, out: Path, seed: int) -> Path:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    base = AutoModelForCausalLM.from_pretrained(base_folder, dtype=torch.float32)
+    config = LoraConfig(r=8, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    model = get_peft_model(base, config)
+    model.save_pretrained(out)
+    return out
+
+
+async def store_adapter(js: JetStreamContext, name: str, folder: Path, base_model: str = BUNDLED_MODEL_ID) -> None:
+    kv = await js.create_key_value(KeyValueConfig(bucket=subjects.ADAPTERS_BUCKET, history=5))
+    objects = await js.create_object_store(subjects.ADAPTER_FILES_BUCKET, ObjectStoreConfig())
+    data = pack(folder)
+    await objects.put(name, data)
+    meta = AdapterMeta(
+        name=name,
+        base_model=base_model,
+        created=utc_timestamp(),
+        dataset="test",
+        steps=1,
+        final_loss=None,
+        size_bytes=len(data),
+        job_id=None,
+        lora_r=8,
+        lora_alpha=64,
+    )
+    await kv.put(subjects.adapter_key(name), encode(meta))
+
+
+async def set_active(js: JetStreamContext, name: str | None) -> None:
+    kv = await js.key_value(subjects.ADAPTERS_BUCKET)
+    await kv.put(subjects.ACTIVE_KEY, (name or "").encode())

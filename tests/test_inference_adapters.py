@@ -1,0 +1,135 @@
+"""Adapters on an inference worker: the active one from KV switches the live model without a restart,
+per-request adapters, a worker with an empty ADAPTER_DIR fetches files from the Object Store, LRU bound."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client
+
+from messages import Accept, ErrorCode, ErrorMessage, GenerateRequest, GenerationParams, ModelInfo, decode, subjects
+from services.inference import InferenceActor, InferenceConfig
+from services.runtime import Settings, running
+from tests.adapter_fixtures import make_lora, set_active, store_adapter
+from tests.conftest import worker_settings
+from tests.nats_client import collect, new_id, start, text_of
+
+PROMPT = "What is the capital of France?"
+
+
+@pytest.fixture(scope="module")
+async def adapters(nc_module: Client, bundled_model: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    js = nc_module.jetstream()
+    names = ["style-a", "style-b"]
+    for seed, name in enumerate(names):
+        folder = await asyncio.to_thread(make_lora, bundled_model, tmp_path_factory.mktemp(name), seed)
+        await store_adapter(js, name, folder)
+    await store_adapter(js, "other-base", folder, base_model="someone/else-7B")
+    return names
+
+
+@pytest.fixture(scope="module")
+async def nc_module(nats_server: object) -> AsyncIterator[Client]:
+    import nats
+
+    client = await nats.connect(nats_server.url)  # type: ignore[attr-defined]
+    yield client
+    await client.drain()
+
+
+@pytest.fixture(scope="module")
+async def worker(base_settings: Settings, bundled_model: object, adapters: list[str]) -> AsyncIterator[Settings]:
+    settings = worker_settings(base_settings)
+    async with running(InferenceActor(settings, InferenceConfig(max_concurrency=2, max_loaded_adapters=2)), settings):
+        yield settings
+
+
+async def answer(nc: Client, adapter: str | None = None) -> str:
+    request = GenerateRequest(
+        request_id=new_id(), prompt=PROMPT, adapter=adapter, params=GenerationParams(max_new_tokens=12)
+    )
+    reply, sub = await start(nc, request)
+    assert isinstance(reply, Accept), reply
+    chunks = await collect(sub)
+    assert chunks[-1].error is None, chunks[-1].error
+    return text_of(chunks)
+
+
+async def info(nc: Client) -> ModelInfo:
+    return decode((await nc.request(subjects.INFERENCE_INFO, b"", timeout=5)).data, ModelInfo)
+
+
+async def wait_active(nc: Client, name: str | None) -> None:
+    for _ in range(100):
+        if (await info(nc)).active_adapter == name:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"active adapter never became {name}")
+
+
+async def test_activate_switches_the_live_model_and_back(nc: Client, worker: Settings, adapters: list[str]) -> None:
+    base = await answer(nc)
+    assert "Paris" in base
+    await set_active(nc.jetstream(), adapters[0])
+    await wait_active(nc, adapters[0])
+    tuned = await answer(nc)
+    assert tuned != base, "the adapter changes the answer"
+    await set_active(nc.jetstream(), None)
+    await wait_active(nc, None)
+    assert await answer(nc) == base, "back to the base model, same greedy answer"
+
+
+async def test_per_request_adapter(nc: Client, worker: Settings, adapters: list[str]) -> None:
+    base = await answer(nc)
+    first = await answer(nc, adapters[0])
+    second = await answer(nc, adapters[1])
+    assert len({base, first, second}) == 3
+    assert await answer(nc) == base, "a per-request adapter does not change the default"
+    assert await answer(nc, adapters[0]) == first
+
+
+async def test_lru_bound(nc: Client, worker: Settings, adapters: list[str]) -> None:
+    await answer(nc, adapters[0])
+    await answer(nc, adapters[1])
+    loaded = (await info(nc)).loaded_adapters
+    assert sorted(loaded) == sorted(adapters)
+    await set_active(nc.jetstream(), None)
+
+
+@pytest.mark.parametrize(
+    ("adapter", "words"),
+    [("no-such-adapter", "no adapter named 'no-such-adapter'"), ("other-base", "trained on someone/else-7B")],
+)
+async def test_unusable_adapter_is_a_typed_error(
+    nc: Client, worker: Settings, adapters: list[str], adapter: str, words: str
+) -> None:
+    reply, sub = await start(nc, GenerateRequest(request_id=new_id(), prompt=PROMPT, adapter=adapter))
+    await sub.unsubscribe()
+    assert isinstance(reply, ErrorMessage) and reply.code is ErrorCode.ADAPTER_MISSING
+    assert words in reply.message
+
+
+async def test_second_worker_with_empty_adapter_dir(
+    nc: Client, worker: Settings, base_settings: Settings, adapters: list[str], tmp_path: Path
+) -> None:
+    expected = await answer(nc, adapters[1])
+    fresh = replace(worker_settings(base_settings), adapter_dir=tmp_path / "empty")
+    served_by_fresh: list[str] = []
+    async with running(InferenceActor(fresh, InferenceConfig(max_concurrency=4)), fresh):
+        for _ in range(30):  # the queue group spreads requests over both workers
+            request = GenerateRequest(
+                request_id=new_id(), prompt=PROMPT, adapter=adapters[1], params=GenerationParams(max_new_tokens=12)
+            )
+            reply, sub = await start(nc, request)
+            assert isinstance(reply, Accept), reply
+            text = text_of(await collect(sub))
+            assert text == expected, "every worker gives the same answer with the adapter"
+            if reply.worker_id == fresh.worker_id:
+                served_by_fresh.append(text)
+                break
+    assert served_by_fresh, "the fresh worker served the adapter"
+    assert (tmp_path / "empty" / adapters[1] / "adapter_config.json").exists(), "its files came from the Object Store"
