@@ -24,7 +24,7 @@ PIDFILE = DATA / "up.pid"
 VENV_BIN = Path(sys.executable).parent
 NATS_URL = "nats://127.0.0.1:4222"
 GRAPHQL_URL = "http://127.0.0.1:8080/graphql"
-READY_SUBJECTS = {"svc.inference.generate", "svc.search.query"}
+READY_SUBJECTS = {"svc.inference.generate", "svc.search.query", "svc.adapters.list"}
 COLORS = ["36", "35", "33", "32", "34", "31", "96", "95"]
 
 
@@ -44,6 +44,7 @@ def services() -> list[Proc]:
         Proc("nats", [nats, "-c", str(ROOT / "nats" / "nats-server.conf")]),
         Proc("inference", [py, "-m", "services.inference"]),
         Proc("search", [py, "-m", "services.search"]),
+        Proc("adapters", [py, "-m", "services.adapters"]),
         Proc("gateway", [py, "-m", "services.gateway"]),
     ]
     return procs
