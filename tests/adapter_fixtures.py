@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, ObjectStoreConfig
 
-from messages import AdapterMeta, encode, subjects
+from messages import AdapterMeta, RegisterAdapter, encode, subjects
 from messages.adapters import utc_timestamp
 from services.runtime import BUNDLED_MODEL_ID
 from services.runtime.adapter_files import pack
@@ -50,3 +51,15 @@ async def store_adapter(js: JetStreamContext, name: str, folder: Path, base_mode
 async def set_active(js: JetStreamContext, name: str | None) -> None:
     kv = await js.key_value(subjects.ADAPTERS_BUCKET)
     await kv.put(subjects.ACTIVE_KEY, (name or "").encode())
+
+
+async def register_adapter(nc: Client, name: str, folder: Path, base_model: str = BUNDLED_MODEL_ID) -> None:
+    """Upload the files, then register through the registry (`svc.adapters.register`), as training does."""
+    objects = await nc.jetstream().object_store(subjects.ADAPTER_FILES_BUCKET)
+    data = pack(folder)
+    await objects.put(name, data)
+    meta = AdapterMeta(
+        name=name, base_model=base_model, created=utc_timestamp(), dataset="test", steps=1, size_bytes=len(data)
+    )
+    reply = await nc.request(subjects.ADAPTERS_REGISTER, encode(RegisterAdapter(meta=meta)), timeout=5)
+    assert b'"error"' not in reply.data, reply.data

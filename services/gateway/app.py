@@ -10,6 +10,7 @@ from nats.aio.client import Client
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from .adapters_client import AdaptersClient
 from .config import GatewayConfig
 from .inference_client import InferenceClient
 from .schema import Context, schema
@@ -27,7 +28,10 @@ class SwitchboardView(GraphQLView[Context, None]):
             allowed_origins=config.cors_origins,
         )
         self._context = Context(
-            nc=nc, inference=InferenceClient(nc, config), search=SearchClient(nc, config.search_timeout_s)
+            nc=nc,
+            inference=InferenceClient(nc, config),
+            search=SearchClient(nc, config.search_timeout_s),
+            adapters=AdaptersClient(nc, config.request_timeout_s),
         )
 
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -14,12 +15,25 @@ from graphql import GraphQLError
 from nats.aio.client import Client
 from strawberry.types import ExecutionContext, Info
 
-from messages import ChatMessage, GenerateRequest, GenerationParams, SwitchboardError
+from messages import ChatMessage, ErrorCode, GenerateRequest, GenerationParams, SwitchboardError
 from messages import TokenChunk as ChunkMessage
 
+from .adapters_client import AdaptersClient
 from .inference_client import InferenceClient
 from .search_client import Grounding, SearchClient
-from .types import ChatMessageInput, InferenceResult, ModelInfo, Source, TokenChunk, Usage, WebSearchResult
+from .types import (
+    AdapterInfo,
+    AdapterResult,
+    AdaptersInfo,
+    BaseModelResult,
+    ChatMessageInput,
+    InferenceResult,
+    ModelInfo,
+    Source,
+    TokenChunk,
+    Usage,
+    WebSearchResult,
+)
 
 log = logging.getLogger("switchboard.gateway")
 P = ParamSpec("P")
@@ -31,6 +45,7 @@ class Context:
     nc: Client
     inference: InferenceClient
     search: SearchClient
+    adapters: AdaptersClient
 
 
 def user_error(exc: SwitchboardError) -> GraphQLError:
@@ -59,6 +74,7 @@ def build_request(
     stop: list[str] | None,
     seed: int | None,
     grounding: Grounding,
+    adapter: str | None = None,
 ) -> GenerateRequest:
     """`messages` are the earlier turns; `prompt` is the new user turn appended to them."""
     given: dict[str, Any] = {
@@ -74,8 +90,8 @@ def build_request(
     if messages:
         chat = [ChatMessage(role=m.role.value, content=m.content) for m in messages]
         chat.append(ChatMessage(role="user", content=prompt))
-        return GenerateRequest(request_id=request_id, messages=chat, params=params, sources=sources)
-    return GenerateRequest(request_id=request_id, prompt=prompt, params=params, sources=sources)
+        return GenerateRequest(request_id=request_id, messages=chat, params=params, sources=sources, adapter=adapter)
+    return GenerateRequest(request_id=request_id, prompt=prompt, params=params, sources=sources, adapter=adapter)
 
 
 async def grounding_for(ctx: Context, prompt: str, web_search: bool | None) -> Grounding:
@@ -88,7 +104,8 @@ def _ctx(info: Info[Context, None]) -> Context:
 
 _GENERATION_ARGS = (
     " `prompt` is the new user message, `messages` the earlier turns (oldest first);"
-    " maxNewTokens 1-8192 (default 256), temperature 0 (greedy, default) to 5, topP in (0, 1], stop strings, seed."
+    " maxNewTokens 1-8192 (default 256), temperature 0 (greedy, default) to 5, topP in (0, 1], stop strings, seed;"
+    " `adapter` answers with that saved adapter instead of the active one."
 )
 
 
@@ -102,6 +119,16 @@ class Query:
     @typed_errors
     async def model_info(self, info: Info[Context, None]) -> ModelInfo:
         return ModelInfo.of(await _ctx(info).inference.info())
+
+    @strawberry.field(description="Saved LoRA adapters and the active one (null: the base model)")
+    @typed_errors
+    async def adapters(self, info: Info[Context, None]) -> AdaptersInfo:
+        listed = await _ctx(info).adapters.list()
+        return AdaptersInfo(
+            available=[a.name for a in listed.adapters],
+            active=listed.active,
+            adapters=[AdapterInfo.of(a) for a in listed.adapters],
+        )
 
     @strawberry.field(description="Search the web (DuckDuckGo through the search service); raw results")
     @typed_errors
@@ -127,10 +154,11 @@ class Mutation:
         top_p: float | None = None,
         stop: list[str] | None = None,
         seed: int | None = None,
+        adapter: str | None = None,
     ) -> InferenceResult:
         ctx = _ctx(info)
         grounding = await grounding_for(ctx, prompt, web_search)
-        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding)
+        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding, adapter)
         parts: list[str] = []
         last: ChunkMessage | None = None
         async for chunk in ctx.inference.stream(request):
@@ -145,6 +173,55 @@ class Mutation:
             sources=Source.all_of(grounding.results),
             search_notice=grounding.notice,
         )
+
+    @strawberry.mutation(description="Make a saved adapter the default of every inference worker, without a restart")
+    async def load_adapter(self, info: Info[Context, None], adapter_name: str) -> AdapterResult:
+        ctx = _ctx(info)
+        try:
+            active = await ctx.adapters.activate(adapter_name)
+            await workers_follow(ctx, active)
+        except SwitchboardError as exc:
+            return AdapterResult(ok=False, error=exc.message, active_adapter=None, error_code=exc.code.value.upper())
+        return AdapterResult(ok=True, error=None, active_adapter=active)
+
+    @strawberry.mutation(description="Back to the base model (no adapter)")
+    async def use_base_model(self, info: Info[Context, None]) -> BaseModelResult:
+        ctx = _ctx(info)
+        try:
+            active = await ctx.adapters.deactivate()
+            await workers_follow(ctx, active)
+        except SwitchboardError as exc:
+            return BaseModelResult(ok=False, active_adapter=None, error=exc.message)
+        return BaseModelResult(ok=True, active_adapter=active)
+
+    @strawberry.mutation(
+        description="Delete a saved adapter and its files; deleting the active one reverts to the base"
+    )
+    async def delete_adapter(self, info: Info[Context, None], adapter_name: str) -> AdapterResult:
+        ctx = _ctx(info)
+        try:
+            active = await ctx.adapters.delete(adapter_name)
+        except SwitchboardError as exc:
+            return AdapterResult(ok=False, error=exc.message, active_adapter=None, error_code=exc.code.value.upper())
+        return AdapterResult(ok=True, error=None, active_adapter=active)
+
+
+async def workers_follow(ctx: Context, active: str | None, timeout_s: float = 15.0) -> None:
+    """Wait until an inference worker serves `active` (they follow the registry through KV)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            if (await ctx.inference.info()).active_adapter == active:
+                return
+        except SwitchboardError:
+            return  # no worker running: the choice is stored and applies when one starts
+        if asyncio.get_running_loop().time() > deadline:
+            raise SwitchboardError(
+                ErrorCode.TIMEOUT,
+                f"the registry now names {active or 'the base model'}, but inference workers have not applied it "
+                f"within {timeout_s:g}s; see the inference logs",
+            )
+        await asyncio.sleep(0.1)
 
 
 @strawberry.type
@@ -163,10 +240,11 @@ class Subscription:
         top_p: float | None = None,
         stop: list[str] | None = None,
         seed: int | None = None,
+        adapter: str | None = None,
     ) -> AsyncGenerator[TokenChunk, None]:
         ctx = _ctx(info)
         grounding = await grounding_for(ctx, prompt, web_search)  # never raises: failure is a notice
-        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding)
+        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding, adapter)
         stream: AsyncIterator[ChunkMessage] = ctx.inference.stream(request)
         first = True
         try:

@@ -6,8 +6,8 @@ from enum import Enum
 
 import strawberry
 
+from messages import AdapterMeta, SearchResult
 from messages import ModelInfo as ModelInfoMessage
-from messages import SearchResult
 from messages import TokenChunk as TokenChunkMessage
 from messages import Usage as UsageMessage
 
@@ -124,3 +124,54 @@ class ModelInfo:
             max_concurrency=info.max_concurrency,
             active_generations=info.active_generations,
         )
+
+
+@strawberry.type(description="A saved LoRA adapter")
+class AdapterInfo:
+    name: str
+    base_model: str
+    created: str
+    dataset: str
+    steps: int
+    final_loss: float | None
+    size_bytes: int
+    job_id: str | None
+    lora_r: int | None
+    lora_alpha: int | None
+
+    @classmethod
+    def of(cls, meta: AdapterMeta) -> AdapterInfo:
+        return cls(
+            name=meta.name,
+            base_model=meta.base_model,
+            created=meta.created,
+            dataset=meta.dataset,
+            steps=meta.steps,
+            final_loss=meta.final_loss,
+            size_bytes=meta.size_bytes,
+            job_id=meta.job_id,
+            lora_r=meta.lora_r,
+            lora_alpha=meta.lora_alpha,
+        )
+
+
+@strawberry.type(description="Saved adapters and the active one (null: the base model)")
+class AdaptersInfo:
+    available: list[str]
+    active: str | None
+    adapters: list[AdapterInfo]
+
+
+@strawberry.type(description="The outcome of loadAdapter / deleteAdapter")
+class AdapterResult:
+    ok: bool
+    error: str | None
+    active_adapter: str | None
+    error_code: str | None = None
+
+
+@strawberry.type(description="The outcome of useBaseModel")
+class BaseModelResult:
+    ok: bool
+    active_adapter: str | None
+    error: str | None = None
