@@ -6,10 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from nats.aio.client import Client
-from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, ObjectStoreConfig
 
-from messages import AdapterMeta, RegisterAdapter, encode, subjects
+from messages import ActivateAdapter, AdapterMeta, DeactivateAdapter, RegisterAdapter, encode, subjects
 from messages.adapters import utc_timestamp
 from services.runtime import BUNDLED_MODEL_ID
 from services.runtime.adapter_files import pack
@@ -28,29 +26,13 @@ def make_lora(base_folder: Path, out: Path, seed: int) -> Path:
     return out
 
 
-async def store_adapter(js: JetStreamContext, name: str, folder: Path, base_model: str = BUNDLED_MODEL_ID) -> None:
-    kv = await js.create_key_value(KeyValueConfig(bucket=subjects.ADAPTERS_BUCKET, history=5))
-    objects = await js.create_object_store(subjects.ADAPTER_FILES_BUCKET, ObjectStoreConfig())
-    data = pack(folder)
-    await objects.put(name, data)
-    meta = AdapterMeta(
-        name=name,
-        base_model=base_model,
-        created=utc_timestamp(),
-        dataset="test",
-        steps=1,
-        final_loss=None,
-        size_bytes=len(data),
-        job_id=None,
-        lora_r=8,
-        lora_alpha=64,
-    )
-    await kv.put(subjects.adapter_key(name), encode(meta))
-
-
-async def set_active(js: JetStreamContext, name: str | None) -> None:
-    kv = await js.key_value(subjects.ADAPTERS_BUCKET)
-    await kv.put(subjects.ACTIVE_KEY, (name or "").encode())
+async def set_active(nc: Client, name: str | None) -> None:
+    """Choose the default adapter through the registry, as loadAdapter / useBaseModel do."""
+    if name is None:
+        reply = await nc.request(subjects.ADAPTERS_DEACTIVATE, encode(DeactivateAdapter()), timeout=5)
+    else:
+        reply = await nc.request(subjects.ADAPTERS_ACTIVATE, encode(ActivateAdapter(name=name)), timeout=5)
+    assert b'"error"' not in reply.data, reply.data
 
 
 async def register_adapter(nc: Client, name: str, folder: Path, base_model: str = BUNDLED_MODEL_ID) -> None:

@@ -88,6 +88,20 @@ def nats_server() -> Iterator[NatsServer]:
     server.cleanup()
 
 
+@pytest.fixture(scope="module")
+def own_nats() -> Iterator[NatsServer]:
+    """A nats-server for one test module, for tests that need the registry's buckets to themselves."""
+    server = NatsServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def own_settings(base_settings: Settings, own_nats: NatsServer) -> Settings:
+    return replace(base_settings, nats_url=own_nats.url)
+
+
 @pytest.fixture(scope="session")
 def model_cache() -> Path:
     return Path(os.environ.get("MODEL_CACHE_DIR", Path.home() / ".cache" / "switchboard" / "models"))

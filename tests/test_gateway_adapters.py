@@ -22,11 +22,11 @@ ASK = 'mutation { infer(prompt: "What is the capital of France?", maxNewTokens: 
 
 @pytest.fixture(scope="module")
 async def url(
-    nats_server: NatsServer, base_settings: Settings, bundled_model: Path, tmp_path_factory: pytest.TempPathFactory
+    own_nats: NatsServer, own_settings: Settings, bundled_model: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
-    registry = worker_settings(base_settings)
-    async with running(AdaptersActor(registry), registry), stack(base_settings) as graphql_url:
-        nc = await nats.connect(nats_server.url)
+    registry = worker_settings(own_settings)
+    async with running(AdaptersActor(registry), registry), stack(own_settings) as graphql_url:
+        nc = await nats.connect(own_nats.url)
         for seed, name in enumerate(["gql-a", "gql-b"]):
             folder = await asyncio.to_thread(make_lora, bundled_model, tmp_path_factory.mktemp(name), seed + 10)
             await register_adapter(nc, name, folder)

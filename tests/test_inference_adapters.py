@@ -11,39 +11,44 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
+import nats
 from messages import Accept, ErrorCode, ErrorMessage, GenerateRequest, GenerationParams, ModelInfo, decode, subjects
+from services.adapters import AdaptersActor, AdaptersConfig
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
-from tests.adapter_fixtures import make_lora, set_active, store_adapter
-from tests.conftest import worker_settings
+from tests.adapter_fixtures import make_lora, register_adapter, set_active
+from tests.conftest import NatsServer, worker_settings
 from tests.nats_client import collect, new_id, start, text_of
 
 PROMPT = "What is the capital of France?"
 
 
 @pytest.fixture(scope="module")
-async def adapters(nc_module: Client, bundled_model: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    js = nc_module.jetstream()
-    names = ["style-a", "style-b"]
-    for seed, name in enumerate(names):
-        folder = await asyncio.to_thread(make_lora, bundled_model, tmp_path_factory.mktemp(name), seed)
-        await store_adapter(js, name, folder)
-    await store_adapter(js, "other-base", folder, base_model="someone/else-7B")
-    return names
-
-
-@pytest.fixture(scope="module")
-async def nc_module(nats_server: object) -> AsyncIterator[Client]:
-    import nats
-
-    client = await nats.connect(nats_server.url)  # type: ignore[attr-defined]
+async def nc(own_nats: NatsServer) -> AsyncIterator[Client]:
+    client = await nats.connect(own_nats.url)
     yield client
     await client.drain()
 
 
 @pytest.fixture(scope="module")
-async def worker(base_settings: Settings, bundled_model: object, adapters: list[str]) -> AsyncIterator[Settings]:
-    settings = worker_settings(base_settings)
+async def adapters(
+    nc: Client, own_settings: Settings, bundled_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[list[str]]:
+    """The real registry, with two adapters for the bundled model and one for another base model."""
+    registry = worker_settings(own_settings)
+    config = AdaptersConfig(base_model_id="HuggingFaceTB/SmolLM2-135M-Instruct")
+    async with running(AdaptersActor(registry, config), registry):
+        names = ["style-a", "style-b"]
+        for seed, name in enumerate(names):
+            folder = await asyncio.to_thread(make_lora, bundled_model, tmp_path_factory.mktemp(name), seed)
+            await register_adapter(nc, name, folder)
+        await register_adapter(nc, "other-base", folder, base_model="someone/else-7B")
+        yield names
+
+
+@pytest.fixture(scope="module")
+async def worker(own_settings: Settings, bundled_model: object, adapters: list[str]) -> AsyncIterator[Settings]:
+    settings = worker_settings(own_settings)
     async with running(InferenceActor(settings, InferenceConfig(max_concurrency=2, max_loaded_adapters=2)), settings):
         yield settings
 
@@ -74,11 +79,11 @@ async def wait_active(nc: Client, name: str | None) -> None:
 async def test_activate_switches_the_live_model_and_back(nc: Client, worker: Settings, adapters: list[str]) -> None:
     base = await answer(nc)
     assert "Paris" in base
-    await set_active(nc.jetstream(), adapters[0])
+    await set_active(nc, adapters[0])
     await wait_active(nc, adapters[0])
     tuned = await answer(nc)
     assert tuned != base, "the adapter changes the answer"
-    await set_active(nc.jetstream(), None)
+    await set_active(nc, None)
     await wait_active(nc, None)
     assert await answer(nc) == base, "back to the base model, same greedy answer"
 
@@ -97,7 +102,7 @@ async def test_lru_bound(nc: Client, worker: Settings, adapters: list[str]) -> N
     await answer(nc, adapters[1])
     loaded = (await info(nc)).loaded_adapters
     assert sorted(loaded) == sorted(adapters)
-    await set_active(nc.jetstream(), None)
+    await set_active(nc, None)
 
 
 @pytest.mark.parametrize(
@@ -114,10 +119,10 @@ async def test_unusable_adapter_is_a_typed_error(
 
 
 async def test_second_worker_with_empty_adapter_dir(
-    nc: Client, worker: Settings, base_settings: Settings, adapters: list[str], tmp_path: Path
+    nc: Client, worker: Settings, own_settings: Settings, adapters: list[str], tmp_path: Path
 ) -> None:
     expected = await answer(nc, adapters[1])
-    fresh = replace(worker_settings(base_settings), adapter_dir=tmp_path / "empty")
+    fresh = replace(worker_settings(own_settings), adapter_dir=tmp_path / "empty")
     served_by_fresh: list[str] = []
     async with running(InferenceActor(fresh, InferenceConfig(max_concurrency=4)), fresh):
         for _ in range(30):  # the queue group spreads requests over both workers
