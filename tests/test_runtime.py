@@ -116,6 +116,28 @@ async def test_service_process_answers_ping_and_exits_0_on_sigterm(
             proc.wait()
 
 
+async def test_sigterm_while_starting_exits_0_promptly(nats_server: NatsServer) -> None:
+    """Stopped while it would still be waiting for NATS (a long start), the service exits at once."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.gateway"],
+        cwd=REPO,
+        env=service_env(f"nats://127.0.0.1:{free_port()}", NATS_CONNECT_TIMEOUT="120", GATEWAY_PORT="0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        await asyncio.sleep(5)  # imports done, now retrying the connect
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=15)
+        assert proc.returncode == 0, out.decode()
+        assert b"stopped while starting" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_service_exits_1_with_a_message_when_nats_is_unreachable() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "services.gateway"],

@@ -87,9 +87,26 @@ async def running(actor: Actor, settings: Settings) -> AsyncIterator[ActorContex
 
 
 async def serve(actor: Actor, settings: Settings, stop: asyncio.Event) -> None:
-    """Run until `stop` is set."""
-    async with running(actor, settings):
-        await stop.wait()
+    """Run until `stop` is set. A stop that arrives while the actor is still starting (loading a model,
+    waiting for NATS) cancels the start instead of waiting for it."""
+    started = asyncio.Event()
+
+    async def run() -> None:
+        async with running(actor, settings):
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(run())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not task.done() and not started.is_set():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        get_logger(actor.name).info("stopped while starting")
+        return
+    stopping.cancel()
+    await task
 
 
 def main(factory: Callable[[Settings], Actor]) -> None:
