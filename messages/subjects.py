@@ -41,6 +41,20 @@ ADAPTERS_DEACTIVATE = "svc.adapters.deactivate"
 ADAPTERS_DELETE = "svc.adapters.delete"
 ADAPTERS_REGISTER = "svc.adapters.register"
 
+TRAINING_SERVICE = "training"
+TRAINING_QUEUE = "training"
+TRAINING_SUBMIT = "svc.training.submit"
+TRAINING_JOBS = "svc.training.jobs"  # every job record, newest first
+TRAINING_JOB = "svc.training.job"  # one job record
+TRAIN_CONSUMER = "trainer"  # the one durable pull consumer of stream TRAIN_JOBS
+TRAIN_PROGRESS_WILDCARD = f"{TRAIN_PROGRESS_PREFIX}.*"
+TRAIN_CANCEL_WILDCARD = f"{TRAIN_CANCEL_PREFIX}.*"
+JOB_KEY_PREFIX = "job"  # KV `training`: `job.<job_id>` holds one job's record
+
+# single-GPU handoff: training asks the inference service on its host to lend the GPU, then gives it back
+INFERENCE_GPU_RELEASE = "svc.inference.gpu.release"
+INFERENCE_GPU_RECLAIM = "svc.inference.gpu.reclaim"
+
 
 def tokens_subject(request_id: str) -> str:
     """The subject that carries one generation's token chunks."""

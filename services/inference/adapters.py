@@ -154,6 +154,10 @@ class Adapters:
             del self._loaded[name]
             self._log.info("adapter unloaded", extra={"adapter": name})
 
+    def forget_loaded(self) -> None:
+        """The model was dropped (GPU lent to training): nothing is applied any more."""
+        self._loaded.clear()
+
     def acquire(self, name: str | None) -> None:
         if name is not None:
             self._in_use[name] = self._in_use.get(name, 0) + 1

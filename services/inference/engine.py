@@ -55,7 +55,22 @@ class Engine:
         self.device = pick_device()
         self.load_in_4bit = load_in_4bit and self.device == "cuda"
         self.tokenizer: Any = AutoTokenizer.from_pretrained(source.location, token=hf_token)
-        kwargs: dict[str, Any] = {"token": hf_token}
+        self._hf_token = hf_token
+        self.base_model: Any = self._load_model()
+        self.model: Any = self.base_model  # becomes a PeftModel once an adapter is loaded
+        self.context_length = int(
+            getattr(self.model.config, "max_position_embeddings", 0) or self.tokenizer.model_max_length
+        )
+        eos = self.model.generation_config.eos_token_id
+        self.eos_ids: set[int] = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        if self.tokenizer.eos_token_id is not None:
+            self.eos_ids.add(int(self.tokenizer.eos_token_id))
+        self.pad_id = (
+            self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else min(self.eos_ids, default=0)
+        )
+
+    def _load_model(self) -> Any:
+        kwargs: dict[str, Any] = {"token": self._hf_token}
         if self.device == "cuda":
             kwargs["device_map"] = {"": 0}
             if self.load_in_4bit:
@@ -71,23 +86,15 @@ class Engine:
                 kwargs["dtype"] = torch.float16
         else:
             kwargs["dtype"] = "auto"  # the bundled model is bf16, fastest on CPU here
-        self.base_model: Any = AutoModelForCausalLM.from_pretrained(source.location, **kwargs)
-        self.base_model.eval()  # type: ignore[no-untyped-call]
-        self.model: Any = self.base_model  # becomes a PeftModel once an adapter is loaded
-        self.context_length = int(
-            getattr(self.model.config, "max_position_embeddings", 0) or self.tokenizer.model_max_length
-        )
-        eos = self.model.generation_config.eos_token_id
-        self.eos_ids: set[int] = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-        if self.tokenizer.eos_token_id is not None:
-            self.eos_ids.add(int(self.tokenizer.eos_token_id))
-        self.pad_id = (
-            self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else min(self.eos_ids, default=0)
-        )
+        model = AutoModelForCausalLM.from_pretrained(self.source.location, **kwargs)
+        model.eval()  # type: ignore[no-untyped-call]
+        return model
 
     @property
     def dtype(self) -> str:
-        return "nf4" if self.load_in_4bit else str(self.base_model.dtype).removeprefix("torch.")
+        if self.load_in_4bit:
+            return "nf4"
+        return "released" if self.base_model is None else str(self.base_model.dtype).removeprefix("torch.")
 
     def prepare(self, request: GenerateRequest) -> Prepared:
         """Validate the request against this model and tokenize it (raises SwitchboardError)."""
@@ -176,6 +183,19 @@ class Engine:
             self.model = self.base_model
         else:
             self.model.delete_adapter(name)
+
+    def release(self) -> None:
+        """Free the GPU for a fine-tuning job: drop the model and its adapters (no generation running)."""
+        import gc
+
+        self.model = self.base_model = None
+        gc.collect()
+        torch.cuda.empty_cache()
+
+    def reclaim(self) -> None:
+        """Load the model again after `release` (adapters are applied again by the caller)."""
+        self.base_model = self._load_model()
+        self.model = self.base_model
 
     def memory(self) -> dict[str, float]:
         if self.device != "cuda":

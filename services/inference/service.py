@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ClassVar
 
+from nats.aio.msg import Msg
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.micro.request import Request
 
@@ -17,6 +20,7 @@ from messages import (
     ErrorMessage,
     FinishReason,
     GenerateRequest,
+    GpuHandoff,
     ModelInfo,
     SwitchboardError,
     TokenChunk,
@@ -58,6 +62,7 @@ class InferenceActor(Actor):
         self._shutting_down = False
         self._gate = ModelGate()
         self._adapters: Adapters | None = None
+        self._lent_to: str | None = None  # the fine-tuning job holding this host's GPU
 
     def metadata(self) -> dict[str, str]:
         return {"max_concurrency": str(self.config.max_concurrency)}
@@ -90,6 +95,9 @@ class InferenceActor(Actor):
         )
         self._adapters.start_watching()
         await ctx.nc.subscribe(subjects.CANCEL_WILDCARD, cb=self._on_cancel)
+        # not a queue group: every worker on the job's host hears it, the others ignore it
+        await ctx.nc.subscribe(subjects.INFERENCE_GPU_RELEASE, cb=self._on_gpu_release)
+        await ctx.nc.subscribe(subjects.INFERENCE_GPU_RECLAIM, cb=self._on_gpu_reclaim)
         await ctx.service.add_endpoint(
             name="generate",
             subject=subjects.INFERENCE_GENERATE,
@@ -147,6 +155,11 @@ class InferenceActor(Actor):
         job.adapter = request.adapter or self._adapters.active
         if self._shutting_down:
             raise SwitchboardError(ErrorCode.UNAVAILABLE, "this inference worker is shutting down")
+        if self._lent_to is not None:
+            raise SwitchboardError(
+                ErrorCode.UNAVAILABLE,
+                f"the GPU is lent to fine-tuning job {self._lent_to}; answers resume when the job ends",
+            )
         if request.request_id in self._active:
             raise SwitchboardError(ErrorCode.BAD_REQUEST, f"request_id {request.request_id} is already running")
         if len(self._active) >= self.config.max_concurrency:
@@ -159,14 +172,17 @@ class InferenceActor(Actor):
         return job
 
     async def _on_info(self, req: Request) -> None:
+        await req.respond(encode(self._model_info()))
+
+    def _model_info(self) -> ModelInfo:
         assert self.engine is not None
-        info = ModelInfo(
+        return ModelInfo(
             model_id=self.engine.source.model_id,
             device=self.engine.device,
             dtype=self.engine.dtype,
             load_in_4bit=self.engine.load_in_4bit,
             context_length=self.engine.context_length,
-            state="ready",
+            state="ready" if self._lent_to is None else "released",
             worker_id=self.settings.worker_id,
             active_adapter=self._adapters.active if self._adapters else None,
             loaded_adapters=self._adapters.loaded if self._adapters else [],
@@ -174,7 +190,39 @@ class InferenceActor(Actor):
             active_generations=len(self._active),
             **self.engine.memory(),
         )
-        await req.respond(encode(info))
+
+    async def _on_gpu_release(self, msg: Msg) -> None:
+        await self._gpu_handoff(msg, release=True)
+
+    async def _on_gpu_reclaim(self, msg: Msg) -> None:
+        await self._gpu_handoff(msg, release=False)
+
+    async def _gpu_handoff(self, msg: Msg, *, release: bool) -> None:
+        """Lend the GPU to a fine-tuning job on this host, or take it back. On CPU nothing moves."""
+        assert self.engine is not None and self._adapters is not None
+        try:
+            handoff = decode(msg.data, GpuHandoff)
+        except SwitchboardError:
+            return
+        if handoff.host != socket.gethostname():
+            return
+        if self.engine.device == "cuda":
+            if release and self._lent_to is None:
+                self._lent_to = handoff.job_id  # new requests are refused from here on
+                async with self._gate.write():  # running generations finish first
+                    await asyncio.to_thread(self.engine.release)
+                    self._adapters.forget_loaded()
+                self._log().info("gpu lent", extra={"job_id": handoff.job_id})
+            elif not release and self._lent_to is not None:
+                async with self._gate.write():
+                    await asyncio.to_thread(self.engine.reclaim)
+                self._lent_to = None
+                if self._adapters.active is not None:
+                    with contextlib.suppress(SwitchboardError):
+                        await self._adapters.ensure_loaded(self._adapters.active)
+                self._log().info("gpu reclaimed", extra={"job_id": handoff.job_id})
+        if msg.reply:
+            await msg.respond(encode(self._model_info()))
 
     async def _on_cancel(self, msg: object) -> None:
         subject = str(getattr(msg, "subject", ""))
