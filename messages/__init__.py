@@ -31,6 +31,7 @@ from .inference import (
 )
 from .search import SearchQuery, SearchReply, SearchResult, SearchResults
 from .training import (
+    FINISHED_STATES,
     CancelJob,
     FineTuneSpec,
     GetJob,
@@ -45,6 +46,7 @@ from .training import (
 )
 
 __all__ = [
+    "FINISHED_STATES",
     "Accept",
     "ActivateAdapter",
     "AdapterList",

@@ -46,3 +46,21 @@ async def test_subscription_gets_the_error(url: str) -> None:
     async with Subscription(url, 'subscription { inferStream(prompt: "hi") { token done } }') as sub:
         messages = [m async for m in sub.messages(timeout=5)]
     assert "no inference worker is running" in str(messages)
+
+
+@pytest.mark.parametrize(
+    "query", ["{ fineTuneStatus { running } }", "{ fineTuneJobs { jobId } }", "{ adapters { active } }"]
+)
+async def test_training_and_registry_queries_say_what_is_missing(url: str, query: str) -> None:
+    started = time.monotonic()
+    (error,) = (await post(url, query))["errors"]
+    assert time.monotonic() - started < 5
+    assert error["extensions"]["code"] == "UNAVAILABLE"
+    assert "is not running" in error["message"]
+
+
+async def test_start_fine_tune_without_training_service(url: str) -> None:
+    body = await post(url, 'mutation { startFineTune(adapterName: "x") { ok error errorCode jobId } }')
+    result = body["data"]["startFineTune"]
+    assert result["ok"] is False and result["errorCode"] == "UNAVAILABLE" and result["jobId"] is None
+    assert "training service is not running" in result["error"]

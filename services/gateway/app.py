@@ -15,6 +15,7 @@ from .config import GatewayConfig
 from .inference_client import InferenceClient
 from .schema import Context, schema
 from .search_client import SearchClient
+from .training_client import TrainingClient
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -32,6 +33,7 @@ class SwitchboardView(GraphQLView[Context, None]):
             inference=InferenceClient(nc, config),
             search=SearchClient(nc, config.search_timeout_s),
             adapters=AdaptersClient(nc, config.request_timeout_s),
+            training=TrainingClient(nc, config.request_timeout_s),
         )
 
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:

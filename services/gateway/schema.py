@@ -15,18 +15,23 @@ from graphql import GraphQLError
 from nats.aio.client import Client
 from strawberry.types import ExecutionContext, Info
 
-from messages import ChatMessage, ErrorCode, GenerateRequest, GenerationParams, SwitchboardError
+from messages import ChatMessage, ErrorCode, FineTuneSpec, GenerateRequest, GenerationParams, JobState, SwitchboardError
 from messages import TokenChunk as ChunkMessage
 
 from .adapters_client import AdaptersClient
 from .inference_client import InferenceClient
 from .search_client import Grounding, SearchClient
+from .training_client import TrainingClient
 from .types import (
     AdapterInfo,
     AdapterResult,
     AdaptersInfo,
     BaseModelResult,
     ChatMessageInput,
+    FineTuneJob,
+    FineTuneProgress,
+    FineTuneResult,
+    FineTuneStatus,
     InferenceResult,
     ModelInfo,
     Source,
@@ -46,6 +51,7 @@ class Context:
     inference: InferenceClient
     search: SearchClient
     adapters: AdaptersClient
+    training: TrainingClient
 
 
 def user_error(exc: SwitchboardError) -> GraphQLError:
@@ -130,6 +136,33 @@ class Query:
             adapters=[AdapterInfo.of(a) for a in listed.adapters],
         )
 
+    @strawberry.field(description="The latest fine-tune: the running job, else the most recent one")
+    @typed_errors
+    async def fine_tune_status(self, info: Info[Context, None]) -> FineTuneStatus:
+        jobs = await _ctx(info).training.jobs()
+        queued = sum(1 for j in jobs if j.state is JobState.QUEUED)
+        current = next((j for j in jobs if j.state is JobState.RUNNING), jobs[0] if jobs else None)
+        if current is None:
+            return FineTuneStatus(
+                running=False, step=0, total_steps=0, loss=None, error=None, completed_adapter=None, queued=queued
+            )
+        return FineTuneStatus(
+            running=current.state is JobState.RUNNING,
+            step=current.step,
+            total_steps=current.total_steps or 0,
+            loss=current.loss_history[-1] if current.loss_history else None,
+            error=current.error,
+            completed_adapter=current.adapter if current.state is JobState.SUCCEEDED else None,
+            job_id=current.spec.job_id,
+            state=current.state.value,
+            queued=queued,
+        )
+
+    @strawberry.field(description="Every fine-tune job, newest first, with its loss curve")
+    @typed_errors
+    async def fine_tune_jobs(self, info: Info[Context, None]) -> list[FineTuneJob]:
+        return [FineTuneJob.of(job) for job in await _ctx(info).training.jobs()]
+
     @strawberry.field(description="Search the web (DuckDuckGo through the search service); raw results")
     @typed_errors
     async def web_search(
@@ -173,6 +206,45 @@ class Mutation:
             sources=Source.all_of(grounding.results),
             search_notice=grounding.notice,
         )
+
+    @strawberry.mutation(description="Train a LoRA adapter; jobs run one at a time, later ones wait in order")
+    async def start_fine_tune(
+        self,
+        info: Info[Context, None],
+        adapter_name: str,
+        dataset_name: str | None = None,
+        num_samples: int | None = None,
+        num_epochs: float | None = None,
+        learning_rate: float | None = None,
+        lora_r: int | None = None,
+        lora_alpha: int | None = None,
+        max_steps: int | None = None,
+    ) -> FineTuneResult:
+        given: dict[str, Any] = {
+            "dataset": dataset_name,
+            "num_samples": num_samples,
+            "num_epochs": num_epochs,
+            "learning_rate": learning_rate,
+            "lora_r": lora_r,
+            "lora_alpha": lora_alpha,
+            "max_steps": max_steps,
+        }
+        spec = FineTuneSpec(
+            job_id=uuid.uuid4().hex, adapter_name=adapter_name, **{k: v for k, v in given.items() if v is not None}
+        )
+        try:
+            record = await _ctx(info).training.submit(spec)
+        except SwitchboardError as exc:
+            return FineTuneResult(ok=False, error=exc.message, error_code=exc.code.value.upper())
+        return FineTuneResult(ok=True, error=None, job_id=record.spec.job_id, queue_position=record.queue_position)
+
+    @strawberry.mutation(description="Stop a running fine-tune, or drop a queued one")
+    async def cancel_fine_tune(self, info: Info[Context, None], job_id: str) -> FineTuneResult:
+        try:
+            await _ctx(info).training.cancel(job_id)
+        except SwitchboardError as exc:
+            return FineTuneResult(ok=False, error=exc.message, job_id=job_id, error_code=exc.code.value.upper())
+        return FineTuneResult(ok=True, error=None, job_id=job_id)
 
     @strawberry.mutation(description="Make a saved adapter the default of every inference worker, without a restart")
     async def load_adapter(self, info: Info[Context, None], adapter_name: str) -> AdapterResult:
@@ -259,6 +331,22 @@ class Subscription:
             raise user_error(exc) from exc
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
+
+    @strawberry.subscription(
+        description="A fine-tune's progress: its current state first (a reloaded page picks up where it was), "
+        "then every step until it ends"
+    )
+    async def fine_tune_progress(
+        self, info: Info[Context, None], job_id: str
+    ) -> AsyncGenerator[FineTuneProgress, None]:
+        updates = _ctx(info).training.progress(job_id)
+        try:
+            async for update in updates:
+                yield FineTuneProgress.of(update)
+        except SwitchboardError as exc:
+            raise user_error(exc) from exc
+        finally:
+            await updates.aclose()  # type: ignore[attr-defined]
 
 
 class Schema(strawberry.Schema):

@@ -6,7 +6,7 @@ from enum import Enum
 
 import strawberry
 
-from messages import AdapterMeta, SearchResult
+from messages import AdapterMeta, JobRecord, Progress, SearchResult
 from messages import ModelInfo as ModelInfoMessage
 from messages import TokenChunk as TokenChunkMessage
 from messages import Usage as UsageMessage
@@ -175,3 +175,100 @@ class BaseModelResult:
     ok: bool
     active_adapter: str | None
     error: str | None = None
+
+
+@strawberry.type(description="The latest fine-tune (the running one, else the most recent)")
+class FineTuneStatus:
+    running: bool
+    step: int
+    total_steps: int
+    loss: float | None
+    error: str | None
+    completed_adapter: str | None
+    job_id: str | None = None
+    state: str | None = None
+    queued: int = 0
+
+
+@strawberry.type(description="One fine-tune job with its loss curve")
+class FineTuneJob:
+    job_id: str
+    adapter_name: str
+    dataset: str
+    state: str
+    step: int
+    total_steps: int | None
+    loss_history: list[float]
+    final_loss: float | None
+    error: str | None
+    adapter: str | None
+    queue_position: int | None
+    created: str
+    started: str | None
+    finished: str | None
+    device: str | None
+    num_samples: int | None
+    num_epochs: float
+    learning_rate: float
+    lora_r: int
+    lora_alpha: int
+
+    @classmethod
+    def of(cls, record: JobRecord) -> FineTuneJob:
+        spec = record.spec
+        return cls(
+            job_id=spec.job_id,
+            adapter_name=spec.adapter_name,
+            dataset=spec.dataset,
+            state=record.state.value,
+            step=record.step,
+            total_steps=record.total_steps,
+            loss_history=list(record.loss_history),
+            final_loss=record.loss_history[-1] if record.loss_history else None,
+            error=record.error,
+            adapter=record.adapter,
+            queue_position=record.queue_position,
+            created=record.created,
+            started=record.started,
+            finished=record.finished,
+            device=record.device,
+            num_samples=spec.num_samples,
+            num_epochs=spec.num_epochs,
+            learning_rate=spec.learning_rate,
+            lora_r=spec.lora_r,
+            lora_alpha=spec.lora_alpha,
+        )
+
+
+@strawberry.type(description="A step of a fine-tune, or a change of its state")
+class FineTuneProgress:
+    job_id: str
+    state: str
+    step: int
+    total_steps: int | None
+    loss: float | None
+    queue_position: int | None
+    error: str | None
+    adapter: str | None
+
+    @classmethod
+    def of(cls, progress: Progress) -> FineTuneProgress:
+        return cls(
+            job_id=progress.job_id,
+            state=progress.state.value,
+            step=progress.step,
+            total_steps=progress.total_steps,
+            loss=progress.loss,
+            queue_position=progress.queue_position,
+            error=progress.error,
+            adapter=progress.adapter,
+        )
+
+
+@strawberry.type(description="The outcome of startFineTune / cancelFineTune")
+class FineTuneResult:
+    ok: bool
+    error: str | None
+    job_id: str | None = None
+    queue_position: int | None = None
+    error_code: str | None = None

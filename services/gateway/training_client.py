@@ -1,0 +1,98 @@
+"""Talking to the training service over NATS: submit, look up and cancel jobs, follow their progress."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from nats.aio.client import Client
+
+from messages import (
+    FINISHED_STATES,
+    CancelJob,
+    FineTuneSpec,
+    GetJob,
+    JobList,
+    JobListReply,
+    JobRecord,
+    JobReply,
+    ListJobs,
+    Progress,
+    SwitchboardError,
+    decode,
+    encode,
+    subjects,
+)
+
+from .nats_request import request
+
+NO_TRAINER = "the training service is not running; start it with `python -m services.training` (`just up` does)"
+
+
+def progress_of(record: JobRecord) -> Progress:
+    return Progress(
+        job_id=record.spec.job_id,
+        state=record.state,
+        step=record.step,
+        total_steps=record.total_steps,
+        loss=record.loss_history[-1] if record.loss_history else None,
+        queue_position=record.queue_position,
+        error=record.error,
+        adapter=record.adapter,
+    )
+
+
+class TrainingClient:
+    def __init__(self, nc: Client, timeout_s: float) -> None:
+        self._nc = nc
+        self._timeout_s = timeout_s
+
+    async def _call(self, subject: str, payload: bytes) -> bytes:
+        return await request(
+            self._nc, subject, payload, timeout_s=self._timeout_s, absent=NO_TRAINER, what="the training service"
+        )
+
+    async def submit(self, spec: FineTuneSpec) -> JobRecord:
+        reply: JobReply = decode(await self._call(subjects.TRAINING_SUBMIT, encode(spec)), JobReply)  # type: ignore[arg-type]
+        if isinstance(reply, JobRecord):
+            return reply
+        raise SwitchboardError.from_message(reply)
+
+    async def job(self, job_id: str) -> JobRecord:
+        reply: JobReply = decode(await self._call(subjects.TRAINING_JOB, encode(GetJob(job_id=job_id))), JobReply)  # type: ignore[arg-type]
+        if isinstance(reply, JobRecord):
+            return reply
+        raise SwitchboardError.from_message(reply)
+
+    async def jobs(self) -> list[JobRecord]:
+        reply: JobListReply = decode(await self._call(subjects.TRAINING_JOBS, encode(ListJobs())), JobListReply)  # type: ignore[arg-type]
+        if isinstance(reply, JobList):
+            return reply.jobs
+        raise SwitchboardError.from_message(reply)
+
+    async def cancel(self, job_id: str) -> JobRecord:
+        record = await self.job(job_id)  # unknown ids are a clear error, not a silent publish
+        await self._nc.publish(subjects.train_cancel_subject(job_id), encode(CancelJob(job_id=job_id)))
+        return record
+
+    async def progress(self, job_id: str) -> AsyncIterator[Progress]:
+        """The job's current state first (so a reloaded page picks up where it was), then every update
+        until it finishes."""
+        sub = await self._nc.subscribe(subjects.train_progress_subject(job_id), pending_msgs_limit=-1)
+        try:
+            current = progress_of(await self.job(job_id))  # read after subscribing: nothing falls between
+            yield current
+            if current.state in FINISHED_STATES:
+                return
+            last_step = current.step
+            async for msg in sub.messages:
+                update = decode(msg.data, Progress)
+                if update.step < last_step and update.state == current.state:
+                    continue  # older than the record we started from
+                last_step = update.step
+                yield update
+                if update.state in FINISHED_STATES:
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
