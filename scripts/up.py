@@ -24,7 +24,7 @@ PIDFILE = DATA / "up.pid"
 VENV_BIN = Path(sys.executable).parent
 NATS_URL = "nats://127.0.0.1:4222"
 GRAPHQL_URL = "http://127.0.0.1:8080/graphql"
-READY_SUBJECTS = {"svc.inference.generate", "svc.search.query", "svc.adapters.list"}
+READY_SUBJECTS = {"svc.inference.generate", "svc.search.query", "svc.adapters.list", "svc.training.submit"}
 COLORS = ["36", "35", "33", "32", "34", "31", "96", "95"]
 
 
@@ -45,6 +45,7 @@ def services() -> list[Proc]:
         Proc("inference", [py, "-m", "services.inference"]),
         Proc("search", [py, "-m", "services.search"]),
         Proc("adapters", [py, "-m", "services.adapters"]),
+        Proc("training", [py, "-m", "services.training"]),
         Proc("gateway", [py, "-m", "services.gateway"]),
     ]
     return procs

@@ -1,0 +1,439 @@
+"""The training actor: jobs from stream TRAIN_JOBS, one at a time, through one durable pull consumer;
+`svc.training.submit`, `.jobs` and `.job`; `train.cancel.<job_id>` stops a job."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import ClassVar, TypeVar
+
+import msgspec
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.micro.request import Request
+
+from messages import (
+    CancelJob,
+    ErrorCode,
+    ErrorMessage,
+    FineTuneSpec,
+    GetJob,
+    GpuHandoff,
+    JobList,
+    JobRecord,
+    JobState,
+    ListJobs,
+    SwitchboardError,
+    decode,
+    encode,
+    subjects,
+)
+from messages.training import FINISHED_STATES
+from services.runtime import Actor, ActorContext, Settings, ensure_stream, get_logger
+
+from .config import TrainingConfig
+from .gpu import reclaim_gpu, this_host
+from .jobs import CANCELLED_BY_USER, STOPPED, JobRun
+from .liveness import live_workers
+from .progress import publish_progress
+from .queue import pending_job_ids, refresh_positions
+from .records import JobExists, JobStore, age_s, now_iso
+from .submit import submit_job
+from .validate import check_name_free, check_not_training, check_spec, decode_request
+
+Q = TypeVar("Q")
+R = TypeVar("R")
+
+ORPHANED = "the training service stopped during this job (worker {worker} is gone); submit it again"
+
+# micro error codes (HTTP-like, as `nats micro` tools expect)
+_STATUS = {
+    ErrorCode.BAD_REQUEST: "400",
+    ErrorCode.NOT_FOUND: "404",
+    ErrorCode.CONFLICT: "409",
+    ErrorCode.BUSY: "503",
+    ErrorCode.UNAVAILABLE: "503",
+    ErrorCode.OFFLINE: "503",
+}
+
+
+class TrainingActor(Actor):
+    name: ClassVar[str] = subjects.TRAINING_SERVICE
+    description: ClassVar[str] = "Fine-tunes LoRA adapters (QLoRA on CUDA) from the JetStream work queue TRAIN_JOBS"
+
+    def __init__(self, settings: Settings, config: TrainingConfig | None = None) -> None:
+        self.settings = settings
+        self.config = config or TrainingConfig.from_env()
+        self._log: logging.Logger = get_logger(self.name)
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._store: JobStore | None = None
+        self._pull: JetStreamContext.PullSubscription | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._run: JobRun | None = None
+        self._run_task: asyncio.Task[None] | None = None
+        self._requests: set[asyncio.Task[None]] = set()
+        self._submit_lock = asyncio.Lock()
+        self._positions_lock = asyncio.Lock()
+        self._stopping = False
+
+    def metadata(self) -> dict[str, str]:
+        return {"device": self.config.device, "max_length": str(self.config.max_length)}
+
+    async def start(self, ctx: ActorContext) -> None:
+        self._log = ctx.log
+        self._nc = ctx.nc
+        self._js = ctx.js
+        await ensure_stream(
+            ctx.js,
+            StreamConfig(
+                name=subjects.TRAIN_JOBS_STREAM,
+                description="Fine-tune job specs, one message per job, removed when the job ends",
+                subjects=[subjects.TRAIN_JOBS],
+                retention=RetentionPolicy.WORK_QUEUE,
+                storage=StorageType.FILE,
+                max_msgs=self.config.max_queued,
+                discard=DiscardPolicy.NEW,
+                duplicate_window=120.0,
+            ),
+        )
+        self._store = await JobStore.open(ctx.js, self.config.kv_history, ctx.log)
+        await self._recover()
+        await self._refresh_positions()
+        await ctx.nc.subscribe(subjects.TRAIN_CANCEL_WILDCARD, cb=self._on_cancel)
+        endpoints: list[tuple[str, str, Callable[[bytes], Awaitable[JobRecord | JobList]]]] = [
+            ("submit", subjects.TRAINING_SUBMIT, _decoding(FineTuneSpec, self.submit)),
+            ("jobs", subjects.TRAINING_JOBS, _decoding(ListJobs, self.list_jobs)),
+            ("job", subjects.TRAINING_JOB, _decoding(GetJob, self.get_job)),
+        ]
+        for name, subject, answer in endpoints:
+            await ctx.service.add_endpoint(
+                name=name, subject=subject, queue_group=subjects.TRAINING_QUEUE, handler=self._endpoint(name, answer)
+            )
+        self._pull = await self._subscribe(ctx.js)
+        self._loop_task = asyncio.create_task(self._fetch_loop())
+
+    async def stop(self) -> None:
+        """Stop fetching; a running job is cancelled, recorded as failed (stopped), acked, the GPU given back."""
+        self._stopping = True
+        run, run_task = self._run, self._run_task
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if run is not None and run_task is not None and not run_task.done():
+            self._log.info("stopping the running job", extra={"job_id": run.job_id})
+            run.request_cancel(STOPPED, JobState.FAILED)
+            await asyncio.wait({run_task}, timeout=self.config.stop_grace_s)
+            if not run_task.done():  # stuck in a long load: record it now, the daemon thread dies with us
+                run_task.cancel()
+                await asyncio.wait({run_task}, timeout=10)
+        if self._pull is not None:  # else drain() waits ~30 s for an expired fetch
+            with contextlib.suppress(Exception):
+                await self._pull.unsubscribe()
+        if self._requests:
+            await asyncio.wait(self._requests, timeout=10)
+
+    @property
+    def store(self) -> JobStore:
+        if self._store is None:
+            raise SwitchboardError(ErrorCode.UNAVAILABLE, "the training service has not started")
+        return self._store
+
+    # -- requests ----------------------------------------------------------------------------
+
+    async def submit(self, spec: FineTuneSpec) -> JobRecord:
+        """Validate, queue, and answer with the queued record (its queue position filled in)."""
+        assert self._js is not None
+        if self._stopping:
+            raise SwitchboardError(ErrorCode.UNAVAILABLE, "the training service is shutting down; try again")
+        check_spec(spec)
+        await check_name_free(self._js, spec.adapter_name)
+        async with self._submit_lock:  # one submitter at a time here, so queue order and positions agree
+            pending = [r for job_id in await pending_job_ids(self._js) if (r := await self.store.get(job_id))]
+            check_not_training(spec.adapter_name, pending)
+            record = await submit_job(self._nats(), self._js, self.store, spec)
+        self._log.info(
+            "job queued", extra={"job_id": spec.job_id, "adapter": spec.adapter_name, "dataset": spec.dataset}
+        )
+        await self._refresh_positions()  # tells watchers if its position changed meanwhile
+        return await self.store.get(spec.job_id) or record
+
+    async def list_jobs(self, request: ListJobs) -> JobList:
+        return JobList(jobs=await self.store.all())
+
+    async def get_job(self, request: GetJob) -> JobRecord:
+        record = await self.store.get(request.job_id)
+        if record is None:
+            raise _no_job(request.job_id)
+        return record
+
+    async def cancel(self, job_id: str, reason: str = CANCELLED_BY_USER) -> JobRecord:
+        """Cancel a queued job (it is skipped when fetched) or stop the one running here."""
+        run = self._run
+        if run is not None and run.job_id == job_id:
+            run.request_cancel(reason)
+            return run.record or await self.get_job(GetJob(job_id=job_id))
+
+        before: list[JobRecord] = []  # what the last attempt read
+
+        def cancelled(record: JobRecord) -> JobRecord | None:
+            before[:] = [record]
+            if record.state is not JobState.QUEUED:
+                return None
+            return msgspec.structs.replace(
+                record, state=JobState.CANCELLED, error=reason, finished=now_iso(), queue_position=None
+            )
+
+        stored = await self.store.change(job_id, cancelled)
+        if stored is None:
+            raise _no_job(job_id)
+        if before and before[0].state is JobState.QUEUED:
+            self._log.info("queued job cancelled", extra={"job_id": job_id})
+            await publish_progress(self._nats(), stored)
+            await self._refresh_positions()
+            return stored
+        if stored.state in FINISHED_STATES:
+            raise SwitchboardError(
+                ErrorCode.CONFLICT, f"job {job_id} has already {stored.state.value}; there is nothing to cancel"
+            )
+        run = self._run  # it may have started while we looked
+        if run is not None and run.job_id == job_id:
+            run.request_cancel(reason)
+        return stored  # running on another worker, which got the cancel too
+
+    async def _on_cancel(self, msg: Msg) -> None:
+        job_id = subjects.request_id_of(msg.subject)
+        reason = CANCELLED_BY_USER
+        with contextlib.suppress(msgspec.MsgspecError):
+            if msg.data.strip():
+                reason = msgspec.json.decode(msg.data, type=CancelJob).reason or reason
+        task = asyncio.create_task(self._cancel_and_reply(msg, job_id, reason))
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
+
+    async def _cancel_and_reply(self, msg: Msg, job_id: str, reason: str) -> None:
+        try:
+            reply: JobRecord | ErrorMessage = await self.cancel(job_id, reason)
+        except SwitchboardError as exc:
+            reply = exc.to_message()
+        except Exception as exc:
+            self._log.exception("cancel failed", extra={"job_id": job_id})
+            reply = ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}")
+        if msg.reply:
+            with contextlib.suppress(Exception):
+                await msg.respond(encode(reply))
+
+    # -- the work queue ----------------------------------------------------------------------
+
+    async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
+        """The durable pull consumer every training worker shares: one job in flight at a time."""
+        config = ConsumerConfig(
+            durable_name=subjects.TRAIN_CONSUMER,
+            description="the training workers: one job at a time, acked when it ends",
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.config.ack_wait_s,
+            max_ack_pending=1,
+            max_deliver=-1,
+            filter_subject=subjects.TRAIN_JOBS,
+        )
+        await js.add_consumer(subjects.TRAIN_JOBS_STREAM, config=config)
+        return await js.pull_subscribe_bind(durable=subjects.TRAIN_CONSUMER, stream=subjects.TRAIN_JOBS_STREAM)
+
+    async def _fetch_loop(self) -> None:
+        assert self._pull is not None
+        while not self._stopping:
+            try:
+                msgs = await self._pull.fetch(1, timeout=self.config.fetch_timeout_s)
+            except NatsTimeoutError:
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._log.warning("fetching jobs failed; retrying", extra={"error": repr(exc)})
+                await asyncio.sleep(1.0)
+                continue
+            for msg in msgs:
+                if self._stopping:
+                    with contextlib.suppress(Exception):
+                        await msg.nak()  # for the next worker, at once
+                    return
+                try:
+                    await self._take(msg)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    self._log.exception("job message handling failed; it is redelivered later")
+
+    async def _take(self, msg: Msg) -> None:
+        """Decide what a fetched job message means, and run the job if it is waiting."""
+        try:
+            spec = decode(msg.data, FineTuneSpec)
+        except SwitchboardError as exc:
+            self._log.warning("not a job spec: dropped", extra={"error": exc.message})
+            await msg.term()
+            return
+        record = await self.store.get(spec.job_id)
+        if record is None:  # published without a record (e.g. `nats pub train.jobs`): record it now
+            with contextlib.suppress(JobExists):
+                await self.store.create(JobRecord(spec=spec, state=JobState.QUEUED, created=now_iso()))
+            record = await self.store.get(spec.job_id)
+        if record is None or record.state not in (JobState.QUEUED, JobState.RUNNING):
+            state = record.state.value if record else "unknown"
+            self._log.info("job skipped", extra={"job_id": spec.job_id, "state": state})
+            await msg.ack()
+            await self._refresh_positions()
+            return
+        if record.state is JobState.RUNNING:  # redelivered: its worker died, or lost touch for a while
+            if await self._orphaned(record):
+                await self._fail_orphan(record)
+                await msg.term()
+                await self._refresh_positions()
+            else:
+                self._log.info("job still running on another worker", extra={"job_id": spec.job_id})
+                await msg.nak(delay=self.config.stale_after_s)
+            return
+        await self._run_job(msg, spec)
+
+    async def _run_job(self, msg: Msg, spec: FineTuneSpec) -> None:
+        assert self._js is not None
+        run = JobRun(
+            msg,
+            spec,
+            nc=self._nats(),
+            js=self._js,
+            store=self.store,
+            settings=self.settings,
+            config=self.config,
+            log=self._log,
+            on_started=self._refresh_positions,
+        )
+        self._run = run
+        task = asyncio.create_task(self._run_and_report(run))
+        self._run_task = task
+        try:
+            await asyncio.wait({task})  # not cancelled with the fetch loop: stop() ends it visibly
+        finally:
+            if task.done():
+                self._run, self._run_task = None, None
+
+    async def _run_and_report(self, run: JobRun) -> None:
+        try:
+            await run.run()
+        finally:
+            with contextlib.suppress(Exception):
+                await self._refresh_positions()
+
+    async def _refresh_positions(self) -> None:
+        assert self._js is not None
+        async with self._positions_lock:
+            try:
+                changed = await refresh_positions(self._js, self.store)
+            except (NatsError, SwitchboardError) as exc:
+                self._log.warning("queue positions not updated", extra={"error": repr(exc)})
+                return
+        for record in changed:
+            await publish_progress(self._nats(), record)
+
+    # -- jobs whose worker died --------------------------------------------------------------
+
+    async def _recover(self) -> None:
+        """Mark jobs left "running" by a worker that is gone as failed, end their messages, return the GPU."""
+        running = [r for r in await self.store.all() if r.state is JobState.RUNNING]
+        if not running:
+            return
+        alive = await live_workers(self._nats())
+        for record in running:
+            if await self._orphaned(record, alive):
+                await self._fail_orphan(record)
+
+    async def _orphaned(self, record: JobRecord, alive: set[str] | None = None) -> bool:
+        run = self._run
+        if record.worker_id == self.settings.worker_id:  # an earlier life of this worker id
+            return run is None or run.job_id != record.spec.job_id
+        if age_s(record.heartbeat) > self.config.stale_after_s:
+            return True
+        if alive is None:
+            alive = await live_workers(self._nats())
+        return record.worker_id not in alive
+
+    async def _fail_orphan(self, record: JobRecord) -> None:
+        why = ORPHANED.format(worker=record.worker_id or "unknown")
+
+        def failed(stored: JobRecord) -> JobRecord | None:
+            if stored.state is not JobState.RUNNING or stored.worker_id != record.worker_id:
+                return None
+            return msgspec.structs.replace(
+                stored, state=JobState.FAILED, error=why, finished=now_iso(), ack_subject=None
+            )
+
+        stored = await self.store.change(record.spec.job_id, failed)
+        if stored is None or stored.state is not JobState.FAILED or stored.error != why:
+            return
+        extra = {"job_id": record.spec.job_id, "worker": record.worker_id}
+        self._log.warning("orphaned job marked failed", extra=extra)
+        await publish_progress(self._nats(), stored)
+        if record.ack_subject:  # end its message now, so the queue does not wait out the ack timeout
+            with contextlib.suppress(Exception):
+                await self._nats().publish(record.ack_subject, b"+TERM")
+        if record.device == "cuda":
+            handoff = GpuHandoff(host=record.host or this_host(), job_id=record.spec.job_id)
+            await reclaim_gpu(self._nats(), handoff, self.config.gpu_timeout_s, self._log)
+
+    # -- endpoint plumbing -------------------------------------------------------------------
+
+    def _nats(self) -> Client:
+        assert self._nc is not None
+        return self._nc
+
+    def _endpoint(self, verb: str, answer: Callable[[bytes], Awaitable[R]]) -> Callable[[Request], Awaitable[None]]:
+        async def on_request(req: Request) -> None:
+            # micro hands one subscription's requests over one at a time: answer each in its own task
+            task = asyncio.create_task(self._handle(verb, req, answer))
+            self._requests.add(task)
+            task.add_done_callback(self._requests.discard)
+
+        return on_request
+
+    async def _handle(self, verb: str, req: Request, answer: Callable[[bytes], Awaitable[R]]) -> None:
+        try:
+            reply = await answer(req.data)
+        except SwitchboardError as exc:
+            if exc.code is not ErrorCode.BAD_REQUEST:
+                self._log.info("request refused", extra={"verb": verb, "code": exc.code.value, "why": exc.message})
+            await _reply_error(req, exc.to_message())
+            return
+        except NatsError as exc:
+            self._log.warning("job store unavailable", extra={"verb": verb, "error": repr(exc)})
+            await _reply_error(req, ErrorMessage(ErrorCode.UNAVAILABLE, f"the job store is unavailable: {exc}"))
+            return
+        except Exception as exc:  # never let a bad request take the service down
+            self._log.exception("training request failed", extra={"verb": verb})
+            await _reply_error(req, ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}"))
+            return
+        with contextlib.suppress(Exception):
+            await req.respond(encode(reply))
+
+
+def _decoding(kind: type[Q], operation: Callable[[Q], Awaitable[R]]) -> Callable[[bytes], Awaitable[R]]:
+    """`operation` fed with the request body decoded as `kind`."""
+
+    async def answer(data: bytes) -> R:
+        return await operation(decode_request(data, kind))
+
+    return answer
+
+
+def _no_job(job_id: str) -> SwitchboardError:
+    return SwitchboardError(ErrorCode.NOT_FOUND, f"no job with id {job_id!r}; `svc.training.jobs` lists them")
+
+
+async def _reply_error(req: Request, error: ErrorMessage) -> None:
+    with contextlib.suppress(Exception):
+        await req.respond_error(_STATUS.get(error.code, "500"), error.message, data=encode(error))

@@ -1,0 +1,196 @@
+"""Bad submissions get clear typed errors (bad names, taken names, numbers, datasets, unknown fields) and
+the service keeps serving; datasets that cannot be used make the job fail with a readable reason."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nats.aio.client import Client
+
+import nats
+from messages import ErrorCode, ErrorMessage, JobRecord, JobState, RegisterAdapter, encode, subjects, utc_timestamp
+from messages.adapters import AdapterMeta
+from services.runtime import BUNDLED_MODEL_ID, Settings
+from services.training import TrainingActor
+from tests.test_training_common import (
+    cancel,
+    list_jobs,
+    raw_submit,
+    spec,
+    submit,
+    submitted,
+    training,
+    unique,
+    wait_for,
+)
+
+
+@pytest.fixture(scope="module")
+async def service(base_settings: Settings, bundled_model: Path) -> AsyncIterator[TrainingActor]:
+    client = await nats.connect(base_settings.nats_url)
+    try:
+        async with training(client, base_settings) as actor:
+            yield actor
+    finally:
+        await client.drain()
+
+
+def body(**fields: Any) -> bytes:
+    base: dict[str, Any] = {"job_id": unique("job"), "adapter_name": unique("ok")}
+    base.update(fields)
+    return json.dumps(base).encode()
+
+
+async def refused(nc: Client, payload: bytes, code: ErrorCode = ErrorCode.BAD_REQUEST) -> str:
+    reply, flagged = await raw_submit(nc, payload)
+    assert isinstance(reply, ErrorMessage), reply
+    assert flagged, "micro error headers are set"
+    assert reply.code is code, reply
+    return reply.message
+
+
+@pytest.mark.parametrize("name", ["../x", "", "a" * 65, ".hidden", "a..b", "trailing.", "sp ace", "x/y", "é"])
+async def test_bad_adapter_names(nc: Client, service: TrainingActor, name: str) -> None:
+    message = await refused(nc, body(adapter_name=name))
+    assert "invalid adapter name" in message and "letters, digits" in message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("num_samples", 0, ">= 1"),
+        ("num_samples", -5, ">= 1"),
+        ("num_samples", 100_001, "<= 100000"),
+        ("num_epochs", 0, "> 0.0"),
+        ("num_epochs", -1.5, "> 0.0"),
+        ("num_epochs", 1000, "<= 100.0"),
+        ("learning_rate", 0, "> 0.0"),
+        ("learning_rate", -0.001, "> 0.0"),
+        ("learning_rate", 5, "<= 1.0"),
+        ("learning_rate", "nan", "Expected `float`"),
+        ("lora_r", 0, ">= 1"),
+        ("lora_r", 4096, "<= 256"),
+        ("lora_alpha", 0, ">= 1"),
+        ("lora_alpha", 1_000_000, "<= 1024"),
+        ("max_steps", 0, ">= 1"),
+        ("num_samples", 1.5, "Expected `int"),
+    ],
+)
+async def test_bad_numbers(nc: Client, service: TrainingActor, field: str, value: object, expected: str) -> None:
+    message = await refused(nc, body(**{field: value}))
+    assert f"$.{field}" in message and expected in message, message
+
+
+async def test_nan_cannot_be_sent(nc: Client, service: TrainingActor) -> None:
+    payload = body().replace(b"}", b', "learning_rate": NaN}')
+    assert "malformed JSON" in await refused(nc, payload)
+    payload = body().replace(b"}", b', "num_epochs": Infinity}')
+    assert "malformed JSON" in await refused(nc, payload)
+    payload = body().replace(b"}", b', "num_epochs": 1e999}')  # valid JSON, but no float holds it
+    message = await refused(nc, payload)
+    assert "out of range" in message and "$.num_epochs" in message
+
+
+@pytest.mark.parametrize(
+    ("dataset", "expected"),
+    [
+        ("/no/such/file.jsonl", "does not exist"),
+        ("./missing.json", "does not exist"),
+        ("/etc/hostname", "not a .json or .jsonl file"),
+        ("not a dataset!", "not a dataset name"),
+        ("../../etc/passwd", "not a .json or .jsonl file"),
+    ],
+)
+async def test_unknown_datasets(nc: Client, service: TrainingActor, dataset: str, expected: str) -> None:
+    message = await refused(nc, body(dataset=dataset))
+    assert expected in message and "bundled" in message, message
+
+
+async def test_unknown_fields_and_malformed_bodies(nc: Client, service: TrainingActor) -> None:
+    assert "unknown field `batch`" in (await refused(nc, body(batch=64))).lower()
+    assert "malformed JSON" in await refused(nc, b"{not json")
+    assert "missing required field" in (await refused(nc, b"")).lower()
+    assert "job_id" in await refused(nc, json.dumps({"adapter_name": "x"}).encode())
+    assert "$.job_id" in await refused(nc, body(job_id="../etc"))
+
+
+async def test_taken_names_and_ids_conflict(nc: Client, service: TrainingActor) -> None:
+    # an adapter registered with the registry (files first, then register, as training does)
+    name = unique("taken")
+    store = await nc.jetstream().object_store(subjects.ADAPTER_FILES_BUCKET)
+    await store.put(name, b"fake adapter files")
+    meta = AdapterMeta(
+        name=name, base_model=BUNDLED_MODEL_ID, created=utc_timestamp(), dataset="bundled", steps=1, size_bytes=0
+    )
+    registered = await nc.request(subjects.ADAPTERS_REGISTER, encode(RegisterAdapter(meta=meta)), timeout=10)
+    assert b'"error"' not in registered.data
+    message = await refused(nc, body(adapter_name=name), ErrorCode.CONFLICT)
+    assert name in message and "already exists" in message
+    # the registry's files were not touched
+    assert (await store.get(name)).data == b"fake adapter files"
+
+    # a job id used before
+    job = spec(num_samples=16, num_epochs=100.0, max_steps=300)  # still running when cancelled below
+    first = await submitted(nc, job)
+    again = await submit(nc, spec(job_id=job.job_id))
+    assert isinstance(again, ErrorMessage) and again.code is ErrorCode.CONFLICT and job.job_id in again.message
+    # a name that a queued or running job is about to produce
+    same_name = await submit(nc, spec(adapter_name=job.adapter_name))
+    assert isinstance(same_name, ErrorMessage) and same_name.code is ErrorCode.CONFLICT
+    assert "already training" in same_name.message
+    await cancel(nc, first.spec.job_id)
+    assert (await wait_for(nc, job.job_id, timeout=180)).state is JobState.CANCELLED
+
+
+async def test_unusable_data_fails_the_job_clearly(nc: Client, service: TrainingActor, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text('{"question": "hi", "answer": "hello"}\n')
+    job = spec(dataset=str(wrong))
+    await submitted(nc, job)
+    done = await wait_for(nc, job.job_id, timeout=180)
+    assert done.state is JobState.FAILED
+    assert done.error is not None and "not in Alpaca format" in done.error and "instruction" in done.error
+
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{")
+    job = spec(dataset=str(broken))
+    await submitted(nc, job)
+    done = await wait_for(nc, job.job_id, timeout=180)
+    assert done.state is JobState.FAILED and done.error and "cannot load dataset" in done.error
+
+
+async def test_a_local_json_file_trains(nc: Client, service: TrainingActor, tmp_path: Path) -> None:
+    rows = [{"instruction": f"Say the number {i}.", "input": "", "output": f"{i}"} for i in range(6)]
+    data = tmp_path / "numbers.json"
+    data.write_text(json.dumps(rows))
+    job = spec(dataset=str(data), num_samples=None, max_steps=1)
+    await submitted(nc, job)
+    done = await wait_for(nc, job.job_id, timeout=240)
+    assert done.state is JobState.SUCCEEDED, done.error
+    assert done.total_steps == 1 and len(done.loss_history) == 1
+
+
+async def test_an_unreachable_hub_dataset_fails_with_a_clear_error(nc: Client, service: TrainingActor) -> None:
+    """No hub here: the id is accepted (it cannot be checked without loading) and the job says why it failed."""
+    job = spec(dataset="switchboard-tests/no-such-dataset")
+    record = await submitted(nc, job)
+    assert record.state in (JobState.QUEUED, JobState.RUNNING)
+    done = await wait_for(nc, job.job_id, timeout=240)
+    assert done.state is JobState.FAILED and done.error
+    assert "switchboard-tests/no-such-dataset" in done.error
+    assert "hub" in done.error.lower() or "not found" in done.error.lower()
+
+
+async def test_the_service_keeps_serving(nc: Client, service: TrainingActor) -> None:
+    for payload in (b"\xff\xfe", b"[]", b"null", body(lora_r=-1)):
+        await refused(nc, payload)
+    jobs = await list_jobs(nc)
+    assert all(isinstance(job, JobRecord) for job in jobs)
+    created = [job.created for job in jobs]
+    assert created == sorted(created, reverse=True)  # newest first
+    # nothing that was refused became a job
+    assert all(job.spec.adapter_name != "../x" for job in jobs)

@@ -1,0 +1,113 @@
+"""`python -m services.training` as a real process: killed mid-job, the next one marks the job failed (not
+"running" forever) and frees the queue at once; stopped with SIGTERM mid-job, it records the job as failed
+and exits 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from nats.aio.client import Client
+
+from messages import JobState, subjects
+from services.runtime import Settings
+from tests.conftest import REPO
+from tests.test_training_common import (
+    TINY,
+    get_job,
+    queue_empty,
+    read_record,
+    spec,
+    submitted,
+    until_answering,
+    wait_for,
+)
+
+LONG = {"num_samples": 16, "num_epochs": 100.0, "max_steps": 1000}
+
+
+@contextmanager
+def training_process(base: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "NATS_URL": base.nats_url,
+        "MODEL_CACHE_DIR": str(base.model_cache_dir),
+        "WORKER_ID": "proc-" + uuid.uuid4().hex[:6],
+        "TRAIN_DEVICE": "cpu",
+        "TRAIN_MAX_LENGTH": str(TINY.max_length),
+        "TRAIN_HEARTBEAT_S": str(TINY.heartbeat_s),
+        "TRAIN_ACK_WAIT_S": str(TINY.ack_wait_s),
+        "TRAIN_FETCH_TIMEOUT_S": str(TINY.fetch_timeout_s),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("MODEL_ID", None)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.training"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+async def test_a_killed_training_service_leaves_the_job_failed(
+    nc: Client, base_settings: Settings, bundled_model: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "training.log"
+    job = spec(**LONG)
+    with training_process(base_settings, log) as first:
+        await until_answering(nc, subjects.TRAINING_JOBS, timeout=60)
+        await submitted(nc, job)
+        running = await wait_for(nc, job.job_id, (JobState.RUNNING,), timeout=180, min_step=1)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    assert running.worker_id and running.worker_id.startswith("proc-")
+    # nobody is left to say otherwise: the record still claims it runs
+    assert (await read_record(nc, job.job_id)).state is JobState.RUNNING
+
+    started = time.monotonic()
+    with training_process(base_settings, log) as second:
+        await until_answering(nc, subjects.TRAINING_JOBS, timeout=60)
+        failed = await wait_for(nc, job.job_id, timeout=60)
+        assert failed.state is JobState.FAILED, log.read_text()[-3000:]
+        assert failed.error is not None and "stopped during this job" in failed.error
+        assert failed.finished is not None and failed.step >= 1
+        # the job's message was ended at once, not after the ack timeout, and it is not rerun
+        assert await queue_empty(nc, timeout=5), "the dead worker's job message still blocks the queue"
+        assert time.monotonic() - started < 90
+        again = await get_job(nc, job.job_id)
+        assert again.state is JobState.FAILED and again.worker_id == running.worker_id
+
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0, log.read_text()[-3000:]
+
+
+async def test_sigterm_mid_job_records_it_failed_and_exits_0(
+    nc: Client, base_settings: Settings, bundled_model: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "training.log"
+    job = spec(**LONG)
+    with training_process(base_settings, log) as proc:
+        await until_answering(nc, subjects.TRAINING_JOBS, timeout=60)
+        await submitted(nc, job)
+        await wait_for(nc, job.job_id, (JobState.RUNNING,), timeout=180, min_step=1)
+        stopped_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, log.read_text()[-3000:]
+        # within a step, or the stop grace (20 s) when a step is slower than that on a busy machine
+        assert time.monotonic() - stopped_at < 45
+    done = await read_record(nc, job.job_id)
+    assert done.state is JobState.FAILED
+    assert done.error is not None and "stopped during this job" in done.error
+    assert done.finished is not None
+    assert await queue_empty(nc, timeout=5)  # acked: no later worker reruns it
