@@ -27,6 +27,7 @@ test *args: setup
 bench: setup
     {{py}} -m bench.end_to_end
     {{py}} -m bench.relay
+    {{py}} -m bench.training
 
 # ruff and mypy (strict on services/ and messages/)
 lint: setup

@@ -1,0 +1,278 @@
+"""Training and adapters: what the training service costs over a plain peft loop, and how long an
+adapter switch takes on a live inference worker, in one run.
+
+1. LoRA steps/s. The same fine-tune two ways, one after the other (never at the same time):
+
+   * plain   -- this process loads the bundled model with transformers (float32), wraps it with peft
+                (r=8, alpha=16, dropout 0.05, q/k/v/o), and runs AdamW (lr 2e-4) over the batches the
+                service builds (`services.training.data`: bundled set, 32 rows, max length 128, batch 4,
+                seed 42), with the same grad clipping and linear schedule as the trainer.
+   * service -- the registry (`AdaptersActor`) and a `TrainingActor` run in-process (as in the tests)
+                on a fresh nats-server; a job (num_samples=32, max_steps=6) goes to `svc.training.submit`
+                and its `train.progress.<job_id>` messages are timed as they arrive.
+
+   steps/s = (steps - 1) / (time from step 1 to the last step): for both sides the first step (warm-up,
+   lazy initialisation) only starts the clock; model loading is not measured.
+
+2. Adapter switch. The registry and an `InferenceActor` (bundled model, empty ADAPTER_DIR) run
+   in-process; adapters made with `tests.adapter_fixtures.make_lora` are registered. Timed: from sending
+   `svc.adapters.activate` (or `.deactivate`) to the first `svc.inference.info` (polled every 10 ms) that
+   reports the new active adapter. "first load" = files fetched from the Object Store + peft load (three
+   names, so three genuine first loads: the two LoRAs, the first registered a second time under another
+   name); "loaded" = switching to an adapter the worker already holds; "deactivate" = back to base.
+   Medians of 3.
+
+Run: `.venv/bin/python -m bench.training`
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import tempfile
+import time
+import uuid
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from nats.aio.client import Client
+
+import nats
+from bench._common import load_average, machine, median, nats_server, print_table, save_results, stop_on_sigterm
+from messages import (
+    ActivateAdapter,
+    DeactivateAdapter,
+    FineTuneSpec,
+    JobRecord,
+    JobState,
+    ModelInfo,
+    Progress,
+    decode,
+    encode,
+    subjects,
+)
+from services.inference import InferenceActor, InferenceConfig
+from services.runtime import Settings, resolve_model, running
+from services.training import TrainingConfig
+from services.training.data import batches, build_examples, load_rows
+from services.training.sources import resolve_dataset
+from services.training.trainer import LORA_TARGETS, MAX_GRAD_NORM
+from tests.adapter_fixtures import make_lora, register_adapter
+from tests.test_training_common import get_job, registry, submit, trainer, until_answering
+
+NUM_SAMPLES = 32
+MAX_STEPS = 6
+BATCH = 4
+MAX_LENGTH = 128
+LR = 2e-4
+SEED = 42
+POLL_S = 0.01
+CONFIG = TrainingConfig(
+    max_length=MAX_LENGTH,
+    batch_size=BATCH,
+    device="cpu",
+    seed=SEED,
+    heartbeat_s=1.0,
+    ack_wait_s=30.0,
+    fetch_timeout_s=1.0,
+    kv_interval_s=0.0,
+    stop_grace_s=20.0,
+    register_timeout_s=10.0,
+)
+
+
+def plain_loop(model_dir: str) -> tuple[list[float], list[float]]:
+    """The same fine-tune with transformers + peft directly; returns (step end times, losses)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer, get_linear_schedule_with_warmup
+
+    torch.manual_seed(SEED)
+    tokenizer: Any = AutoTokenizer.from_pretrained(model_dir)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    rows = load_rows(resolve_dataset("bundled"), NUM_SAMPLES, None)
+    stream = batches(build_examples(rows, tokenizer, MAX_LENGTH), BATCH, int(pad_id or 0), SEED)
+    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    base.config.use_cache = False
+    config = LoraConfig(
+        r=8, lora_alpha=16, lora_dropout=0.05, target_modules=LORA_TARGETS, bias="none", task_type="CAUSAL_LM"
+    )
+    model: Any = get_peft_model(base, config)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=LR)
+    schedule = get_linear_schedule_with_warmup(optimizer, num_warmup_steps=0, num_training_steps=MAX_STEPS)  # type: ignore[no-untyped-call]
+    model.train()
+    times: list[float] = []
+    losses: list[float] = []
+    for _ in range(MAX_STEPS):
+        loss = model(**next(stream)).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(float(loss.detach()))
+        times.append(time.perf_counter())
+    return times, losses
+
+
+def steps_per_s(times: list[float]) -> float:
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else math.nan
+
+
+async def service_run(nc: Client, settings: Settings) -> tuple[list[float], list[float], str]:
+    """Submit one job to the in-process training service; returns (step arrival times, losses, final state)."""
+    job_id = f"bench-{uuid.uuid4().hex[:8]}"
+    times: list[float] = []
+    losses: list[float] = []
+    done = asyncio.Event()
+
+    async def on_msg(msg: Any) -> None:
+        progress = decode(msg.data, Progress)
+        if progress.state is JobState.RUNNING and progress.loss is not None:
+            times.append(time.perf_counter())
+            losses.append(progress.loss)
+        if progress.state in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED):
+            done.set()
+
+    sub = await nc.subscribe(subjects.train_progress_subject(job_id), cb=on_msg)
+    await nc.flush()
+    spec = FineTuneSpec(
+        job_id=job_id, adapter_name=f"bench-{job_id[-8:]}", num_samples=NUM_SAMPLES, max_steps=MAX_STEPS
+    )
+    async with trainer(nc, settings, CONFIG):
+        reply = await submit(nc, spec)
+        if not isinstance(reply, JobRecord):
+            raise RuntimeError(f"submit refused: {reply}")
+        deadline = time.monotonic() + 90
+        while not done.is_set():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} did not finish")
+            await asyncio.sleep(0.1)
+        record = await get_job(nc, job_id)
+    await sub.unsubscribe()
+    if record.state is not JobState.SUCCEEDED:
+        raise RuntimeError(f"job {job_id} ended {record.state.value}: {record.error}")
+    return times, losses, record.state.value
+
+
+async def info(nc: Client) -> ModelInfo:
+    return decode((await nc.request(subjects.INFERENCE_INFO, b"", timeout=5)).data, ModelInfo)
+
+
+async def timed_switch(nc: Client, name: str | None, timeout: float = 60.0) -> float:
+    """Milliseconds from sending activate/deactivate to `svc.inference.info` reporting `name` as active."""
+    if name is None:
+        subject, payload = subjects.ADAPTERS_DEACTIVATE, encode(DeactivateAdapter())
+    else:
+        subject, payload = subjects.ADAPTERS_ACTIVATE, encode(ActivateAdapter(name=name))
+    start = time.perf_counter()
+    reply = await nc.request(subject, payload, timeout=10)
+    if b'"error"' in reply.data:
+        raise RuntimeError(f"{subject} refused: {reply.data!r}")
+    while (await info(nc)).active_adapter != name:
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError(f"the worker never reported {name} as active")
+        await asyncio.sleep(POLL_S)
+    return (time.perf_counter() - start) * 1000
+
+
+async def bench() -> dict[str, Any]:
+    base_settings = Settings.from_env()
+    source = resolve_model(base_settings)
+    model_dir = str(source.location)
+    print(f"model: {source.model_id} ({source.location})")
+    print(f"machine: {machine()}, torch threads: {torch.get_num_threads()}, load average: {load_average()}")
+    print(
+        f"fine-tune: bundled set, {NUM_SAMPLES} rows, {MAX_STEPS} steps of batch {BATCH}, max length {MAX_LENGTH}, "
+        f"LoRA r=8 alpha=16 q/k/v/o, AdamW lr {LR:g}"
+    )
+    began = time.monotonic()
+
+    plain_times, plain_losses = await asyncio.to_thread(plain_loop, model_dir)
+    print(f"  plain   losses: {' '.join(f'{x:.3f}' for x in plain_losses)}", flush=True)
+    await asyncio.sleep(1.0)
+
+    with nats_server() as server, tempfile.TemporaryDirectory(prefix="sb-bench-train-") as tmp:
+        root = Path(tmp)
+        settings = replace(
+            base_settings,
+            nats_url=server.url,
+            adapter_dir=root / "registry",
+            connect_timeout_s=5,
+            log_level="WARNING",
+        )
+        nc = await nats.connect(server.url)
+        try:
+            async with AsyncExitStack() as stack:
+                await stack.enter_async_context(registry(nc, settings))
+                svc_times, svc_losses, state = await service_run(nc, settings)
+                print(f"  service losses: {' '.join(f'{x:.3f}' for x in svc_losses)} ({state})", flush=True)
+
+                # adapter switch: three names, two distinct LoRAs (the third reuses the first's files)
+                folders = [
+                    await asyncio.to_thread(make_lora, Path(model_dir), root / f"lora-{seed}", seed) for seed in (0, 1)
+                ]
+                names = ["bench-a", "bench-b", "bench-a2"]
+                for name, folder in zip(names, [folders[0], folders[1], folders[0]], strict=True):
+                    await register_adapter(nc, name, folder)
+                worker = replace(settings, worker_id="w-" + uuid.uuid4().hex[:8], adapter_dir=root / "worker")
+                await stack.enter_async_context(
+                    running(InferenceActor(worker, InferenceConfig(max_loaded_adapters=4)), worker)
+                )
+                await until_answering(nc, subjects.INFERENCE_INFO, timeout=60)
+                first: list[float] = []
+                loaded: list[float] = []
+                deactivate: list[float] = []
+                for name in names:
+                    first.append(await timed_switch(nc, name))
+                    deactivate.append(await timed_switch(nc, None))
+                await timed_switch(nc, names[-1])
+                for name in names:  # each switch goes from another (loaded) adapter to a loaded one
+                    loaded.append(await timed_switch(nc, name))
+                await timed_switch(nc, None)
+                print(f"  switch ms: first {first}, loaded {loaded}, deactivate {deactivate}", flush=True)
+        finally:
+            await nc.drain()
+
+    plain_sps, svc_sps = steps_per_s(plain_times), steps_per_s(svc_times)
+    print()
+    print_table(
+        ["LoRA training", "steps", "steps/s", "s/step"],
+        [
+            ["plain peft loop", len(plain_times), plain_sps, 1 / plain_sps],
+            ["training service", len(svc_times), svc_sps, 1 / svc_sps],
+        ],
+    )
+    print(f"service/plain steps/s: {svc_sps / plain_sps:.2f}")
+    print()
+    print_table(
+        ["adapter switch", "median ms", "min ms", "max ms", "n"],
+        [
+            ["first load (Object Store + peft)", median(first), min(first), max(first), len(first)],
+            ["switch to a loaded adapter", median(loaded), min(loaded), max(loaded), len(loaded)],
+            ["deactivate (back to base)", median(deactivate), min(deactivate), max(deactivate), len(deactivate)],
+        ],
+    )
+    print(f"load average after: {load_average()}, total {time.monotonic() - began:.0f} s")
+    return {
+        "training": {
+            "plain": {"steps_s": plain_sps, "losses": plain_losses},
+            "service": {"steps_s": svc_sps, "losses": svc_losses},
+            "ratio_service_plain": svc_sps / plain_sps,
+        },
+        "switch_ms": {"first_load": first, "loaded": loaded, "deactivate": deactivate},
+        "load_average": load_average(),
+    }
+
+
+def main() -> None:
+    stop_on_sigterm()
+    results = asyncio.run(bench())
+    print(f"saved {save_results('training', results)}")
+
+
+if __name__ == "__main__":
+    main()
