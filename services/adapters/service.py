@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -11,8 +10,6 @@ from typing import ClassVar, TypeVar
 
 import msgspec
 from nats.aio.client import Client
-from nats.errors import Error as NatsError
-from nats.micro.request import Request
 
 from messages import (
     ActivateAdapter,
@@ -22,15 +19,13 @@ from messages import (
     DeactivateAdapter,
     DeleteAdapter,
     ErrorCode,
-    ErrorMessage,
     ListAdapters,
     RegisterAdapter,
     SwitchboardError,
     check_adapter_name,
-    encode,
     subjects,
 )
-from services.runtime import Actor, ActorContext, Settings, get_logger
+from services.runtime import Actor, ActorContext, Responder, Settings, decoding, get_logger
 
 from .base_model import same_model, served_base_model
 from .config import AdaptersConfig
@@ -42,14 +37,6 @@ R = TypeVar("R")
 Reply = AdapterList | AdapterState
 
 # micro error codes (HTTP-like, as `nats micro` tools expect)
-_STATUS = {
-    ErrorCode.BAD_REQUEST: "400",
-    ErrorCode.NOT_FOUND: "404",
-    ErrorCode.CONFLICT: "409",
-    ErrorCode.INCOMPATIBLE: "422",
-    ErrorCode.BUSY: "503",
-    ErrorCode.UNAVAILABLE: "503",
-}
 
 
 class AdaptersActor(Actor):
@@ -61,8 +48,8 @@ class AdaptersActor(Actor):
         self.config = config or AdaptersConfig.from_env()
         self._store: AdapterStore | None = None
         self._nc: Client | None = None
-        self._requests: set[asyncio.Task[None]] = set()
         self._log: logging.Logger = get_logger(self.name)
+        self._responder = Responder(self._log, "adapter store")
 
     def metadata(self) -> dict[str, str]:
         return {
@@ -75,21 +62,23 @@ class AdaptersActor(Actor):
         self._nc = ctx.nc
         self._store = await AdapterStore.open(ctx.js, self.config.kv_history, ctx.log)
         endpoints: list[tuple[str, str, Callable[[bytes], Awaitable[Reply]]]] = [
-            ("list", subjects.ADAPTERS_LIST, _decoding(ListAdapters, self.list_adapters)),
-            ("activate", subjects.ADAPTERS_ACTIVATE, _decoding(ActivateAdapter, self.activate)),
-            ("deactivate", subjects.ADAPTERS_DEACTIVATE, _decoding(DeactivateAdapter, self.deactivate)),
-            ("delete", subjects.ADAPTERS_DELETE, _decoding(DeleteAdapter, self.delete)),
-            ("register", subjects.ADAPTERS_REGISTER, _decoding(RegisterAdapter, self.register)),
+            ("list", subjects.ADAPTERS_LIST, decoding(decode_request, ListAdapters, self.list_adapters)),
+            ("activate", subjects.ADAPTERS_ACTIVATE, decoding(decode_request, ActivateAdapter, self.activate)),
+            ("deactivate", subjects.ADAPTERS_DEACTIVATE, decoding(decode_request, DeactivateAdapter, self.deactivate)),
+            ("delete", subjects.ADAPTERS_DELETE, decoding(decode_request, DeleteAdapter, self.delete)),
+            ("register", subjects.ADAPTERS_REGISTER, decoding(decode_request, RegisterAdapter, self.register)),
         ]
         for name, subject, answer in endpoints:
             await ctx.service.add_endpoint(
-                name=name, subject=subject, queue_group=subjects.ADAPTERS_QUEUE, handler=self._endpoint(name, answer)
+                name=name,
+                subject=subject,
+                queue_group=subjects.ADAPTERS_QUEUE,
+                handler=self._responder.handler(name, answer),
             )
 
     async def stop(self) -> None:
         """Answer the requests in flight; each is a few KV operations."""
-        if self._requests:
-            await asyncio.wait(self._requests, timeout=10)
+        await self._responder.drain(10)
 
     @property
     def store(self) -> AdapterStore:
@@ -188,44 +177,6 @@ class AdaptersActor(Actor):
 
     # -- endpoint plumbing -------------------------------------------------------------------
 
-    def _endpoint(self, verb: str, answer: Callable[[bytes], Awaitable[R]]) -> Callable[[Request], Awaitable[None]]:
-        async def on_request(req: Request) -> None:
-            # micro hands one subscription's requests over one at a time: answer each in its own task,
-            # so a slow base-model check does not hold up the others
-            task = asyncio.create_task(self._handle(verb, req, answer))
-            self._requests.add(task)
-            task.add_done_callback(self._requests.discard)
-
-        return on_request
-
-    async def _handle(self, verb: str, req: Request, answer: Callable[[bytes], Awaitable[R]]) -> None:
-        try:
-            reply = await answer(req.data)
-        except SwitchboardError as exc:
-            if exc.code is not ErrorCode.BAD_REQUEST:
-                self._log.info("request refused", extra={"verb": verb, "code": exc.code.value, "why": exc.message})
-            await _reply_error(req, exc.to_message())
-            return
-        except NatsError as exc:
-            self._log.warning("adapter store unavailable", extra={"verb": verb, "error": repr(exc)})
-            await _reply_error(req, ErrorMessage(ErrorCode.UNAVAILABLE, f"the adapter store is unavailable: {exc}"))
-            return
-        except Exception as exc:  # never let a bad request take the service down
-            self._log.exception("adapter request failed", extra={"verb": verb})
-            await _reply_error(req, ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}"))
-            return
-        with contextlib.suppress(Exception):
-            await req.respond(encode(reply))
-
-
-def _decoding(kind: type[Q], operation: Callable[[Q], Awaitable[R]]) -> Callable[[bytes], Awaitable[R]]:
-    """`operation` fed with the request body decoded as `kind`."""
-
-    async def answer(data: bytes) -> R:
-        return await operation(decode_request(data, kind))
-
-    return answer
-
 
 def _no_adapter(name: str) -> SwitchboardError:
     return SwitchboardError(ErrorCode.NOT_FOUND, f"no adapter named {name!r}; `adapters` lists them")
@@ -235,8 +186,3 @@ def _name_taken(name: str) -> SwitchboardError:
     return SwitchboardError(
         ErrorCode.CONFLICT, f"an adapter named {name!r} already exists; delete it first or choose another name"
     )
-
-
-async def _reply_error(req: Request, error: ErrorMessage) -> None:
-    with contextlib.suppress(Exception):
-        await req.respond_error(_STATUS.get(error.code, "500"), error.message, data=encode(error))

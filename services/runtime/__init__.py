@@ -1,6 +1,7 @@
 """The shared actor runtime: settings, NATS connection, micro registration, logs, clean shutdown."""
 
 from .actor import Actor, ActorContext, main, running, serve
+from .endpoints import Responder, decoding
 from .jetstream import ensure_stream
 from .logs import get_logger, setup_logging
 from .models import BUNDLED_MODEL_ID, ModelSource, ensure_bundled_model, resolve_model
@@ -13,7 +14,9 @@ __all__ = [
     "Actor",
     "ActorContext",
     "ModelSource",
+    "Responder",
     "Settings",
+    "decoding",
     "ensure_bundled_model",
     "ensure_stream",
     "env_bool",

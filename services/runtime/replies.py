@@ -12,6 +12,9 @@ from messages import ErrorCode, ErrorMessage, encode
 MICRO_STATUS: dict[ErrorCode, str] = {
     ErrorCode.BAD_REQUEST: "400",
     ErrorCode.ADAPTER_MISSING: "404",
+    ErrorCode.NOT_FOUND: "404",
+    ErrorCode.CONFLICT: "409",
+    ErrorCode.INCOMPATIBLE: "422",
     ErrorCode.CONTEXT_OVERFLOW: "413",
     ErrorCode.BUSY: "429",
     ErrorCode.RATE_LIMITED: "429",

@@ -16,7 +16,6 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.micro.request import Request
 
 from messages import (
     CancelJob,
@@ -35,7 +34,7 @@ from messages import (
     subjects,
 )
 from messages.training import FINISHED_STATES
-from services.runtime import Actor, ActorContext, Settings, ensure_stream, get_logger
+from services.runtime import Actor, ActorContext, Responder, Settings, decoding, ensure_stream, get_logger
 
 from .config import TrainingConfig
 from .gpu import reclaim_gpu, this_host
@@ -53,14 +52,6 @@ R = TypeVar("R")
 ORPHANED = "the training service stopped during this job (worker {worker} is gone); submit it again"
 
 # micro error codes (HTTP-like, as `nats micro` tools expect)
-_STATUS = {
-    ErrorCode.BAD_REQUEST: "400",
-    ErrorCode.NOT_FOUND: "404",
-    ErrorCode.CONFLICT: "409",
-    ErrorCode.BUSY: "503",
-    ErrorCode.UNAVAILABLE: "503",
-    ErrorCode.OFFLINE: "503",
-}
 
 
 class TrainingActor(Actor):
@@ -71,6 +62,7 @@ class TrainingActor(Actor):
         self.settings = settings
         self.config = config or TrainingConfig.from_env()
         self._log: logging.Logger = get_logger(self.name)
+        self._responder = Responder(self._log, "job store")
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._store: JobStore | None = None
@@ -108,13 +100,16 @@ class TrainingActor(Actor):
         await self._refresh_positions()
         await ctx.nc.subscribe(subjects.TRAIN_CANCEL_WILDCARD, cb=self._on_cancel)
         endpoints: list[tuple[str, str, Callable[[bytes], Awaitable[JobRecord | JobList]]]] = [
-            ("submit", subjects.TRAINING_SUBMIT, _decoding(FineTuneSpec, self.submit)),
-            ("jobs", subjects.TRAINING_JOBS, _decoding(ListJobs, self.list_jobs)),
-            ("job", subjects.TRAINING_JOB, _decoding(GetJob, self.get_job)),
+            ("submit", subjects.TRAINING_SUBMIT, decoding(decode_request, FineTuneSpec, self.submit)),
+            ("jobs", subjects.TRAINING_JOBS, decoding(decode_request, ListJobs, self.list_jobs)),
+            ("job", subjects.TRAINING_JOB, decoding(decode_request, GetJob, self.get_job)),
         ]
         for name, subject, answer in endpoints:
             await ctx.service.add_endpoint(
-                name=name, subject=subject, queue_group=subjects.TRAINING_QUEUE, handler=self._endpoint(name, answer)
+                name=name,
+                subject=subject,
+                queue_group=subjects.TRAINING_QUEUE,
+                handler=self._responder.handler(name, answer),
             )
         self._pull = await self._subscribe(ctx.js)
         self._loop_task = asyncio.create_task(self._fetch_loop())
@@ -137,6 +132,7 @@ class TrainingActor(Actor):
         if self._pull is not None:  # else drain() waits ~30 s for an expired fetch
             with contextlib.suppress(Exception):
                 await self._pull.unsubscribe()
+        await self._responder.drain(10)
         if self._requests:
             await asyncio.wait(self._requests, timeout=10)
 
@@ -392,48 +388,6 @@ class TrainingActor(Actor):
         assert self._nc is not None
         return self._nc
 
-    def _endpoint(self, verb: str, answer: Callable[[bytes], Awaitable[R]]) -> Callable[[Request], Awaitable[None]]:
-        async def on_request(req: Request) -> None:
-            # micro hands one subscription's requests over one at a time: answer each in its own task
-            task = asyncio.create_task(self._handle(verb, req, answer))
-            self._requests.add(task)
-            task.add_done_callback(self._requests.discard)
-
-        return on_request
-
-    async def _handle(self, verb: str, req: Request, answer: Callable[[bytes], Awaitable[R]]) -> None:
-        try:
-            reply = await answer(req.data)
-        except SwitchboardError as exc:
-            if exc.code is not ErrorCode.BAD_REQUEST:
-                self._log.info("request refused", extra={"verb": verb, "code": exc.code.value, "why": exc.message})
-            await _reply_error(req, exc.to_message())
-            return
-        except NatsError as exc:
-            self._log.warning("job store unavailable", extra={"verb": verb, "error": repr(exc)})
-            await _reply_error(req, ErrorMessage(ErrorCode.UNAVAILABLE, f"the job store is unavailable: {exc}"))
-            return
-        except Exception as exc:  # never let a bad request take the service down
-            self._log.exception("training request failed", extra={"verb": verb})
-            await _reply_error(req, ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}"))
-            return
-        with contextlib.suppress(Exception):
-            await req.respond(encode(reply))
-
-
-def _decoding(kind: type[Q], operation: Callable[[Q], Awaitable[R]]) -> Callable[[bytes], Awaitable[R]]:
-    """`operation` fed with the request body decoded as `kind`."""
-
-    async def answer(data: bytes) -> R:
-        return await operation(decode_request(data, kind))
-
-    return answer
-
 
 def _no_job(job_id: str) -> SwitchboardError:
     return SwitchboardError(ErrorCode.NOT_FOUND, f"no job with id {job_id!r}; `svc.training.jobs` lists them")
-
-
-async def _reply_error(req: Request, error: ErrorMessage) -> None:
-    with contextlib.suppress(Exception):
-        await req.respond_error(_STATUS.get(error.code, "500"), error.message, data=encode(error))
