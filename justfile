@@ -11,16 +11,25 @@ default:
 setup:
     @scripts/setup.sh
 
-# start nats-server and every service; Ctrl-C stops them all
-up: setup
+# build the web app once (cached; rebuilt when ui/ changes)
+ui-build:
+    @scripts/build_ui.sh
+
+# start nats-server, every service and the web app (:3000); Ctrl-C stops them all
+up: setup ui-build
     {{py}} scripts/up.py
+
+# the web app with hot reload on http://localhost:5173, beside a running `just up` (its gateway on :8080)
+ui-dev: ui-build
+    cd ui && npx vite --port 5173
 
 # stop an `up` running in another terminal
 down:
     @{{py}} scripts/up.py --down
 
-# run every test (real nats-server, real model code)
-test *args: setup
+# run every test: pytest (real nats-server, real model, the web app in real Chromium) and the UI's vitest
+test *args: setup ui-build
+    cd ui && npx vitest run
     {{py}} -m pytest {{args}}
 
 # benchmarks: ratios measured side by side in one run
@@ -30,7 +39,8 @@ bench: setup
     {{py}} -m bench.training
 
 # ruff and mypy (strict on services/ and messages/)
-lint: setup
+lint: setup ui-build
     {{py}} -m ruff check .
     {{py}} -m ruff format --check .
     {{py}} -m mypy
+    cd ui && npx tsc --noEmit

@@ -24,6 +24,7 @@ PIDFILE = DATA / "up.pid"
 VENV_BIN = Path(sys.executable).parent
 NATS_URL = "nats://127.0.0.1:4222"
 GRAPHQL_URL = "http://127.0.0.1:8080/graphql"
+UI_URL = "http://localhost:3000"
 READY_SUBJECTS = {"svc.inference.generate", "svc.search.query", "svc.adapters.list", "svc.training.submit"}
 COLORS = ["36", "35", "33", "32", "34", "31", "96", "95"]
 
@@ -47,6 +48,7 @@ def services() -> list[Proc]:
         Proc("adapters", [py, "-m", "services.adapters"]),
         Proc("training", [py, "-m", "services.training"]),
         Proc("gateway", [py, "-m", "services.gateway"]),
+        Proc("ui", [py, str(ROOT / "scripts" / "serve_ui.py")]),
     ]
     return procs
 
@@ -98,9 +100,11 @@ def ready() -> bool:
         request = urllib.request.Request(GRAPHQL_URL, body, {"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=2) as response:
             healthy = '"ok"' in response.read().decode()
+        with urllib.request.urlopen("http://127.0.0.1:3000/config.js", timeout=2) as response:
+            ui = response.status == 200
     except OSError:
         return False
-    return healthy and subs >= READY_SUBJECTS
+    return healthy and ui and subs >= READY_SUBJECTS
 
 
 async def announce_when_ready(stop: asyncio.Event) -> None:
@@ -108,6 +112,7 @@ async def announce_when_ready(stop: asyncio.Event) -> None:
         if await asyncio.to_thread(ready):
             print(
                 "\n  Switchboard is up\n"
+                f"    Web app     {UI_URL}  (Chat, Fine-tune, GraphQL Explorer)\n"
                 f"    GraphQL     {GRAPHQL_URL}  (HTTP + graphql-transport-ws)\n"
                 f"    NATS        {NATS_URL}  (monitoring http://127.0.0.1:8222)\n"
                 "    watch       nats sub 'infer.tokens.>'   |   nats micro ls\n"
@@ -135,7 +140,7 @@ async def stop_all(procs: list[Proc]) -> None:
 
 
 async def up() -> int:
-    for port, what in ((4222, "NATS"), (8080, "GraphQL")):
+    for port, what in ((4222, "NATS"), (8080, "GraphQL"), (3000, "web app")):
         if port_busy(port):
             print(f"port {port} ({what}) is already in use: is Switchboard already up? `just down` stops it.")
             return 1

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from services.runtime import env_float, env_int, env_str
 
-DEFAULT_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000"
+# the web app (:3000) and its hot-reload dev server (`just ui-dev`, :5173)
+DEFAULT_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173,http://127.0.0.1:5173"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,96 @@
+// Shared by the browser flows: launch Debian's Chromium through playwright-core, check, screenshot, report.
+// Each flow is a script run by tests/test_ui_*.py against a real stack: UI_URL, GRAPHQL_URL, ARTIFACTS from env.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+export { assert };
+
+export const UI_URL = process.env.UI_URL ?? 'http://127.0.0.1:3000';
+export const GRAPHQL_URL = process.env.GRAPHQL_URL ?? 'http://127.0.0.1:8080/graphql';
+const ARTIFACTS = process.env.ARTIFACTS ?? path.resolve('test-artifacts/ui');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+];
+
+/** A page on the app; every request that leaves 127.0.0.1/localhost is recorded (and fails the flow). */
+export async function openApp(route = '#/chat', { width = 1280, height = 860 } = {}) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  const external = [];
+  const consoleErrors = [];
+  page.on('request', (req) => {
+    const url = new URL(req.url());
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && !['data:', 'blob:'].includes(url.protocol)) {
+      external.push(req.url());
+    }
+  });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(msg.text());
+  });
+  page.on('pageerror', (err) => consoleErrors.push(String(err)));
+  await page.goto(`${UI_URL}/${route}`);
+  const done = async () => {
+    await browser.close();
+    assert.deepEqual(external, [], `requests left the machine: ${external.join(', ')}`);
+  };
+  return { browser, context, page, external, consoleErrors, done };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  console.log(`screenshot ${file}`);
+}
+
+/** POST a GraphQL operation to the gateway (to check server state beside what the page shows). */
+export async function graphql(query, variables = {}) {
+  const res = await fetch(GRAPHQL_URL, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.json();
+  if (body.errors?.length) throw new Error(body.errors[0].message);
+  return body.data;
+}
+
+export async function waitFor(check, { timeout = 30000, interval = 200, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last})`);
+}
+
+/** Run a flow; print its figures as one JSON line for the pytest side; exit 1 with the error on failure. */
+export async function flow(name, body) {
+  const started = Date.now();
+  try {
+    const figures = (await body()) ?? {};
+    console.log(`RESULT ${JSON.stringify({ flow: name, ok: true, ms: Date.now() - started, ...figures })}`);
+    process.exit(0);
+  } catch (error) {
+    console.error(`FAILED ${name}: ${error?.stack ?? error}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,38 @@
+/** The app: header with tabs and the active model, then the chosen section. */
+import { lazy, Match, onCleanup, Suspense, Switch } from 'solid-js';
+import { Header } from './shell/Header';
+import { useRoute } from './shell/routes';
+import { startStatusPolling } from './shell/status';
+import { ChatView } from './chat/ChatView';
+import { FineTuneView } from './finetune/FineTuneView';
+
+// GraphiQL (React + Monaco) is large: load it only when the Explorer is opened
+const ExplorerView = lazy(() => import('./explorer/ExplorerView'));
+
+export function App() {
+  const route = useRoute();
+  onCleanup(startStatusPolling());
+  return (
+    <div class="app">
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <Header route={route()} />
+      <main id="main" class={`main main-${route()}`} tabindex="-1">
+        <Switch>
+          <Match when={route() === 'chat'}>
+            <ChatView />
+          </Match>
+          <Match when={route() === 'fine-tune'}>
+            <FineTuneView />
+          </Match>
+          <Match when={route() === 'explorer'}>
+            <Suspense fallback={<p class="loading">Loading the Explorer…</p>}>
+              <ExplorerView />
+            </Suspense>
+          </Match>
+        </Switch>
+      </main>
+    </div>
+  );
+}

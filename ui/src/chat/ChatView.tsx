@@ -1,0 +1,93 @@
+/** The Chat section: the conversation, the adapter picker, clear, and the input bar. */
+import { createEffect, For, on, Show } from 'solid-js';
+import { status } from '../shell/status';
+import { activeModelLabel } from '../shell/status';
+import { Composer } from './Composer';
+import { conversation } from './conversation';
+import { MessageBubble } from './MessageBubble';
+
+const SUGGESTIONS = ['What is the capital of France?', 'Write a haiku about the sea.', 'Explain recursion in one paragraph.'];
+
+export function ChatView() {
+  const chat = conversation();
+  let scroller: HTMLDivElement | undefined;
+  let pinned = true;
+
+  // follow the answer as it grows, unless the reader scrolled up
+  createEffect(
+    on(
+      () => chat.state.turns.map((t) => t.content.length).join(),
+      () => {
+        if (scroller && pinned) scroller.scrollTop = scroller.scrollHeight;
+      },
+    ),
+  );
+
+  const adapters = () => status()?.adapters.available ?? [];
+
+  return (
+    <section class="chat" aria-label="Chat">
+      <div class="chat-toolbar">
+        <label>
+          <span class="muted">Answer with</span>
+          <select
+            id="chat-adapter"
+            value={chat.state.adapter ?? ''}
+            onChange={(e) => chat.setAdapter(e.currentTarget.value || null)}
+            disabled={chat.busy()}
+          >
+            <option value="">Active model ({activeModelLabel(status())})</option>
+            <For each={adapters()}>{(name) => <option value={name}>Adapter {name}</option>}</For>
+            <Show when={chat.state.adapter && !adapters().includes(chat.state.adapter)}>
+              <option value={chat.state.adapter ?? ''}>Adapter {chat.state.adapter} (missing)</option>
+            </Show>
+          </select>
+        </label>
+        <span class="spacer" />
+        <button type="button" onClick={() => chat.clear()} disabled={!chat.state.turns.length}>
+          Clear chat
+        </button>
+      </div>
+      <div
+        class="conversation"
+        ref={scroller}
+        role="log"
+        aria-live="polite"
+        aria-label="Conversation"
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          pinned = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+        }}
+      >
+        <Show
+          when={chat.state.turns.length}
+          fallback={
+            <div class="empty">
+              <h2>Chat with {activeModelLabel(status())}</h2>
+              <p>Answers stream token by token. Turn on 🌐 to ground them in a web search.</p>
+              <div class="suggestions">
+                <For each={SUGGESTIONS}>
+                  {(s) => (
+                    <button type="button" onClick={() => chat.send(s)}>
+                      {s}
+                    </button>
+                  )}
+                </For>
+              </div>
+            </div>
+          }
+        >
+          <For each={chat.state.turns}>{(turn) => <MessageBubble turn={turn} />}</For>
+        </Show>
+      </div>
+      <Composer
+        busy={chat.busy()}
+        webSearch={chat.state.webSearch}
+        onWebSearch={chat.setWebSearch}
+        onSend={chat.send}
+        onStop={chat.stop}
+      />
+      <p class="hint">Enter sends · Shift+Enter adds a line</p>
+    </section>
+  );
+}

@@ -1,0 +1,173 @@
+/** One conversation: its turns, sending the whole history with each question, streaming, stopping, clearing. */
+import { createStore, produce } from 'solid-js/store';
+import { describe } from '../api/errors';
+import { INFER_STREAM, type ChatMessageInput, type Source, type TokenChunk } from '../api/operations';
+import { subscribe } from '../api/ws';
+
+export type TurnStatus = 'streaming' | 'done' | 'stopped' | 'error';
+
+export interface Turn {
+  id: number;
+  role: 'user' | 'assistant';
+  content: string;
+  status: TurnStatus;
+  error?: string;
+  sources?: Source[];
+  notice?: string;
+  finishReason?: string;
+  completionTokens?: number;
+  adapter?: string | null;
+}
+
+export interface ChatState {
+  turns: Turn[];
+  webSearch: boolean;
+  adapter: string | null;
+}
+
+const STORAGE_KEY = 'switchboard.chat.v1';
+
+function load(): ChatState {
+  try {
+    const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null') as ChatState | null;
+    if (saved && Array.isArray(saved.turns)) {
+      // a generation cut short by a reload is not coming back
+      const turns = saved.turns.map((t) => (t.status === 'streaming' ? { ...t, status: 'stopped' as const } : t));
+      return { turns, webSearch: Boolean(saved.webSearch), adapter: saved.adapter ?? null };
+    }
+  } catch {
+    /* storage unavailable or corrupt: start empty */
+  }
+  return { turns: [], webSearch: false, adapter: null };
+}
+
+/** The earlier turns as the server wants them: finished user/assistant pairs, oldest first. */
+export function history(turns: readonly Turn[]): ChatMessageInput[] {
+  const out: ChatMessageInput[] = [];
+  for (const turn of turns) {
+    if (turn.role === 'assistant' && (turn.status === 'error' || !turn.content.trim())) {
+      // a failed answer: drop it and the question it answered, so the model sees a clean alternation
+      if (out.length && out[out.length - 1].role === 'USER') out.pop();
+      continue;
+    }
+    out.push({ role: turn.role === 'user' ? 'USER' : 'ASSISTANT', content: turn.content });
+  }
+  return out;
+}
+
+export function createConversation(store: Storage | undefined = globalThis.localStorage) {
+  const [state, setState] = createStore<ChatState>(store ? load() : { turns: [], webSearch: false, adapter: null });
+  let nextId = state.turns.reduce((m, t) => Math.max(m, t.id), 0) + 1;
+  let stopCurrent: (() => void) | undefined;
+
+  const save = () => {
+    if (!store) return;
+    try {
+      store.setItem(STORAGE_KEY, JSON.stringify(state));
+    } catch {
+      /* full or unavailable: the conversation still works, it just won't survive a reload */
+    }
+  };
+
+  const update = (id: number, fn: (turn: Turn) => void) =>
+    setState(
+      'turns',
+      produce((turns) => {
+        const turn = turns.find((t) => t.id === id);
+        if (turn) fn(turn);
+      }),
+    );
+
+  const busy = () => state.turns.some((t) => t.status === 'streaming');
+
+  function send(text: string): boolean {
+    const prompt = text.trim();
+    if (!prompt || busy()) return false;
+    const messages = history(state.turns);
+    const answerId = nextId + 1;
+    setState('turns', (turns) => [
+      ...turns,
+      { id: nextId, role: 'user', content: prompt, status: 'done' },
+      { id: answerId, role: 'assistant', content: '', status: 'streaming', adapter: state.adapter },
+    ]);
+    nextId += 2;
+    save();
+    const finish = (fn: (turn: Turn) => void) => {
+      update(answerId, fn);
+      stopCurrent = undefined;
+      save();
+    };
+    stopCurrent = subscribe<{ inferStream: TokenChunk }>(
+      INFER_STREAM,
+      {
+        prompt,
+        messages: messages.length ? messages : null,
+        webSearch: state.webSearch,
+        adapter: state.adapter,
+      },
+      {
+        next: ({ inferStream: chunk }) =>
+          update(answerId, (turn) => {
+            turn.content += chunk.token;
+            if (chunk.sources?.length) turn.sources = chunk.sources;
+            if (chunk.searchNotice) turn.notice = chunk.searchNotice;
+            if (chunk.done) {
+              turn.status = 'done';
+              turn.finishReason = chunk.finishReason ?? undefined;
+              turn.completionTokens = chunk.usage?.completionTokens;
+            }
+          }),
+        error: (error) =>
+          finish((turn) => {
+            turn.status = 'error';
+            turn.error = describe(error);
+          }),
+        complete: () =>
+          finish((turn) => {
+            if (turn.status === 'streaming') turn.status = 'done';
+          }),
+      },
+    );
+    return true;
+  }
+
+  function stop(): void {
+    const current = state.turns.find((t) => t.status === 'streaming');
+    stopCurrent?.();
+    stopCurrent = undefined;
+    if (current) {
+      update(current.id, (turn) => {
+        turn.status = 'stopped';
+      });
+      save();
+    }
+  }
+
+  function clear(): void {
+    stop();
+    setState('turns', []);
+    save();
+  }
+
+  function setWebSearch(on: boolean): void {
+    setState('webSearch', on);
+    save();
+  }
+
+  function setAdapter(name: string | null): void {
+    setState('adapter', name);
+    save();
+  }
+
+  return { state, busy, send, stop, clear, setWebSearch, setAdapter };
+}
+
+export type Conversation = ReturnType<typeof createConversation>;
+
+let shared: Conversation | undefined;
+
+/** The app's conversation; it lives outside the view so switching tabs keeps it. */
+export function conversation(): Conversation {
+  shared ??= createConversation();
+  return shared;
+}

@@ -1,0 +1,43 @@
+/** The top bar: product name, the tabs, and the model every chat uses unless it picks another. */
+import { For, Show } from 'solid-js';
+import { activeModelLabel, status, statusError } from './status';
+import { routes, type Route } from './routes';
+
+export function Header(props: { route: Route }) {
+  const isAdapter = () => Boolean(status()?.adapters.active);
+  return (
+    <header class="topbar">
+      <a class="brand" href="#/chat" aria-label="Switchboard home">
+        <img src="/favicon.svg" alt="" width="24" height="24" />
+        <span>Switchboard</span>
+      </a>
+      <nav class="tabs" aria-label="Sections">
+        <For each={routes}>
+          {(r) => (
+            <a href={`#/${r.id}`} class="tab" aria-current={props.route === r.id ? 'page' : undefined}>
+              {r.label}
+            </a>
+          )}
+        </For>
+      </nav>
+      <div class="active-model" role="status" aria-live="polite">
+        <Show
+          when={!statusError()}
+          fallback={
+            <span class="badge badge-error" title={statusError()}>
+              gateway unreachable
+            </span>
+          }
+        >
+          <span class="muted">{isAdapter() ? 'Adapter' : 'Model'}</span>{' '}
+          <span class={isAdapter() ? 'badge badge-adapter' : 'badge'} data-testid="active-model">
+            {activeModelLabel(status())}
+          </span>
+          <Show when={status()?.modelInfo.state && status()?.modelInfo.state !== 'ready'}>
+            <span class="badge badge-warn">{status()?.modelInfo.state}</span>
+          </Show>
+        </Show>
+      </div>
+    </header>
+  );
+}
