@@ -1,14 +1,16 @@
 /** GraphiQL from npm (React, Monaco workers bundled by Vite), pointed at the gateway; subscriptions over graphql-ws. */
 import 'graphiql/setup-workers/vite';
 import 'graphiql/style.css';
-import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
+import { getOperationAST, parse } from 'graphql';
 import { createElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import { endpoints } from '../api/config';
 import { wsClient } from '../api/ws';
 
 const DEFAULT_QUERY = `# Switchboard's GraphQL API. Ctrl+Enter runs; the docs are in the sidebar.
+# Subscriptions (inferStream, fineTuneProgress) run over graphql-ws.
 {
   health
   modelInfo { modelId device activeAdapter state }
@@ -16,9 +18,31 @@ const DEFAULT_QUERY = `# Switchboard's GraphQL API. Ctrl+Enter runs; the docs ar
 }
 `;
 
+export function isSubscription(query: string, operationName?: string | null): boolean {
+  try {
+    return getOperationAST(parse(query), operationName ?? undefined)?.operation === 'subscription';
+  } catch {
+    return false; // the server reports the syntax error
+  }
+}
+
+export function createFetcher(): Fetcher {
+  const http = createGraphiQLFetcher({ url: endpoints().http, enableIncrementalDelivery: false });
+  return (params, options) => {
+    if (isSubscription(params.query, params.operationName)) {
+      // GraphiQL shows formatted results as they come; the types differ only in how errors are typed
+      return wsClient().iterate({
+        query: params.query,
+        variables: params.variables ?? undefined,
+        operationName: params.operationName ?? undefined,
+      }) as unknown as ReturnType<Fetcher>;
+    }
+    return http(params, options);
+  };
+}
+
 export function mountGraphiQL(element: HTMLElement): () => void {
-  const fetcher = createGraphiQLFetcher({ url: endpoints().http, wsClient: wsClient() });
   const root = createRoot(element);
-  root.render(createElement(GraphiQL, { fetcher, defaultQuery: DEFAULT_QUERY, defaultEditorToolsVisibility: true }));
+  root.render(createElement(GraphiQL, { fetcher: createFetcher(), defaultQuery: DEFAULT_QUERY, defaultEditorToolsVisibility: true }));
   return () => root.unmount();
 }

@@ -1,0 +1,40 @@
+// Chat: Stop cancels a long answer mid-way; the answer stops growing and the server's generation ends.
+import { assert, flow, graphql, openApp, waitFor } from './lib.mjs';
+
+await flow('chat_stop', async () => {
+  const { page, consoleErrors, done } = await openApp('#/chat');
+  const input = page.getByLabel('Message');
+  await input.fill('Write a very long story about a dragon who learns to bake bread. Use many paragraphs.');
+  await input.press('Enter');
+  const answer = page.getByTestId('turn-assistant').last();
+  // wait until a few words have streamed, then stop
+  await waitFor(async () => ((await answer.getByTestId('answer').textContent()) ?? '').split(/\s+/).length > 5, {
+    timeout: 60000,
+    what: 'the first words',
+  });
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await waitFor(async () => (await answer.getAttribute('data-status')) === 'stopped', { what: 'the stopped state' });
+  const atStop = await answer.getByTestId('answer').textContent();
+  await page.waitForTimeout(1500);
+  const later = await answer.getByTestId('answer').textContent();
+  assert.equal(later, atStop, 'the answer kept growing after Stop');
+  await answer.getByTestId('stopped').waitFor();
+  // the worker cancelled the generation (it would otherwise run to 256 tokens, ~10 s)
+  const active = await waitFor(
+    async () => {
+      const { modelInfo } = await graphql('{ modelInfo { activeGenerations } }');
+      return modelInfo.activeGenerations === 0 ? 'idle' : false;
+    },
+    { timeout: 5000, what: 'the worker to drop the generation' },
+  );
+  // the Send button is back and a new question works
+  await input.fill('What is the capital of France?');
+  await input.press('Enter');
+  const next = page.getByTestId('turn-assistant').last();
+  await waitFor(async () => (await next.getAttribute('data-status')) === 'done', { timeout: 60000, what: 'the next answer' });
+  assert.match(await next.getByTestId('answer').textContent(), /Paris/);
+  await page.getByRole('button', { name: 'Clear chat' }).click();
+  assert.deepEqual(consoleErrors, []);
+  await done();
+  return { wordsAtStop: atStop.trim().split(/\s+/).length, worker: active };
+});
