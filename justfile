@@ -29,6 +29,7 @@ down:
 
 # run every test: pytest (real nats-server, real model, the web app in real Chromium) and the UI's vitest
 test *args: setup ui-build
+    @scripts/ensure_chromium.sh
     cd ui && npx vitest run
     {{py}} -m pytest {{args}}
 

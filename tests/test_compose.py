@@ -164,3 +164,13 @@ def test_dockerfile_installs_and_converts_the_bundled_model() -> None:
     assert re.search(r"^FROM python:3\.11-slim\b", text, re.MULTILINE)
     assert re.search(r"\bMODEL_CACHE_DIR=/models\b", text)
     assert re.search(r'^CMD \["python", "-m", "services\.gateway"\]', text, re.MULTILINE)
+
+
+def test_ui_is_built_from_its_own_dockerfile_on_3000(services: dict[str, dict[str, Any]]) -> None:
+    ui = services["ui"]
+    assert ui["build"]["context"] == "ui"
+    assert (REPO / "ui" / "Dockerfile").is_file()
+    assert "3000:3000" in [str(port) for port in ui["ports"]]
+    dockerfile = (REPO / "ui" / "Dockerfile").read_text()
+    assert "npm ci" in dockerfile and "vite build" in dockerfile
+    assert "listen 3000" in (REPO / "ui" / "nginx.conf").read_text()
