@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { renderMarkdown } from './markdown';
+
+describe('renderMarkdown', () => {
+  it('renders code blocks and lists', () => {
+    const html = renderMarkdown('Steps:\n\n- one\n- two\n\n```python\nprint("hi")\n```');
+    const div = document.createElement('div');
+    div.innerHTML = html;
+    expect(div.querySelectorAll('li')).toHaveLength(2);
+    expect(div.querySelector('pre code')?.textContent).toBe('print("hi")\n');
+  });
+
+  it('shows raw HTML as text instead of running it', () => {
+    const div = document.createElement('div');
+    div.innerHTML = renderMarkdown('<img src=x onerror="alert(1)"><script>alert(2)</script><b>bold</b>');
+    expect(div.querySelector('img')).toBeNull();
+    expect(div.querySelector('script')).toBeNull();
+    expect(div.querySelector('b')).toBeNull();
+    expect(div.textContent).toContain('<img src=x onerror="alert(1)">');
+  });
+
+  it('drops javascript: links and opens others in a new tab', () => {
+    const div = document.createElement('div');
+    div.innerHTML = renderMarkdown('[bad](javascript:alert(1)) and [good](https://example.org)');
+    const links = [...div.querySelectorAll('a')];
+    expect(links.map((a) => a.getAttribute('href'))).not.toContain('javascript:alert(1)');
+    const good = links.find((a) => a.getAttribute('href') === 'https://example.org');
+    expect(good?.getAttribute('target')).toBe('_blank');
+    expect(good?.getAttribute('rel')).toContain('noopener');
+  });
+
+  it('copes with a half-streamed code fence', () => {
+    const div = document.createElement('div');
+    div.innerHTML = renderMarkdown('Here:\n```js\nconst a = 1;');
+    expect(div.querySelector('pre code')?.textContent).toContain('const a = 1;');
+  });
+});
