@@ -9,9 +9,12 @@ from typing import Any
 import aiohttp
 
 
-async def post(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+async def post(
+    url: str, query: str, variables: dict[str, Any] | None = None, operation_name: str | None = None
+) -> dict[str, Any]:
+    payload = {"query": query, "variables": variables or {}, "operationName": operation_name}
     async with aiohttp.ClientSession() as session:
-        async with session.post(url, json={"query": query, "variables": variables or {}}) as response:
+        async with session.post(url, json=payload) as response:
             body: dict[str, Any] = await response.json()
             return body
 

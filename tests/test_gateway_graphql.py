@@ -100,6 +100,17 @@ async def test_unknown_argument_is_a_graphql_error(url: str) -> None:
     assert await post(url, "{ health }") == {"data": {"health": "ok"}}
 
 
+async def test_subscription_over_http_is_a_clear_error(url: str) -> None:
+    body = await post(url, 'subscription S { inferStream(prompt: "hi") { token } }')
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert "WebSocket" in error["message"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    # queries in the same document still run over HTTP when named
+    both = 'query Q { health } subscription S { inferStream(prompt: "hi") { token } }'
+    assert (await post(url, both, operation_name="Q"))["data"] == {"health": "ok"}
+
+
 async def test_subscription_bad_input_is_an_error_message(url: str) -> None:
     async with Subscription(url, STREAM, {"p": "  ", "n": 5}) as sub:
         messages = [m async for m in sub.messages()]

@@ -82,7 +82,7 @@ class AppStack:
 
     def _ready(self) -> bool:
         with contextlib.suppress(OSError, ValueError):
-            if not READY_SUBJECTS <= self._subjects():
+            if not self._subjects() >= READY_SUBJECTS:
                 return False
             info = graphql(self.graphql_url, "{ modelInfo { modelId } }")
             with urllib.request.urlopen(f"{self.ui_url}/config.js", timeout=2) as response:
@@ -189,6 +189,7 @@ def run_flow(stack: AppStack, name: str, timeout: float = 240.0, **env: str) -> 
         pytest.fail(f"browser flow {name} failed (exit {proc.returncode}):\n{output}\n{logs}")
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, f"flow {name} printed no RESULT line:\n{output}"
+    print(lines[-1])  # the flow's figures, shown with `pytest -rP` or `-s`
     figures: dict[str, Any] = json.loads(lines[-1].removeprefix("RESULT "))
     assert figures["ok"] is True
     return FlowResult(figures, output)

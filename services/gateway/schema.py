@@ -5,20 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from nats.aio.client import Client
 from strawberry.types import ExecutionContext, Info
+from strawberry.types import ExecutionResult as StrawberryResult
+from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from messages import ChatMessage, ErrorCode, FineTuneSpec, GenerateRequest, GenerationParams, JobState, SwitchboardError
 from messages import TokenChunk as ChunkMessage
 
 from .adapters_client import AdaptersClient
+from .fine_tune_errors import error_field
 from .inference_client import InferenceClient
 from .search_client import Grounding, SearchClient
 from .training_client import TrainingClient
@@ -235,7 +238,12 @@ class Mutation:
         try:
             record = await _ctx(info).training.submit(spec)
         except SwitchboardError as exc:
-            return FineTuneResult(ok=False, error=exc.message, error_code=exc.code.value.upper())
+            return FineTuneResult(
+                ok=False,
+                error=exc.message,
+                error_code=exc.code.value.upper(),
+                error_field=error_field(exc.code, exc.message),
+            )
         return FineTuneResult(ok=True, error=None, job_id=record.spec.job_id, queue_position=record.queue_position)
 
     @strawberry.mutation(description="Stop a running fine-tune, or drop a queued one")
@@ -350,7 +358,32 @@ class Subscription:
 
 
 class Schema(strawberry.Schema):
-    """Logs user errors in one line; only unexpected ones with a traceback."""
+    """Logs user errors in one line; only unexpected ones with a traceback. Subscriptions sent as plain HTTP
+    requests get a clear error instead of a null-field failure."""
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[StrawberryOperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> StrawberryResult:
+        # `execute` serves HTTP only (websocket subscriptions go through `subscribe`)
+        if query and _is_subscription(query, operation_name):
+            error = GraphQLError(SUBSCRIPTION_OVER_HTTP, extensions={"code": "BAD_REQUEST"})
+            return StrawberryResult(data=None, errors=[error])
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:
@@ -359,6 +392,19 @@ class Schema(strawberry.Schema):
                 log.info("graphql error", extra={"error": error.message, "path": error.path})
             else:
                 log.error("graphql failure", exc_info=original)
+
+
+SUBSCRIPTION_OVER_HTTP = (
+    "subscriptions run over WebSocket (the graphql-transport-ws protocol, same URL); HTTP serves queries and mutations"
+)
+
+
+def _is_subscription(query: str, operation_name: str | None) -> bool:
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return False  # strawberry reports the syntax error
+    return operation is not None and operation.operation == OperationType.SUBSCRIPTION
 
 
 schema = Schema(query=Query, mutation=Mutation, subscription=Subscription)

@@ -272,3 +272,8 @@ class FineTuneResult:
     job_id: str | None = None
     queue_position: int | None = None
     error_code: str | None = None
+    error_field: str | None = strawberry.field(
+        default=None,
+        description="startFineTune: the argument the error is about (adapterName, datasetName, numSamples, "
+        "numEpochs, learningRate, loraR, loraAlpha, maxSteps), null when it is about none",
+    )

@@ -117,6 +117,8 @@ export interface FineTuneResult {
   jobId: string | null;
   queuePosition: number | null;
   errorCode: string | null;
+  /** startFineTune only: the argument the error is about (adapterName, learningRate, ...), else null */
+  errorField?: string | null;
 }
 
 export interface FineTuneInput {
@@ -136,7 +138,7 @@ export const START_FINE_TUNE = /* GraphQL */ `
     startFineTune(adapterName: $adapterName, datasetName: $datasetName, numSamples: $numSamples,
                   numEpochs: $numEpochs, learningRate: $learningRate, loraR: $loraR, loraAlpha: $loraAlpha,
                   maxSteps: $maxSteps) {
-      ok error jobId queuePosition errorCode
+      ok error jobId queuePosition errorCode errorField
     }
   }
 `;

@@ -9,26 +9,26 @@ const POLL_MS = 5000;
 const [status, setStatus] = createSignal<StatusData | undefined>();
 const [statusError, setStatusError] = createSignal<string | undefined>();
 let timer: ReturnType<typeof setInterval> | undefined;
-let inflight: Promise<void> | undefined;
+let started = 0;
+let applied = 0;
 
 export { status, statusError };
 
-/** Fetch the status now; concurrent callers share one request. */
-export function refreshStatus(): Promise<void> {
-  if (inflight) return inflight;
-  const pending = request<StatusData>(STATUS)
-    .then((data) => {
-      setStatus(data);
-      setStatusError(undefined);
-    })
-    .catch((error: unknown) => {
-      setStatusError(describe(error));
-    })
-    .finally(() => {
-      inflight = undefined;
-    });
-  inflight = pending;
-  return pending;
+/** Fetch the status now. Every call asks anew (so a change just made is seen); an answer older than one
+ * already shown is dropped. */
+export async function refreshStatus(): Promise<void> {
+  const mine = ++started;
+  try {
+    const data = await request<StatusData>(STATUS);
+    if (mine < applied) return;
+    applied = mine;
+    setStatus(data);
+    setStatusError(undefined);
+  } catch (error) {
+    if (mine < applied) return;
+    applied = mine;
+    setStatusError(describe(error));
+  }
 }
 
 export function startStatusPolling(): () => void {

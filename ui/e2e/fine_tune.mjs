@@ -1,0 +1,110 @@
+// Fine-tune from the form: a server error shows beside its field; a small job runs to completion with a live
+// loss chart, a second job waits with its queue position; a reload during training resumes the progress view;
+// the adapter appears; Load changes the header, Unload restores it; Cancel stops the second job; Delete removes.
+import { assert, flow, graphql, openApp, screenshot, waitFor } from './lib.mjs';
+
+const NAME = `ui-e2e-${Date.now().toString(36)}`;
+const LONG = `${NAME}-long`;
+
+async function fillForm(page, { name, samples = '8', steps = '6', dataset = '' }) {
+  await page.locator('#ft-name').fill(name);
+  await page.locator('#ft-dataset').fill(dataset);
+  await page.locator('#ft-samples').fill(samples);
+  await page.locator('#ft-max-steps').fill(steps);
+}
+
+await flow('fine_tune', async () => {
+  const { page, consoleErrors, done } = await openApp('#/fine-tune');
+  const header = page.getByTestId('active-model');
+  await header.filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
+  const submit = page.getByRole('button', { name: 'Start training' });
+
+  // the server's error for an unknown dataset shows next to the dataset field
+  await fillForm(page, { name: NAME, dataset: 'no-such-dataset.jsonl' });
+  await submit.click();
+  const datasetError = await page.getByTestId('error-ft-dataset').textContent({ timeout: 30000 });
+  assert.match(datasetError, /no-such-dataset/);
+
+  // a small job, and a long one that must wait behind it
+  await fillForm(page, { name: NAME, samples: '24', steps: '6' });
+  await submit.click();
+  const progress = page.getByTestId('progress');
+  await progress.waitFor({ timeout: 30000 });
+  const firstJob = await progress.getAttribute('data-job-id');
+  await fillForm(page, { name: LONG, samples: '64', steps: '400' });
+  await submit.click();
+  const queued = page.getByTestId('queued-job').filter({ hasText: LONG });
+  await queued.waitFor({ timeout: 30000 });
+  const position = (await queued.textContent()).trim();
+
+  // running with at least one step, then reload: the same job's progress comes back
+  await waitFor(async () => (await progress.getAttribute('data-state')) === 'running', { timeout: 120000, what: 'running' });
+  await waitFor(async () => Number(await page.getByTestId('loss-chart').first().getAttribute('data-points')) >= 1, {
+    timeout: 120000,
+    what: 'a first loss point',
+  });
+  await screenshot(page, 'fine-tune-training');
+  await page.reload();
+  await progress.waitFor({ timeout: 30000 });
+  const afterReload = { job: await progress.getAttribute('data-job-id'), state: await progress.getAttribute('data-state') };
+  assert.equal(afterReload.job, firstJob, 'the progress view did not resume the running job');
+  const bar = progress.getByRole('progressbar');
+  await waitFor(async () => Number(await bar.getAttribute('aria-valuenow')) >= 1, { timeout: 60000, what: 'steps after reload' });
+
+  // the first job succeeds; its row in History has its curve
+  const row = page.locator(`[data-testid="job-row"][data-job-id="${firstJob}"]`);
+  await waitFor(async () => (await row.getAttribute('data-state')) === 'succeeded', { timeout: 240000, what: 'success' });
+  const jobs = (await graphql('{ fineTuneJobs { jobId state lossHistory totalSteps } }')).fineTuneJobs;
+  const record = jobs.find((j) => j.jobId === firstJob);
+  assert.equal(record.state, 'succeeded');
+  assert.ok(record.lossHistory.length >= 2, `loss history ${record.lossHistory}`);
+  const sparkPoints = Number(await row.getByTestId('loss-sparkline').getAttribute('data-points'));
+  assert.equal(sparkPoints, record.lossHistory.length);
+
+  // the second job now runs: Cancel it from the progress panel
+  await waitFor(async () => (await progress.getAttribute('data-state')) === 'running' && (await progress.getAttribute('data-job-id')) !== firstJob, {
+    timeout: 120000,
+    what: 'the second job to run',
+  });
+  const secondJob = await progress.getAttribute('data-job-id');
+  const chartPoints = Number(await page.getByTestId('loss-chart').first().getAttribute('data-points'));
+  await progress.getByRole('button', { name: 'Cancel' }).click();
+  const secondRow = page.locator(`[data-testid="job-row"][data-job-id="${secondJob}"]`);
+  await waitFor(async () => (await secondRow.getAttribute('data-state')) === 'cancelled', { timeout: 60000, what: 'cancelled' });
+
+  // the adapter is listed; Load changes the header, Unload restores it
+  const adapterRow = page.locator(`[data-testid="model-row"][data-name="${NAME}"]`);
+  await adapterRow.waitFor({ timeout: 30000 });
+  await adapterRow.getByRole('button', { name: 'Load' }).click();
+  await header.filter({ hasText: NAME }).waitFor({ timeout: 30000 });
+  assert.match(await adapterRow.getAttribute('class'), /active-row/);
+  await screenshot(page, 'fine-tune');
+  // the header shows the registry's choice at once; the worker serves it within moments (loadAdapter waits for it)
+  await waitFor(async () => (await graphql('{ modelInfo { activeAdapter } }')).modelInfo.activeAdapter === NAME, {
+    timeout: 15000,
+    what: 'the worker to serve the adapter',
+  });
+  await adapterRow.getByRole('button', { name: 'Unload' }).click();
+  await header.filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
+  await waitFor(async () => (await graphql('{ modelInfo { activeAdapter } }')).modelInfo.activeAdapter === null, {
+    timeout: 15000,
+    what: 'the worker to go back to the base model',
+  });
+
+  // Delete asks first, then removes it
+  await adapterRow.getByRole('button', { name: 'Delete' }).click();
+  await adapterRow.getByRole('button', { name: 'Yes, delete' }).click();
+  await adapterRow.waitFor({ state: 'detached', timeout: 30000 });
+  assert.ok(!(await graphql('{ adapters { available } }')).adapters.available.includes(NAME));
+
+  assert.deepEqual(consoleErrors, []);
+  await done();
+  return {
+    datasetError,
+    position,
+    afterReload,
+    steps: record.totalSteps,
+    losses: record.lossHistory,
+    chartPointsOfSecondJob: chartPoints,
+  };
+});

@@ -1,0 +1,48 @@
+// Layout and keyboard: every section fits a phone's width without sideways scrolling, and the app is usable
+// from the keyboard (skip link first, tabs reachable, Enter opens one, focus is visible).
+import { assert, flow, openApp, screenshot, waitFor } from './lib.mjs';
+
+await flow('layout', async () => {
+  const { page, consoleErrors, done } = await openApp('#/chat', { width: 390, height: 844 });
+  await page.getByTestId('active-model').filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const widths = {};
+  for (const route of ['chat', 'fine-tune']) {
+    await page.goto(`${process.env.UI_URL}/#/${route}`);
+    await page.locator('main').waitFor();
+    await page.waitForTimeout(500);
+    widths[route] = await overflow();
+    assert.ok(widths[route] <= 0, `#/${route} scrolls sideways by ${widths[route]} px at 390 px`);
+    await screenshot(page, `phone-${route}`);
+  }
+
+  // keyboard: the first Tab lands on the skip link, then the brand, then the tabs
+  await page.goto(`${process.env.UI_URL}/#/chat`);
+  await page.locator('#chat-input').waitFor();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Skip to content');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none', 'no visible focus on the skip link');
+  let reached = false;
+  for (let i = 0; i < 6 && !reached; i += 1) {
+    await page.keyboard.press('Tab');
+    reached = (await page.evaluate(() => document.activeElement?.textContent?.trim())) === 'Fine-tune';
+  }
+  assert.ok(reached, 'the Fine-tune tab is not reachable with Tab');
+  await page.keyboard.press('Enter');
+  await waitFor(async () => page.url().endsWith('#/fine-tune'), { what: 'the Fine-tune section' });
+  // every form control in the Fine-tune section has an accessible name
+  const unnamed = await page.evaluate(() =>
+    [...document.querySelectorAll('main input, main select, main textarea, main button')]
+      .filter((el) => {
+        const id = el.getAttribute('id');
+        const label = id ? document.querySelector(`label[for="${id}"]`) : null;
+        return !label && !el.closest('label') && !el.getAttribute('aria-label') && !el.textContent?.trim();
+      })
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
+  assert.deepEqual(unnamed, [], 'controls without a name');
+  assert.deepEqual(consoleErrors, []);
+  await done();
+  return { overflow: widths };
+});

@@ -1,0 +1,84 @@
+/** "History": finished fine-tune jobs, newest first, each with its final loss and a small loss curve. */
+import { For, Show } from 'solid-js';
+import type { FineTuneJob } from '../api/operations';
+import { formatLoss, formatSteps, formatTime, stateBadgeClass } from './format';
+import { isFinished } from './live';
+import { LossChart } from './LossChart';
+
+export function JobHistory(props: { jobs: FineTuneJob[] | undefined; error: string | undefined }) {
+  const finished = () =>
+    (props.jobs ?? [])
+      .filter((job) => isFinished(job.state))
+      .sort((a, b) => (b.finished ?? b.created).localeCompare(a.finished ?? a.created));
+  return (
+    <section class="card" aria-labelledby="ft-history-title">
+      <h2 id="ft-history-title">History</h2>
+      <Show when={props.error}>
+        <p class="alert" role="alert" data-testid="jobs-error">
+          Cannot list the jobs: {props.error}
+        </p>
+      </Show>
+      <Show when={props.jobs} fallback={<Show when={!props.error}><p class="loading">Loading jobs…</p></Show>}>
+        <Show when={finished().length > 0} fallback={<p class="muted">No finished jobs yet.</p>}>
+          <div class="table-wrap">
+            <table class="ft-history">
+              <caption class="visually-hidden">Finished fine-tune jobs, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Adapter</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Final loss</th>
+                  <th scope="col">Steps</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Finished</th>
+                  <th scope="col">Loss curve</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={finished()}>
+                  {(job) => (
+                    <tr data-testid="job-row" data-job-id={job.jobId} data-state={job.state}>
+                      <th scope="row">
+                        <span class="ft-ellipsis" title={`dataset ${job.dataset}`}>
+                          {job.adapterName}
+                        </span>
+                      </th>
+                      <td>
+                        <span class={stateBadgeClass(job.state)} title={job.error ?? undefined}>
+                          {job.state}
+                        </span>
+                        <Show when={job.state === 'failed' && job.error}>
+                          <div class="field-error ft-ellipsis" title={job.error ?? undefined}>
+                            {job.error}
+                          </div>
+                        </Show>
+                      </td>
+                      <td>{formatLoss(job.finalLoss)}</td>
+                      <td>{formatSteps(job.step, job.totalSteps)}</td>
+                      <td>
+                        <time datetime={job.created}>{formatTime(job.created)}</time>
+                      </td>
+                      <td>
+                        <Show when={job.finished} fallback="—">
+                          <time datetime={job.finished ?? undefined}>{formatTime(job.finished)}</time>
+                        </Show>
+                      </td>
+                      <td>
+                        <LossChart
+                          losses={job.lossHistory}
+                          compact
+                          testId="loss-sparkline"
+                          title={`Loss of ${job.adapterName}`}
+                        />
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
+        </Show>
+      </Show>
+    </section>
+  );
+}

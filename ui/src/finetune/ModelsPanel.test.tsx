@@ -1,0 +1,124 @@
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@solidjs/testing-library';
+import type { Setter } from 'solid-js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { request } from '../api/http';
+import { DELETE_ADAPTER, LOAD_ADAPTER, USE_BASE_MODEL, type AdapterInfo, type StatusData } from '../api/operations';
+import * as statusModule from '../shell/status';
+import { ModelsPanel } from './ModelsPanel';
+
+vi.mock('../shell/status', async () => {
+  const { createSignal } = await import('solid-js');
+  const [status, setStatus] = createSignal<StatusData | undefined>();
+  const [statusError, setStatusError] = createSignal<string | undefined>();
+  return { status, statusError, setStatus, setStatusError, refreshStatus: vi.fn(async () => undefined) };
+});
+vi.mock('../api/http', () => ({ request: vi.fn() }));
+
+const setStatus = (statusModule as unknown as { setStatus: Setter<StatusData | undefined> }).setStatus;
+const requestMock = vi.mocked(request);
+
+function adapter(name: string): AdapterInfo {
+  return {
+    name,
+    baseModel: 'tiny',
+    created: '2025-01-01T00:00:00Z',
+    dataset: 'bundled',
+    steps: 12,
+    finalLoss: 1.2345,
+    sizeBytes: 2_500_000,
+    jobId: null,
+    loraR: 8,
+    loraAlpha: 16,
+  };
+}
+
+function statusWith(names: string[], active: string | null): StatusData {
+  return {
+    modelInfo: {
+      modelId: 'tiny-model',
+      device: 'cpu',
+      dtype: 'float32',
+      loadIn4bit: false,
+      contextLength: 2048,
+      state: 'ready',
+      activeAdapter: active,
+      vramTotalMb: null,
+      vramUsedMb: null,
+    },
+    adapters: { available: names, active, adapters: names.map(adapter) },
+  };
+}
+
+const row = (name: string) =>
+  screen.getAllByTestId('model-row').find((r) => r.getAttribute('data-name') === name) as HTMLElement;
+
+afterEach(cleanup);
+beforeEach(() => {
+  requestMock.mockReset();
+  setStatus(undefined);
+});
+
+describe('ModelsPanel', () => {
+  it('lists the base model and adapters, marking the active one', () => {
+    setStatus(statusWith(['alpha', 'beta'], 'beta'));
+    render(() => <ModelsPanel />);
+    expect(screen.getAllByTestId('model-row').map((r) => r.getAttribute('data-name'))).toEqual(['base', 'alpha', 'beta']);
+    expect(row('beta')).toHaveClass('active-row');
+    expect(within(row('beta')).getByText('active')).toBeInTheDocument();
+    expect(row('base')).not.toHaveClass('active-row');
+    expect(within(row('beta')).getByRole('button', { name: 'Unload' })).toBeInTheDocument();
+    expect(within(row('alpha')).getByRole('button', { name: 'Load' })).toBeInTheDocument();
+    expect(within(row('base')).getByRole('button', { name: 'Use' })).toBeInTheDocument();
+    expect(within(row('alpha')).getByText('1.234')).toBeInTheDocument();
+    expect(within(row('alpha')).getByText('2.4 MB')).toBeInTheDocument();
+  });
+
+  it('says when there are no adapters', () => {
+    setStatus(statusWith([], null));
+    render(() => <ModelsPanel />);
+    expect(row('base')).toHaveClass('active-row');
+    expect(within(row('base')).queryByRole('button')).toBeNull();
+    expect(screen.getByText('No adapters yet — train one below.')).toBeInTheDocument();
+  });
+
+  it('loads an adapter', async () => {
+    setStatus(statusWith(['alpha'], null));
+    requestMock.mockResolvedValue({ loadAdapter: { ok: true, error: null, activeAdapter: 'alpha', errorCode: null } });
+    render(() => <ModelsPanel />);
+    fireEvent.click(within(row('alpha')).getByRole('button', { name: 'Load' }));
+    await waitFor(() => expect(requestMock).toHaveBeenCalledWith(LOAD_ADAPTER, { name: 'alpha' }));
+    await waitFor(() => expect(statusModule.refreshStatus).toHaveBeenCalled());
+  });
+
+  it('unloads the active adapter', async () => {
+    setStatus(statusWith(['alpha'], 'alpha'));
+    requestMock.mockResolvedValue({ useBaseModel: { ok: true, error: null, activeAdapter: null } });
+    render(() => <ModelsPanel />);
+    fireEvent.click(within(row('alpha')).getByRole('button', { name: 'Unload' }));
+    await waitFor(() => expect(requestMock).toHaveBeenCalledWith(USE_BASE_MODEL));
+  });
+
+  it('asks inline before deleting, and No keeps the adapter', async () => {
+    setStatus(statusWith(['alpha'], null));
+    render(() => <ModelsPanel />);
+    fireEvent.click(within(row('alpha')).getByRole('button', { name: 'Delete' }));
+    expect(within(row('alpha')).getByRole('button', { name: 'Yes, delete' })).toBeInTheDocument();
+    const no = within(row('alpha')).getByRole('button', { name: 'No' });
+    await waitFor(() => expect(no).toHaveFocus());
+    fireEvent.click(no);
+    expect(within(row('alpha')).queryByRole('button', { name: 'Yes, delete' })).toBeNull();
+    expect(requestMock).not.toHaveBeenCalled();
+  });
+
+  it('deletes after Yes, delete and shows a refusal', async () => {
+    setStatus(statusWith(['alpha'], null));
+    requestMock.mockResolvedValue({
+      deleteAdapter: { ok: false, error: 'adapter alpha is in use', activeAdapter: null, errorCode: 'CONFLICT' },
+    });
+    render(() => <ModelsPanel />);
+    fireEvent.click(within(row('alpha')).getByRole('button', { name: 'Delete' }));
+    fireEvent.click(within(row('alpha')).getByRole('button', { name: 'Yes, delete' }));
+    await waitFor(() => expect(requestMock).toHaveBeenCalledWith(DELETE_ADAPTER, { name: 'alpha' }));
+    expect(await screen.findByTestId('models-error')).toHaveTextContent('adapter alpha is in use');
+  });
+});

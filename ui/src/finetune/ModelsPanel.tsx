@@ -1,0 +1,259 @@
+/** The "Models" table: the base model and every saved adapter, with Load / Unload / Delete (confirmed inline). */
+import { createEffect, createSignal, For, on, Show } from 'solid-js';
+import { describe } from '../api/errors';
+import { request } from '../api/http';
+import {
+  ADAPTERS,
+  DELETE_ADAPTER,
+  LOAD_ADAPTER,
+  USE_BASE_MODEL,
+  type AdapterInfo,
+  type AdapterResult,
+  type AdaptersInfo,
+} from '../api/operations';
+import { status, statusError } from '../shell/status';
+import { formatBytes, formatLoss, formatTime } from './format';
+import { refreshStatus } from '../shell/status';
+
+type Action = { kind: 'load' | 'unload' | 'delete'; name: string };
+
+const working: Record<Action['kind'], (name: string) => string> = {
+  load: (name) => `Loading ${name}…`,
+  unload: () => 'Switching to the base model…',
+  delete: (name) => `Deleting ${name}…`,
+};
+
+async function perform(action: Action): Promise<string | undefined> {
+  if (action.kind === 'load') {
+    const data = await request<{ loadAdapter: AdapterResult }>(LOAD_ADAPTER, { name: action.name });
+    return data.loadAdapter.ok ? undefined : (data.loadAdapter.error ?? `could not load ${action.name}`);
+  }
+  if (action.kind === 'unload') {
+    const data = await request<{ useBaseModel: { ok: boolean; error: string | null } }>(USE_BASE_MODEL);
+    return data.useBaseModel.ok ? undefined : (data.useBaseModel.error ?? 'could not switch to the base model');
+  }
+  const data = await request<{ deleteAdapter: AdapterResult }>(DELETE_ADAPTER, { name: action.name });
+  return data.deleteAdapter.ok ? undefined : (data.deleteAdapter.error ?? `could not delete ${action.name}`);
+}
+
+export function ModelsPanel() {
+  // without an inference worker the status query fails as a whole: list the registry on its own then
+  const [fallback, setFallback] = createSignal<AdaptersInfo>();
+  const fetchFallback = () =>
+    request<{ adapters: AdaptersInfo }>(ADAPTERS)
+      .then((data) => setFallback(data.adapters))
+      .catch(() => setFallback(undefined));
+  createEffect(
+    on(statusError, (error) => {
+      if (error && !status()) void fetchFallback();
+    }),
+  );
+
+  const adapters = (): AdaptersInfo | undefined => status()?.adapters ?? fallback();
+  const active = () => adapters()?.active ?? null;
+  const [busy, setBusy] = createSignal<Action>();
+  const [error, setError] = createSignal<string>();
+  const [confirming, setConfirming] = createSignal<string>();
+  let heading: HTMLHeadingElement | undefined;
+
+  async function run(action: Action): Promise<void> {
+    setBusy(action);
+    setError(undefined);
+    setConfirming(undefined);
+    try {
+      const problem = await perform(action);
+      if (problem) setError(problem);
+    } catch (err) {
+      setError(describe(err));
+    } finally {
+      await refreshStatus();
+      if (!status()) await fetchFallback();
+      setBusy(undefined);
+      if (action.kind === 'delete') heading?.focus(); // its row and buttons are gone
+    }
+  }
+
+  const askDelete = (name: string) => {
+    setConfirming(name);
+    queueMicrotask(() => document.getElementById(confirmId(name, 'no'))?.focus());
+  };
+  const cancelDelete = (name: string) => {
+    setConfirming(undefined);
+    queueMicrotask(() => document.getElementById(confirmId(name, 'delete'))?.focus());
+  };
+
+  return (
+    <section class="card" aria-labelledby="ft-models-title">
+      <h2 id="ft-models-title" tabindex="-1" ref={heading}>
+        Models
+      </h2>
+      <Show when={error()}>
+        <p class="alert" role="alert" data-testid="models-error">
+          {error()}
+        </p>
+      </Show>
+      <Show when={!adapters() && statusError()}>
+        <p class="alert" role="alert">
+          Cannot list the models: {statusError()}
+        </p>
+      </Show>
+      <Show when={adapters()} fallback={<Show when={!statusError()}><p class="loading">Loading models…</p></Show>}>
+        <div class="table-wrap">
+          <table class="ft-models">
+            <caption class="visually-hidden">The base model and saved adapters; the active one is marked</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Dataset</th>
+                <th scope="col">Steps</th>
+                <th scope="col">Final loss</th>
+                <th scope="col">Size</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              <tr data-testid="model-row" data-name="base" class={active() === null ? 'active-row' : undefined}>
+                <th scope="row">
+                  <span id="ft-base-model">{status()?.modelInfo.modelId ?? 'Base model'}</span>{' '}
+                  <span class="badge">base</span>{' '}
+                  <Show when={active() === null}>
+                    <span class="badge badge-adapter">active</span>
+                  </Show>
+                </th>
+                <td class="muted">—</td>
+                <td class="muted">—</td>
+                <td class="muted">—</td>
+                <td class="muted">—</td>
+                <td class="muted">—</td>
+                <td>
+                  <div class="row-actions">
+                    <Show when={active() !== null}>
+                      <button
+                        type="button"
+                        disabled={Boolean(busy())}
+                        aria-describedby="ft-base-model"
+                        onClick={() => void run({ kind: 'unload', name: 'base' })}
+                      >
+                        Use
+                      </button>
+                    </Show>
+                  </div>
+                </td>
+              </tr>
+              <For each={adapters()?.adapters}>
+                {(adapter) => (
+                  <AdapterRow
+                    adapter={adapter}
+                    active={active() === adapter.name}
+                    busy={Boolean(busy())}
+                    confirming={confirming() === adapter.name}
+                    onLoad={() => void run({ kind: 'load', name: adapter.name })}
+                    onUnload={() => void run({ kind: 'unload', name: adapter.name })}
+                    onAskDelete={() => askDelete(adapter.name)}
+                    onDelete={() => void run({ kind: 'delete', name: adapter.name })}
+                    onKeep={() => cancelDelete(adapter.name)}
+                  />
+                )}
+              </For>
+            </tbody>
+          </table>
+        </div>
+        <Show when={adapters()?.adapters.length === 0}>
+          <p class="muted" data-testid="no-adapters">
+            No adapters yet — train one below.
+          </p>
+        </Show>
+      </Show>
+      <p role="status" class="muted ft-status">
+        {busy() ? working[busy()!.kind](busy()!.name) : ''}
+      </p>
+    </section>
+  );
+}
+
+// adapter names are letters, digits, '.', '_' and '-': valid in ids as they are
+const confirmId = (name: string, what: 'delete' | 'no') => `ft-${what}-${name}`;
+
+function AdapterRow(props: {
+  adapter: AdapterInfo;
+  active: boolean;
+  busy: boolean;
+  confirming: boolean;
+  onLoad: () => void;
+  onUnload: () => void;
+  onAskDelete: () => void;
+  onDelete: () => void;
+  onKeep: () => void;
+}) {
+  const nameId = () => `ft-model-${props.adapter.name}`;
+  return (
+    <tr data-testid="model-row" data-name={props.adapter.name} class={props.active ? 'active-row' : undefined}>
+      <th scope="row">
+        <span id={nameId()}>{props.adapter.name}</span>{' '}
+        <Show when={props.active}>
+          <span class="badge badge-adapter">active</span>
+        </Show>
+      </th>
+      <td class="ft-ellipsis" title={props.adapter.dataset}>
+        {props.adapter.dataset}
+      </td>
+      <td>{props.adapter.steps}</td>
+      <td>{formatLoss(props.adapter.finalLoss)}</td>
+      <td>{formatBytes(props.adapter.sizeBytes)}</td>
+      <td>
+        <time datetime={props.adapter.created}>{formatTime(props.adapter.created)}</time>
+      </td>
+      <td>
+        <Show
+          when={props.confirming}
+          fallback={
+            <div class="row-actions">
+              <Show
+                when={props.active}
+                fallback={
+                  <button type="button" disabled={props.busy} aria-describedby={nameId()} onClick={props.onLoad}>
+                    Load
+                  </button>
+                }
+              >
+                <button type="button" disabled={props.busy} aria-describedby={nameId()} onClick={props.onUnload}>
+                  Unload
+                </button>
+              </Show>
+              <button
+                type="button"
+                class="danger"
+                id={confirmId(props.adapter.name, 'delete')}
+                disabled={props.busy}
+                aria-describedby={nameId()}
+                onClick={props.onAskDelete}
+              >
+                Delete
+              </button>
+            </div>
+          }
+        >
+          <div
+            class="row-actions ft-confirm"
+            role="group"
+            aria-label={`Delete ${props.adapter.name}?`}
+            onKeyDown={(event) => {
+              if (event.key === 'Escape') props.onKeep();
+            }}
+          >
+            <span>Delete?</span>
+            <button type="button" class="danger" disabled={props.busy} onClick={props.onDelete}>
+              Yes, delete
+            </button>
+            <button type="button" id={confirmId(props.adapter.name, 'no')} disabled={props.busy} onClick={props.onKeep}>
+              No
+            </button>
+          </div>
+        </Show>
+      </td>
+    </tr>
+  );
+}

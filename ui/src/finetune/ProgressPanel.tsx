@@ -1,0 +1,156 @@
+/** "Training progress": the current job's state, progress bar, live loss curve and Cancel; the jobs waiting. */
+import { createSignal, For, Show } from 'solid-js';
+import type { FineTuneJob } from '../api/operations';
+import { formatLoss, formatQueuePosition, formatSteps, stateBadgeClass } from './format';
+import type { Connection } from './jobs';
+import { isFinished, type LiveJob } from './live';
+import { LossChart } from './LossChart';
+
+export function ProgressPanel(props: {
+  live: LiveJob | undefined;
+  connection: Connection;
+  waiting: FineTuneJob[];
+  /** true until the job list was read once (or failed) */
+  loading: boolean;
+  cancel: (jobId: string) => Promise<string | undefined>;
+}) {
+  const [cancelling, setCancelling] = createSignal<string>();
+  const [cancelError, setCancelError] = createSignal<{ jobId: string; message: string }>();
+
+  async function cancel(jobId: string): Promise<void> {
+    setCancelling(jobId);
+    setCancelError(undefined);
+    const problem = await props.cancel(jobId);
+    if (problem) {
+      setCancelError({ jobId, message: problem });
+      setCancelling(undefined);
+    }
+  }
+  const isCancelling = (jobId: string, state: string) => cancelling() === jobId && !isFinished(state);
+
+  return (
+    <section class="card" aria-labelledby="ft-progress-title">
+      <h2 id="ft-progress-title">Training progress</h2>
+      <Show
+        when={props.live}
+        fallback={
+          <p class={props.loading ? 'loading' : 'muted'}>
+            {props.loading ? 'Loading jobs…' : 'No training job yet — start one with the form.'}
+          </p>
+        }
+      >
+        {(job) => {
+          const total = () => job().totalSteps;
+          const percent = () => {
+            const t = total();
+            if (job().state === 'succeeded') return 100;
+            return t ? Math.min(100, (job().step / t) * 100) : 0;
+          };
+          const lastLoss = () => {
+            const losses = job().losses;
+            for (let i = losses.length - 1; i >= 0; i -= 1) if (losses[i] !== undefined) return losses[i];
+            return undefined;
+          };
+          return (
+            <div data-testid="progress" data-state={job().state} data-job-id={job().jobId} class="ft-progress">
+              <div class="ft-progress-head">
+                <strong class="ft-ellipsis">{job().adapterName ?? `job ${job().jobId}`}</strong>
+                <span class={stateBadgeClass(job().state)} data-testid="job-state">
+                  {job().state}
+                </span>
+              </div>
+              <p class="muted ft-meta">
+                <Show when={job().dataset}>
+                  <span>dataset {job().dataset}</span>
+                </Show>
+                <span>{formatSteps(job().step, total())}</span>
+                <span>loss {formatLoss(lastLoss())}</span>
+              </p>
+              <Show when={job().state === 'queued'}>
+                <p data-testid="queue-position">Waiting: {formatQueuePosition(job().queuePosition)}.</p>
+              </Show>
+              <div
+                class="progress"
+                role="progressbar"
+                aria-label={`Progress of ${job().adapterName ?? 'the job'}`}
+                aria-valuemin={0}
+                aria-valuemax={total() ?? undefined}
+                aria-valuenow={total() ? Math.min(job().step, total()!) : undefined}
+                aria-valuetext={total() ? `${job().step} of ${total()} steps` : `${job().state}, steps not known yet`}
+              >
+                <div style={{ width: `${percent()}%` }} />
+              </div>
+              <LossChart losses={job().losses} title="Training loss" />
+              <Show when={job().state === 'failed' || (job().state === 'cancelled' && job().error)}>
+                <p class={job().state === 'failed' ? 'alert' : 'muted'} data-testid="job-error">
+                  {job().error ?? 'the job failed'}
+                </p>
+              </Show>
+              <Show when={job().state === 'succeeded'}>
+                <p class="ft-success">
+                  Saved adapter <strong>{job().adapter ?? job().adapterName}</strong>: load it in Models above.
+                </p>
+              </Show>
+              <Show when={!isFinished(job().state)}>
+                <div class="ft-actions">
+                  <button
+                    type="button"
+                    class="danger"
+                    disabled={isCancelling(job().jobId, job().state)}
+                    onClick={() => void cancel(job().jobId)}
+                  >
+                    Cancel
+                  </button>
+                  <span role="status" class="muted">
+                    {isCancelling(job().jobId, job().state) ? 'Cancelling…' : ''}
+                  </span>
+                </div>
+              </Show>
+              <Show when={cancelError()?.jobId === job().jobId}>
+                <p class="alert" role="alert">
+                  {cancelError()?.message}
+                </p>
+              </Show>
+              <Show when={!isFinished(job().state) && props.connection.error}>
+                <p class="muted" role="status" data-testid="connection">
+                  {props.connection.final
+                    ? `Live progress unavailable: ${props.connection.error}`
+                    : `Reconnecting to live progress… (${props.connection.error})`}
+                </p>
+              </Show>
+            </div>
+          );
+        }}
+      </Show>
+      <Show when={props.waiting.length > 0}>
+        <h3 class="ft-subtitle">Waiting</h3>
+        <ul class="ft-queue" data-testid="queue">
+          <For each={props.waiting}>
+            {(job) => (
+              <li data-testid="queued-job" data-job-id={job.jobId}>
+                <span class="ft-ellipsis" id={`ft-queued-${job.jobId}`}>
+                  {job.adapterName}
+                </span>
+                <span class="badge badge-warn">{formatQueuePosition(job.queuePosition)}</span>
+                <button
+                  type="button"
+                  class="danger"
+                  aria-describedby={`ft-queued-${job.jobId}`}
+                  disabled={isCancelling(job.jobId, job.state)}
+                  onClick={() => void cancel(job.jobId)}
+                >
+                  Cancel
+                </button>
+                <Show when={cancelError()?.jobId === job.jobId}>
+                  <span class="field-error" role="alert">
+                    {cancelError()?.message}
+                  </span>
+                </Show>
+              </li>
+            )}
+          </For>
+        </ul>
+      </Show>
+    </section>
+  );
+}

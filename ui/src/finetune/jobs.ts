@@ -1,0 +1,167 @@
+/** The jobs store: the job list (polled), the current job followed live, submitting's bookkeeping and cancel. */
+import { createEffect, createMemo, createSignal, on, onCleanup, untrack } from 'solid-js';
+import { describe } from '../api/errors';
+import { request as httpRequest } from '../api/http';
+import {
+  CANCEL_FINE_TUNE,
+  FINE_TUNE_JOBS,
+  type FineTuneJob,
+  type FineTuneProgress,
+  type FineTuneResult,
+} from '../api/operations';
+import { followJob, type Subscribe } from './follow';
+import { applyProgress, applyRecord, fromRecord, isFinished, pickCurrent, unknownJob, type LiveJob } from './live';
+import { refreshStatus } from '../shell/status';
+import { rememberJobId, rememberedJobId } from './storage';
+
+export type Request = <T>(query: string, variables?: Record<string, unknown>) => Promise<T>;
+
+export interface JobsOptions {
+  request?: Request;
+  subscribe?: Subscribe;
+  /** how often the job list is read again (0: never); 5 s by default */
+  pollMs?: number;
+  retryMs?: number;
+  /** called when the followed job finishes (after the list and status are asked for again) */
+  refreshStatus?: () => Promise<void>;
+}
+
+export interface Connection {
+  live: boolean;
+  error?: string;
+  final?: boolean;
+}
+
+export type JobsStore = ReturnType<typeof createJobsStore>;
+
+/** Create inside a component: polling and the subscription stop when it is disposed. */
+export function createJobsStore(options: JobsOptions = {}) {
+  const request: Request = options.request ?? httpRequest;
+  const statusRefresh = options.refreshStatus ?? refreshStatus;
+  const [jobs, setJobs] = createSignal<FineTuneJob[]>();
+  const [listError, setListError] = createSignal<string>();
+  const [live, setLive] = createSignal<LiveJob>();
+  const [connection, setConnection] = createSignal<Connection>({ live: false });
+  const [remembered, setRemembered] = createSignal(rememberedJobId());
+
+  let latest = 0;
+  let pending = 0;
+  /** Read the job list; only the latest request's answer is kept. */
+  async function refresh(): Promise<void> {
+    const mine = ++latest;
+    pending += 1;
+    try {
+      const data = await request<{ fineTuneJobs: FineTuneJob[] }>(FINE_TUNE_JOBS);
+      if (mine !== latest) return;
+      setJobs(data.fineTuneJobs);
+      setListError(undefined);
+    } catch (error) {
+      if (mine === latest) setListError(describe(error));
+    } finally {
+      pending -= 1;
+    }
+  }
+
+  /** The running job, else the latest queued, else the last finished; the remembered one without a list. */
+  const currentId = createMemo<string | undefined>(() => {
+    const list = jobs();
+    if (list === undefined) return listError() ? remembered() : undefined;
+    return pickCurrent(list)?.jobId;
+  });
+
+  let stopFollowing: (() => void) | undefined;
+  const stopFollow = () => {
+    stopFollowing?.();
+    stopFollowing = undefined;
+  };
+
+  function onFinished(_progress: FineTuneProgress): void {
+    void refresh();
+    void statusRefresh();
+  }
+
+  createEffect(
+    on(currentId, (id) => {
+      stopFollow();
+      setConnection({ live: false });
+      if (!id) {
+        setLive(undefined);
+        return;
+      }
+      const job = untrack(jobs)?.find((j) => j.jobId === id);
+      const seed = job ? fromRecord(job) : unknownJob(id);
+      setLive(seed);
+      if (isFinished(seed.state)) return; // the record is final: nothing more will come
+      stopFollowing = followJob(
+        id,
+        {
+          update: (progress) => setLive((current) => (current ? applyProgress(current, progress) : current)),
+          finished: onFinished,
+          connection: (state) => {
+            setConnection(state);
+            if (state.final && id === remembered()) {
+              rememberJobId(undefined); // it no longer exists
+              setRemembered(undefined);
+            }
+          },
+        },
+        { subscribe: options.subscribe, retryMs: options.retryMs },
+      );
+    }),
+  );
+
+  // a newer list refines the followed job (steps a lost connection missed, a state it did not hear of)
+  createEffect(
+    on(
+      jobs,
+      (list) => {
+        const current = untrack(live);
+        const job = current && list?.find((j) => j.jobId === current.jobId);
+        if (!current || !job) return;
+        const next = applyRecord(current, job);
+        setLive(next);
+        if (isFinished(next.state) && !isFinished(current.state)) {
+          stopFollow();
+          void statusRefresh();
+        }
+      },
+      { defer: true },
+    ),
+  );
+
+  const pollMs = options.pollMs ?? 5000;
+  if (pollMs > 0) {
+    const timer = setInterval(() => {
+      if (pending === 0 && !document.hidden) void refresh();
+    }, pollMs);
+    onCleanup(() => clearInterval(timer));
+  }
+  onCleanup(stopFollow);
+  void refresh();
+
+  return {
+    jobs,
+    listError,
+    live,
+    connection,
+    currentId,
+    refresh,
+    /** A job was just queued: remember it (for a reload) and read the list, which now holds it. */
+    async submitted(jobId: string): Promise<void> {
+      rememberJobId(jobId);
+      setRemembered(jobId);
+      await refresh();
+    },
+    /** Cancel a running or queued job; the error's text when the server refuses. */
+    async cancel(jobId: string): Promise<string | undefined> {
+      try {
+        const data = await request<{ cancelFineTune: FineTuneResult }>(CANCEL_FINE_TUNE, { jobId });
+        if (!data.cancelFineTune.ok) return data.cancelFineTune.error ?? 'the job could not be cancelled';
+      } catch (error) {
+        return describe(error);
+      }
+      void refresh();
+      return undefined;
+    },
+  };
+}

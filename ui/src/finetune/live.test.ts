@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { applyProgress, applyRecord, fromRecord, pickCurrent, unknownJob, waitingJobs } from './live';
+import { job, progress } from './testJobs';
+
+describe('pickCurrent', () => {
+  const done = job({ jobId: 'done', state: 'succeeded', created: '2025-01-01T10:00:00Z', finished: '2025-01-01T11:00:00Z' });
+  const failedLater = job({
+    jobId: 'failed',
+    state: 'failed',
+    created: '2025-01-01T09:00:00Z',
+    finished: '2025-01-01T12:00:00Z',
+  });
+  const queuedOld = job({ jobId: 'q1', state: 'queued', created: '2025-01-02T00:00:00Z', queuePosition: 1 });
+  const queuedNew = job({ jobId: 'q2', state: 'queued', created: '2025-01-03T00:00:00Z', queuePosition: 2 });
+  const running = job({ jobId: 'run', state: 'running', created: '2025-01-01T13:00:00Z' });
+
+  it('prefers the running job', () => {
+    expect(pickCurrent([queuedNew, queuedOld, running, done])?.jobId).toBe('run');
+  });
+  it('else the latest queued one', () => {
+    expect(pickCurrent([done, queuedOld, queuedNew])?.jobId).toBe('q2');
+  });
+  it('else the most recently finished one', () => {
+    expect(pickCurrent([done, failedLater])?.jobId).toBe('failed');
+  });
+  it('is nothing without jobs', () => {
+    expect(pickCurrent([])).toBeUndefined();
+  });
+  it('lists the other queued jobs first in line first', () => {
+    expect(waitingJobs([queuedNew, running, queuedOld], 'run').map((j) => j.jobId)).toEqual(['q1', 'q2']);
+    expect(waitingJobs([queuedNew, queuedOld], 'q2').map((j) => j.jobId)).toEqual(['q1']);
+  });
+});
+
+describe('applyProgress', () => {
+  const base = fromRecord(job({ jobId: 'j', state: 'running', step: 2, totalSteps: 10, lossHistory: [2, 1.8] }));
+
+  it('adds each step\'s loss and moves the step', () => {
+    const next = applyProgress(base, progress({ jobId: 'j', step: 3, totalSteps: 10, loss: 1.5 }));
+    expect(next).toMatchObject({ step: 3, totalSteps: 10, losses: [2, 1.8, 1.5] });
+  });
+
+  it('does not add the first message of a subscription twice', () => {
+    const next = applyProgress(base, progress({ jobId: 'j', step: 2, totalSteps: 10, loss: 1.8 }));
+    expect(next.losses).toEqual([2, 1.8]);
+  });
+
+  it('does not move back for an older stored record after a reconnect', () => {
+    const ahead = applyProgress(base, progress({ jobId: 'j', step: 5, totalSteps: 10, loss: 1.1 }));
+    const stale = applyProgress(ahead, progress({ jobId: 'j', step: 3, totalSteps: 10, loss: 1.5 }));
+    expect(stale.step).toBe(5);
+    expect(stale.losses).toEqual([2, 1.8, 1.5, undefined, 1.1]);
+  });
+
+  it('ignores NaN or missing losses', () => {
+    expect(applyProgress(base, progress({ jobId: 'j', step: 3, loss: Number.NaN })).losses).toEqual([2, 1.8]);
+    expect(applyProgress(base, progress({ jobId: 'j', step: 3, loss: null })).losses).toEqual([2, 1.8]);
+  });
+
+  it('starts the curve afresh when a queued job starts', () => {
+    const queued = { ...unknownJob('j'), losses: [9, 9, 9] };
+    const next = applyProgress(queued, progress({ jobId: 'j', state: 'running', step: 1, loss: 3 }));
+    expect(next).toMatchObject({ state: 'running', step: 1, losses: [3] });
+  });
+
+  it('keeps a finished state and ignores other jobs', () => {
+    const finished = applyProgress(base, progress({ jobId: 'j', state: 'succeeded', step: 10, adapter: 'lora-j' }));
+    expect(finished).toMatchObject({ state: 'succeeded', adapter: 'lora-j' });
+    expect(applyProgress(finished, progress({ jobId: 'j', state: 'running', step: 4 }))).toBe(finished);
+    expect(applyProgress(base, progress({ jobId: 'other', step: 9 }))).toBe(base);
+  });
+
+  it('does not go back to queued once running', () => {
+    expect(applyProgress(base, progress({ jobId: 'j', state: 'queued', step: 0 }))).toBe(base);
+  });
+});
+
+describe('applyRecord', () => {
+  it('fills in steps the live updates missed', () => {
+    const live = { ...fromRecord(job({ jobId: 'j', state: 'running', step: 4 })), losses: [2, undefined, undefined, 1.4] };
+    const record = job({ jobId: 'j', state: 'running', step: 3, lossHistory: [2, 1.8, 1.6] });
+    expect(applyRecord(live, record)).toMatchObject({ step: 4, losses: [2, 1.8, 1.6, 1.4] });
+  });
+
+  it('takes a finished record whole', () => {
+    const live = fromRecord(job({ jobId: 'j', state: 'running', step: 1, lossHistory: [2] }));
+    const record = job({ jobId: 'j', state: 'succeeded', step: 3, totalSteps: 3, lossHistory: [2, 1.5, 1], adapter: 'a' });
+    expect(applyRecord(live, record)).toMatchObject({ state: 'succeeded', step: 3, losses: [2, 1.5, 1], adapter: 'a' });
+  });
+
+  it('names a job known only by its id', () => {
+    const record = job({ jobId: 'j', state: 'queued', adapterName: 'mine', queuePosition: 3 });
+    expect(applyRecord(unknownJob('j'), record)).toMatchObject({ adapterName: 'mine', queuePosition: 3 });
+  });
+
+  it('keeps what the live updates said has finished', () => {
+    const live = { ...fromRecord(job({ jobId: 'j', state: 'cancelled' })) };
+    expect(applyRecord(live, job({ jobId: 'j', state: 'running' }))).toBe(live);
+  });
+});
