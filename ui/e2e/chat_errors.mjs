@@ -1,5 +1,5 @@
 // Chat: errors show in the conversation (an unknown adapter, a gateway that is gone), and Markdown is safe.
-import { assert, flow, openApp, waitFor } from './lib.mjs';
+import { ask, assert, flow, openApp, waitFor } from './lib.mjs';
 
 await flow('chat_errors', async () => {
   const { page, done } = await openApp('#/chat');
@@ -10,11 +10,7 @@ await flow('chat_errors', async () => {
     localStorage.setItem('switchboard.chat.v1', JSON.stringify({ ...saved, turns: [], adapter: 'no-such-adapter' }));
   });
   await page.reload();
-  const input = page.getByLabel('Message');
-  await input.fill('Hello');
-  await input.press('Enter');
-  const answer = page.getByTestId('turn-assistant').last();
-  await waitFor(async () => (await answer.getAttribute('data-status')) === 'error', { timeout: 30000, what: 'the error' });
+  const answer = await ask(page, 'Hello', { status: 'error' });
   const error = await answer.getByTestId('turn-error').textContent();
   assert.match(error, /no-such-adapter/);
   // the picker shows the missing adapter; choosing the active model again works
@@ -22,10 +18,13 @@ await flow('chat_errors', async () => {
   await page.getByRole('button', { name: 'Clear chat' }).click();
 
   // answers render Markdown but never raw HTML: a user message with HTML stays text too
-  await input.fill('<img src=x onerror="window.__pwned=1"> Reply with a bulleted list of two fruits.');
-  await input.press('Enter');
-  const md = page.getByTestId('turn-assistant').last();
-  await waitFor(async () => (await md.getAttribute('data-status')) === 'done', { timeout: 60000, what: 'the answer' });
+  const html = '<img src=x onerror="window.__pwned=1"> Reply with a bulleted list of two fruits.';
+  await page.getByLabel('Message').fill(html);
+  await page.getByLabel('Message').press('Enter');
+  assert.equal((await page.getByTestId('turn-user').last().textContent()).replace(/^You: /, ''), html);
+  // the answer streams Markdown; a few words are enough to check what it became (Clear chat stops it)
+  const md = page.getByTestId('turn-assistant').last().getByTestId('answer');
+  await waitFor(async () => ((await md.textContent()) ?? '').trim().length > 10, { timeout: 60000, what: 'the answer' });
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.equal(await page.locator('.conversation img').count(), 0);
   await page.getByRole('button', { name: 'Clear chat' }).click();

@@ -1,5 +1,5 @@
 // Chat: Stop cancels a long answer mid-way; the answer stops growing and the server's generation ends.
-import { assert, flow, graphql, openApp, waitFor } from './lib.mjs';
+import { ask, assert, flow, graphql, openApp, waitFor } from './lib.mjs';
 
 await flow('chat_stop', async () => {
   const { page, consoleErrors, done } = await openApp('#/chat');
@@ -28,10 +28,7 @@ await flow('chat_stop', async () => {
     { timeout: 5000, what: 'the worker to drop the generation' },
   );
   // the Send button is back and a new question works
-  await input.fill('What is the capital of France?');
-  await input.press('Enter');
-  const next = page.getByTestId('turn-assistant').last();
-  await waitFor(async () => (await next.getAttribute('data-status')) === 'done', { timeout: 60000, what: 'the next answer' });
+  const next = await ask(page, 'What is the capital of France?');
   assert.match(await next.getByTestId('answer').textContent(), /Paris/);
   await page.getByRole('button', { name: 'Clear chat' }).click();
   assert.deepEqual(consoleErrors, []);

@@ -1,17 +1,10 @@
 // Chat: a question streams its answer (several DOM updates before done) and it contains "Paris"; a follow-up
 // question sends the whole conversation; Clear empties it.
-import { assert, flow, openApp, screenshot, waitFor } from './lib.mjs';
+import { ask, assert, flow, openApp, recordSubscribes, screenshot, waitFor } from './lib.mjs';
 
 await flow('chat_stream', async () => {
   const { page, consoleErrors, done } = await openApp('#/chat');
-  // what the app sends over graphql-ws
-  const subscribes = [];
-  page.on('websocket', (ws) =>
-    ws.on('framesent', ({ payload }) => {
-      const message = JSON.parse(String(payload));
-      if (message.type === 'subscribe') subscribes.push(message.payload.variables);
-    }),
-  );
+  const subscribes = recordSubscribes(page); // what the app sends over graphql-ws
   await page.getByTestId('active-model').filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
 
   // count the answer's text changes as they happen, in the page
@@ -29,11 +22,7 @@ await flow('chat_stream', async () => {
     }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
   });
 
-  const input = page.getByLabel('Message');
-  await input.fill('What is the capital of France?');
-  await input.press('Enter');
-  const answer = page.getByTestId('turn-assistant').last();
-  await waitFor(async () => (await answer.getAttribute('data-status')) === 'done', { timeout: 60000, what: 'the answer' });
+  const answer = await ask(page, 'What is the capital of France?');
   const text = await answer.getByTestId('answer').textContent();
   const updates = await page.evaluate(() => window.__updates);
   assert.match(text, /Paris/, `answer: ${text}`);
@@ -41,6 +30,7 @@ await flow('chat_stream', async () => {
   await screenshot(page, 'chat');
 
   // Shift+Enter adds a line instead of sending
+  const input = page.getByLabel('Message');
   await input.fill('line one');
   await input.press('Shift+Enter');
   await input.pressSequentially('line two');

@@ -94,3 +94,25 @@ export async function flow(name, body) {
     process.exit(1);
   }
 }
+
+/** The variables of every subscription the page starts over graphql-ws, in order (filled as they are sent). */
+export function recordSubscribes(page) {
+  const variables = [];
+  page.on('websocket', (ws) =>
+    ws.on('framesent', ({ payload }) => {
+      const message = JSON.parse(String(payload));
+      if (message.type === 'subscribe') variables.push(message.payload.variables);
+    }),
+  );
+  return variables;
+}
+
+/** Type a question in the chat, press Enter, wait for the answer's turn to reach `status`; returns that turn. */
+export async function ask(page, text, { status = 'done', timeout = 90000 } = {}) {
+  const input = page.getByLabel('Message');
+  await input.fill(text);
+  await input.press('Enter');
+  const turn = page.getByTestId('turn-assistant').last();
+  await waitFor(async () => (await turn.getAttribute('data-status')) === status, { timeout, what: `answer ${status}` });
+  return turn;
+}
