@@ -33,12 +33,16 @@ def make_app(dist: Path, http_url: str = "", ws_url: str = "") -> web.Applicatio
     async def config(_: web.Request) -> web.Response:
         return web.Response(text=script, content_type="application/javascript", headers={"Cache-Control": "no-store"})
 
-    # the build does not change while it is served: list its files once (nothing outside dist can be named)
-    files = {str(path.relative_to(dist)): path for path in dist.rglob("*") if path.is_file()}
+    root = dist.resolve()
+
+    def find(rel: str) -> Path | None:
+        """The file under dist that `rel` names, if any (never outside dist); a rebuild is picked up at once."""
+        target = (root / rel).resolve()
+        return target if rel and target.is_relative_to(root) and target.is_file() else None
 
     async def page(request: web.Request) -> web.StreamResponse:
         rel = request.match_info["path"]
-        target = files.get(rel)
+        target = await asyncio.to_thread(find, rel)
         if target is not None:
             # hashed file names under assets/ never change
             cache = "public, max-age=31536000, immutable" if rel.startswith("assets/") else "no-cache"

@@ -2,19 +2,29 @@
 import { ask, assert, flow, openApp, waitFor } from './lib.mjs';
 
 await flow('chat_errors', async () => {
-  const { page, done } = await openApp('#/chat');
+  // an adapter chosen for this conversation that no longer exists (deleted elsewhere): a typed error, shown
+  const saved = { turns: [], webSearch: false, adapter: 'no-such-adapter' };
+  const { page, done } = await openApp('#/chat', { storage: { 'switchboard.chat.v1': JSON.stringify(saved) } });
   await page.getByTestId('active-model').filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
-  // an adapter chosen for this conversation that does not exist (deleted elsewhere): a typed error, shown
-  await page.evaluate(() => {
-    const saved = JSON.parse(localStorage.getItem('switchboard.chat.v1') ?? '{"turns":[],"webSearch":false}');
-    localStorage.setItem('switchboard.chat.v1', JSON.stringify({ ...saved, turns: [], adapter: 'no-such-adapter' }));
-  });
-  await page.reload();
+  // the picker shows the choice as deleted (not silently as the active model)
+  const picked = await waitFor(
+    async () => {
+      const text = await page.locator('#chat-adapter').evaluate((el) => el.selectedOptions[0]?.textContent ?? '');
+      return /deleted/.test(text) ? text : false;
+    },
+    { what: 'the picker to mark the adapter deleted' },
+  );
+  assert.match(picked, /no-such-adapter \(deleted\)/);
   const answer = await ask(page, 'Hello', { status: 'error' });
   const error = await answer.getByTestId('turn-error').textContent();
   assert.match(error, /no-such-adapter/);
-  // the picker shows the missing adapter; choosing the active model again works
+  // choose the active model again, and Retry asks the same question without retyping
   await page.locator('#chat-adapter').selectOption('');
+  await answer.getByRole('button', { name: 'Retry' }).click();
+  const retried = page.getByTestId('turn-assistant').last();
+  await waitFor(async () => (await retried.getAttribute('data-status')) === 'done', { timeout: 90000, what: 'the retry' });
+  assert.equal(await page.getByTestId('turn-user').count(), 1);
+  assert.equal((await page.getByTestId('turn-user').textContent()).replace(/^You: /, ''), 'Hello');
   await page.getByRole('button', { name: 'Clear chat' }).click();
 
   // answers render Markdown but never raw HTML: a user message with HTML stays text too

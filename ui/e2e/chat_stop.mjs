@@ -27,11 +27,39 @@ await flow('chat_stop', async () => {
     },
     { timeout: 5000, what: 'the worker to drop the generation' },
   );
+  // the keyboard stays in the input once the Stop button is gone
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'chat-input');
+
+  // Escape stops too; a reload mid-answer keeps what had arrived, marked as stopped
+  await input.fill('Write a very long poem about the sea, with many verses.');
+  await input.press('Enter');
+  const poem = page.getByTestId('turn-assistant').last();
+  await waitFor(async () => ((await poem.getByTestId('answer').textContent()) ?? '').split(/\s+/).length > 5, {
+    timeout: 60000,
+    what: 'the poem',
+  });
+  await page.keyboard.press('Escape');
+  await waitFor(async () => (await poem.getAttribute('data-status')) === 'stopped', { what: 'Escape to stop' });
+  await input.fill('Write a very long story about a cat who sails around the world.');
+  await input.press('Enter');
+  const story = page.getByTestId('turn-assistant').last();
+  await waitFor(async () => ((await story.getByTestId('answer').textContent()) ?? '').split(/\s+/).length > 8, {
+    timeout: 60000,
+    what: 'the story',
+  });
+  await page.waitForTimeout(1200); // the conversation is saved at most once a second while streaming
+  await page.reload();
+  const kept = page.getByTestId('turn-assistant').last();
+  await kept.waitFor();
+  assert.equal(await kept.getAttribute('data-status'), 'stopped');
+  const keptText = (await kept.getByTestId('answer').textContent()).trim();
+  assert.ok(keptText.split(/\s+/).length > 5, `after reload: ${keptText}`);
+
   // the Send button is back and a new question works
   const next = await ask(page, 'What is the capital of France?');
   assert.match(await next.getByTestId('answer').textContent(), /Paris/);
   await page.getByRole('button', { name: 'Clear chat' }).click();
   assert.deepEqual(consoleErrors, []);
   await done();
-  return { wordsAtStop: atStop.trim().split(/\s+/).length, worker: active };
+  return { wordsAtStop: atStop.trim().split(/\s+/).length, worker: active, keptAfterReload: keptText.length };
 });

@@ -42,6 +42,17 @@ await flow('layout', async () => {
       .map((el) => el.outerHTML.slice(0, 80)),
   );
   assert.deepEqual(unnamed, [], 'controls without a name');
+  // the skip link moves focus to the content and stays on this section
+  await page.reload();
+  await page.locator('#ft-name').waitFor();
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  assert.ok(page.url().endsWith('#/fine-tune'), `the skip link navigated to ${page.url()}`);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+  // at phone width the chat toolbar's picker fits the screen
+  await page.goto(`${process.env.UI_URL}/#/chat`);
+  const box = await page.locator('#chat-adapter').boundingBox();
+  assert.ok(box.x + box.width <= 390, `the adapter picker ends at ${box.x + box.width} px`);
   assert.deepEqual(consoleErrors, []);
   await done();
   return { overflow: widths };

@@ -24,9 +24,17 @@ const ARGS = [
 ];
 
 /** A page on the app; every request that leaves 127.0.0.1/localhost is recorded (and fails the flow). */
-export async function openApp(route = '#/chat', { width = 1280, height = 860 } = {}) {
+export async function openApp(route = '#/chat', { width = 1280, height = 860, storage } = {}) {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   const context = await browser.newContext({ viewport: { width, height } });
+  if (storage) {
+    // localStorage as the app would have left it, in place before the app's first load
+    await context.addInitScript((items) => {
+      if (sessionStorage.getItem('e2e-storage-set')) return;
+      sessionStorage.setItem('e2e-storage-set', '1');
+      for (const [key, value] of Object.entries(items)) localStorage.setItem(key, value);
+    }, storage);
+  }
   const page = await context.newPage();
   const external = [];
   const consoleErrors = [];

@@ -11,14 +11,23 @@ const ExplorerView = lazy(() => import('./explorer/ExplorerView'));
 
 export function App() {
   const route = useRoute();
+  let main: HTMLElement | undefined;
   onCleanup(startStatusPolling());
   return (
     <div class="app">
-      <a class="skip-link" href="#main">
+      {/* not href="#main": the hash is the router's, so move focus without navigating */}
+      <a
+        class="skip-link"
+        href={`#/${route()}`}
+        onClick={(e) => {
+          e.preventDefault();
+          main?.focus();
+        }}
+      >
         Skip to content
       </a>
       <Header route={route()} />
-      <main id="main" class={`main main-${route()}`} tabindex="-1">
+      <main id="main" ref={main} class={`main main-${route()}`} tabindex="-1">
         <Switch>
           <Match when={route() === 'chat'}>
             <ChatView />

@@ -1,7 +1,6 @@
 /** The Chat section: the conversation, the adapter picker, clear, and the input bar. */
 import { createEffect, For, on, Show } from 'solid-js';
-import { status } from '../shell/status';
-import { activeModelLabel } from '../shell/status';
+import { activeModelLabel, status } from '../shell/status';
 import { Composer } from './Composer';
 import { conversation } from './conversation';
 import { MessageBubble } from './MessageBubble';
@@ -24,22 +23,42 @@ export function ChatView() {
   );
 
   const adapters = () => status()?.adapters.available ?? [];
+  // a button that sent something disappears: keep the keyboard in the input
+  const focusInput = () => queueMicrotask(() => document.getElementById('chat-input')?.focus());
+  // chosen for this conversation but no longer saved (deleted elsewhere): shown as such, sending explains why
+  const missingAdapter = () => {
+    const chosen = chat.state.adapter;
+    return chosen && !adapters().includes(chosen) ? chosen : undefined;
+  };
 
   return (
     <section class="chat" aria-label="Chat">
       <div class="chat-toolbar">
         <label>
           <span class="muted">Answer with</span>
+          {/* `selected` on each option (not `value` on the select) keeps the choice shown while the list changes */}
           <select
             id="chat-adapter"
-            value={chat.state.adapter ?? ''}
             onChange={(e) => chat.setAdapter(e.currentTarget.value || null)}
             disabled={chat.busy()}
           >
-            <option value="">Active model ({activeModelLabel(status())})</option>
-            <For each={adapters()}>{(name) => <option value={name}>Adapter {name}</option>}</For>
-            <Show when={chat.state.adapter && !adapters().includes(chat.state.adapter)}>
-              <option value={chat.state.adapter ?? ''}>Adapter {chat.state.adapter} (missing)</option>
+            <option value="" selected={!chat.state.adapter}>
+              Active model ({activeModelLabel(status())})
+            </option>
+            <For each={adapters()}>
+              {(name) => (
+                <option value={name} selected={name === chat.state.adapter}>
+                  Adapter {name}
+                </option>
+              )}
+            </For>
+            <Show when={missingAdapter()}>
+              {(name) => (
+                <option value={name()} selected>
+                  Adapter {name()}
+                  {status() ? ' (deleted)' : ''}
+                </option>
+              )}
             </Show>
           </select>
         </label>
@@ -64,11 +83,11 @@ export function ChatView() {
           fallback={
             <div class="empty">
               <h2>Chat with {activeModelLabel(status())}</h2>
-              <p>Answers stream token by token. Turn on 🌐 to ground them in a web search.</p>
+              <p>Answers stream token by token. Turn on web search (🌐 in the input bar) to ground them in fresh results.</p>
               <div class="suggestions">
                 <For each={SUGGESTIONS}>
                   {(s) => (
-                    <button type="button" onClick={() => chat.send(s)}>
+                    <button type="button" onClick={() => chat.send(s) && focusInput()}>
                       {s}
                     </button>
                   )}
@@ -77,7 +96,9 @@ export function ChatView() {
             </div>
           }
         >
-          <For each={chat.state.turns}>{(turn) => <MessageBubble turn={turn} />}</For>
+          <For each={chat.state.turns}>
+            {(turn) => <MessageBubble turn={turn} onRetry={() => chat.retry(turn.id) && focusInput()} />}
+          </For>
         </Show>
       </div>
       <Composer

@@ -1,5 +1,6 @@
-/** The input bar: the question, the web-search toggle, Send or Stop. Enter sends, Shift+Enter adds a line. */
-import { createSignal, Show } from 'solid-js';
+/** The input bar: the question, the web-search toggle, Send or Stop. Enter sends, Shift+Enter adds a line,
+ * Escape stops an answer. */
+import { createSignal, onCleanup, Show } from 'solid-js';
 
 export interface ComposerProps {
   busy: boolean;
@@ -7,6 +8,16 @@ export interface ComposerProps {
   onWebSearch: (on: boolean) => void;
   onSend: (text: string) => boolean;
   onStop: () => void;
+}
+
+/** 🌐 as a drawing, so it shows on machines without an emoji font. */
+function GlobeIcon() {
+  return (
+    <svg class="icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2">
+      <circle cx="12" cy="12" r="9" />
+      <path d="M3 12h18M12 3c2.5 2.8 3.8 5.8 3.8 9s-1.3 6.2-3.8 9c-2.5-2.8-3.8-5.8-3.8-9S9.5 5.8 12 3z" />
+    </svg>
+  );
 }
 
 export function Composer(props: ComposerProps) {
@@ -28,7 +39,20 @@ export function Composer(props: ComposerProps) {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       if (!props.busy) submit();
+    } else if (e.key === 'Escape' && props.busy) {
+      e.preventDefault();
+      props.onStop();
     }
+  };
+  // Escape stops an answer from anywhere on the page, not only from the input
+  const onDocumentKey = (e: KeyboardEvent) => {
+    if (e.key === 'Escape' && props.busy && e.target !== area && !e.defaultPrevented) props.onStop();
+  };
+  document.addEventListener('keydown', onDocumentKey);
+  onCleanup(() => document.removeEventListener('keydown', onDocumentKey));
+  const stop = () => {
+    props.onStop();
+    area?.focus(); // the Stop button is about to go: keep the keyboard in the input
   };
 
   return (
@@ -43,11 +67,11 @@ export function Composer(props: ComposerProps) {
         type="button"
         class="toggle"
         aria-pressed={props.webSearch}
-        title="Ground answers in a DuckDuckGo search"
+        title="🌐 Web search: ground answers in a DuckDuckGo search"
         onClick={() => props.onWebSearch(!props.webSearch)}
         data-testid="web-search-toggle"
       >
-        🌐 {props.webSearch ? 'On' : 'Off'}
+        <GlobeIcon /> {props.webSearch ? 'On' : 'Off'}
         <span class="visually-hidden"> web search</span>
       </button>
       <label for="chat-input" class="visually-hidden">
@@ -73,7 +97,7 @@ export function Composer(props: ComposerProps) {
           </button>
         }
       >
-        <button type="button" class="danger" onClick={() => props.onStop()}>
+        <button type="button" class="danger" onClick={stop} title="Stop (Esc)">
           Stop
         </button>
       </Show>

@@ -3,7 +3,7 @@ import { For, Show } from 'solid-js';
 import { renderMarkdown } from './markdown';
 import type { Turn } from './conversation';
 
-export function MessageBubble(props: { turn: Turn }) {
+export function MessageBubble(props: { turn: Turn; onRetry?: () => void }) {
   const t = () => props.turn;
   return (
     <div class={`bubble-row ${t().role}`} data-testid={`turn-${t().role}`} data-status={t().status}>
@@ -52,6 +52,11 @@ export function MessageBubble(props: { turn: Turn }) {
             <div class="field-error" role="alert" data-testid="turn-error">
               {t().error}
             </div>
+            <Show when={props.onRetry}>
+              <button type="button" class="retry" onClick={() => props.onRetry?.()}>
+                Retry
+              </button>
+            </Show>
           </Show>
           <div class="meta">
             <Show when={t().status === 'stopped'}>

@@ -69,6 +69,16 @@ export function createConversation(store: Storage | undefined = globalThis.local
     }
   };
 
+  // while an answer streams, keep what has arrived at most once a second (and when the page goes away)
+  let saveTimer: ReturnType<typeof setTimeout> | undefined;
+  const saveSoon = () => {
+    saveTimer ??= setTimeout(() => {
+      saveTimer = undefined;
+      save();
+    }, 1000);
+  };
+  globalThis.addEventListener?.('pagehide', save);
+
   const update = (id: number, fn: (turn: Turn) => void) =>
     setState(
       'turns',
@@ -116,6 +126,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
               turn.finishReason = chunk.finishReason ?? undefined;
               turn.completionTokens = chunk.usage?.completionTokens;
             }
+            saveSoon();
           }),
         error: (error) =>
           finish((turn) => {
@@ -143,6 +154,15 @@ export function createConversation(store: Storage | undefined = globalThis.local
     }
   }
 
+  /** Ask a failed question again: drop the question and its error, send the same text. */
+  function retry(answerId: number): boolean {
+    const index = state.turns.findIndex((t) => t.id === answerId);
+    const question = state.turns[index - 1];
+    if (index < 1 || busy() || state.turns[index].status !== 'error' || question?.role !== 'user') return false;
+    setState('turns', (turns) => turns.filter((t) => t.id !== answerId && t.id !== question.id));
+    return send(question.content);
+  }
+
   function clear(): void {
     stop();
     setState('turns', []);
@@ -159,7 +179,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
     save();
   }
 
-  return { state, busy, send, stop, clear, setWebSearch, setAdapter };
+  return { state, busy, send, stop, retry, clear, setWebSearch, setAdapter };
 }
 
 export type Conversation = ReturnType<typeof createConversation>;

@@ -10,7 +10,7 @@ import { endpoints } from '../api/config';
 import { wsClient } from '../api/ws';
 
 const DEFAULT_QUERY = `# Switchboard's GraphQL API. Ctrl+Enter runs; the docs are in the sidebar.
-# Subscriptions (inferStream, fineTuneProgress) run over graphql-ws.
+# Subscriptions (inferStream, fineTuneProgress) run over graphql-ws; the result pane shows the latest event.
 {
   health
   modelInfo { modelId device activeAdapter state }

@@ -69,7 +69,9 @@ export function ModelsPanel() {
       await refreshStatus();
       if (!status()) await fetchFallback();
       setBusy(undefined);
-      if (action.kind === 'delete') heading?.focus(); // its row and buttons are gone
+      if (action.kind === 'delete' || action.name === 'base') heading?.focus(); // the pressed button is gone
+      // Load and Unload swap the button the user pressed: keep the keyboard there
+      else if (action.name !== 'base') queueMicrotask(() => document.getElementById(confirmId(action.name, 'toggle'))?.focus());
     }
   }
 
@@ -175,7 +177,7 @@ export function ModelsPanel() {
 }
 
 // adapter names are letters, digits, '.', '_' and '-': valid in ids as they are
-const confirmId = (name: string, what: 'delete' | 'no') => `ft-${what}-${name}`;
+const confirmId = (name: string, what: 'delete' | 'no' | 'toggle') => `ft-${what}-${name}`;
 
 function AdapterRow(props: {
   adapter: AdapterInfo;
@@ -214,12 +216,24 @@ function AdapterRow(props: {
               <Show
                 when={props.active}
                 fallback={
-                  <button type="button" disabled={props.busy} aria-describedby={nameId()} onClick={props.onLoad}>
+                  <button
+                    type="button"
+                    id={confirmId(props.adapter.name, 'toggle')}
+                    disabled={props.busy}
+                    aria-describedby={nameId()}
+                    onClick={props.onLoad}
+                  >
                     Load
                   </button>
                 }
               >
-                <button type="button" disabled={props.busy} aria-describedby={nameId()} onClick={props.onUnload}>
+                <button
+                  type="button"
+                  id={confirmId(props.adapter.name, 'toggle')}
+                  disabled={props.busy}
+                  aria-describedby={nameId()}
+                  onClick={props.onUnload}
+                >
                   Unload
                 </button>
               </Show>
