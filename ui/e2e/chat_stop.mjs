@@ -40,7 +40,7 @@ await flow('chat_stop', async () => {
   });
   await page.keyboard.press('Escape');
   await waitFor(async () => (await poem.getAttribute('data-status')) === 'stopped', { what: 'Escape to stop' });
-  await input.fill('Write a very long story about a cat who sails around the world.');
+  await input.fill('Write a very long story about a dragon who learns to bake bread. Use many paragraphs.');
   await input.press('Enter');
   const story = page.getByTestId('turn-assistant').last();
   await waitFor(async () => ((await story.getByTestId('answer').textContent()) ?? '').split(/\s+/).length > 8, {
@@ -48,6 +48,7 @@ await flow('chat_stop', async () => {
     what: 'the story',
   });
   await page.waitForTimeout(1200); // the conversation is saved at most once a second while streaming
+  assert.equal(await story.getAttribute('data-status'), 'streaming', 'the story ended before the reload');
   await page.reload();
   const kept = page.getByTestId('turn-assistant').last();
   await kept.waitFor();
