@@ -5,10 +5,10 @@ adapter switch takes on a live inference worker, in one run.
 
    * plain   -- this process loads the bundled model with transformers (float32), wraps it with peft
                 (r=8, alpha=16, dropout 0.05, q/k/v/o), and runs AdamW (lr 2e-4) over the batches the
-                service builds (`services.training.data`: bundled set, 32 rows, max length 128, batch 4,
+                service builds (`services.training.data`: bundled set, 48 rows, max length 128, batch 4,
                 seed 42), with the same grad clipping and linear schedule as the trainer.
    * service -- the registry (`AdaptersActor`) and a `TrainingActor` run in-process (as in the tests)
-                on a fresh nats-server; a job (num_samples=32, max_steps=6) goes to `svc.training.submit`
+                on a fresh nats-server; a job (num_samples=48, max_steps=12) goes to `svc.training.submit`
                 and its `train.progress.<job_id>` messages are timed as they arrive.
 
    steps/s = (steps - 1) / (time from step 1 to the last step): for both sides the first step (warm-up,
@@ -27,6 +27,7 @@ Run: `.venv/bin/python -m bench.training`
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import math
 import tempfile
@@ -63,8 +64,8 @@ from services.training.trainer import LORA_TARGETS, MAX_GRAD_NORM
 from tests.adapter_fixtures import make_lora, register_adapter
 from tests.test_training_common import get_job, registry, submit, trainer, until_answering
 
-NUM_SAMPLES = 32
-MAX_STEPS = 6
+NUM_SAMPLES = 48
+MAX_STEPS = 12
 BATCH = 4
 MAX_LENGTH = 128
 LR = 2e-4
@@ -122,8 +123,8 @@ def steps_per_s(times: list[float]) -> float:
     return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else math.nan
 
 
-async def service_run(nc: Client, settings: Settings) -> tuple[list[float], list[float], str]:
-    """Submit one job to the in-process training service; returns (step arrival times, losses, final state)."""
+async def service_run(nc: Client, settings: Settings) -> tuple[list[float], list[float]]:
+    """Submit one job to the in-process training service; returns (step arrival times, losses)."""
     job_id = f"bench-{uuid.uuid4().hex[:8]}"
     times: list[float] = []
     losses: list[float] = []
@@ -155,7 +156,7 @@ async def service_run(nc: Client, settings: Settings) -> tuple[list[float], list
     await sub.unsubscribe()
     if record.state is not JobState.SUCCEEDED:
         raise RuntimeError(f"job {job_id} ended {record.state.value}: {record.error}")
-    return times, losses, record.state.value
+    return times, losses
 
 
 async def info(nc: Client) -> ModelInfo:
@@ -179,7 +180,7 @@ async def timed_switch(nc: Client, name: str | None, timeout: float = 60.0) -> f
     return (time.perf_counter() - start) * 1000
 
 
-async def bench() -> dict[str, Any]:
+async def bench(runs: int) -> dict[str, Any]:
     base_settings = Settings.from_env()
     source = resolve_model(base_settings)
     model_dir = str(source.location)
@@ -190,10 +191,6 @@ async def bench() -> dict[str, Any]:
         f"LoRA r=8 alpha=16 q/k/v/o, AdamW lr {LR:g}"
     )
     began = time.monotonic()
-
-    plain_times, plain_losses = await asyncio.to_thread(plain_loop, model_dir)
-    print(f"  plain   losses: {' '.join(f'{x:.3f}' for x in plain_losses)}", flush=True)
-    await asyncio.sleep(1.0)
 
     with nats_server() as server, tempfile.TemporaryDirectory(prefix="sb-bench-train-") as tmp:
         root = Path(tmp)
@@ -208,8 +205,22 @@ async def bench() -> dict[str, Any]:
         try:
             async with AsyncExitStack() as stack:
                 await stack.enter_async_context(registry(nc, settings))
-                svc_times, svc_losses, state = await service_run(nc, settings)
-                print(f"  service losses: {' '.join(f'{x:.3f}' for x in svc_losses)} ({state})", flush=True)
+                # the two sides take turns, and which goes first alternates (A B, B A, ...): whatever the
+                # machine does over time, or what one run leaves behind for the next, falls on both sides
+                rates: dict[str, list[float]] = {"plain": [], "service": []}
+                losses: dict[str, list[float]] = {"plain": [], "service": []}
+                for run in range(runs):
+                    for side in ("plain", "service") if run % 2 == 0 else ("service", "plain"):
+                        if side == "plain":
+                            times, losses[side] = await asyncio.to_thread(plain_loop, model_dir)
+                        else:
+                            times, losses[side] = await service_run(nc, settings)
+                        rates[side].append(steps_per_s(times))
+                        shown = " ".join(f"{x:.3f}" for x in losses[side])
+                        print(f"  run {run + 1} {side:<7} {rates[side][-1]:.3f} steps/s, losses {shown}", flush=True)
+                        await asyncio.sleep(1.0)
+                if losses["plain"] != losses["service"]:
+                    print("  WARNING: the two sides did not compute the same losses", flush=True)
 
                 # adapter switch: three names, two distinct LoRAs (the third reuses the first's files)
                 folders = [
@@ -237,16 +248,20 @@ async def bench() -> dict[str, Any]:
         finally:
             await nc.drain()
 
-    plain_sps, svc_sps = steps_per_s(plain_times), steps_per_s(svc_times)
+    plain_sps, svc_sps = median(rates["plain"]), median(rates["service"])
     print()
     print_table(
-        ["LoRA training", "steps", "steps/s", "s/step"],
+        ["LoRA training", "runs", f"median steps/s ({MAX_STEPS} steps)", "min", "max", "s/step"],
         [
-            ["plain peft loop", len(plain_times), plain_sps, 1 / plain_sps],
-            ["training service", len(svc_times), svc_sps, 1 / svc_sps],
+            ["plain peft loop", runs, plain_sps, min(rates["plain"]), max(rates["plain"]), 1 / plain_sps],
+            ["training service", runs, svc_sps, min(rates["service"]), max(rates["service"]), 1 / svc_sps],
         ],
     )
-    print(f"service/plain steps/s: {svc_sps / plain_sps:.2f}")
+    print(
+        f"service/plain steps/s: {svc_sps / plain_sps:.2f} (per run: "
+        + ", ".join(f"{s / p:.2f}" for p, s in zip(rates["plain"], rates["service"], strict=True))
+        + ")"
+    )
     print()
     print_table(
         ["adapter switch", "median ms", "min ms", "max ms", "n"],
@@ -259,8 +274,8 @@ async def bench() -> dict[str, Any]:
     print(f"load average after: {load_average()}, total {time.monotonic() - began:.0f} s")
     return {
         "training": {
-            "plain": {"steps_s": plain_sps, "losses": plain_losses},
-            "service": {"steps_s": svc_sps, "losses": svc_losses},
+            "plain": {"steps_s": rates["plain"], "losses": losses["plain"]},
+            "service": {"steps_s": rates["service"], "losses": losses["service"]},
             "ratio_service_plain": svc_sps / plain_sps,
         },
         "switch_ms": {"first_load": first, "loaded": loaded, "deactivate": deactivate},
@@ -269,8 +284,11 @@ async def bench() -> dict[str, Any]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="LoRA steps/s (service vs plain peft loop) and adapter switch time")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each side, taking turns (default 3)")
+    args = parser.parse_args()
     stop_on_sigterm()
-    results = asyncio.run(bench())
+    results = asyncio.run(bench(args.runs))
     print(f"saved {save_results('training', results)}")
 
 
