@@ -38,6 +38,7 @@ export async function openApp(route = '#/chat', { width = 1280, height = 860, st
   const page = await context.newPage();
   const external = [];
   const consoleErrors = [];
+  const consoleWarnings = [];
   page.on('request', (req) => {
     const url = new URL(req.url());
     if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && !['data:', 'blob:'].includes(url.protocol)) {
@@ -46,6 +47,7 @@ export async function openApp(route = '#/chat', { width = 1280, height = 860, st
   });
   page.on('console', (msg) => {
     if (msg.type() === 'error') consoleErrors.push(msg.text());
+    if (msg.type() === 'warning') consoleWarnings.push(msg.text());
   });
   page.on('pageerror', (err) => consoleErrors.push(String(err)));
   await page.goto(`${UI_URL}/${route}`);
@@ -53,7 +55,7 @@ export async function openApp(route = '#/chat', { width = 1280, height = 860, st
     await browser.close();
     assert.deepEqual(external, [], `requests left the machine: ${external.join(', ')}`);
   };
-  return { browser, context, page, external, consoleErrors, done };
+  return { browser, context, page, external, consoleErrors, consoleWarnings, done };
 }
 
 export async function screenshot(page, name) {

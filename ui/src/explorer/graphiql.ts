@@ -1,5 +1,5 @@
 /** GraphiQL from npm (React, Monaco workers bundled by Vite), pointed at the gateway; subscriptions over graphql-ws. */
-import 'graphiql/setup-workers/vite';
+import './workers';
 import 'graphiql/style.css';
 import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
