@@ -1,17 +1,24 @@
 // Chat: Stop cancels a long answer mid-way; the answer stops growing and the server's generation ends.
 import { ask, assert, flow, graphql, openApp, waitFor } from './lib.mjs';
 
+const STORY = 'Write a very long story about a dragon who learns to bake bread. Use many paragraphs.';
+
+/** Send `text` and wait until more than `words` words of the answer have streamed; returns the answer's turn. */
+async function startAnswer(page, text, words = 5) {
+  const input = page.getByLabel('Message');
+  await input.fill(text);
+  await input.press('Enter');
+  const turn = page.getByTestId('turn-assistant').last();
+  await waitFor(async () => ((await turn.getByTestId('answer').textContent()) ?? '').split(/\s+/).length > words, {
+    timeout: 60000,
+    what: `${words} words of the answer to "${text}"`,
+  });
+  return turn;
+}
+
 await flow('chat_stop', async () => {
   const { page, consoleErrors, done } = await openApp('#/chat');
-  const input = page.getByLabel('Message');
-  await input.fill('Write a very long story about a dragon who learns to bake bread. Use many paragraphs.');
-  await input.press('Enter');
-  const answer = page.getByTestId('turn-assistant').last();
-  // wait until a few words have streamed, then stop
-  await waitFor(async () => ((await answer.getByTestId('answer').textContent()) ?? '').split(/\s+/).length > 5, {
-    timeout: 60000,
-    what: 'the first words',
-  });
+  const answer = await startAnswer(page, STORY);
   await page.getByRole('button', { name: 'Stop' }).click();
   await waitFor(async () => (await answer.getAttribute('data-status')) === 'stopped', { what: 'the stopped state' });
   const atStop = await answer.getByTestId('answer').textContent();
@@ -31,22 +38,10 @@ await flow('chat_stop', async () => {
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'chat-input');
 
   // Escape stops too; a reload mid-answer keeps what had arrived, marked as stopped
-  await input.fill('Write a very long poem about the sea, with many verses.');
-  await input.press('Enter');
-  const poem = page.getByTestId('turn-assistant').last();
-  await waitFor(async () => ((await poem.getByTestId('answer').textContent()) ?? '').split(/\s+/).length > 5, {
-    timeout: 60000,
-    what: 'the poem',
-  });
+  const poem = await startAnswer(page, 'Write a very long poem about the sea, with many verses.');
   await page.keyboard.press('Escape');
   await waitFor(async () => (await poem.getAttribute('data-status')) === 'stopped', { what: 'Escape to stop' });
-  await input.fill('Write a very long story about a dragon who learns to bake bread. Use many paragraphs.');
-  await input.press('Enter');
-  const story = page.getByTestId('turn-assistant').last();
-  await waitFor(async () => ((await story.getByTestId('answer').textContent()) ?? '').split(/\s+/).length > 8, {
-    timeout: 60000,
-    what: 'the story',
-  });
+  const story = await startAnswer(page, STORY, 8);
   await page.waitForTimeout(1200); // the conversation is saved at most once a second while streaming
   assert.equal(await story.getAttribute('data-status'), 'streaming', 'the story ended before the reload');
   await page.reload();

@@ -213,30 +213,15 @@ function AdapterRow(props: {
           when={props.confirming}
           fallback={
             <div class="row-actions">
-              <Show
-                when={props.active}
-                fallback={
-                  <button
-                    type="button"
-                    id={confirmId(props.adapter.name, 'toggle')}
-                    disabled={props.busy}
-                    aria-describedby={nameId()}
-                    onClick={props.onLoad}
-                  >
-                    Load
-                  </button>
-                }
+              <button
+                type="button"
+                id={confirmId(props.adapter.name, 'toggle')}
+                disabled={props.busy}
+                aria-describedby={nameId()}
+                onClick={() => (props.active ? props.onUnload() : props.onLoad())}
               >
-                <button
-                  type="button"
-                  id={confirmId(props.adapter.name, 'toggle')}
-                  disabled={props.busy}
-                  aria-describedby={nameId()}
-                  onClick={props.onUnload}
-                >
-                  Unload
-                </button>
-              </Show>
+                {props.active ? 'Unload' : 'Load'}
+              </button>
               <button
                 type="button"
                 class="danger"
