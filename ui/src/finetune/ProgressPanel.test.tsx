@@ -1,8 +1,18 @@
 import { cleanup, fireEvent, render, screen, waitFor } from '@solidjs/testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { request } from '../api/http';
+import { LOAD_ADAPTER } from '../api/operations';
+import { refreshStatus } from '../shell/status';
 import { fromRecord, type LiveJob } from './live';
 import { ProgressPanel } from './ProgressPanel';
 import { job } from './testJobs';
+
+vi.mock('../api/http', () => ({ request: vi.fn() }));
+vi.mock('../shell/status', async () => {
+  const { createSignal } = await import('solid-js');
+  const [status] = createSignal(undefined);
+  return { status, refreshStatus: vi.fn(async () => undefined) };
+});
 
 afterEach(cleanup);
 
@@ -53,5 +63,17 @@ describe('ProgressPanel', () => {
     show(undefined);
     expect(screen.queryByTestId('progress')).toBeNull();
     expect(screen.getByText(/No training job yet/)).toBeInTheDocument();
+  });
+
+  it('offers to load the adapter a job just made, and shows why it could not', async () => {
+    const requestMock = vi.mocked(request);
+    requestMock.mockResolvedValueOnce({
+      loadAdapter: { ok: false, error: 'no inference worker is running', activeAdapter: null, errorCode: 'UNAVAILABLE' },
+    });
+    show(fromRecord(job({ jobId: 'j', adapterName: 'mine', adapter: 'mine', state: 'succeeded', step: 2, totalSteps: 2 })));
+    fireEvent.click(screen.getByRole('button', { name: 'Load it now' }));
+    await waitFor(() => expect(screen.getByRole('alert')).toHaveTextContent('no inference worker is running'));
+    expect(requestMock).toHaveBeenCalledWith(LOAD_ADAPTER, { name: 'mine' });
+    expect(refreshStatus).toHaveBeenCalled();
   });
 });

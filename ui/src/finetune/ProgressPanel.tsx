@@ -5,6 +5,38 @@ import { formatLoss, formatQueuePosition, formatSteps, stateBadgeClass } from '.
 import type { Connection } from './jobs';
 import { isFinished, type LiveJob } from './live';
 import { LossChart } from './LossChart';
+import { request } from '../api/http';
+import { describe } from '../api/errors';
+import { LOAD_ADAPTER, type AdapterResult } from '../api/operations';
+import { refreshStatus, status } from '../shell/status';
+
+/** Load the adapter a job just made, from where its success is reported (or say that it is the active one). */
+function LoadNow(props: { name: string }) {
+  const [state, setState] = createSignal<'idle' | 'loading' | string>('idle');
+  const active = () => status()?.adapters.active === props.name;
+  const load = async () => {
+    setState('loading');
+    try {
+      const { loadAdapter } = await request<{ loadAdapter: AdapterResult }>(LOAD_ADAPTER, { name: props.name });
+      setState(loadAdapter.ok ? 'idle' : (loadAdapter.error ?? 'could not load it'));
+    } catch (error) {
+      setState(describe(error));
+    }
+    await refreshStatus();
+  };
+  return (
+    <Show when={!active()} fallback={<span class="badge badge-adapter">active</span>}>
+      <button type="button" class="primary" disabled={state() === 'loading'} onClick={() => void load()}>
+        {state() === 'loading' ? 'Loading…' : 'Load it now'}
+      </button>
+      <Show when={state() !== 'idle' && state() !== 'loading'}>
+        <span class="field-error" role="alert">
+          {state()}
+        </span>
+      </Show>
+    </Show>
+  );
+}
 
 export function ProgressPanel(props: {
   live: LiveJob | undefined;
@@ -88,7 +120,8 @@ export function ProgressPanel(props: {
               </Show>
               <Show when={job().state === 'succeeded'}>
                 <p class="ft-success">
-                  Saved adapter <strong>{job().adapter ?? job().adapterName}</strong>: load it in Models above.
+                  Saved adapter <strong>{job().adapter ?? job().adapterName}</strong>.{' '}
+                  <LoadNow name={job().adapter ?? job().adapterName ?? ''} />
                 </p>
               </Show>
               <Show when={!isFinished(job().state)}>
