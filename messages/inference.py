@@ -46,6 +46,7 @@ class GenerateRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     messages: list[ChatMessage] | None = None
     params: GenerationParams = msgspec.field(default_factory=GenerationParams)
     adapter: AdapterName | None = None
+    base_model: bool = False  # answer with the base model even while an adapter is active (not with `adapter`)
     sources: Annotated[list[SearchResult], Meta(max_length=10)] | None = None  # web results to ground in
 
 

@@ -67,6 +67,21 @@ async def test_per_request_adapter(url: str) -> None:
     assert await answer(url) == base
 
 
+async def test_base_model_per_request_while_an_adapter_is_active(url: str) -> None:
+    base = await answer(url)
+    await post(url, 'mutation { loadAdapter(adapterName: "gql-a") { ok } }')
+    try:
+        adapted = await answer(url)
+        assert adapted != base
+        assert await answer(url, ", baseModel: true") == base
+        assert await answer(url, ", baseModel: false") == adapted
+        both = await post(url, ASK % ', adapter: "gql-b", baseModel: true')
+        assert both["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+        assert "either an adapter or the base model" in both["errors"][0]["message"]
+    finally:
+        await post(url, "mutation { useBaseModel { ok } }")
+
+
 @pytest.mark.parametrize(
     ("name", "code", "words"),
     [

@@ -84,6 +84,7 @@ def build_request(
     seed: int | None,
     grounding: Grounding,
     adapter: str | None = None,
+    base_model: bool = False,
 ) -> GenerateRequest:
     """`messages` are the earlier turns; `prompt` is the new user turn appended to them."""
     given: dict[str, Any] = {
@@ -96,11 +97,12 @@ def build_request(
     params = GenerationParams(**{k: v for k, v in given.items() if v is not None})
     sources = list(grounding.results) or None
     request_id = uuid.uuid4().hex
+    common: dict[str, Any] = {"params": params, "sources": sources, "adapter": adapter, "base_model": base_model}
     if messages:
         chat = [ChatMessage(role=m.role.value, content=m.content) for m in messages]
         chat.append(ChatMessage(role="user", content=prompt))
-        return GenerateRequest(request_id=request_id, messages=chat, params=params, sources=sources, adapter=adapter)
-    return GenerateRequest(request_id=request_id, prompt=prompt, params=params, sources=sources, adapter=adapter)
+        return GenerateRequest(request_id=request_id, messages=chat, **common)
+    return GenerateRequest(request_id=request_id, prompt=prompt, **common)
 
 
 async def grounding_for(ctx: Context, prompt: str, web_search: bool | None) -> Grounding:
@@ -114,7 +116,7 @@ def _ctx(info: Info[Context, None]) -> Context:
 _GENERATION_ARGS = (
     " `prompt` is the new user message, `messages` the earlier turns (oldest first);"
     " maxNewTokens 1-8192 (default 256), temperature 0 (greedy, default) to 5, topP in (0, 1], stop strings, seed;"
-    " `adapter` answers with that saved adapter instead of the active one."
+    " `adapter` answers with that saved adapter instead of the active one, `baseModel: true` with the base model."
 )
 
 
@@ -191,10 +193,13 @@ class Mutation:
         stop: list[str] | None = None,
         seed: int | None = None,
         adapter: str | None = None,
+        base_model: bool | None = False,
     ) -> InferenceResult:
         ctx = _ctx(info)
         grounding = await grounding_for(ctx, prompt, web_search)
-        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding, adapter)
+        request = build_request(
+            prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding, adapter, bool(base_model)
+        )
         parts: list[str] = []
         last: ChunkMessage | None = None
         async for chunk in ctx.inference.stream(request):
@@ -321,10 +326,13 @@ class Subscription:
         stop: list[str] | None = None,
         seed: int | None = None,
         adapter: str | None = None,
+        base_model: bool | None = False,
     ) -> AsyncGenerator[TokenChunk, None]:
         ctx = _ctx(info)
         grounding = await grounding_for(ctx, prompt, web_search)  # never raises: failure is a notice
-        request = build_request(prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding, adapter)
+        request = build_request(
+            prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding, adapter, bool(base_model)
+        )
         stream: AsyncIterator[ChunkMessage] = ctx.inference.stream(request)
         first = True
         try:

@@ -149,10 +149,12 @@ class InferenceActor(Actor):
 
     async def _admit(self, request: GenerateRequest) -> Prepared:
         assert self.engine is not None and self._adapters is not None
+        if request.adapter is not None and request.base_model:
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, "give either an adapter or the base model, not both")
         if request.adapter is not None:
             await self._adapters.meta(request.adapter)  # exists, and fits this base model
         job = self.engine.prepare(request)
-        job.adapter = request.adapter or self._adapters.active
+        job.adapter = None if request.base_model else request.adapter or self._adapters.active
         if self._shutting_down:
             raise SwitchboardError(ErrorCode.UNAVAILABLE, "this inference worker is shutting down")
         if self._lent_to is not None:

@@ -1,7 +1,7 @@
 // Fine-tune from the form: a server error shows beside its field; a small job runs to completion with a live
 // loss chart, a second job waits with its queue position; a reload during training resumes the progress view;
 // the adapter appears; Load changes the header, Unload restores it; Cancel stops the second job; Delete removes.
-import { assert, flow, graphql, openApp, screenshot, waitFor } from './lib.mjs';
+import { ask, assert, flow, graphql, openApp, recordSubscribes, screenshot, waitFor } from './lib.mjs';
 
 const NAME = `ui-e2e-${Date.now().toString(36)}`;
 const LONG = `${NAME}-long`;
@@ -84,6 +84,15 @@ await flow('fine_tune', async () => {
     timeout: 15000,
     what: 'the worker to serve the adapter',
   });
+  // while the adapter is active, a conversation can still pick the base model (per-request choice)
+  const subscribes = recordSubscribes(page);
+  await page.getByRole('link', { name: 'Chat' }).click();
+  await page.locator('#chat-adapter').selectOption('@base'); // the "Base model (…)" choice
+  const baseTurn = await ask(page, 'Hi', { timeout: 120000 });
+  assert.equal(subscribes.at(-1).baseModel, true);
+  assert.equal(subscribes.at(-1).adapter, null);
+  assert.match(await baseTurn.locator('.meta').textContent(), /base model/);
+  await page.getByRole('link', { name: 'Fine-tune' }).click();
   await adapterRow.getByRole('button', { name: 'Unload' }).click();
   await header.filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
   await waitFor(async () => (await graphql('{ modelInfo { activeAdapter } }')).modelInfo.activeAdapter === null, {

@@ -25,9 +25,9 @@ export interface ChatMessageInput {
 
 export const INFER_STREAM = /* GraphQL */ `
   subscription Chat($prompt: String!, $messages: [ChatMessageInput!], $webSearch: Boolean, $adapter: String,
-                    $maxNewTokens: Int) {
+                    $baseModel: Boolean, $maxNewTokens: Int) {
     inferStream(prompt: $prompt, messages: $messages, webSearch: $webSearch, adapter: $adapter,
-                maxNewTokens: $maxNewTokens) {
+                baseModel: $baseModel, maxNewTokens: $maxNewTokens) {
       token done seq requestId finishReason
       usage { promptTokens completionTokens }
       sources { title url }

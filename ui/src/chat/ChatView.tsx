@@ -2,7 +2,7 @@
 import { createEffect, For, on, Show } from 'solid-js';
 import { activeModelLabel, status } from '../shell/status';
 import { Composer } from './Composer';
-import { conversation } from './conversation';
+import { BASE_MODEL, conversation } from './conversation';
 import { MessageBubble } from './MessageBubble';
 
 const SUGGESTIONS = ['What is the capital of France?', 'Write a haiku about the sea.', 'Explain recursion in one paragraph.'];
@@ -28,7 +28,7 @@ export function ChatView() {
   // chosen for this conversation but no longer saved (deleted elsewhere): shown as such, sending explains why
   const missingAdapter = () => {
     const chosen = chat.state.adapter;
-    return chosen && !adapters().includes(chosen) ? chosen : undefined;
+    return chosen && chosen !== BASE_MODEL && !adapters().includes(chosen) ? chosen : undefined;
   };
 
   return (
@@ -44,6 +44,9 @@ export function ChatView() {
           >
             <option value="" selected={!chat.state.adapter}>
               Active model ({activeModelLabel(status())})
+            </option>
+            <option value={BASE_MODEL} selected={chat.state.adapter === BASE_MODEL}>
+              Base model{status() ? ` (${status()?.modelInfo.modelId})` : ''}
             </option>
             <For each={adapters()}>
               {(name) => (

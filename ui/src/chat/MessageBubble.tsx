@@ -1,7 +1,7 @@
 /** One turn of the conversation: the user's text, or the model's Markdown answer with its sources and notices. */
 import { For, Show } from 'solid-js';
 import { renderMarkdown } from './markdown';
-import type { Turn } from './conversation';
+import { BASE_MODEL, type Turn } from './conversation';
 
 export function MessageBubble(props: { turn: Turn; onRetry?: () => void }) {
   const t = () => props.turn;
@@ -66,7 +66,7 @@ export function MessageBubble(props: { turn: Turn; onRetry?: () => void }) {
               <span>Cut off at the token limit</span>
             </Show>
             <Show when={t().adapter}>
-              <span>adapter {t().adapter}</span>
+              <span>{t().adapter === BASE_MODEL ? 'base model' : `adapter ${t().adapter}`}</span>
             </Show>
             <Show when={t().completionTokens}>
               <span>{t().completionTokens} tokens</span>

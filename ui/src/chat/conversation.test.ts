@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { history, type Turn } from './conversation';
+import { BASE_MODEL, history, modelChoice, type Turn } from './conversation';
 
 const turn = (id: number, role: Turn['role'], content: string, status: Turn['status'] = 'done'): Turn => ({
   id,
@@ -38,5 +38,13 @@ describe('history', () => {
 
   it('is empty for a new conversation', () => {
     expect(history([])).toEqual([]);
+  });
+});
+
+describe('modelChoice', () => {
+  it('maps the picker to inferStream arguments', () => {
+    expect(modelChoice(null)).toEqual({ adapter: null, baseModel: false });
+    expect(modelChoice('pirate')).toEqual({ adapter: 'pirate', baseModel: false });
+    expect(modelChoice(BASE_MODEL)).toEqual({ adapter: null, baseModel: true });
   });
 });

@@ -19,6 +19,14 @@ export interface Turn {
   adapter?: string | null;
 }
 
+/** The picker's value for "the base model, even while an adapter is active" (no adapter name starts with '@'). */
+export const BASE_MODEL = '@base';
+
+/** The inferStream arguments that choose the model for one conversation. */
+export function modelChoice(adapter: string | null): { adapter: string | null; baseModel: boolean } {
+  return adapter === BASE_MODEL ? { adapter: null, baseModel: true } : { adapter, baseModel: false };
+}
+
 export interface ChatState {
   turns: Turn[];
   webSearch: boolean;
@@ -113,7 +121,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
         prompt,
         messages: messages.length ? messages : null,
         webSearch: state.webSearch,
-        adapter: state.adapter,
+        ...modelChoice(state.adapter),
       },
       {
         next: ({ inferStream: chunk }) =>
