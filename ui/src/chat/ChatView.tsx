@@ -86,7 +86,7 @@ export function ChatView() {
           fallback={
             <div class="empty">
               <h2>Chat with {activeModelLabel(status())}</h2>
-              <p>Answers stream token by token. Turn on web search (🌐 in the input bar) to ground them in fresh results.</p>
+              <p>Answers stream token by token. Turn on web search (the globe in the input bar) to ground them in fresh results.</p>
               <div class="suggestions">
                 <For each={SUGGESTIONS}>
                   {(s) => (
