@@ -46,6 +46,7 @@ TRAINING_QUEUE = "training"
 TRAINING_SUBMIT = "svc.training.submit"
 TRAINING_JOBS = "svc.training.jobs"  # every job record, newest first
 TRAINING_JOB = "svc.training.job"  # one job record
+TRAINING_FORGET = "svc.training.forget"  # drop a finished job's record from the history
 TRAIN_CONSUMER = "trainer"  # the one durable pull consumer of stream TRAIN_JOBS
 TRAIN_PROGRESS_WILDCARD = f"{TRAIN_PROGRESS_PREFIX}.*"
 TRAIN_CANCEL_WILDCARD = f"{TRAIN_CANCEL_PREFIX}.*"

@@ -105,6 +105,12 @@ class GetJob(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     job_id: RequestId
 
 
+class ForgetJob(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Drop a finished job's record from the history (`svc.training.forget`); its adapter stays."""
+
+    job_id: RequestId
+
+
 class ListJobs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Every job's record, newest first (`svc.training.jobs`; an empty body works too)."""
 

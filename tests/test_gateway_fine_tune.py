@@ -64,6 +64,15 @@ async def test_fine_tune_then_switch(url: str) -> None:
     reverted = await post(url, "mutation { useBaseModel { ok activeAdapter } }")
     assert reverted["data"]["useBaseModel"] == {"ok": True, "activeAdapter": None}
 
+    # the finished job can leave the history; its adapter stays
+    deleted = await post(url, f'mutation {{ deleteFineTuneJob(jobId: "{job_id}") {{ ok error jobId }} }}')
+    assert deleted["data"]["deleteFineTuneJob"] == {"ok": True, "error": None, "jobId": job_id}
+    jobs = (await post(url, "{ fineTuneJobs { jobId } }"))["data"]["fineTuneJobs"]
+    assert job_id not in [j["jobId"] for j in jobs]
+    assert "e2e-lora" in (await post(url, "{ adapters { available } }"))["data"]["adapters"]["available"]
+    again = await post(url, f'mutation {{ deleteFineTuneJob(jobId: "{job_id}") {{ ok errorCode }} }}')
+    assert again["data"]["deleteFineTuneJob"] == {"ok": False, "errorCode": "NOT_FOUND"}
+
 
 async def test_bad_fine_tune_input_is_a_clear_error(url: str) -> None:
     for args, words in [

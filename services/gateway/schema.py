@@ -259,6 +259,16 @@ class Mutation:
             return FineTuneResult(ok=False, error=exc.message, job_id=job_id, error_code=exc.code.value.upper())
         return FineTuneResult(ok=True, error=None, job_id=job_id)
 
+    @strawberry.mutation(
+        description="Remove a finished fine-tune (succeeded, failed or cancelled) from the history; its adapter stays"
+    )
+    async def delete_fine_tune_job(self, info: Info[Context, None], job_id: str) -> FineTuneResult:
+        try:
+            await _ctx(info).training.forget(job_id)
+        except SwitchboardError as exc:
+            return FineTuneResult(ok=False, error=exc.message, job_id=job_id, error_code=exc.code.value.upper())
+        return FineTuneResult(ok=True, error=None, job_id=job_id)
+
     @strawberry.mutation(description="Make a saved adapter the default of every inference worker, without a restart")
     async def load_adapter(self, info: Info[Context, None], adapter_name: str) -> AdapterResult:
         ctx = _ctx(info)

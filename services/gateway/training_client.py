@@ -11,6 +11,7 @@ from messages import (
     FINISHED_STATES,
     CancelJob,
     FineTuneSpec,
+    ForgetJob,
     GetJob,
     JobList,
     JobListReply,
@@ -60,6 +61,13 @@ class TrainingClient:
 
     async def job(self, job_id: str) -> JobRecord:
         reply: JobReply = decode(await self._call(subjects.TRAINING_JOB, encode(GetJob(job_id=job_id))), JobReply)  # type: ignore[arg-type]
+        if isinstance(reply, JobRecord):
+            return reply
+        raise SwitchboardError.from_message(reply)
+
+    async def forget(self, job_id: str) -> JobRecord:
+        answer = await self._call(subjects.TRAINING_FORGET, encode(ForgetJob(job_id=job_id)))
+        reply: JobReply = decode(answer, JobReply)  # type: ignore[arg-type]
         if isinstance(reply, JobRecord):
             return reply
         raise SwitchboardError.from_message(reply)

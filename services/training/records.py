@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
@@ -13,7 +13,7 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import APIError, BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from messages import ErrorCode, JobRecord, SwitchboardError, decode, encode, subjects
+from messages import ErrorCode, JobRecord, JobState, SwitchboardError, decode, encode, subjects
 
 # how JetStream lays out a KV bucket (the same in every client)
 KV_STREAM = f"KV_{subjects.TRAINING_BUCKET}"
@@ -107,6 +107,28 @@ class JobStore:
             try:
                 await self.kv.update(job_key(job_id), encode(new), last=revision)
                 return new
+            except KeyWrongLastSequenceError:
+                await asyncio.sleep(0.005)
+        raise SwitchboardError(ErrorCode.BUSY, f"the record of job {job_id} kept changing; try again")
+
+    async def forget(self, job_id: str, finished: Collection[JobState]) -> JobRecord | None:
+        """Delete a job's record if its state is in `finished`, else raise `conflict`; None: no such job.
+
+        The delete names the revision read, so a record that changed meanwhile is read again first.
+        """
+        for _ in range(WRITE_RETRIES):
+            found = await self._read(job_id)
+            if found is None:
+                return None
+            record, revision = found
+            if record.state not in finished:
+                raise SwitchboardError(
+                    ErrorCode.CONFLICT,
+                    f"job {job_id} is {record.state.value}; cancel it first, only finished jobs leave the history",
+                )
+            try:
+                await self.kv.delete(job_key(job_id), last=revision)
+                return record
             except KeyWrongLastSequenceError:
                 await asyncio.sleep(0.005)
         raise SwitchboardError(ErrorCode.BUSY, f"the record of job {job_id} kept changing; try again")

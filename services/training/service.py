@@ -22,6 +22,7 @@ from messages import (
     ErrorCode,
     ErrorMessage,
     FineTuneSpec,
+    ForgetJob,
     GetJob,
     GpuHandoff,
     JobList,
@@ -103,6 +104,7 @@ class TrainingActor(Actor):
             ("submit", subjects.TRAINING_SUBMIT, decoding(decode_request, FineTuneSpec, self.submit)),
             ("jobs", subjects.TRAINING_JOBS, decoding(decode_request, ListJobs, self.list_jobs)),
             ("job", subjects.TRAINING_JOB, decoding(decode_request, GetJob, self.get_job)),
+            ("forget", subjects.TRAINING_FORGET, decoding(decode_request, ForgetJob, self.forget)),
         ]
         for name, subject, answer in endpoints:
             await ctx.service.add_endpoint(
@@ -168,6 +170,14 @@ class TrainingActor(Actor):
         record = await self.store.get(request.job_id)
         if record is None:
             raise _no_job(request.job_id)
+        return record
+
+    async def forget(self, request: ForgetJob) -> JobRecord:
+        """Drop a finished job's record (its adapter, if any, stays registered); returns what was dropped."""
+        record = await self.store.forget(request.job_id, FINISHED_STATES)
+        if record is None:
+            raise _no_job(request.job_id)
+        self._log.info("job forgotten", extra={"job_id": request.job_id, "state": record.state.value})
         return record
 
     async def cancel(self, job_id: str, reason: str = CANCELLED_BY_USER) -> JobRecord:

@@ -106,6 +106,12 @@ await flow('fine_tune', async () => {
   await adapterRow.waitFor({ state: 'detached', timeout: 30000 });
   assert.ok(!(await graphql('{ adapters { available } }')).adapters.available.includes(NAME));
 
+  // the cancelled job leaves the history on Remove
+  await secondRow.getByRole('button', { name: /^Remove/ }).click();
+  await secondRow.waitFor({ state: 'detached', timeout: 30000 });
+  const left = (await graphql('{ fineTuneJobs { jobId } }')).fineTuneJobs.map((j) => j.jobId);
+  assert.ok(!left.includes(secondJob) && left.includes(firstJob), `jobs left: ${left}`);
+
   assert.deepEqual(consoleErrors, []);
   await done();
   return {

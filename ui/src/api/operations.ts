@@ -147,6 +147,10 @@ export const CANCEL_FINE_TUNE = /* GraphQL */ `
   mutation Cancel($jobId: String!) { cancelFineTune(jobId: $jobId) { ok error jobId errorCode } }
 `;
 
+export const DELETE_FINE_TUNE_JOB = /* GraphQL */ `
+  mutation Forget($jobId: String!) { deleteFineTuneJob(jobId: $jobId) { ok error jobId errorCode } }
+`;
+
 export interface FineTuneJob {
   jobId: string;
   adapterName: string;

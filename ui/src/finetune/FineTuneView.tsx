@@ -34,7 +34,7 @@ export function FineTuneView() {
           cancel={store.cancel}
         />
       </div>
-      <JobHistory jobs={store.jobs()} error={store.listError()} />
+      <JobHistory jobs={store.jobs()} error={store.listError()} forget={store.forget} />
     </div>
   );
 }

@@ -1,18 +1,41 @@
 /** "History": finished fine-tune jobs, newest first, each with its final loss and a small loss curve. */
-import { For, Show } from 'solid-js';
+import { createSignal, For, Show } from 'solid-js';
 import type { FineTuneJob } from '../api/operations';
 import { formatLoss, formatSteps, formatTime, stateBadgeClass } from './format';
 import { isFinished } from './live';
 import { LossChart } from './LossChart';
 
-export function JobHistory(props: { jobs: FineTuneJob[] | undefined; error: string | undefined }) {
+export function JobHistory(props: {
+  jobs: FineTuneJob[] | undefined;
+  error: string | undefined;
+  /** remove a finished job from the history; the server's error text, if any */
+  forget?: (jobId: string) => Promise<string | undefined>;
+}) {
+  const [removing, setRemoving] = createSignal<string>();
+  const [removeError, setRemoveError] = createSignal<string>();
+  let heading: HTMLHeadingElement | undefined;
+  const remove = async (jobId: string) => {
+    setRemoving(jobId);
+    setRemoveError(undefined);
+    const problem = await props.forget?.(jobId);
+    setRemoving(undefined);
+    if (problem) setRemoveError(problem);
+    else heading?.focus(); // its row and button are gone
+  };
   const finished = () =>
     (props.jobs ?? [])
       .filter((job) => isFinished(job.state))
       .sort((a, b) => (b.finished ?? b.created).localeCompare(a.finished ?? a.created));
   return (
     <section class="card" aria-labelledby="ft-history-title">
-      <h2 id="ft-history-title">History</h2>
+      <h2 id="ft-history-title" tabindex="-1" ref={heading}>
+        History
+      </h2>
+      <Show when={removeError()}>
+        <p class="alert" role="alert">
+          {removeError()}
+        </p>
+      </Show>
       <Show when={props.error}>
         <p class="alert" role="alert" data-testid="jobs-error">
           Cannot list the jobs: {props.error}
@@ -32,6 +55,11 @@ export function JobHistory(props: { jobs: FineTuneJob[] | undefined; error: stri
                   <th scope="col">Created</th>
                   <th scope="col">Finished</th>
                   <th scope="col">Loss curve</th>
+                  <Show when={props.forget}>
+                    <th scope="col">
+                      <span class="visually-hidden">Actions</span>
+                    </th>
+                  </Show>
                 </tr>
               </thead>
               <tbody>
@@ -71,6 +99,19 @@ export function JobHistory(props: { jobs: FineTuneJob[] | undefined; error: stri
                           title={`Loss of ${job.adapterName}`}
                         />
                       </td>
+                      <Show when={props.forget}>
+                        <td>
+                          <button
+                            type="button"
+                            disabled={removing() === job.jobId}
+                            aria-label={`Remove the ${job.state} job ${job.adapterName} from the history`}
+                            title="Remove from the history (a saved adapter stays)"
+                            onClick={() => void remove(job.jobId)}
+                          >
+                            Remove
+                          </button>
+                        </td>
+                      </Show>
                     </tr>
                   )}
                 </For>

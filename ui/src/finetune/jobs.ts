@@ -4,6 +4,7 @@ import { describe } from '../api/errors';
 import { request as httpRequest } from '../api/http';
 import {
   CANCEL_FINE_TUNE,
+  DELETE_FINE_TUNE_JOB,
   FINE_TUNE_JOBS,
   type FineTuneJob,
   type FineTuneProgress,
@@ -139,6 +140,17 @@ export function createJobsStore(options: JobsOptions = {}) {
   onCleanup(stopFollow);
   void refresh();
 
+  async function act(field: string, mutation: string, jobId: string, fallback: string): Promise<string | undefined> {
+    try {
+      const data = await request<Record<string, FineTuneResult>>(mutation, { jobId });
+      if (!data[field].ok) return data[field].error ?? fallback;
+    } catch (error) {
+      return describe(error);
+    }
+    void refresh();
+    return undefined;
+  }
+
   return {
     jobs,
     listError,
@@ -153,15 +165,8 @@ export function createJobsStore(options: JobsOptions = {}) {
       await refresh();
     },
     /** Cancel a running or queued job; the error's text when the server refuses. */
-    async cancel(jobId: string): Promise<string | undefined> {
-      try {
-        const data = await request<{ cancelFineTune: FineTuneResult }>(CANCEL_FINE_TUNE, { jobId });
-        if (!data.cancelFineTune.ok) return data.cancelFineTune.error ?? 'the job could not be cancelled';
-      } catch (error) {
-        return describe(error);
-      }
-      void refresh();
-      return undefined;
-    },
+    cancel: (jobId: string) => act('cancelFineTune', CANCEL_FINE_TUNE, jobId, 'the job could not be cancelled'),
+    /** Remove a finished job from the history (its adapter stays); the error's text when the server refuses. */
+    forget: (jobId: string) => act('deleteFineTuneJob', DELETE_FINE_TUNE_JOB, jobId, 'the job could not be removed'),
   };
 }
