@@ -130,6 +130,19 @@ def base_settings(nats_server: NatsServer, model_cache: Path, tmp_path_factory: 
     )
 
 
+@pytest.fixture(scope="module")
+async def training_service(base_settings: Settings, bundled_model: Path) -> AsyncIterator[object]:
+    """The registry and a training service (the fast TINY config) on the session's nats-server, per test module."""
+    from tests.test_training_common import training
+
+    client = await nats.connect(base_settings.nats_url)
+    try:
+        async with training(client, base_settings) as actor:
+            yield actor
+    finally:
+        await client.drain()
+
+
 def worker_settings(base: Settings, **changes: object) -> Settings:
     return replace(base, worker_id="w-" + uuid.uuid4().hex[:8], **changes)  # type: ignore[arg-type]
 

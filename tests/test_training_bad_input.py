@@ -4,19 +4,17 @@ the service keeps serving; datasets that cannot be used make the job fail with a
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nats.aio.client import Client
 
-import nats
 from messages import ErrorCode, ErrorMessage, JobRecord, JobState, RegisterAdapter, encode, subjects, utc_timestamp
 from messages.adapters import AdapterMeta
-from services.runtime import BUNDLED_MODEL_ID, Settings
+from services.runtime import BUNDLED_MODEL_ID
 from services.training import TrainingActor
-from tests.test_training_common import (
+from tests.test_training_common import (  # noqa: F401 - service is a fixture
     cancel,
     list_jobs,
     raw_submit,
@@ -27,16 +25,6 @@ from tests.test_training_common import (
     unique,
     wait_for,
 )
-
-
-@pytest.fixture(scope="module")
-async def service(base_settings: Settings, bundled_model: Path) -> AsyncIterator[TrainingActor]:
-    client = await nats.connect(base_settings.nats_url)
-    try:
-        async with training(client, base_settings) as actor:
-            yield actor
-    finally:
-        await client.drain()
 
 
 def body(**fields: Any) -> bytes:
@@ -54,7 +42,7 @@ async def refused(nc: Client, payload: bytes, code: ErrorCode = ErrorCode.BAD_RE
 
 
 @pytest.mark.parametrize("name", ["../x", "", "a" * 65, ".hidden", "a..b", "trailing.", "sp ace", "x/y", "é"])
-async def test_bad_adapter_names(nc: Client, service: TrainingActor, name: str) -> None:
+async def test_bad_adapter_names(nc: Client, training_service: TrainingActor, name: str) -> None:
     message = await refused(nc, body(adapter_name=name))
     assert "invalid adapter name" in message and "letters, digits" in message
 
@@ -80,12 +68,14 @@ async def test_bad_adapter_names(nc: Client, service: TrainingActor, name: str) 
         ("num_samples", 1.5, "Expected `int"),
     ],
 )
-async def test_bad_numbers(nc: Client, service: TrainingActor, field: str, value: object, expected: str) -> None:
+async def test_bad_numbers(
+    nc: Client, training_service: TrainingActor, field: str, value: object, expected: str
+) -> None:
     message = await refused(nc, body(**{field: value}))
     assert f"$.{field}" in message and expected in message, message
 
 
-async def test_nan_cannot_be_sent(nc: Client, service: TrainingActor) -> None:
+async def test_nan_cannot_be_sent(nc: Client, training_service: TrainingActor) -> None:
     payload = body().replace(b"}", b', "learning_rate": NaN}')
     assert "malformed JSON" in await refused(nc, payload)
     payload = body().replace(b"}", b', "num_epochs": Infinity}')
@@ -105,12 +95,12 @@ async def test_nan_cannot_be_sent(nc: Client, service: TrainingActor) -> None:
         ("../../etc/passwd", "not a .json or .jsonl file"),
     ],
 )
-async def test_unknown_datasets(nc: Client, service: TrainingActor, dataset: str, expected: str) -> None:
+async def test_unknown_datasets(nc: Client, training_service: TrainingActor, dataset: str, expected: str) -> None:
     message = await refused(nc, body(dataset=dataset))
     assert expected in message and "bundled" in message, message
 
 
-async def test_unknown_fields_and_malformed_bodies(nc: Client, service: TrainingActor) -> None:
+async def test_unknown_fields_and_malformed_bodies(nc: Client, training_service: TrainingActor) -> None:
     assert "unknown field `batch`" in (await refused(nc, body(batch=64))).lower()
     assert "malformed JSON" in await refused(nc, b"{not json")
     assert "missing required field" in (await refused(nc, b"")).lower()
@@ -118,7 +108,7 @@ async def test_unknown_fields_and_malformed_bodies(nc: Client, service: Training
     assert "$.job_id" in await refused(nc, body(job_id="../etc"))
 
 
-async def test_taken_names_and_ids_conflict(nc: Client, service: TrainingActor) -> None:
+async def test_taken_names_and_ids_conflict(nc: Client, training_service: TrainingActor) -> None:
     # an adapter registered with the registry (files first, then register, as training does)
     name = unique("taken")
     store = await nc.jetstream().object_store(subjects.ADAPTER_FILES_BUCKET)
@@ -146,7 +136,7 @@ async def test_taken_names_and_ids_conflict(nc: Client, service: TrainingActor) 
     assert (await wait_for(nc, job.job_id, timeout=180)).state is JobState.CANCELLED
 
 
-async def test_unusable_data_fails_the_job_clearly(nc: Client, service: TrainingActor, tmp_path: Path) -> None:
+async def test_unusable_data_fails_the_job_clearly(nc: Client, training_service: TrainingActor, tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.jsonl"
     wrong.write_text('{"question": "hi", "answer": "hello"}\n')
     job = spec(dataset=str(wrong))
@@ -163,7 +153,7 @@ async def test_unusable_data_fails_the_job_clearly(nc: Client, service: Training
     assert done.state is JobState.FAILED and done.error and "cannot load dataset" in done.error
 
 
-async def test_a_local_json_file_trains(nc: Client, service: TrainingActor, tmp_path: Path) -> None:
+async def test_a_local_json_file_trains(nc: Client, training_service: TrainingActor, tmp_path: Path) -> None:
     rows = [{"instruction": f"Say the number {i}.", "input": "", "output": f"{i}"} for i in range(6)]
     data = tmp_path / "numbers.json"
     data.write_text(json.dumps(rows))
@@ -174,7 +164,7 @@ async def test_a_local_json_file_trains(nc: Client, service: TrainingActor, tmp_
     assert done.total_steps == 1 and len(done.loss_history) == 1
 
 
-async def test_an_unreachable_hub_dataset_fails_with_a_clear_error(nc: Client, service: TrainingActor) -> None:
+async def test_an_unreachable_hub_dataset_fails_with_a_clear_error(nc: Client, training_service: TrainingActor) -> None:
     """No hub here: the id is accepted (it cannot be checked without loading) and the job says why it failed."""
     job = spec(dataset="switchboard-tests/no-such-dataset")
     record = await submitted(nc, job)
@@ -185,7 +175,7 @@ async def test_an_unreachable_hub_dataset_fails_with_a_clear_error(nc: Client, s
     assert "hub" in done.error.lower() or "not found" in done.error.lower()
 
 
-async def test_the_service_keeps_serving(nc: Client, service: TrainingActor) -> None:
+async def test_the_service_keeps_serving(nc: Client, training_service: TrainingActor) -> None:
     for payload in (b"\xff\xfe", b"[]", b"null", body(lora_r=-1)):
         await refused(nc, payload)
     jobs = await list_jobs(nc)

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from nats.aio.client import Client
 
 from messages import ErrorCode, ErrorMessage, ForgetJob, JobRecord, JobReply, JobState, decode, encode, subjects
-from services.runtime import Settings
 from services.training import TrainingActor
-from tests.test_training_common import cancel, list_jobs, spec, submitted, training, wait_for
-
-
-@pytest.fixture(scope="module")
-async def service(base_settings: Settings, bundled_model: Path) -> AsyncIterator[TrainingActor]:
-    import nats
-
-    client = await nats.connect(base_settings.nats_url)
-    try:
-        async with training(client, base_settings) as actor:
-            yield actor
-    finally:
-        await client.drain()
+from tests.test_training_common import cancel, list_jobs, spec, submitted, wait_for
 
 
 async def forget(nc: Client, job_id: str) -> JobReply:
@@ -31,7 +14,7 @@ async def forget(nc: Client, job_id: str) -> JobReply:
     return decode(msg.data, JobReply)  # type: ignore[arg-type, no-any-return]
 
 
-async def test_only_finished_jobs_leave_the_history(nc: Client, service: TrainingActor) -> None:
+async def test_only_finished_jobs_leave_the_history(nc: Client, training_service: TrainingActor) -> None:
     running, queued = spec(max_steps=400), spec(max_steps=2)
     await submitted(nc, running)
     await wait_for(nc, running.job_id, (JobState.RUNNING,), timeout=180)
@@ -59,7 +42,7 @@ async def test_only_finished_jobs_leave_the_history(nc: Client, service: Trainin
     assert isinstance(await forget(nc, running.job_id), JobRecord)
 
 
-async def test_a_succeeded_jobs_adapter_stays_registered(nc: Client, service: TrainingActor) -> None:
+async def test_a_succeeded_jobs_adapter_stays_registered(nc: Client, training_service: TrainingActor) -> None:
     job = spec(max_steps=2)
     await submitted(nc, job)
     done = await wait_for(nc, job.job_id, timeout=180)
@@ -69,7 +52,7 @@ async def test_a_succeeded_jobs_adapter_stays_registered(nc: Client, service: Tr
     assert job.adapter_name.encode() in listed.data
 
 
-async def test_bad_and_unknown_ids(nc: Client, service: TrainingActor) -> None:
+async def test_bad_and_unknown_ids(nc: Client, training_service: TrainingActor) -> None:
     unknown = await forget(nc, "0123456789abcdef")
     assert isinstance(unknown, ErrorMessage) and unknown.code is ErrorCode.NOT_FOUND
     msg = await nc.request(subjects.TRAINING_FORGET, b'{"job_id": "../x"}', timeout=10)

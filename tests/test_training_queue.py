@@ -3,16 +3,11 @@ running job within a step or two and makes a queued one be skipped."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from nats.aio.client import Client
 
 from messages import ErrorCode, ErrorMessage, JobRecord, JobState, subjects
-from services.runtime import Settings
 from services.training import TrainingActor
-from tests.test_training_common import (
+from tests.test_training_common import (  # noqa: F401 - service is a fixture
     ProgressLog,
     cancel,
     get_job,
@@ -24,19 +19,7 @@ from tests.test_training_common import (
 )
 
 
-@pytest.fixture(scope="module")
-async def service(base_settings: Settings, bundled_model: Path) -> AsyncIterator[TrainingActor]:
-    import nats
-
-    client = await nats.connect(base_settings.nats_url)
-    try:
-        async with training(client, base_settings) as actor:
-            yield actor
-    finally:
-        await client.drain()
-
-
-async def test_a_second_job_waits_then_runs(nc: Client, service: TrainingActor) -> None:
+async def test_a_second_job_waits_then_runs(nc: Client, training_service: TrainingActor) -> None:
     first, second = spec(max_steps=3), spec(max_steps=2)
     await submitted(nc, first)
     await wait_for(nc, first.job_id, (JobState.RUNNING,), timeout=180)
@@ -61,7 +44,7 @@ async def test_a_second_job_waits_then_runs(nc: Client, service: TrainingActor) 
     assert states.index(JobState.QUEUED) < states.index(JobState.RUNNING)
 
 
-async def test_cancel_stops_a_running_job_within_a_few_steps(nc: Client, service: TrainingActor) -> None:
+async def test_cancel_stops_a_running_job_within_a_few_steps(nc: Client, training_service: TrainingActor) -> None:
     job = spec(num_samples=16, num_epochs=100.0, max_steps=300)
     await submitted(nc, job)
     running = await wait_for(nc, job.job_id, (JobState.RUNNING,), timeout=180, min_step=1)
@@ -80,7 +63,7 @@ async def test_cancel_stops_a_running_job_within_a_few_steps(nc: Client, service
     assert job.adapter_name not in {info.name for info in await _objects(store)}
 
 
-async def test_a_cancelled_queued_job_is_skipped(nc: Client, service: TrainingActor) -> None:
+async def test_a_cancelled_queued_job_is_skipped(nc: Client, training_service: TrainingActor) -> None:
     blocker, waiting = spec(num_samples=16, num_epochs=100.0, max_steps=300), spec(max_steps=2)
     await submitted(nc, blocker)
     await wait_for(nc, blocker.job_id, (JobState.RUNNING,), timeout=180)
@@ -99,7 +82,9 @@ async def test_a_cancelled_queued_job_is_skipped(nc: Client, service: TrainingAc
     assert skipped.state is JobState.CANCELLED and skipped.started is None and skipped.step == 0
 
 
-async def test_cancel_of_an_unknown_or_finished_job_is_a_clear_error(nc: Client, service: TrainingActor) -> None:
+async def test_cancel_of_an_unknown_or_finished_job_is_a_clear_error(
+    nc: Client, training_service: TrainingActor
+) -> None:
     reply = await cancel(nc, "no-such-job")
     assert isinstance(reply, ErrorMessage) and reply.code is ErrorCode.NOT_FOUND
     assert "no-such-job" in reply.message
