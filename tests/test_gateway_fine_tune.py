@@ -64,6 +64,12 @@ async def test_fine_tune_then_switch(url: str) -> None:
     reverted = await post(url, "mutation { useBaseModel { ok activeAdapter } }")
     assert reverted["data"]["useBaseModel"] == {"ok": True, "activeAdapter": None}
 
+    # cancelling a finished job says so
+    late = await post(url, f'mutation {{ cancelFineTune(jobId: "{job_id}") {{ ok error errorCode }} }}')
+    assert late["data"]["cancelFineTune"]["ok"] is False
+    assert late["data"]["cancelFineTune"]["errorCode"] == "CONFLICT"
+    assert "already succeeded" in late["data"]["cancelFineTune"]["error"]
+
     # the finished job can leave the history; its adapter stays
     deleted = await post(url, f'mutation {{ deleteFineTuneJob(jobId: "{job_id}") {{ ok error jobId }} }}')
     assert deleted["data"]["deleteFineTuneJob"] == {"ok": True, "error": None, "jobId": job_id}

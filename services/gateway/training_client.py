@@ -10,6 +10,7 @@ from nats.aio.client import Client
 from messages import (
     FINISHED_STATES,
     CancelJob,
+    ErrorCode,
     FineTuneSpec,
     ForgetJob,
     GetJob,
@@ -80,6 +81,8 @@ class TrainingClient:
 
     async def cancel(self, job_id: str) -> JobRecord:
         record = await self.job(job_id)  # unknown ids are a clear error, not a silent publish
+        if record.state in FINISHED_STATES:
+            raise SwitchboardError(ErrorCode.CONFLICT, f"job {job_id} already {record.state.value}; nothing to cancel")
         await self._nc.publish(subjects.train_cancel_subject(job_id), encode(CancelJob(job_id=job_id)))
         return record
 

@@ -3,7 +3,11 @@
 import { ask, assert, flow, openApp, recordSubscribes, screenshot, waitFor } from './lib.mjs';
 
 await flow('chat_stream', async () => {
-  const { page, consoleErrors, done } = await openApp('#/chat');
+  const { page, context, consoleErrors, done } = await openApp('#/chat');
+  // a second tab, open before the question is asked
+  const other = await context.newPage();
+  await other.goto(page.url());
+  await other.locator('#chat-input').waitFor();
   const subscribes = recordSubscribes(page); // what the app sends over graphql-ws
   await page.getByTestId('active-model').filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
 
@@ -28,6 +32,14 @@ await flow('chat_stream', async () => {
   assert.match(text, /Paris/, `answer: ${text}`);
   assert.ok(updates >= 3, `only ${updates} DOM updates while streaming`);
   await screenshot(page, 'chat');
+  assert.match(await answer.getByTestId('answered-by').textContent(), /SmolLM2/);
+  // the other tab takes the conversation; reloading it does not wipe what was saved
+  await waitFor(async () => (await other.getByTestId('turn-assistant').count()) === 1, { what: 'the other tab' });
+  await other.reload();
+  await other.getByTestId('turn-assistant').first().waitFor();
+  await other.close();
+  await page.reload();
+  assert.equal(await page.getByTestId('turn-assistant').count(), 1, 'the conversation was lost across tabs');
 
   // Shift+Enter adds a line instead of sending
   const input = page.getByLabel('Message');

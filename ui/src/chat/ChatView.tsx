@@ -23,6 +23,7 @@ export function ChatView() {
   );
 
   const adapters = () => status()?.adapters.available ?? [];
+  const label = () => (status() ? activeModelLabel(status()) : undefined);
   // a button that sent something disappears: keep the keyboard in the input
   const focusInput = () => queueMicrotask(() => document.getElementById('chat-input')?.focus());
   // chosen for this conversation but no longer saved (deleted elsewhere): shown as such, sending explains why
@@ -47,6 +48,7 @@ export function ChatView() {
             </option>
             <option value={BASE_MODEL} selected={chat.state.adapter === BASE_MODEL}>
               Base model{status() ? ` (${status()?.modelInfo.modelId})` : ''}
+              {status() && !status()?.adapters.active ? ', also while an adapter is loaded' : ''}
             </option>
             <For each={adapters()}>
               {(name) => (
@@ -90,7 +92,7 @@ export function ChatView() {
               <div class="suggestions">
                 <For each={SUGGESTIONS}>
                   {(s) => (
-                    <button type="button" onClick={() => chat.send(s) && focusInput()}>
+                    <button type="button" onClick={() => chat.send(s, label()) && focusInput()}>
                       {s}
                     </button>
                   )}
@@ -100,7 +102,7 @@ export function ChatView() {
           }
         >
           <For each={chat.state.turns}>
-            {(turn) => <MessageBubble turn={turn} onRetry={() => chat.retry(turn.id) && focusInput()} />}
+            {(turn) => <MessageBubble turn={turn} onRetry={() => chat.retry(turn.id, label()) && focusInput()} />}
           </For>
         </Show>
       </div>
@@ -108,10 +110,10 @@ export function ChatView() {
         busy={chat.busy()}
         webSearch={chat.state.webSearch}
         onWebSearch={chat.setWebSearch}
-        onSend={chat.send}
+        onSend={(text) => chat.send(text, label())}
         onStop={chat.stop}
       />
-      <p class="hint">Enter sends · Shift+Enter adds a line</p>
+      <p class="hint">Enter sends · Shift+Enter adds a line · Esc stops an answer</p>
     </section>
   );
 }

@@ -1,7 +1,7 @@
 /** One turn of the conversation: the user's text, or the model's Markdown answer with its sources and notices. */
 import { For, Show } from 'solid-js';
 import { renderMarkdown } from './markdown';
-import { BASE_MODEL, type Turn } from './conversation';
+import { modelLabel, type Turn } from './conversation';
 
 export function MessageBubble(props: { turn: Turn; onRetry?: () => void }) {
   const t = () => props.turn;
@@ -65,8 +65,8 @@ export function MessageBubble(props: { turn: Turn; onRetry?: () => void }) {
             <Show when={t().finishReason === 'length'}>
               <span>Cut off at the token limit</span>
             </Show>
-            <Show when={t().adapter}>
-              <span>{t().adapter === BASE_MODEL ? 'base model' : `adapter ${t().adapter}`}</span>
+            <Show when={t().model ?? modelLabel(t().adapter ?? null)}>
+              {(label) => <span data-testid="answered-by">{label()}</span>}
             </Show>
             <Show when={t().completionTokens}>
               <span>{t().completionTokens} tokens</span>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BASE_MODEL, history, modelChoice, type Turn } from './conversation';
+import { BASE_MODEL, createConversation, history, modelChoice, modelLabel, type Turn } from './conversation';
 
 const turn = (id: number, role: Turn['role'], content: string, status: Turn['status'] = 'done'): Turn => ({
   id,
@@ -46,5 +46,44 @@ describe('modelChoice', () => {
     expect(modelChoice(null)).toEqual({ adapter: null, baseModel: false });
     expect(modelChoice('pirate')).toEqual({ adapter: 'pirate', baseModel: false });
     expect(modelChoice(BASE_MODEL)).toEqual({ adapter: null, baseModel: true });
+  });
+});
+
+describe('two tabs on one conversation', () => {
+  const KEY = 'switchboard.chat.v1';
+  const saved = (turns: Turn[], adapter: string | null = null) => JSON.stringify({ turns, webSearch: false, adapter });
+
+  it('a tab takes the conversation another tab saved, and leaving writes nothing it did not change', () => {
+    localStorage.clear();
+    localStorage.setItem(KEY, saved([]));
+    const stale = createConversation(localStorage);
+    expect(stale.state.turns).toHaveLength(0);
+
+    // the other tab finished a question and saved it
+    const newer = saved([turn(1, 'user', 'Hi'), turn(2, 'assistant', 'Hello!')], 'pirate');
+    localStorage.setItem(KEY, newer);
+    window.dispatchEvent(new StorageEvent('storage', { key: KEY, newValue: newer, storageArea: localStorage }));
+    expect(stale.state.turns.map((t) => t.content)).toEqual(['Hi', 'Hello!']);
+    expect(stale.state.adapter).toBe('pirate');
+
+    // reloading or closing the (formerly) stale tab does not overwrite what is stored
+    localStorage.setItem(KEY, saved([turn(1, 'user', 'Hi'), turn(2, 'assistant', 'Hello!'), turn(3, 'user', 'More')]));
+    window.dispatchEvent(new Event('pagehide'));
+    expect(JSON.parse(localStorage.getItem(KEY) ?? '{}').turns).toHaveLength(3);
+
+    // a change made here is saved at once, on top of what it took
+    stale.setWebSearch(true);
+    const stored = JSON.parse(localStorage.getItem(KEY) ?? '{}');
+    expect(stored.webSearch).toBe(true);
+    expect(stored.turns).toHaveLength(2);
+  });
+});
+
+describe('modelLabel', () => {
+  it('names the model that answered', () => {
+    expect(modelLabel(BASE_MODEL, 'pirate')).toBe('base model');
+    expect(modelLabel('voice', 'pirate')).toBe('adapter voice');
+    expect(modelLabel(null, 'pirate')).toBe('pirate');
+    expect(modelLabel(null)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 /** One conversation: its turns, sending the whole history with each question, streaming, stopping, clearing. */
-import { createStore, produce } from 'solid-js/store';
+import { createStore, produce, reconcile } from 'solid-js/store';
 import { describe } from '../api/errors';
 import { INFER_STREAM, type ChatMessageInput, type Source, type TokenChunk } from '../api/operations';
 import { subscribe } from '../api/ws';
@@ -17,6 +17,8 @@ export interface Turn {
   finishReason?: string;
   completionTokens?: number;
   adapter?: string | null;
+  /** which model answered, as the header named it when the question was sent */
+  model?: string;
 }
 
 /** The picker's value for "the base model, even while an adapter is active" (no adapter name starts with '@'). */
@@ -27,6 +29,13 @@ export function modelChoice(adapter: string | null): { adapter: string | null; b
   return adapter === BASE_MODEL ? { adapter: null, baseModel: true } : { adapter, baseModel: false };
 }
 
+/** The footer's name for the model a conversation's choice means. */
+export function modelLabel(adapter: string | null, activeLabel?: string): string | undefined {
+  if (adapter === BASE_MODEL) return 'base model';
+  if (adapter) return `adapter ${adapter}`;
+  return activeLabel;
+}
+
 export interface ChatState {
   turns: Turn[];
   webSearch: boolean;
@@ -35,9 +44,9 @@ export interface ChatState {
 
 const STORAGE_KEY = 'switchboard.chat.v1';
 
-function load(): ChatState {
+function load(store: Storage): ChatState {
   try {
-    const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null') as ChatState | null;
+    const saved = JSON.parse(store.getItem(STORAGE_KEY) ?? 'null') as ChatState | null;
     if (saved && Array.isArray(saved.turns)) {
       // a generation cut short by a reload is not coming back
       const turns = saved.turns.map((t) => (t.status === 'streaming' ? { ...t, status: 'stopped' as const } : t));
@@ -64,7 +73,7 @@ export function history(turns: readonly Turn[]): ChatMessageInput[] {
 }
 
 export function createConversation(store: Storage | undefined = globalThis.localStorage) {
-  const [state, setState] = createStore<ChatState>(store ? load() : { turns: [], webSearch: false, adapter: null });
+  const [state, setState] = createStore<ChatState>(store ? load(store) : { turns: [], webSearch: false, adapter: null });
   let nextId = state.turns.reduce((m, t) => Math.max(m, t.id), 0) + 1;
   let stopCurrent: (() => void) | undefined;
 
@@ -77,7 +86,8 @@ export function createConversation(store: Storage | undefined = globalThis.local
     }
   };
 
-  // while an answer streams, keep what has arrived at most once a second (and when the page goes away)
+  // while an answer streams, keep what has arrived at most once a second (and when the page goes away);
+  // every other change is saved at once, so a tab with nothing pending writes nothing on its way out
   let saveTimer: ReturnType<typeof setTimeout> | undefined;
   const saveSoon = () => {
     saveTimer ??= setTimeout(() => {
@@ -85,7 +95,15 @@ export function createConversation(store: Storage | undefined = globalThis.local
       save();
     }, 1000);
   };
-  globalThis.addEventListener?.('pagehide', save);
+  globalThis.addEventListener?.('pagehide', () => {
+    if (saveTimer !== undefined || busy()) save();
+  });
+  // another tab saved: take its conversation (unless this one is streaming an answer of its own)
+  globalThis.addEventListener?.('storage', (event: StorageEvent) => {
+    if (!store || event.key !== STORAGE_KEY || event.storageArea !== store || busy()) return;
+    setState(reconcile(load(store)));
+    nextId = state.turns.reduce((m, t) => Math.max(m, t.id), 0) + 1;
+  });
 
   const update = (id: number, fn: (turn: Turn) => void) =>
     setState(
@@ -98,7 +116,8 @@ export function createConversation(store: Storage | undefined = globalThis.local
 
   const busy = () => state.turns.some((t) => t.status === 'streaming');
 
-  function send(text: string): boolean {
+  /** Ask `text`; `activeLabel` names the active model (for the answer's footer when no adapter is picked). */
+  function send(text: string, activeLabel?: string): boolean {
     const prompt = text.trim();
     if (!prompt || busy()) return false;
     const messages = history(state.turns);
@@ -106,7 +125,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
     setState('turns', (turns) => [
       ...turns,
       { id: nextId, role: 'user', content: prompt, status: 'done' },
-      { id: answerId, role: 'assistant', content: '', status: 'streaming', adapter: state.adapter },
+      { id: answerId, role: 'assistant', content: '', status: 'streaming', adapter: state.adapter, model: modelLabel(state.adapter, activeLabel) },
     ]);
     nextId += 2;
     save();
@@ -163,12 +182,12 @@ export function createConversation(store: Storage | undefined = globalThis.local
   }
 
   /** Ask a failed question again: drop the question and its error, send the same text. */
-  function retry(answerId: number): boolean {
+  function retry(answerId: number, activeLabel?: string): boolean {
     const index = state.turns.findIndex((t) => t.id === answerId);
     const question = state.turns[index - 1];
     if (index < 1 || busy() || state.turns[index].status !== 'error' || question?.role !== 'user') return false;
     setState('turns', (turns) => turns.filter((t) => t.id !== answerId && t.id !== question.id));
-    return send(question.content);
+    return send(question.content, activeLabel);
   }
 
   function clear(): void {

@@ -10,11 +10,16 @@ import { describe } from '../api/errors';
 import { LOAD_ADAPTER, type AdapterResult } from '../api/operations';
 import { refreshStatus, status } from '../shell/status';
 
-/** Load the adapter a job just made, from where its success is reported (or say that it is the active one). */
+/** Load the adapter a job just made, from where its success is reported (or say that it is active, or gone). */
 function LoadNow(props: { name: string }) {
   const [state, setState] = createSignal<'idle' | 'loading' | string>('idle');
   const active = () => status()?.adapters.active === props.name;
+  // deleted since (here or in another tab): nothing to load
+  const gone = () => Boolean(status()) && !status()?.adapters.available.includes(props.name);
+  let button: HTMLButtonElement | undefined;
+  let badge: HTMLSpanElement | undefined;
   const load = async () => {
+    if (state() === 'loading') return; // not `disabled`: the keyboard stays on the button meanwhile
     setState('loading');
     try {
       const { loadAdapter } = await request<{ loadAdapter: AdapterResult }>(LOAD_ADAPTER, { name: props.name });
@@ -22,17 +27,34 @@ function LoadNow(props: { name: string }) {
     } catch (error) {
       setState(describe(error));
     }
+    const hadFocus = document.activeElement === button;
     await refreshStatus();
+    if (hadFocus) queueMicrotask(() => (active() ? badge : button)?.focus()); // the button gives way to the badge
   };
   return (
-    <Show when={!active()} fallback={<span class="badge badge-adapter">active</span>}>
-      <button type="button" class="primary" disabled={state() === 'loading'} onClick={() => void load()}>
-        {state() === 'loading' ? 'Loading…' : 'Load it now'}
-      </button>
-      <Show when={state() !== 'idle' && state() !== 'loading'}>
-        <span class="field-error" role="alert">
-          {state()}
-        </span>
+    <Show when={!gone()} fallback={<span class="muted">(since deleted)</span>}>
+      <Show
+        when={!active()}
+        fallback={
+          <span class="badge badge-adapter" tabindex="-1" ref={badge}>
+            active
+          </span>
+        }
+      >
+        <button
+          type="button"
+          class="primary"
+          ref={button}
+          aria-disabled={state() === 'loading'}
+          onClick={() => void load()}
+        >
+          {state() === 'loading' ? 'Loading…' : 'Load it now'}
+        </button>
+        <Show when={state() !== 'idle' && state() !== 'loading'}>
+          <span class="field-error" role="alert">
+            {state()}
+          </span>
+        </Show>
       </Show>
     </Show>
   );
