@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from msgspec import Meta
 
+from .codec import decode
 from .errors import ErrorCode, ErrorMessage, SwitchboardError
 from .fields import AdapterName, RequestId
+
+T = TypeVar("T")
 
 NAME_RULES = "letters, digits, '.', '_' and '-', 1 to 64 characters, no leading or trailing dot and no '..'"
 _NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")  # the pattern of `fields.AdapterName`
@@ -37,6 +40,32 @@ def check_adapter_name(name: str) -> str:
     if problem is not None:
         raise SwitchboardError(ErrorCode.BAD_REQUEST, problem)
     return name
+
+
+def decode_naming_problems(data: bytes, kind: type[T], *name_paths: tuple[str, ...]) -> T:
+    """Decode `data` (empty means `{}`) as `kind`. When what failed is the adapter name at one of `name_paths`
+    (keys from the top, e.g. `("meta", "name")`), the error says what a name may be: msgspec only names the
+    regex it missed."""
+    body = data if data.strip() else b"{}"
+    try:
+        return decode(body, kind)
+    except SwitchboardError as exc:
+        for path in name_paths:
+            if f"`$.{'.'.join(path)}`" in exc.message:
+                problem = _name_problem_at(body, path)
+                if problem is not None:
+                    raise SwitchboardError(ErrorCode.BAD_REQUEST, problem) from exc
+        raise
+
+
+def _name_problem_at(body: bytes, path: tuple[str, ...]) -> str | None:
+    try:
+        raw: Any = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    for key in path:
+        raw = raw.get(key) if isinstance(raw, dict) else None
+    return adapter_name_problem(raw) if isinstance(raw, str) else None
 
 
 class AdapterMeta(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

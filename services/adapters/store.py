@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from dataclasses import dataclass
 
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, ObjectStoreConfig, StorageType
 from nats.js.errors import (
-    APIError,
-    BucketNotFoundError,
     KeyNotFoundError,
     KeyWrongLastSequenceError,
     ObjectNotFoundError,
@@ -21,6 +17,8 @@ from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
 from messages import AdapterMeta, ErrorCode, SwitchboardError, decode, encode, subjects
+from services.runtime import open_key_value
+from services.runtime.adapter_files import open_adapter_files
 
 # how JetStream lays out a KV bucket (the same in every client)
 KV_STREAM = f"KV_{subjects.ADAPTERS_BUCKET}"
@@ -56,8 +54,14 @@ class AdapterStore:
     @classmethod
     async def open(cls, js: JetStreamContext, history: int, log: logging.Logger) -> AdapterStore:
         """Create both buckets unless they exist (file storage), and make sure key `active` exists."""
-        kv = await _open_kv(js, history, log)
-        objects = await _open_objects(js)
+        kv = await open_key_value(
+            js,
+            subjects.ADAPTERS_BUCKET,
+            "adapter.<name>: adapter metadata; active: the default adapter (empty: base model)",
+            history,
+            log,
+        )
+        objects = await open_adapter_files(js)
         store = cls(kv, objects, js, log)
         # `nats kv get adapters active` works from the start; a choice made before a restart is kept
         with contextlib.suppress(KeyWrongLastSequenceError):
@@ -154,35 +158,3 @@ class AdapterStore:
         except KeyNotFoundError:  # also a deleted or purged key
             return None
         return entry.value or b""
-
-
-async def _open_kv(js: JetStreamContext, history: int, log: logging.Logger) -> KeyValue:
-    try:
-        kv = await js.key_value(subjects.ADAPTERS_BUCKET)
-    except BucketNotFoundError:
-        config = KeyValueConfig(
-            bucket=subjects.ADAPTERS_BUCKET,
-            description="adapter.<name>: adapter metadata; active: the default adapter (empty: base model)",
-            history=history,
-            storage=StorageType.FILE,
-        )
-        try:
-            return await js.create_key_value(config)
-        except APIError:  # another registry created it a moment ago
-            return await js.key_value(subjects.ADAPTERS_BUCKET)
-    info = await js.stream_info(KV_STREAM)
-    if info.config.max_msgs_per_subject != history:
-        await js.update_stream(dataclasses.replace(info.config, max_msgs_per_subject=history))
-        log.info("kv history changed", extra={"bucket": subjects.ADAPTERS_BUCKET, "history": history})
-    return kv
-
-
-async def _open_objects(js: JetStreamContext) -> ObjectStore:
-    try:
-        return await js.object_store(subjects.ADAPTER_FILES_BUCKET)
-    except BucketNotFoundError:
-        config = ObjectStoreConfig(description="one object per adapter: its saved files", storage=StorageType.FILE)
-        try:
-            return await js.create_object_store(subjects.ADAPTER_FILES_BUCKET, config)
-        except APIError:
-            return await js.object_store(subjects.ADAPTER_FILES_BUCKET)

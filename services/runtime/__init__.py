@@ -2,7 +2,7 @@
 
 from .actor import Actor, ActorContext, main, running, serve
 from .endpoints import Responder, decoding
-from .jetstream import ensure_stream
+from .jetstream import ensure_stream, open_key_value, open_object_store
 from .logs import get_logger, setup_logging
 from .models import BUNDLED_MODEL_ID, ModelSource, ensure_bundled_model, resolve_model
 from .replies import MICRO_STATUS, reply_error
@@ -25,6 +25,8 @@ __all__ = [
     "env_str",
     "get_logger",
     "main",
+    "open_key_value",
+    "open_object_store",
     "reply_error",
     "resolve_model",
     "running",

@@ -9,9 +9,19 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from messages import ErrorCode, SwitchboardError
+from nats.js import JetStreamContext
+from nats.js.object_store import ObjectStore
+
+from messages import ErrorCode, SwitchboardError, subjects
+
+from .jetstream import open_object_store
 
 MAX_UNPACKED_BYTES = 2 * 1024**3  # a LoRA adapter is megabytes; refuse archives that unpack to more
+
+
+async def open_adapter_files(js: JetStreamContext) -> ObjectStore:
+    """Object Store `adapter-files`, created (file storage) by whichever service needs it first."""
+    return await open_object_store(js, subjects.ADAPTER_FILES_BUCKET, "one object per adapter: its saved files")
 
 
 def pack(folder: Path) -> bytes:

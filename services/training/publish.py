@@ -12,8 +12,6 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.js import JetStreamContext
-from nats.js.api import ObjectStoreConfig, StorageType
-from nats.js.errors import APIError, BucketNotFoundError
 from nats.js.object_store import ObjectStore
 
 from messages import (
@@ -29,21 +27,9 @@ from messages import (
     encode,
     subjects,
 )
-from services.runtime.adapter_files import pack
+from services.runtime.adapter_files import open_adapter_files, pack
 
 from .validate import check_name_free
-
-
-async def open_adapter_files(js: JetStreamContext) -> ObjectStore:
-    """Object Store `adapter-files`, created (file storage) if the registry has not made it yet."""
-    try:
-        return await js.object_store(subjects.ADAPTER_FILES_BUCKET)
-    except BucketNotFoundError:
-        config = ObjectStoreConfig(description="one object per adapter: its saved files", storage=StorageType.FILE)
-        try:
-            return await js.create_object_store(subjects.ADAPTER_FILES_BUCKET, config)
-        except APIError:  # someone created it a moment ago
-            return await js.object_store(subjects.ADAPTER_FILES_BUCKET)
 
 
 async def publish_adapter(

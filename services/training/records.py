@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import APIError, BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from messages import ErrorCode, JobRecord, JobState, SwitchboardError, decode, encode, subjects
+from services.runtime import open_key_value
 
 # how JetStream lays out a KV bucket (the same in every client)
 KV_STREAM = f"KV_{subjects.TRAINING_BUCKET}"
@@ -60,23 +59,13 @@ class JobStore:
     @classmethod
     async def open(cls, js: JetStreamContext, history: int, log: logging.Logger) -> JobStore:
         """Create bucket `training` unless it exists (file storage)."""
-        try:
-            kv = await js.key_value(subjects.TRAINING_BUCKET)
-        except BucketNotFoundError:
-            config = KeyValueConfig(
-                bucket=subjects.TRAINING_BUCKET,
-                description="job.<job_id>: a fine-tune job's record (spec, state, steps, losses, error, adapter)",
-                history=history,
-                storage=StorageType.FILE,
-            )
-            try:
-                kv = await js.create_key_value(config)
-            except APIError:  # another training service created it a moment ago
-                kv = await js.key_value(subjects.TRAINING_BUCKET)
-        else:
-            info = await js.stream_info(KV_STREAM)
-            if info.config.max_msgs_per_subject != history:
-                await js.update_stream(dataclasses.replace(info.config, max_msgs_per_subject=history))
+        kv = await open_key_value(
+            js,
+            subjects.TRAINING_BUCKET,
+            "job.<job_id>: a fine-tune job's record (spec, state, steps, losses, error, adapter)",
+            history,
+            log,
+        )
         return cls(kv, js, log)
 
     async def get(self, job_id: str) -> JobRecord | None:

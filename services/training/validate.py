@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import msgspec
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError
 
-from messages import ErrorCode, FineTuneSpec, JobRecord, JobState, SwitchboardError, decode, subjects
-from messages.adapters import adapter_name_problem
+from messages import ErrorCode, FineTuneSpec, JobRecord, JobState, SwitchboardError, subjects
+from messages.adapters import adapter_name_problem, decode_naming_problems
 
 from .sources import resolve_dataset
 
 T = TypeVar("T")
 
-_NAME_AT = "`$.adapter_name`"
-
 
 def decode_request(data: bytes, kind: type[T]) -> T:
     """Decode `data` (empty means `{}`) as `kind`; a bad adapter name gets a message that says what a name may be."""
-    body = data if data.strip() else b"{}"
-    try:
-        return decode(body, kind)
-    except SwitchboardError as exc:
-        if _NAME_AT in exc.message:
-            problem = _name_problem(body)
-            if problem is not None:
-                raise SwitchboardError(ErrorCode.BAD_REQUEST, problem) from exc
-        raise
+    return decode_naming_problems(data, kind, ("adapter_name",))
 
 
 def check_spec(spec: FineTuneSpec) -> None:
@@ -60,12 +49,3 @@ def check_not_training(name: str, records: list[JobRecord]) -> None:
                 f"job {record.spec.job_id} ({record.state.value}) is already training an adapter named {name!r}; "
                 "wait for it, cancel it, or choose another name",
             )
-
-
-def _name_problem(body: bytes) -> str | None:
-    try:
-        raw: Any = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return None
-    name = raw.get("adapter_name") if isinstance(raw, dict) else None
-    return adapter_name_problem(name) if isinstance(name, str) else None
