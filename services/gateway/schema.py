@@ -109,6 +109,15 @@ async def grounding_for(ctx: Context, prompt: str, web_search: bool | None) -> G
     return await ctx.search.ground(prompt) if web_search else Grounding([])
 
 
+async def _on_job(action: Callable[[str], Awaitable[object]], job_id: str) -> FineTuneResult:
+    """Do `action` to a job; a refusal is the result's error, as for every fine-tune mutation."""
+    try:
+        await action(job_id)
+    except SwitchboardError as exc:
+        return FineTuneResult(ok=False, error=exc.message, job_id=job_id, error_code=exc.code.value.upper())
+    return FineTuneResult(ok=True, error=None, job_id=job_id)
+
+
 def _ctx(info: Info[Context, None]) -> Context:
     return info.context
 
@@ -253,21 +262,13 @@ class Mutation:
 
     @strawberry.mutation(description="Stop a running fine-tune, or drop a queued one")
     async def cancel_fine_tune(self, info: Info[Context, None], job_id: str) -> FineTuneResult:
-        try:
-            await _ctx(info).training.cancel(job_id)
-        except SwitchboardError as exc:
-            return FineTuneResult(ok=False, error=exc.message, job_id=job_id, error_code=exc.code.value.upper())
-        return FineTuneResult(ok=True, error=None, job_id=job_id)
+        return await _on_job(_ctx(info).training.cancel, job_id)
 
     @strawberry.mutation(
         description="Remove a finished fine-tune (succeeded, failed or cancelled) from the history; its adapter stays"
     )
     async def delete_fine_tune_job(self, info: Info[Context, None], job_id: str) -> FineTuneResult:
-        try:
-            await _ctx(info).training.forget(job_id)
-        except SwitchboardError as exc:
-            return FineTuneResult(ok=False, error=exc.message, job_id=job_id, error_code=exc.code.value.upper())
-        return FineTuneResult(ok=True, error=None, job_id=job_id)
+        return await _on_job(_ctx(info).training.forget, job_id)
 
     @strawberry.mutation(description="Make a saved adapter the default of every inference worker, without a restart")
     async def load_adapter(self, info: Info[Context, None], adapter_name: str) -> AdapterResult:
