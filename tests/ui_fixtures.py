@@ -3,6 +3,7 @@ and the web-app server as real processes; and a runner for the flows in ui/e2e (
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -19,10 +20,11 @@ from typing import IO, Any
 
 import pytest
 
+import nats
 from tests.conftest import REPO, NatsServer, free_port, wait_for_port
 
 SERVICES = ("inference", "search", "adapters", "training", "gateway")
-READY_SUBJECTS = {"svc.inference.generate", "svc.search.query", "svc.adapters.list", "svc.training.submit"}
+READY_SERVICES = {"inference", "search", "adapters", "training"}  # answer NATS micro PING once serving
 ARTIFACTS = REPO / "test-artifacts" / "ui"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -82,34 +84,25 @@ class AppStack:
 
     def _ready(self) -> bool:
         with contextlib.suppress(OSError, ValueError):
-            if not self._subjects() >= READY_SUBJECTS:
+            if asyncio.run(self._answering()) != READY_SERVICES:
                 return False
             info = graphql(self.graphql_url, "{ modelInfo { modelId } }")
             with urllib.request.urlopen(f"{self.ui_url}/config.js", timeout=2) as response:
                 return bool(info.get("data")) and response.status == 200
         return False
 
-    def _subjects(self) -> set[str]:
-        # the request/reply endpoints are subscribed once each service is ready (NATS monitoring is not on here,
-        # so ask the services' micro PING through the gateway's view: a request per subject would log errors)
-        import asyncio
-
-        import nats
-
-        async def probe() -> set[str]:
-            nc = await nats.connect(self.nats.url)
-            try:
-                found: set[str] = set()
-                for subject in READY_SUBJECTS:
-                    service = subject.split(".")[1]
-                    with contextlib.suppress(Exception):
-                        await nc.request(f"$SRV.PING.{service}", b"", timeout=0.5)
-                        found.add(subject)
-                return found
-            finally:
-                await nc.close()
-
-        return asyncio.run(probe())
+    async def _answering(self) -> set[str]:
+        """The services that answer `$SRV.PING.<name>` (each registers with NATS micro once it serves)."""
+        nc = await nats.connect(self.nats.url)
+        try:
+            found: set[str] = set()
+            for service in READY_SERVICES:
+                with contextlib.suppress(Exception):
+                    await nc.request(f"$SRV.PING.{service}", b"", timeout=0.5)
+                    found.add(service)
+            return found
+        finally:
+            await nc.close()
 
     def stop(self) -> None:
         for name in reversed(list(self.procs)):
