@@ -51,10 +51,13 @@ await flow('chat_stop', async () => {
   const keptText = (await kept.getByTestId('answer').textContent()).trim();
   assert.ok(keptText.split(/\s+/).length > 5, `after reload: ${keptText}`);
 
-  // the Send button is back and a new question works
+  // the Send button is back and a new question runs to the end; what a 135M model answers after three cut-off
+  // stories in its history varies with where they were cut, so the content is checked in a cleared chat
   const next = await ask(page, 'What is the capital of France?');
-  assert.match(await next.getByTestId('answer').textContent(), /Paris/);
+  assert.ok((await next.getByTestId('answer').textContent()).trim().length > 0, 'the follow-up got no answer');
   await page.getByRole('button', { name: 'Clear chat' }).click();
+  const fresh = await ask(page, 'What is the capital of France?');
+  assert.match(await fresh.getByTestId('answer').textContent(), /Paris/);
   assert.deepEqual(consoleErrors, []);
   await done();
   return { wordsAtStop: atStop.trim().split(/\s+/).length, worker: active, keptAfterReload: keptText.length };
