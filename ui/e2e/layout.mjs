@@ -13,6 +13,13 @@ await flow('layout', async () => {
     await page.waitForTimeout(500);
     widths[route] = await overflow();
     assert.ok(widths[route] <= 0, `#/${route} scrolls sideways by ${widths[route]} px at 390 px`);
+    // nor does anything inside it (the Models and History tables become a card per row)
+    const inner = await page.evaluate(() =>
+      [...document.querySelectorAll('main .table-wrap')]
+        .filter((el) => el.scrollWidth > el.clientWidth)
+        .map((el) => `${el.querySelector('table')?.className}: ${el.scrollWidth - el.clientWidth} px`),
+    );
+    assert.deepEqual(inner, [], `#/${route} has parts that scroll sideways at 390 px`);
     await screenshot(page, `phone-${route}`);
   }
 

@@ -44,7 +44,7 @@ export function JobHistory(props: {
       <Show when={props.jobs} fallback={<Show when={!props.error}><p class="loading">Loading jobs…</p></Show>}>
         <Show when={finished().length > 0} fallback={<p class="muted">No finished jobs yet.</p>}>
           <div class="table-wrap">
-            <table class="ft-history">
+            <table class="ft-history stack-on-phone">
               <caption class="visually-hidden">Finished fine-tune jobs, newest first</caption>
               <thead>
                 <tr>
@@ -71,7 +71,7 @@ export function JobHistory(props: {
                           {job.adapterName}
                         </span>
                       </th>
-                      <td>
+                      <td data-label="State">
                         <span class={stateBadgeClass(job.state)} title={job.error ?? undefined}>
                           {job.state}
                         </span>
@@ -81,17 +81,17 @@ export function JobHistory(props: {
                           </div>
                         </Show>
                       </td>
-                      <td>{formatLoss(job.finalLoss)}</td>
-                      <td>{formatSteps(job.step, job.totalSteps)}</td>
-                      <td>
+                      <td data-label="Final loss">{formatLoss(job.finalLoss)}</td>
+                      <td data-label="Steps">{formatSteps(job.step, job.totalSteps)}</td>
+                      <td data-label="Created">
                         <time datetime={job.created}>{formatTime(job.created)}</time>
                       </td>
-                      <td>
+                      <td data-label="Finished">
                         <Show when={job.finished} fallback="—">
                           <time datetime={job.finished ?? undefined}>{formatTime(job.finished)}</time>
                         </Show>
                       </td>
-                      <td>
+                      <td data-label="Loss curve">
                         <LossChart
                           losses={job.lossHistory}
                           compact
@@ -100,7 +100,7 @@ export function JobHistory(props: {
                         />
                       </td>
                       <Show when={props.forget}>
-                        <td>
+                        <td class="ft-actions-cell">
                           <button
                             type="button"
                             disabled={removing() === job.jobId}

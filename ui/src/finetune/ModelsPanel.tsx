@@ -101,7 +101,7 @@ export function ModelsPanel() {
       </Show>
       <Show when={adapters()} fallback={<Show when={!statusError()}><p class="loading">Loading models…</p></Show>}>
         <div class="table-wrap">
-          <table class="ft-models">
+          <table class="ft-models stack-on-phone">
             <caption class="visually-hidden">The base model and saved adapters; the active one is marked</caption>
             <thead>
               <tr>
@@ -125,12 +125,12 @@ export function ModelsPanel() {
                     <span class="badge badge-adapter">active</span>
                   </Show>
                 </th>
-                <td class="muted">—</td>
-                <td class="muted">—</td>
-                <td class="muted">—</td>
-                <td class="muted">—</td>
-                <td class="muted">—</td>
-                <td>
+                <td class="muted ft-blank">—</td>
+                <td class="muted ft-blank">—</td>
+                <td class="muted ft-blank">—</td>
+                <td class="muted ft-blank">—</td>
+                <td class="muted ft-blank">—</td>
+                <td class="ft-actions-cell">
                   <div class="row-actions">
                     <Show when={active() !== null}>
                       <button
@@ -199,16 +199,16 @@ function AdapterRow(props: {
           <span class="badge badge-adapter">active</span>
         </Show>
       </th>
-      <td class="ft-ellipsis" title={props.adapter.dataset}>
+      <td class="ft-ellipsis" data-label="Dataset" title={props.adapter.dataset}>
         {props.adapter.dataset}
       </td>
-      <td>{props.adapter.steps}</td>
-      <td>{formatLoss(props.adapter.finalLoss)}</td>
-      <td>{formatBytes(props.adapter.sizeBytes)}</td>
-      <td>
+      <td data-label="Steps">{props.adapter.steps}</td>
+      <td data-label="Final loss">{formatLoss(props.adapter.finalLoss)}</td>
+      <td data-label="Size">{formatBytes(props.adapter.sizeBytes)}</td>
+      <td data-label="Created">
         <time datetime={props.adapter.created}>{formatTime(props.adapter.created)}</time>
       </td>
-      <td>
+      <td class="ft-actions-cell">
         <Show
           when={props.confirming}
           fallback={
