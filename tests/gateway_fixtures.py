@@ -20,9 +20,9 @@ async def gateway(settings: Settings, **config: object) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def stack(base: Settings, max_concurrency: int = 2) -> AsyncIterator[str]:
+async def stack(base: Settings, max_concurrency: int = 2, **gateway_config: object) -> AsyncIterator[str]:
     """Inference worker plus gateway; yields the GraphQL URL."""
     worker = worker_settings(base)
     async with running(InferenceActor(worker, InferenceConfig(max_concurrency=max_concurrency)), worker):
-        async with gateway(worker_settings(base)) as url:
+        async with gateway(worker_settings(base), **gateway_config) as url:
             yield url

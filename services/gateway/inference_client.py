@@ -26,6 +26,9 @@ from messages import (
 from .config import GatewayConfig
 from .nats_request import request
 
+BUSY_FIRST_PAUSE_S = 0.05
+BUSY_LONGEST_PAUSE_S = 0.5  # a freed slot is taken within half a second
+
 NO_WORKER = "no inference worker is running; start one with `python -m services.inference` (`just up` does)"
 
 
@@ -48,16 +51,32 @@ class InferenceClient:
         return decode(await self._request(subjects.INFERENCE_INFO, b"{}"), ModelInfo)
 
     async def _start(self, request: GenerateRequest) -> Accept:
+        """Ask for a generation; while every worker is busy, ask again until `busy_wait_s` has passed.
+
+        Each try goes to the queue group afresh, so whichever worker frees a slot first takes the request.
+        Waiting requests are not ordered among themselves (no FIFO across gateways).
+        """
         payload = encode(request)
-        for attempt in range(self._config.busy_retries + 1):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._config.busy_wait_s
+        pause = BUSY_FIRST_PAUSE_S
+        while True:
             data = await self._request(subjects.INFERENCE_GENERATE, payload)
             reply: GenerateReply = decode(data, GenerateReply)  # type: ignore[arg-type]
             if isinstance(reply, Accept):
                 return reply
-            if reply.code is not ErrorCode.BUSY or attempt == self._config.busy_retries:
+            left = deadline - loop.time()
+            if reply.code is not ErrorCode.BUSY:
                 raise SwitchboardError.from_message(reply)
-            await asyncio.sleep(0.05 * (attempt + 1))  # the queue group may pick a free worker next
-        raise AssertionError("unreachable")
+            if left <= 0:
+                if not self._config.busy_wait_s:
+                    raise SwitchboardError.from_message(reply)
+                raise SwitchboardError(
+                    ErrorCode.BUSY,
+                    f"every inference worker stayed busy for {self._config.busy_wait_s:g} s; try again in a moment",
+                )
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, BUSY_LONGEST_PAUSE_S)
 
     async def stream(self, request: GenerateRequest) -> AsyncIterator[TokenChunk]:
         """Yield the generation's chunks in `seq` order; an early exit cancels the generation."""
