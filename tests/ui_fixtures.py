@@ -35,6 +35,7 @@ class AppStack:
     gateway_port: int
     ui_port: int
     workdir: Path
+    dev_port: int = field(default_factory=free_port)  # for `just ui-dev`'s Vite server, when a test starts one
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: dict[str, IO[bytes]] = field(default_factory=dict)
 
@@ -46,13 +47,17 @@ class AppStack:
     def ui_url(self) -> str:
         return f"http://127.0.0.1:{self.ui_port}"
 
+    @property
+    def dev_url(self) -> str:
+        return f"http://127.0.0.1:{self.dev_port}"
+
     def env(self) -> dict[str, str]:
         return {
             **os.environ,
             "NATS_URL": self.nats.url,
             "PYTHONUNBUFFERED": "1",
             "GATEWAY_PORT": str(self.gateway_port),
-            "CORS_ORIGINS": f"{self.ui_url},http://localhost:{self.ui_port}",
+            "CORS_ORIGINS": f"{self.ui_url},http://localhost:{self.ui_port},{self.dev_url}",
             "ADAPTER_DIR": str(self.workdir / "adapters"),
             # search goes through a proxy that refuses connections: offline on every machine, as it is here
             "DDGS_PROXY": f"http://127.0.0.1:{free_port()}",

@@ -8,6 +8,10 @@ export default defineConfig({
   plugins: [solid()],
   // `just ui-dev`: hot reload on :5173 beside `just up` (which serves the built app on :3000)
   server: { host: 'localhost', port: 5173, strictPort: true },
+  // the dev server pre-bundles what the page imports, not what Monaco's GraphQL worker imports: these two are
+  // CommonJS, and served raw they break the worker, so Monaco falls back to the page's thread
+  // (tests/test_ui_dev_server.py runs the Explorer on the dev server)
+  optimizeDeps: { include: ['nullthrows', 'picomatch-browser'] },
   preview: { host: '127.0.0.1', port: 3000, strictPort: true },
   build: {
     target: 'es2022',
