@@ -80,3 +80,26 @@ async def test_gives_up_with_busy_after_the_wait_and_serves_later(urls: tuple[st
         assert again["errors"][0]["extensions"]["code"] == "BUSY", again
         await asyncio.sleep(0.2)  # the cancelled story is still leaving its slot
     assert "Paris" in again["data"]["infer"]["text"]
+
+
+async def active_generations(url: str) -> int:
+    body = await post(url, "{ modelInfo { activeGenerations } }")
+    return int(body["data"]["modelInfo"]["activeGenerations"])
+
+
+async def test_a_waiting_chat_that_leaves_never_starts(urls: tuple[str, str]) -> None:
+    patient, _ = urls
+    async with Subscription(patient, STORY, {"n": 400}) as story:
+        await first_token(story)
+        waiting = Subscription(patient, STORY, {"n": 400})
+        await waiting.__aenter__()
+        await asyncio.sleep(1.0)  # the gateway is asking the queue group again and again for it
+        await waiting.close()  # the browser tab went away while it waited
+        await story.complete()  # the slot frees
+    for _ in range(50):
+        if await active_generations(patient) == 0:
+            break
+        await asyncio.sleep(0.2)
+    # had the gateway kept asking for the departed chat, the freed slot would run it (400 tokens, many seconds)
+    await asyncio.sleep(2.0)
+    assert await active_generations(patient) == 0

@@ -82,10 +82,9 @@ class InferenceClient:
         """Yield the generation's chunks in `seq` order; an early exit cancels the generation."""
         # subscribe before asking, so not even the first token can be missed
         sub = await self._nc.subscribe(subjects.tokens_subject(request.request_id), pending_msgs_limit=-1)
-        accepted = finished = False
+        finished = False
         try:
             await self._start(request)
-            accepted = True
             expected = 0
             while True:
                 try:
@@ -111,7 +110,9 @@ class InferenceClient:
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-            if accepted and not finished:
+            # also when the client left while an accept was on its way (the worker may have started);
+            # a worker that never ran this request ignores the cancel
+            if not finished:
                 with contextlib.suppress(Exception):
                     await self._nc.publish(
                         subjects.cancel_subject(request.request_id),
