@@ -1,7 +1,9 @@
-"""A subscription that completes early, or a client that disconnects, cancels its generation."""
+"""A subscription that completes early, or a client that disconnects (websocket or HTTP), cancels its generation."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,7 +13,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from messages import FinishReason, TokenChunk, decode, subjects
 from services.runtime import Settings
 from tests.gateway_fixtures import stack
-from tests.graphql_client import Subscription
+from tests.graphql_client import Subscription, post
 
 STREAM = """subscription { inferStream(prompt: "Write a very long story about a dragon.", maxNewTokens: 400)
   { token done requestId seq } }"""
@@ -65,3 +67,21 @@ async def test_complete_cancels(nc: Client, url: str) -> None:
         final = await final_chunk(nc, request_id)
     assert final.finish_reason is FinishReason.CANCELLED
     assert final.usage is not None and final.usage.completion_tokens < 60
+
+
+async def test_an_http_client_that_leaves_cancels(nc: Client, url: str) -> None:
+    tokens = await nc.subscribe(subjects.TOKENS_WILDCARD)
+    essay = asyncio.create_task(
+        post(url, 'mutation { infer(prompt: "Write a long essay on rivers.", maxNewTokens: 400) { text } }')
+    )
+    try:
+        first = await tokens.next_msg(timeout=30)  # the generation is running
+    finally:
+        await tokens.unsubscribe()
+    request_id = subjects.request_id_of(first.subject)
+    essay.cancel()  # the client gives up: its connection closes
+    with contextlib.suppress(asyncio.CancelledError):
+        await essay
+    final = await final_chunk(nc, request_id)
+    assert final.finish_reason is FinishReason.CANCELLED
+    assert final.usage is not None and final.usage.completion_tokens < 100

@@ -26,7 +26,11 @@ class GatewayActor(Actor):
         return {"graphql": f"http://{self.config.host}:{self.config.port}/graphql"}
 
     async def start(self, ctx: ActorContext) -> None:
-        self._runner = web.AppRunner(build_app(ctx.nc, self.config), access_log=None, shutdown_timeout=5)
+        # handler_cancellation: an HTTP client that goes away cancels its request, so an abandoned `infer` stops
+        # its generation (the stream's cleanup publishes the cancel) instead of holding a slot to the end
+        self._runner = web.AppRunner(
+            build_app(ctx.nc, self.config), access_log=None, shutdown_timeout=5, handler_cancellation=True
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
