@@ -11,14 +11,11 @@ from msgspec import Meta
 
 from .codec import decode
 from .errors import ErrorCode, ErrorMessage, SwitchboardError
-from .fields import AdapterName, RequestId
+from .fields import NAME_RULES, AdapterName, RequestId, UtcTimestamp
 
 T = TypeVar("T")
 
-NAME_RULES = "letters, digits, '.', '_' and '-', 1 to 64 characters, no leading or trailing dot and no '..'"
 _NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")  # the pattern of `fields.AdapterName`
-
-UtcTimestamp = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|\+00:00)$")]
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:

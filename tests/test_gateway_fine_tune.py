@@ -83,8 +83,8 @@ async def test_fine_tune_then_switch(url: str) -> None:
 async def test_bad_fine_tune_input_is_a_clear_error(url: str) -> None:
     for args, words in [
         ('adapterName: "../x"', "adapter"),
-        ('adapterName: "ok-name", learningRate: -1', "learning_rate"),
-        ('adapterName: "ok-name", numEpochs: 0', "num_epochs"),
+        ('adapterName: "ok-name", learningRate: -1', "`learningRate` must be greater than 0.0"),
+        ('adapterName: "ok-name", numEpochs: 0', "`numEpochs` must be greater than 0.0"),
         ('adapterName: "ok-name", datasetName: "/no/such/file.jsonl"', "no/such/file.jsonl"),
     ]:
         result = (await post(url, f"mutation {{ startFineTune({args}) {{ ok error errorCode jobId }} }}"))["data"][

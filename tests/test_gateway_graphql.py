@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -79,10 +80,16 @@ async def test_subscription_streams_tokens(url: str) -> None:
     ("query", "words"),
     [
         ('mutation { infer(prompt: "") { text } }', "prompt is empty"),
-        ('mutation { infer(prompt: "hi", maxNewTokens: 0) { text } }', "max_new_tokens"),
-        ('mutation { infer(prompt: "hi", maxNewTokens: 99999999) { text } }', "<= 8192"),
-        ('mutation { infer(prompt: "hi", temperature: -3) { text } }', "temperature"),
-        ('mutation { infer(prompt: "hi", topP: 7) { text } }', "top_p"),
+        ('mutation { infer(prompt: "hi", maxNewTokens: 0) { text } }', "`maxNewTokens` must be at least 1"),
+        ('mutation { infer(prompt: "hi", maxNewTokens: 99999999) { text } }', "`maxNewTokens` must be at most 8192"),
+        ('mutation { infer(prompt: "hi", temperature: -3) { text } }', "`temperature` must be at least 0.0"),
+        ('mutation { infer(prompt: "hi", topP: 7) { text } }', "`topP` must be at most 1.0"),
+        ('mutation { infer(prompt: "hi", stop: ["a", ""]) { text } }', "item 2 of `stop` must not be empty"),
+        ('mutation { infer(prompt: "hi", adapter: "../etc") { text } }', "`adapter` is not valid: use letters"),
+        (
+            'mutation { infer(prompt: "hi", messages: [{role: USER, content: ""}]) { text } }',
+            "message 1 (user) has no content",
+        ),
     ],
 )
 async def test_bad_input_is_a_graphql_error(url: str, query: str, words: str) -> None:
@@ -91,7 +98,10 @@ async def test_bad_input_is_a_graphql_error(url: str, query: str, words: str) ->
     (error,) = body["errors"]
     assert words in error["message"]
     assert error["extensions"]["code"] == "BAD_REQUEST"
-    assert "Traceback" not in error["message"]
+    # in the caller's words: no wire names, paths or msgspec jargon
+    for jargon in ("Traceback", "$.", "Expected `", "regex"):
+        assert jargon not in error["message"], error["message"]
+    assert not re.search(r"[a-z]_[a-z]", error["message"]), error["message"]
 
 
 async def test_unknown_argument_is_a_graphql_error(url: str) -> None:

@@ -66,6 +66,40 @@ def cors_middleware(origins: tuple[str, ...]) -> Middleware:
     return middleware
 
 
+# strawberry's and aiohttp's plain-text refusals of a request -> what to tell the caller
+_TRANSPORT_ERRORS = {
+    "Unable to parse request body as JSON": "the request body is not valid JSON",
+    "No GraphQL query found in the request": "the request has no GraphQL `query`",
+    "Unsupported content type": "send the request as JSON, with `Content-Type: application/json`",
+    "Batching is not enabled": "send one operation per request (batching is off)",
+}
+MAX_BODY_BYTES = 1024**2  # aiohttp's default client_max_size, kept
+
+
+def _graphql_error(status: int, text: str) -> web.Response:
+    if status == 413:
+        message = f"the request body is larger than {MAX_BODY_BYTES} bytes (1 MiB)"
+    else:
+        message = _TRANSPORT_ERRORS.get(text.strip(), text.strip() or f"HTTP {status}")
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+    return web.json_response(body, status=status)
+
+
+@web.middleware
+async def json_errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Requests refused before GraphQL runs (bad JSON, wrong content type, too large) get a GraphQL error
+    in JSON, like every other error, instead of a line of plain text."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _graphql_error(exc.status, exc.text or exc.reason)
+    if response.status >= 400 and isinstance(response, web.Response) and response.content_type == "text/plain":
+        return _graphql_error(response.status, response.text or "")
+    return response
+
+
 async def _index(request: web.Request) -> web.Response:
     return web.json_response(
         {"service": "switchboard-gateway", "graphql": "/graphql", "explorer": "http://localhost:3000/explorer"}
@@ -73,7 +107,9 @@ async def _index(request: web.Request) -> web.Response:
 
 
 def build_app(nc: Client, config: GatewayConfig) -> web.Application:
-    app = web.Application(middlewares=[cors_middleware(config.cors_origins)])
+    app = web.Application(
+        middlewares=[cors_middleware(config.cors_origins), json_errors_middleware], client_max_size=MAX_BODY_BYTES
+    )
     view = SwitchboardView(nc, config)
     app.router.add_route("*", "/graphql", view)
     app.router.add_get("/", _index)

@@ -42,6 +42,7 @@ from .types import (
     Usage,
     WebSearchResult,
 )
+from .wording import for_graphql
 
 log = logging.getLogger("switchboard.gateway")
 P = ParamSpec("P")
@@ -58,7 +59,7 @@ class Context:
 
 
 def user_error(exc: SwitchboardError) -> GraphQLError:
-    return GraphQLError(exc.message, extensions={"code": exc.code.value.upper()})
+    return GraphQLError(for_graphql(exc.message), extensions={"code": exc.code.value.upper()})
 
 
 def typed_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -114,7 +115,9 @@ async def _on_job(action: Callable[[str], Awaitable[object]], job_id: str) -> Fi
     try:
         await action(job_id)
     except SwitchboardError as exc:
-        return FineTuneResult(ok=False, error=exc.message, job_id=job_id, error_code=exc.code.value.upper())
+        return FineTuneResult(
+            ok=False, error=for_graphql(exc.message), job_id=job_id, error_code=exc.code.value.upper()
+        )
     return FineTuneResult(ok=True, error=None, job_id=job_id)
 
 
@@ -254,7 +257,7 @@ class Mutation:
         except SwitchboardError as exc:
             return FineTuneResult(
                 ok=False,
-                error=exc.message,
+                error=for_graphql(exc.message),
                 error_code=exc.code.value.upper(),
                 error_field=error_field(exc.code, exc.message),
             )
@@ -277,7 +280,9 @@ class Mutation:
             active = await ctx.adapters.activate(adapter_name)
             await workers_follow(ctx, active)
         except SwitchboardError as exc:
-            return AdapterResult(ok=False, error=exc.message, active_adapter=None, error_code=exc.code.value.upper())
+            return AdapterResult(
+                ok=False, error=for_graphql(exc.message), active_adapter=None, error_code=exc.code.value.upper()
+            )
         return AdapterResult(ok=True, error=None, active_adapter=active)
 
     @strawberry.mutation(description="Back to the base model (no adapter)")
@@ -287,7 +292,7 @@ class Mutation:
             active = await ctx.adapters.deactivate()
             await workers_follow(ctx, active)
         except SwitchboardError as exc:
-            return BaseModelResult(ok=False, active_adapter=None, error=exc.message)
+            return BaseModelResult(ok=False, active_adapter=None, error=for_graphql(exc.message))
         return BaseModelResult(ok=True, active_adapter=active)
 
     @strawberry.mutation(
@@ -298,7 +303,9 @@ class Mutation:
         try:
             active = await ctx.adapters.delete(adapter_name)
         except SwitchboardError as exc:
-            return AdapterResult(ok=False, error=exc.message, active_adapter=None, error_code=exc.code.value.upper())
+            return AdapterResult(
+                ok=False, error=for_graphql(exc.message), active_adapter=None, error_code=exc.code.value.upper()
+            )
         return AdapterResult(ok=True, error=None, active_adapter=active)
 
 
@@ -407,6 +414,9 @@ class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:
             original = error.original_error
+            if original is None and not (error.extensions or {}).get("code"):
+                # the document itself is wrong (syntax, unknown field or argument, wrong type): bad input too
+                error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
             if original is None or isinstance(original, (GraphQLError, SwitchboardError)):
                 log.info("graphql error", extra={"error": error.message, "path": error.path})
             else:
