@@ -15,12 +15,16 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from nats.aio.client import Client
 
 import nats
 from services.runtime import Settings, ensure_bundled_model, setup_logging
+
+if TYPE_CHECKING:
+    from tests.ui_fixtures import AppStack
 
 setup_logging("INFO")
 REPO = Path(__file__).resolve().parent.parent
@@ -160,3 +164,13 @@ async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05) -
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("condition not met")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def app_stack() -> Iterator[AppStack]:
+    """The browser tests' whole stack (tests/ui_fixtures.py), one for the session: defined here, so that every
+    test module shares it (a session fixture imported into each module starts once per module)."""
+    from tests.ui_fixtures import running_app_stack
+
+    with running_app_stack() as stack:
+        yield stack

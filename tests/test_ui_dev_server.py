@@ -7,10 +7,10 @@ import os
 import subprocess
 
 from tests.conftest import REPO, wait_for_port
-from tests.ui_fixtures import ARTIFACTS, AppStack, app_stack, run_flow  # noqa: F401 - fixture
+from tests.ui_fixtures import ARTIFACTS, AppStack, run_flow
 
 
-def test_dev_server_runs_the_explorer_with_its_workers(app_stack: AppStack) -> None:  # noqa: F811
+def test_dev_server_runs_the_explorer_with_its_workers(app_stack: AppStack) -> None:
     log = open(app_stack.workdir / "vite.log", "wb")  # noqa: SIM115 - closed below
     vite = subprocess.Popen(
         ["node", "node_modules/vite/bin/vite.js", "--host", "127.0.0.1", "--port", str(app_stack.dev_port)],

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, app_stack, run_flow  # noqa: F401 - fixture
+from tests.ui_fixtures import AppStack, run_flow
 
 
-def test_explorer_renders_and_runs_health(app_stack: AppStack) -> None:  # noqa: F811
+def test_explorer_renders_and_runs_health(app_stack: AppStack) -> None:
     result = run_flow(app_stack, "explorer")
     assert '"health": "ok"' in result.figures["response"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, app_stack, run_flow  # noqa: F401 - fixture
+from tests.ui_fixtures import AppStack, run_flow
 
 
-def test_fine_tune_from_the_form_to_a_loaded_adapter(app_stack: AppStack) -> None:  # noqa: F811
+def test_fine_tune_from_the_form_to_a_loaded_adapter(app_stack: AppStack) -> None:
     result = run_flow(app_stack, "fine_tune", timeout=600)
     figures = result.figures
     assert "no-such-dataset" in figures["datasetError"]

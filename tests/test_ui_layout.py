@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, app_stack, run_flow  # noqa: F401 - fixture
+from tests.ui_fixtures import AppStack, run_flow
 
 
-def test_fits_a_phone_and_works_from_the_keyboard(app_stack: AppStack) -> None:  # noqa: F811
+def test_fits_a_phone_and_works_from_the_keyboard(app_stack: AppStack) -> None:
     result = run_flow(app_stack, "layout")
     assert all(px <= 0 for px in result.figures["overflow"].values())

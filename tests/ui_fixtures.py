@@ -131,10 +131,10 @@ def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> di
         return result
 
 
-@pytest.fixture(scope="session")
-def app_stack() -> Iterator[AppStack]:
-    """Every service and the web app as separate processes on a private nats-server (session-wide: the
-    browser flows share it, and each leaves the base model active)."""
+@contextlib.contextmanager
+def running_app_stack() -> Iterator[AppStack]:
+    """Every service and the web app as separate processes on a private nats-server (the `app_stack` fixture in
+    conftest.py: the browser flows share it, and each leaves the base model active)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is missing at {CHROMIUM}: run scripts/ensure_chromium.sh (just test does)")
     if not (REPO / "ui" / "dist" / "index.html").exists():
