@@ -6,21 +6,10 @@ import re
 
 from messages import ErrorCode
 
-# FineTuneSpec's fields (as msgspec names them in `$.field` paths) -> the GraphQL argument that sets them
-ARGUMENT_OF_FIELD: dict[str, str | None] = {
-    "adapter_name": "adapterName",
-    "dataset": "datasetName",
-    "num_samples": "numSamples",
-    "num_epochs": "numEpochs",
-    "learning_rate": "learningRate",
-    "lora_r": "loraR",
-    "lora_alpha": "loraAlpha",
-    "max_steps": "maxSteps",
-    "job_id": None,  # the gateway makes the job id; no argument of the caller's is wrong
-}
+from .wording import argument_of, field_at
 
-# msgspec ends its messages with where: "Expected `float` > 0.0 - at `$.learning_rate`"
-_PATH = re.compile(r" - at `\$\.([A-Za-z_][A-Za-z0-9_]*)[^`]*`$")
+# FineTuneSpec's fields that no argument of the caller's sets: the gateway makes the job id
+_NOT_AN_ARGUMENT = frozenset({"job_id"})
 _DATASET = re.compile(r"\bdataset\b", re.IGNORECASE)
 # failures of the services, not of an argument: retrying the same arguments later may work
 _TRANSIENT = frozenset({ErrorCode.BUSY, ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT, ErrorCode.INTERNAL})
@@ -34,9 +23,9 @@ def error_field(code: ErrorCode, message: str) -> str | None:
     """
     if message.startswith("invalid adapter name"):
         return "adapterName"
-    path = _PATH.search(message)
-    if path is not None:
-        return ARGUMENT_OF_FIELD.get(path.group(1))
+    field = field_at(message)
+    if field is not None:
+        return None if field in _NOT_AN_ARGUMENT else argument_of(field)
     if code is ErrorCode.CONFLICT:
         return None if "a job with id" in message else "adapterName"
     if code in _TRANSIENT:

@@ -65,9 +65,9 @@ class InferenceClient:
             reply: GenerateReply = decode(data, GenerateReply)  # type: ignore[arg-type]
             if isinstance(reply, Accept):
                 return reply
-            left = deadline - loop.time()
             if reply.code is not ErrorCode.BUSY:
                 raise SwitchboardError.from_message(reply)
+            left = deadline - loop.time()
             if left <= 0:
                 if not self._config.busy_wait_s:
                     raise SwitchboardError.from_message(reply)

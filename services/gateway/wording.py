@@ -35,7 +35,7 @@ _KINDS = {
     "null": "null",
 }
 # wire fields whose GraphQL argument is not just their camelCase
-_ARGUMENT_OF_FIELD = {"dataset": "dataset_name"}
+_ARGUMENT_OF_FIELD = {"dataset": "datasetName"}
 # NATS subjects named in messages -> the GraphQL field that gives the same answer
 _FIELD_OF_SUBJECT = {subjects.TRAINING_JOBS: "fineTuneJobs", subjects.ADAPTERS_LIST: "adapters"}
 
@@ -47,6 +47,18 @@ def for_graphql(message: str) -> str:
     for subject, field in _FIELD_OF_SUBJECT.items():
         message = message.replace(f"`{subject}`", f"`{field}`")
     return _SNAKE.sub(lambda m: f"`{_camel(m.group('name'))}`", message)
+
+
+def argument_of(field: str) -> str:
+    """The GraphQL argument that sets wire field `field`: `learning_rate` -> `learningRate`."""
+    return _ARGUMENT_OF_FIELD.get(field) or _camel(field)
+
+
+def field_at(message: str) -> str | None:
+    """The top-level wire field a msgspec error is about: `learning_rate` in "... - at `$.learning_rate`"."""
+    where = _WHERE.search(message)
+    first = _SEGMENT.match(where["path"]) if where else None
+    return first["name"] if first else None
 
 
 def _camel(name: str) -> str:
@@ -93,7 +105,7 @@ def _subject(path: str) -> str:
     fields: list[list[str]] = []  # [name, item text or ""]
     for segment in _SEGMENT.finditer(path):
         if segment["name"]:
-            fields.append([_ARGUMENT_OF_FIELD.get(segment["name"], segment["name"]), ""])
+            fields.append([argument_of(segment["name"]), ""])
         elif fields:
             fields[-1][1] = f"item {int(segment['index']) + 1} of "
     if not fields:
