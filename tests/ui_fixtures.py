@@ -63,14 +63,15 @@ class AppStack:
             "DDGS_PROXY": f"http://127.0.0.1:{free_port()}",
             "SEARCH_TIMEOUT_S": "3",
             "GRAPHQL_URL": self.graphql_url,
+            "VITE_GRAPHQL_URL": self.graphql_url,  # for Vite's dev server, when a test starts one
             "UI_PORT": str(self.ui_port),
             "UI_HOST": "127.0.0.1",
         }
 
-    def start(self, name: str, argv: list[str]) -> None:
+    def start(self, name: str, argv: list[str], cwd: Path = REPO) -> None:
         log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
         self.logs[name] = log
-        self.procs[name] = subprocess.Popen(argv, cwd=REPO, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        self.procs[name] = subprocess.Popen(argv, cwd=cwd, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.workdir / f"{name}.log"
