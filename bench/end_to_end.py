@@ -3,7 +3,7 @@
 Two ways to get the same greedy answer from the bundled model (SmolLM2-135M-Instruct):
 
 * direct  -- this process loads the model with `services.inference.engine.Engine` and calls
-             `Engine.prepare` + `Engine.generate` (the very code the inference worker runs).
+             `Engine.prepare` and runs it on `BatchedScheduler` (the very engine the worker runs).
 * gateway -- nats-server, `python -m services.inference` and `python -m services.gateway` run as
              subprocesses (their own GILs); this process opens a graphql-transport-ws socket and
              subscribes to `inferStream(prompt, maxNewTokens)`. The worker also writes every chunk
@@ -45,6 +45,8 @@ from bench._common import (
     wait_for_graphql,
 )
 from messages import GenerateRequest, GenerationParams
+from services.inference.batched import BatchedScheduler, BatchLimits
+from services.inference.direct import run_direct
 from services.inference.engine import Engine
 from services.runtime import Settings, resolve_model
 
@@ -74,28 +76,18 @@ class Run:
         return (self.completion_tokens - 1) / decode_s if decode_s > 0 else float("nan")
 
 
-def run_direct(engine: Engine, prompt: str, max_new_tokens: int) -> Run:
+def run_direct_once(engine: Engine, scheduler: BatchedScheduler, prompt: str, max_new_tokens: int) -> Run:
     request = GenerateRequest(
         request_id=uuid.uuid4().hex, prompt=prompt, params=GenerationParams(max_new_tokens=max_new_tokens)
     )
-    parts: list[str] = []
-    first: list[int] = []
-
-    def emit(text: str) -> None:
-        if not first:
-            first.append(time.perf_counter_ns())
-        parts.append(text)
-
-    start = time.perf_counter_ns()
-    job = engine.prepare(request)
-    outcome = engine.generate(job, emit)
-    end = time.perf_counter_ns()
+    (sink,) = run_direct(engine, scheduler, [request])
+    assert sink.end_ns is not None
     return Run(
         path="direct",
-        ttft_ms=(first[0] - start) / 1e6 if first else float("nan"),
-        total_s=(end - start) / 1e9,
-        completion_tokens=outcome.completion_tokens,
-        text="".join(parts),
+        ttft_ms=sink.ttft_ms,
+        total_s=(sink.end_ns - sink.started_ns) / 1e9,
+        completion_tokens=sink.tokens,
+        text="".join(sink.parts),
     )
 
 
@@ -170,20 +162,23 @@ async def bench(runs: int, max_new_tokens: int, prompt: str) -> dict[str, Any]:
         with services(("services.inference", env), ("services.gateway", env)) as procs:
             # load the direct copy while the worker loads its own (start-up is not measured)
             engine = Engine(source, load_in_4bit=False, hf_token=None)
+            scheduler = BatchedScheduler(
+                engine, BatchLimits(max_rows=1, prefill_chunk_tokens=256, kv_cache_bytes=2**31)
+            )
             url = f"http://127.0.0.1:{port}/graphql"
             info = await wait_for_graphql(url, "{ modelInfo { modelId device dtype workerId } }", procs)
             print(f"worker: {info['modelInfo']}; stream TOKENS captures every chunk (JetStream, file)")
             print(f"direct: device={engine.device} dtype={engine.dtype}")
             print()
 
-            show(run_direct(engine, prompt, max_new_tokens), "warm-up")
+            show(run_direct_once(engine, scheduler, prompt, max_new_tokens), "warm-up")
             await asyncio.sleep(PAUSE_S)
             show(await run_gateway(url, prompt, max_new_tokens), "warm-up")
             direct: list[Run] = []
             gateway: list[Run] = []
             for index in range(runs):
                 await asyncio.sleep(PAUSE_S)
-                direct.append(run_direct(engine, prompt, max_new_tokens))
+                direct.append(run_direct_once(engine, scheduler, prompt, max_new_tokens))
                 show(direct[-1], f"run {index + 1}")
                 await asyncio.sleep(PAUSE_S)
                 gateway.append(await run_gateway(url, prompt, max_new_tokens))

@@ -111,5 +111,11 @@ class ModelInfo(msgspec.Struct, frozen=True):
     vram_used_mb: float | None = None
     vram_reserved_mb: float | None = None
     max_concurrency: int = 1
-    active_generations: int = 0
+    active_generations: int = 0  # admitted: decoding + waiting
     loaded_adapters: list[str] = msgspec.field(default_factory=list)
+    engine: str = "sequential"  # "batched" (continuous batching) or "sequential" (one request at a time)
+    batch_size: int = 0  # requests in the decode batch now
+    waiting: int = 0  # admitted requests whose prompt is not read yet (queued or being prefilled)
+    kv_cache_mb: float = 0.0  # what the batch's KV cache holds now
+    kv_cache_limit_mb: float | None = None  # INFERENCE_KV_CACHE_MB (batched engine)
+    threads: int = 0  # torch's intra-op threads

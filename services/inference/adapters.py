@@ -1,14 +1,25 @@
-"""LoRA adapters on this worker: the default one from KV `adapters` key `active`, per-request ones by
-name, fetched from Object Store `adapter-files` into ADAPTER_DIR and applied with peft, at most
-`max_loaded` kept (least recently used leave)."""
+"""LoRA adapters on this worker: the default one from KV `adapters` key `active`, per-request ones by name,
+fetched from Object Store `adapter-files` into ADAPTER_DIR and applied with peft between decode steps.
+
+Adapters are versioned by the KV revision of their registry entry `adapter.<name>`: each version is applied
+under its own peft name (`lora-<n>`), so a request keeps the version it started with while a new one under
+the same name loads beside it. A version that was deleted or replaced leaves once no request uses it; at
+most `max_loaded` current versions stay applied (least recently used leave).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import logging
+import shutil
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError, ObjectNotFoundError
@@ -18,7 +29,17 @@ from messages import AdapterMeta, ErrorCode, SwitchboardError, decode, subjects
 from services.runtime.adapter_files import unpack
 
 from .engine import Engine
-from .gate import ModelGate
+
+BetweenSteps = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Version:
+    """One applied version of an adapter: its peft name, the KV revision it came from, and its folder."""
+
+    key: str
+    revision: int
+    folder: Path
 
 
 class Adapters:
@@ -26,19 +47,21 @@ class Adapters:
         self,
         js: JetStreamContext,
         engine: Engine,
-        gate: ModelGate,
+        between_steps: BetweenSteps,
         cache_dir: Path,
         max_loaded: int,
         log: logging.Logger,
     ) -> None:
         self._js = js
         self._engine = engine
-        self._gate = gate
+        self._between_steps = between_steps
         self._cache_dir = cache_dir
         self._max_loaded = max_loaded
         self._log = log
-        self._loaded: OrderedDict[str, None] = OrderedDict()  # LRU order, oldest first
-        self._in_use: dict[str, int] = {}
+        self._loaded: OrderedDict[str, Version] = OrderedDict()  # current versions by name, LRU order
+        self._retired: list[Version] = []  # deleted or replaced, unloaded once unused
+        self._in_use: dict[str, int] = {}  # by peft key
+        self._keys = itertools.count(1)
         self._loading = asyncio.Lock()
         self.active: str | None = None  # the default adapter, None for the base model
         self._kv: KeyValue | None = None
@@ -56,8 +79,9 @@ class Adapters:
                 ) from exc
         return self._kv
 
-    async def meta(self, name: str) -> AdapterMeta:
-        """The adapter's registry entry; refuses unknown adapters and ones trained on another base model."""
+    async def resolve(self, name: str) -> int:
+        """The revision of the adapter's registry entry (its version). Raises SwitchboardError ADAPTER_MISSING
+        for an unknown adapter or one trained on another base model."""
         try:
             entry = await (await self._bucket()).get(subjects.adapter_key(name))
         except KeyNotFoundError as exc:
@@ -71,7 +95,7 @@ class Adapters:
                 f"adapter {name!r} was trained on {meta.base_model}, but this worker serves "
                 f"{self._engine.source.model_id}",
             )
-        return meta
+        return int(entry.revision or 0)
 
     def start_watching(self) -> None:
         self._watch_task = asyncio.create_task(self._watch())
@@ -83,19 +107,21 @@ class Adapters:
                 await self._watch_task
 
     async def _watch(self) -> None:
-        """Follow `active` for as long as the worker runs; wait for the registry's bucket to appear."""
+        """Follow the registry for as long as the worker runs: `active`, and every adapter's entry (a delete or
+        a new version retires what is loaded). Waits for the registry's bucket to appear."""
         while True:
             try:
                 kv = await self._bucket()
-                watcher = await kv.watch(subjects.ACTIVE_KEY)
+                watcher = await kv.watchall()
                 try:
                     async for entry in watcher:
                         if entry is None:  # initial values done
                             continue
-                        name = (entry.value or b"").decode() or None
-                        if entry.operation in ("DEL", "PURGE"):
-                            name = None
-                        await self._set_active(name)
+                        gone = entry.operation in ("DEL", "PURGE")
+                        if entry.key == subjects.ACTIVE_KEY:
+                            await self._set_active(None if gone else (entry.value or b"").decode() or None)
+                        elif entry.key.startswith(subjects.adapter_key("")):
+                            await self._on_entry(entry.key.removeprefix(subjects.adapter_key("")), entry, gone)
                 finally:
                     with contextlib.suppress(Exception):
                         await watcher.stop()  # type: ignore[no-untyped-call]
@@ -107,64 +133,97 @@ class Adapters:
                 self._log.exception("adapter watch failed; retrying")
                 await asyncio.sleep(2)
 
+    async def _on_entry(self, name: str, entry: Any, gone: bool) -> None:
+        current = self._loaded.get(name)
+        if current is None or (not gone and current.revision == entry.revision):
+            return
+        async with self._loading:
+            if self._loaded.get(name) is current:
+                del self._loaded[name]
+                self._retired.append(current)
+        self._log.info(
+            "adapter version retired",
+            extra={"adapter": name, "revision": current.revision, "why": "deleted" if gone else "replaced"},
+        )
+        await self._sweep()
+        if not gone and name == self.active:  # keep serving the default adapter without a first-request wait
+            with contextlib.suppress(SwitchboardError):
+                key = await self.acquire(name, int(entry.revision or 0))
+                await self.release(key)
+
     async def _set_active(self, name: str | None) -> None:
         if name == self.active:
             return
         if name is not None:
             try:
-                await self.meta(name)
-                await self.ensure_loaded(name)
+                key = await self.acquire(name, await self.resolve(name))
+                await self.release(key)
             except SwitchboardError as exc:
                 self._log.error("cannot activate adapter", extra={"adapter": name, "error": exc.message})
                 return
         self.active = name
         self._log.info("active adapter", extra={"adapter": name or "(base model)"})
 
-    # -- loading onto the model ---------------------------------------------------------------
+    # -- applying versions to the model -------------------------------------------------------
 
-    async def ensure_loaded(self, name: str) -> None:
-        """Fetch and apply the adapter unless it is loaded already (marks it most recently used)."""
+    async def acquire(self, name: str, revision: int) -> str:
+        """Make sure version `revision` of `name` is applied (fetching its files if needed) and count one user
+        of it; returns its peft name for `Prepared.adapter_key`. Pair with `release`."""
         async with self._loading:
-            if name in self._loaded:
-                self._loaded.move_to_end(name)
-                return
-            folder = await self._fetch(name)
-            async with self._gate.write():
-                await asyncio.to_thread(self._engine.load_adapter, name, folder)
-                self._loaded[name] = None
-                await self._evict()
-            self._log.info("adapter loaded", extra={"adapter": name, "loaded": len(self._loaded)})
+            current = self._loaded.get(name)
+            if current is None or current.revision != revision:
+                folder = await self._fetch(name, revision)
+                version = Version(key=f"lora-{next(self._keys)}", revision=revision, folder=folder)
+                await self._between_steps(lambda: self._engine.load_adapter(version.key, folder))
+                if current is not None:
+                    del self._loaded[name]
+                    self._retired.append(current)
+                self._loaded[name] = current = version
+                self._log.info("adapter loaded", extra={"adapter": name, "revision": revision, "key": version.key})
+            self._loaded.move_to_end(name)
+            self._in_use[current.key] = self._in_use.get(current.key, 0) + 1
+            await self._evict()
+        await self._sweep()
+        return current.key
 
-    async def _fetch(self, name: str) -> Path:
+    async def release(self, key: str) -> None:
+        self._in_use[key] = self._in_use.get(key, 1) - 1
+        if not self._in_use[key]:
+            del self._in_use[key]
+            await self._sweep()
+
+    async def _fetch(self, name: str, revision: int) -> Path:
         try:
             store = await self._js.object_store(subjects.ADAPTER_FILES_BUCKET)
             result = await store.get(name)
         except (ObjectNotFoundError, NotFoundError, BucketNotFoundError) as exc:
             raise SwitchboardError(ErrorCode.ADAPTER_MISSING, f"the files of adapter {name!r} are missing") from exc
-        return await asyncio.to_thread(unpack, result.data or b"", self._cache_dir / name)
+        return await asyncio.to_thread(unpack, result.data or b"", self._cache_dir / name / f"r{revision}")
 
     async def _evict(self) -> None:
-        """Drop least recently used adapters past the bound (never the active one or one in use)."""
-        for name in list(self._loaded):
+        """Retire least recently used versions past the bound (never the active adapter's, never one in use)."""
+        for name, version in list(self._loaded.items()):
             if len(self._loaded) <= self._max_loaded:
                 return
-            if name == self.active or self._in_use.get(name):
+            if name == self.active or self._in_use.get(version.key):
                 continue
-            await asyncio.to_thread(self._engine.unload_adapter, name)
             del self._loaded[name]
-            self._log.info("adapter unloaded", extra={"adapter": name})
+            self._retired.append(version)
+
+    async def _sweep(self) -> None:
+        """Unload retired versions that no request uses any more, and delete their folders."""
+        for version in [v for v in self._retired if not self._in_use.get(v.key)]:
+            if version not in self._retired:  # another sweep took it meanwhile
+                continue
+            self._retired.remove(version)
+            await self._between_steps(functools.partial(self._engine.unload_adapter, version.key))
+            await asyncio.to_thread(shutil.rmtree, version.folder, True)
+            self._log.info("adapter unloaded", extra={"key": version.key, "revision": version.revision})
 
     def forget_loaded(self) -> None:
         """The model was dropped (GPU lent to training): nothing is applied any more."""
         self._loaded.clear()
-
-    def acquire(self, name: str | None) -> None:
-        if name is not None:
-            self._in_use[name] = self._in_use.get(name, 0) + 1
-
-    def release(self, name: str | None) -> None:
-        if name is not None:
-            self._in_use[name] -= 1
+        self._retired.clear()
 
     @property
     def loaded(self) -> list[str]:

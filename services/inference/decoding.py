@@ -58,3 +58,39 @@ class StopStringFilter:
     def flush(self) -> str:
         out, self._pending = ("" if self.stopped else self._pending), ""
         return out
+
+
+class TextStream:
+    """One generation's token ids turned into the text to send, with its stop rules: end of turn, stop
+    strings and the length limit. Both engines feed it one sampled id at a time.
+
+    `push` returns the text safe to send now (may be ""); once `finish_reason` is set, the generation is over
+    and `tail()` gives what was held back.
+    """
+
+    def __init__(self, tokenizer: Any, stops: list[str], eos_ids: set[int], max_new_tokens: int) -> None:
+        self._decoder = IncrementalDecoder(tokenizer)
+        self._stops = StopStringFilter(stops)
+        self._eos = eos_ids
+        self._max_new_tokens = max_new_tokens
+        self.count = 0  # tokens sampled, end-of-turn included
+        self.finish_reason: str | None = None  # "stop", "stop_string" or "length" (FinishReason values)
+
+    def push(self, token_id: int) -> str:
+        if self.finish_reason is not None:
+            return ""
+        self.count += 1
+        text = ""
+        if token_id in self._eos:
+            self.finish_reason = "stop"
+        else:
+            text = self._stops.feed(self._decoder.push(token_id))
+            if self._stops.stopped:
+                self.finish_reason = "stop_string"
+        if self.finish_reason is None and self.count >= self._max_new_tokens:
+            self.finish_reason = "length"
+        return text
+
+    def tail(self) -> str:
+        """The text held back for a possible stop string, once the generation is over."""
+        return self._stops.flush()

@@ -1,21 +1,21 @@
-"""The model on this worker: loading it, building prompts, and one blocking generation at a time per thread."""
+"""The model on this worker: loading it (device, dtype), tokenizing requests, applying LoRA adapters.
+
+Generating is the engines' job (`batched`, `sequential`); they share this object's model and tokenizer."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
-from transformers.generation.streamers import BaseStreamer
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from messages import ErrorCode, FinishReason, GenerateRequest, GenerationParams, SwitchboardError
 from services.runtime import ModelSource
 
-from .decoding import IncrementalDecoder, StopStringFilter
+from .decoding import TextStream
 from .prompt import build_chat
 
 BASE = "__base__"  # peft's name for "no adapter" in per-call adapter_names
@@ -29,7 +29,9 @@ class Prepared:
     input_ids: torch.Tensor
     params: GenerationParams
     max_new_tokens: int
-    adapter: str | None = None  # None: the base model
+    adapter: str | None = None  # the adapter's name; None: the base model
+    adapter_revision: int = 0  # the version of `adapter` to use (the KV revision of its registry entry)
+    adapter_key: str | None = None  # that version's name inside peft (set when it is applied)
     cancel: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -47,13 +49,28 @@ def pick_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-class Engine:
-    """Owns the tokenizer and model; thread-safe for concurrent `generate` calls."""
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
-    def __init__(self, source: ModelSource, *, load_in_4bit: bool, hf_token: str | None) -> None:
+
+def pick_dtype(setting: str, device: str) -> torch.dtype:
+    """`INFERENCE_DTYPE`: `auto` is float16 on CUDA and float32 on CPU, where `bench.concurrency` measured
+    float32 4-5x faster than bfloat16 for prefill and about 2x for batched decode on a CPU without bf16
+    matrix units (README, Benchmarks). Raises SwitchboardError for an unknown name."""
+    if setting == "auto":
+        return torch.float16 if device == "cuda" else torch.float32
+    if setting not in DTYPES:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"INFERENCE_DTYPE={setting!r}: use auto, {', '.join(DTYPES)}")
+    return DTYPES[setting]
+
+
+class Engine:
+    """Owns the tokenizer and the model (and its peft adapters); the engines run it on their own thread."""
+
+    def __init__(self, source: ModelSource, *, load_in_4bit: bool, hf_token: str | None, dtype: str = "auto") -> None:
         self.source = source
         self.device = pick_device()
         self.load_in_4bit = load_in_4bit and self.device == "cuda"
+        self.compute_dtype = pick_dtype(dtype, self.device)
         self.tokenizer: Any = AutoTokenizer.from_pretrained(source.location, token=hf_token)
         self._hf_token = hf_token
         self.base_model: Any = self._load_model()
@@ -79,13 +96,13 @@ class Engine:
                 kwargs["quantization_config"] = BitsAndBytesConfig(  # type: ignore[no-untyped-call]
                     load_in_4bit=True,
                     bnb_4bit_quant_type="nf4",
-                    bnb_4bit_compute_dtype=torch.float16,
+                    bnb_4bit_compute_dtype=self.compute_dtype,
                     bnb_4bit_use_double_quant=True,
                 )
             else:
-                kwargs["dtype"] = torch.float16
+                kwargs["dtype"] = self.compute_dtype
         else:
-            kwargs["dtype"] = "auto"  # the bundled model is bf16, fastest on CPU here
+            kwargs["dtype"] = self.compute_dtype
         model = AutoModelForCausalLM.from_pretrained(self.source.location, **kwargs)
         model.eval()  # type: ignore[no-untyped-call]
         return model
@@ -95,6 +112,15 @@ class Engine:
         if self.load_in_4bit:
             return "nf4"
         return "released" if self.base_model is None else str(self.base_model.dtype).removeprefix("torch.")
+
+    @property
+    def element_size(self) -> int:
+        """Bytes of one KV cache element (the compute dtype's)."""
+        return int(torch.empty((), dtype=self.compute_dtype).element_size())
+
+    def text_stream(self, job: Prepared) -> TextStream:
+        """The job's token-to-text state with its stop rules."""
+        return TextStream(self.tokenizer, job.params.stop, self.eos_ids, job.max_new_tokens)
 
     def prepare(self, request: GenerateRequest) -> Prepared:
         """Validate the request against this model and tokenize it (raises SwitchboardError)."""
@@ -125,47 +151,9 @@ class Engine:
             adapter=request.adapter,
         )
 
-    def generate(self, job: Prepared, emit: Callable[[str], None]) -> Outcome:
-        """Run one generation, calling `emit` with each new piece of text. Blocks; run it in a thread."""
-        decoder = IncrementalDecoder(self.tokenizer)
-        stops = StopStringFilter(job.params.stop)
-        sink = _TokenSink(decoder, stops, emit, self.eos_ids)
-        params = job.params
-        sampling: dict[str, Any] = (
-            {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
-            if params.temperature > 0
-            else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-        )
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
-        if self.model is not self.base_model:  # a PeftModel: choose the adapter per call, no shared state
-            sampling["adapter_names"] = [job.adapter or BASE]
-        input_ids = job.input_ids.to(self.model.device)
-        with torch.inference_mode():
-            self.model.generate(
-                input_ids=input_ids,
-                attention_mask=torch.ones_like(input_ids),
-                max_new_tokens=job.max_new_tokens,
-                streamer=sink,
-                stopping_criteria=StoppingCriteriaList([_Halt(job.cancel, stops)]),
-                pad_token_id=self.pad_id,
-                **sampling,
-            )
-        tail = stops.flush()
-        if tail:
-            emit(tail)
-        if job.cancel.is_set():
-            reason = FinishReason.CANCELLED
-        elif stops.stopped:
-            reason = FinishReason.STOP_STRING
-        elif sink.saw_eos:
-            reason = FinishReason.STOP
-        else:
-            reason = FinishReason.LENGTH
-        return Outcome(finish_reason=reason, completion_tokens=sink.count)
-
     def load_adapter(self, name: str, folder: Path) -> None:
-        """Apply a saved LoRA adapter under `name` (call with no generation running)."""
+        """Apply a saved LoRA adapter under `name` (on the engine thread, between decode steps: requests already
+        running keep their own adapters, named per row)."""
         from peft import PeftModel
 
         if self.model is self.base_model:
@@ -175,7 +163,7 @@ class Engine:
         self.model.eval()
 
     def unload_adapter(self, name: str) -> None:
-        """Remove an adapter's weights (call with no generation running)."""
+        """Remove an adapter's weights (on the engine thread, between steps, when no request uses it)."""
         if self.model is self.base_model or name not in self.model.peft_config:
             return
         if len(self.model.peft_config) == 1:  # the last one: back to the plain model
@@ -206,46 +194,3 @@ class Engine:
             "vram_used_mb": torch.cuda.memory_allocated(0) / mb,
             "vram_reserved_mb": torch.cuda.memory_reserved(0) / mb,
         }
-
-
-class _TokenSink(BaseStreamer):
-    """Receives ids from `generate` (the prompt first, then one token per step)."""
-
-    def __init__(
-        self, decoder: IncrementalDecoder, stops: StopStringFilter, emit: Callable[[str], None], eos: set[int]
-    ) -> None:
-        self._decoder = decoder
-        self._stops = stops
-        self._emit = emit
-        self._eos = eos
-        self._prompt_seen = False
-        self.count = 0
-        self.saw_eos = False
-
-    def put(self, value: torch.Tensor) -> None:
-        if not self._prompt_seen:
-            self._prompt_seen = True
-            return
-        for token_id in value.reshape(-1).tolist():
-            self.count += 1
-            if token_id in self._eos:
-                self.saw_eos = True
-                continue
-            text = self._stops.feed(self._decoder.push(int(token_id)))
-            if text:
-                self._emit(text)
-
-    def end(self) -> None:
-        return None
-
-
-class _Halt(StoppingCriteria):
-    """Stops generation within one token of a cancel or a stop string."""
-
-    def __init__(self, cancel: threading.Event, stops: StopStringFilter) -> None:
-        self._cancel = cancel
-        self._stops = stops
-
-    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
-        halt = self._cancel.is_set() or self._stops.stopped
-        return torch.full((input_ids.shape[0],), halt, dtype=torch.bool, device=input_ids.device)

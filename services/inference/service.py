@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import logging
 import socket
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import ClassVar
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
 
+import torch
 from nats.aio.msg import Msg
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.micro.request import Request
@@ -20,6 +21,7 @@ from messages import (
     ErrorMessage,
     FinishReason,
     GenerateRequest,
+    GenerationParams,
     GpuHandoff,
     ModelInfo,
     SwitchboardError,
@@ -32,19 +34,13 @@ from messages import (
 from services.runtime import Actor, ActorContext, Settings, ensure_stream, reply_error, resolve_model
 
 from .adapters import Adapters
+from .batched import BatchedScheduler, BatchLimits
 from .config import InferenceConfig
-from .engine import Engine, Outcome, Prepared
+from .engine import Engine, Prepared
 from .gate import ModelGate
-
-
-@dataclass
-class _Done:
-    outcome: Outcome
-
-
-@dataclass
-class _Failed:
-    error: BaseException
+from .kv_cache import supported
+from .relay import Relay
+from .scheduler import Scheduler
 
 
 class InferenceActor(Actor):
@@ -57,7 +53,7 @@ class InferenceActor(Actor):
         self.engine: Engine | None = None
         self._active: dict[str, Prepared] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._executor = ThreadPoolExecutor(self.config.max_concurrency, thread_name_prefix="generate")
+        self.scheduler: Scheduler | None = None
         self._ctx: ActorContext | None = None
         self._shutting_down = False
         self._gate = ModelGate()
@@ -65,7 +61,7 @@ class InferenceActor(Actor):
         self._lent_to: str | None = None  # the fine-tuning job holding this host's GPU
 
     def metadata(self) -> dict[str, str]:
-        return {"max_concurrency": str(self.config.max_concurrency)}
+        return {"max_concurrency": str(self.config.max_concurrency), "engine": self.config.engine}
 
     async def start(self, ctx: ActorContext) -> None:
         self._ctx = ctx
@@ -82,17 +78,36 @@ class InferenceActor(Actor):
             ),
         )
         source = await asyncio.to_thread(resolve_model, self.settings)
+        torch.set_num_threads(self.config.threads)
         ctx.log.info("loading model", extra={"model": source.model_id, "from": source.location})
         self.engine = await asyncio.to_thread(
-            Engine, source, load_in_4bit=self.settings.load_in_4bit, hf_token=self.settings.hf_token
+            Engine,
+            source,
+            load_in_4bit=self.settings.load_in_4bit,
+            hf_token=self.settings.hf_token,
+            dtype=self.config.dtype,
         )
+        self.scheduler = self._make_scheduler(self.engine)
         ctx.log.info(
             "model ready",
-            extra={"model": source.model_id, "device": self.engine.device, "dtype": self.engine.dtype},
+            extra={
+                "model": source.model_id,
+                "device": self.engine.device,
+                "dtype": self.engine.dtype,
+                "engine": self.scheduler.name,
+                "threads": torch.get_num_threads(),
+            },
         )
         self._adapters = Adapters(
-            ctx.js, self.engine, self._gate, self.settings.adapter_dir, self.config.max_loaded_adapters, ctx.log
+            ctx.js,
+            self.engine,
+            self._between_steps,
+            self.settings.adapter_dir,
+            self.config.max_loaded_adapters,
+            ctx.log,
         )
+        if self.config.warm_up:
+            await self._warm_up()
         self._adapters.start_watching()
         await ctx.nc.subscribe(subjects.CANCEL_WILDCARD, cb=self._on_cancel)
         # not a queue group: every worker on the job's host hears it, the others ignore it
@@ -111,15 +126,62 @@ class InferenceActor(Actor):
             handler=self._on_info,
         )
 
+    def _make_scheduler(self, engine: Engine) -> Scheduler:
+        """The engine INFERENCE_ENGINE asks for; the sequential one where this model's KV cache cannot be
+        batched here (sliding-window or other special cache layers), with a warning."""
+        if self.config.engine == "sequential":
+            from .sequential import SequentialScheduler
+
+            return SequentialScheduler(engine)
+        from transformers import DynamicCache
+
+        if not supported(DynamicCache(config=engine.base_model.config)):
+            self._log().warning("this model's KV cache cannot be batched here; answering one request at a time")
+            from .sequential import SequentialScheduler
+
+            return SequentialScheduler(engine)
+        limits = BatchLimits(
+            max_rows=self.config.max_concurrency,
+            prefill_chunk_tokens=self.config.prefill_chunk_tokens,
+            kv_cache_bytes=self.config.kv_cache_mb * 2**20,
+        )
+        return BatchedScheduler(engine, limits)
+
+    async def _between_steps(self, change: Callable[[], Any]) -> Any:
+        assert self.scheduler is not None
+        return await asyncio.wrap_future(self.scheduler.between_steps(change))
+
+    async def _warm_up(self) -> None:
+        """Answer two short requests at once before serving, so the first real answers do not pay for the
+        kernels' first use (seconds on a cold CPU, measured in issue 9: 9.8 s for the first 8 tokens)."""
+        assert self.engine is not None and self.scheduler is not None
+        began = time.perf_counter()
+        jobs = [
+            self.engine.prepare(
+                GenerateRequest(request_id=f"warm-up-{i}", prompt=prompt, params=GenerationParams(max_new_tokens=4))
+            )
+            for i, prompt in enumerate(["Hello", "What is the capital of France?"])
+        ]
+        relays = [Relay() for _ in jobs]
+        for job, relay in zip(jobs, relays, strict=True):
+            self.scheduler.submit(job, relay)
+        for relay in relays:
+            async for _ in relay.pieces():
+                pass
+        self._log().info("warmed up", extra={"seconds": round(time.perf_counter() - began, 2)})
+
     async def stop(self) -> None:
         self._shutting_down = True
         for job in self._active.values():
             job.cancel.set()
+        if self.scheduler is not None:
+            self.scheduler.wake()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=30)
         if self._adapters is not None:
             await self._adapters.stop()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self.scheduler is not None:
+            await asyncio.to_thread(self.scheduler.stop)
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -151,10 +213,10 @@ class InferenceActor(Actor):
         assert self.engine is not None and self._adapters is not None
         if request.adapter is not None and request.base_model:
             raise SwitchboardError(ErrorCode.BAD_REQUEST, "give either an adapter or the base model, not both")
-        if request.adapter is not None:
-            await self._adapters.meta(request.adapter)  # exists, and fits this base model
         job = self.engine.prepare(request)
         job.adapter = None if request.base_model else request.adapter or self._adapters.active
+        if job.adapter is not None:  # exists, fits this base model; the version this request will use
+            job.adapter_revision = await self._adapters.resolve(job.adapter)
         if self._shutting_down:
             raise SwitchboardError(ErrorCode.UNAVAILABLE, "this inference worker is shutting down")
         if self._lent_to is not None:
@@ -170,6 +232,8 @@ class InferenceActor(Actor):
                 f"the inference worker is busy ({self.config.max_concurrency} generation(s) running); "
                 "try again in a moment",
             )
+        assert self.scheduler is not None
+        self.scheduler.check_room(job, list(self._active.values()))
         self._active[job.request_id] = job
         return job
 
@@ -178,6 +242,8 @@ class InferenceActor(Actor):
 
     def _model_info(self) -> ModelInfo:
         assert self.engine is not None
+        assert self.scheduler is not None
+        occupancy = self.scheduler.occupancy()
         return ModelInfo(
             model_id=self.engine.source.model_id,
             device=self.engine.device,
@@ -190,6 +256,12 @@ class InferenceActor(Actor):
             loaded_adapters=self._adapters.loaded if self._adapters else [],
             max_concurrency=self.config.max_concurrency,
             active_generations=len(self._active),
+            engine=self.scheduler.name,
+            batch_size=occupancy.decoding,
+            waiting=occupancy.waiting,
+            kv_cache_mb=round(occupancy.kv_cache_bytes / 2**20, 2),
+            kv_cache_limit_mb=float(self.config.kv_cache_mb) if self.scheduler.name == "batched" else None,
+            threads=torch.get_num_threads(),
             **self.engine.memory(),
         )
 
@@ -212,16 +284,19 @@ class InferenceActor(Actor):
             if release and self._lent_to is None:
                 self._lent_to = handoff.job_id  # new requests are refused from here on
                 async with self._gate.write():  # running generations finish first
-                    await asyncio.to_thread(self.engine.release)
+                    await self._between_steps(self.engine.release)
                     self._adapters.forget_loaded()
                 self._log().info("gpu lent", extra={"job_id": handoff.job_id})
             elif not release and self._lent_to is not None:
                 async with self._gate.write():
-                    await asyncio.to_thread(self.engine.reclaim)
+                    await self._between_steps(self.engine.reclaim)
                 self._lent_to = None
-                if self._adapters.active is not None:
+                active = self._adapters.active
+                if active is not None:
                     with contextlib.suppress(SwitchboardError):
-                        await self._adapters.ensure_loaded(self._adapters.active)
+                        await self._adapters.release(
+                            await self._adapters.acquire(active, await self._adapters.resolve(active))
+                        )
                 self._log().info("gpu reclaimed", extra={"job_id": handoff.job_id})
         if msg.reply:
             await msg.respond(encode(self._model_info()))
@@ -231,19 +306,20 @@ class InferenceActor(Actor):
         job = self._active.get(subjects.request_id_of(subject))
         if job is not None:
             job.cancel.set()
+            if self.scheduler is not None:
+                self.scheduler.wake()
             self._log().info("cancel", extra={"request_id": job.request_id})
 
     # -- one generation ----------------------------------------------------------------------
 
     async def _run(self, job: Prepared) -> None:
-        """Apply the job's adapter if needed, generate under the model gate, publish every chunk."""
+        """Apply the job's adapter version, run it on the engine, publish every chunk and the final one."""
         assert self._adapters is not None
         adapters = self._adapters
-        adapters.acquire(job.adapter)
         try:
             try:
                 if job.adapter is not None:
-                    await adapters.ensure_loaded(job.adapter)
+                    job.adapter_key = await adapters.acquire(job.adapter, job.adapter_revision)
                 async with self._gate.read():
                     final = await self._generate(job)
             except SwitchboardError as exc:
@@ -265,8 +341,9 @@ class InferenceActor(Actor):
                 },
             )
         finally:
-            adapters.release(job.adapter)
             self._active.pop(job.request_id, None)
+            if job.adapter_key is not None:
+                await adapters.release(job.adapter_key)
 
     async def _publish(self, chunk: TokenChunk) -> None:
         assert self._ctx is not None
@@ -275,30 +352,16 @@ class InferenceActor(Actor):
             await self._ctx.nc.flush()
 
     async def _generate(self, job: Prepared) -> TokenChunk:
-        """Run the generation in a worker thread, relaying its text as chunks; returns the final chunk."""
-        assert self.engine is not None
-        engine = self.engine
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[str | _Done | _Failed] = asyncio.Queue()
-
-        def emit(text: str) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, text)
-
-        def work() -> None:
-            try:
-                outcome = engine.generate(job, emit)
-            except BaseException as exc:
-                loop.call_soon_threadsafe(queue.put_nowait, _Failed(exc))
-            else:
-                loop.call_soon_threadsafe(queue.put_nowait, _Done(outcome))
-
-        loop.run_in_executor(self._executor, work)
+        """Run the job on the engine, relaying its text as chunks; returns the final chunk (published)."""
+        assert self.scheduler is not None
+        relay = Relay()
+        self.scheduler.submit(job, relay)
         seq = 0
-        while isinstance(item := await queue.get(), str):
-            await self._publish(TokenChunk(request_id=job.request_id, seq=seq, token=item))
+        async for piece in relay.pieces():
+            await self._publish(TokenChunk(request_id=job.request_id, seq=seq, token=piece))
             seq += 1
-        if isinstance(item, _Done):
-            reason = item.outcome.finish_reason
+        if relay.outcome is not None:
+            reason = relay.outcome.finish_reason
             error = None
             if reason is FinishReason.CANCELLED and self._shutting_down:
                 reason = FinishReason.ERROR
@@ -308,17 +371,17 @@ class InferenceActor(Actor):
                 seq=seq,
                 done=True,
                 finish_reason=reason,
-                usage=Usage(job.prompt_tokens, item.outcome.completion_tokens),
+                usage=Usage(job.prompt_tokens, relay.outcome.completion_tokens),
                 error=error,
             )
         else:
-            self._log().error("generation failed", extra={"request_id": job.request_id, "error": repr(item.error)})
+            self._log().error("generation failed", extra={"request_id": job.request_id, "error": repr(relay.error)})
             final = TokenChunk(
                 request_id=job.request_id,
                 seq=seq,
                 done=True,
                 finish_reason=FinishReason.ERROR,
-                error=ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {item.error}"),
+                error=ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {relay.error}"),
             )
         await self._publish(final)
         return final

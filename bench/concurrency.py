@@ -1,0 +1,352 @@
+"""Concurrency: many people at once through the gateway, against one request at a time and the static
+ceiling, in one run on the bundled model.
+
+For C concurrent `inferStream`s (default C = 1, 4, 16, 32), each with a different prompt, greedy,
+`--max-new-tokens` (48):
+
+* gateway   -- nats-server, `python -m services.inference` (the batched engine, `INFERENCE_MAX_CONCURRENCY`
+               = the largest C) and `python -m services.gateway` as subprocesses; C graphql-transport-ws
+               sockets subscribe at once. Aggregate tok/s = all completion tokens / (first subscribe to last
+               final chunk); TTFT = subscribe to the first `next` with text, p50 and p99 over the C streams.
+* one at a time -- this process, the same prompts answered one after another with `model.generate`
+               (batch 1, the pre-batching engine's way): its aggregate tok/s.
+* static    -- this process, one `model.generate` on the C prompts left-padded into one batch: the ceiling a
+               batched engine can approach on this CPU, not beat.
+
+Two prompt sets: chat-length questions, and grounded-length (the same questions with four search results in
+the system message, built by `services.inference.grounding` as `webSearch` does). Then the prefill speed of
+one prompt of 512 and 2,048 tokens in each dtype (`--dtypes`). The gateway runs while this process is idle,
+and the in-process runs while the worker is idle: never two at a time.
+
+Run: `.venv/bin/python -m bench.concurrency [--levels 1,4,16,32] [--max-new-tokens 48] [--sets chat,grounded]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from bench._common import (
+    GqlSocket,
+    free_port,
+    load_average,
+    machine,
+    nats_server,
+    percentile,
+    print_table,
+    save_results,
+    services,
+    stop_on_sigterm,
+    wait_for_graphql,
+)
+from messages import ChatMessage, GenerateRequest, GenerationParams, SearchResult
+from services.inference.engine import Engine
+from services.inference.grounding import ground
+from services.runtime import Settings, resolve_model
+
+SUBSCRIPTION = (
+    "subscription($m: [ChatMessageInput!], $p: String!, $n: Int!) "
+    "{ inferStream(prompt: $p, messages: $m, maxNewTokens: $n) { token done seq usage { completionTokens } } }"
+)
+QUESTIONS = [
+    "What is the capital of France?",
+    "Write a long story about a dragon who learns to bake bread.",
+    "Give me three names for a pet turtle.",
+    "Explain what a message broker does.",
+    "How do I boil an egg?",
+    "What is the difference between a list and a tuple in Python?",
+    "Suggest a name for a bakery.",
+    "Why is the sky blue?",
+    "Write a haiku about autumn.",
+    "What are the benefits of exercise?",
+    "How does a bicycle stay upright?",
+    "Summarize the plot of Romeo and Juliet.",
+    "What is photosynthesis?",
+    "Give me a recipe for pancakes.",
+    "How far is the Moon from the Earth?",
+    "What is a good way to learn a new language?",
+]
+SOURCES = [
+    SearchResult(
+        title=f"Result {n}: background reading on the question",
+        url=f"https://example.org/article-{n}",
+        snippet=(
+            "This page explains the topic in some detail, with history, definitions and examples. "
+            "It covers the main facts that people usually ask about, the common misunderstandings, "
+            "and where to read more. Experts quoted here agree on the basics but differ on details, "
+            "and the article lists both views with their sources and dates."
+        ),
+    )
+    for n in range(1, 5)
+]
+
+
+def chats(prompt_set: str, count: int) -> list[list[ChatMessage]]:
+    """`count` different conversations (the questions repeat, with a number, past 16)."""
+    out: list[list[ChatMessage]] = []
+    for i in range(count):
+        question = QUESTIONS[i % len(QUESTIONS)] + (f" ({i // len(QUESTIONS) + 1})" if i >= len(QUESTIONS) else "")
+        chat = [ChatMessage(role="user", content=question)]
+        if prompt_set == "grounded":
+            chat = ground(chat, SOURCES, dt.date(2026, 11, 29))
+        out.append(chat)
+    return out
+
+
+@dataclass
+class Row:
+    prompt_set: str
+    path: str
+    c: int
+    tokens: int
+    seconds: float
+    ttft_p50_ms: float
+    ttft_p99_ms: float
+    prompt_tokens: float
+
+    @property
+    def tok_s(self) -> float:
+        return self.tokens / self.seconds
+
+
+async def one_stream(url: str, chat: list[ChatMessage], n: int) -> tuple[float, int, int]:
+    """(ttft ms, completion tokens, end ns) of one inferStream; raises on an error or a seq gap."""
+    sock = await GqlSocket(url).open()
+    try:
+        messages = [{"role": m.role.upper(), "content": m.content} for m in chat[:-1]]
+        start = await sock.subscribe(SUBSCRIPTION, {"m": messages or None, "p": chat[-1].content, "n": n})
+        first: int | None = None
+        seq = 0
+        while True:
+            frame = await sock.receive(timeout=300)
+            if frame["type"] != "next":
+                raise RuntimeError(f"unexpected frame {frame}")
+            if frame["payload"].get("errors"):
+                raise RuntimeError(f"gateway error: {frame['payload']['errors']}")
+            chunk: dict[str, Any] = frame["payload"]["data"]["inferStream"]
+            if chunk["seq"] != seq:
+                raise RuntimeError(f"seq {chunk['seq']} where {seq} was expected")
+            seq += 1
+            if chunk["token"] and first is None:
+                first = time.perf_counter_ns()
+            if chunk["done"]:
+                end = time.perf_counter_ns()
+                return ((first or end) - start) / 1e6, int(chunk["usage"]["completionTokens"]), end
+    finally:
+        await sock.close()
+
+
+async def gateway_round(url: str, prompt_set: str, c: int, n: int) -> Row:
+    began = time.perf_counter_ns()
+    results = await asyncio.gather(*(one_stream(url, chat, n) for chat in chats(prompt_set, c)))
+    seconds = (max(end for _, _, end in results) - began) / 1e9
+    ttfts = [t for t, _, _ in results]
+    return Row(
+        prompt_set,
+        "gateway",
+        c,
+        sum(k for _, k, _ in results),
+        seconds,
+        percentile(ttfts, 50),
+        percentile(ttfts, 99),
+        float("nan"),
+    )
+
+
+def requests_of(prompt_set: str, c: int, n: int) -> list[GenerateRequest]:
+    return [
+        GenerateRequest(request_id=uuid.uuid4().hex, messages=chat, params=GenerationParams(max_new_tokens=n))
+        for chat in chats(prompt_set, c)
+    ]
+
+
+def generate_tokens(engine: Engine, ids: torch.Tensor, mask: torch.Tensor, n: int) -> torch.Tensor:
+    """Greedy `model.generate`; returns only the new tokens, `[rows, <= n]`."""
+    with torch.inference_mode():
+        out = engine.model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=n,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            pad_token_id=engine.pad_id,
+        )
+    return out[:, ids.shape[1] :]
+
+
+def count_real(engine: Engine, new: torch.Tensor) -> int:
+    """New tokens up to and including each row's first end-of-turn (what a worker would count)."""
+    total = 0
+    for row in new.tolist():
+        for k, token in enumerate(row):
+            if token in engine.eos_ids:
+                total += k + 1
+                break
+        else:
+            total += len(row)
+    return total
+
+
+def one_at_a_time(engine: Engine, prompt_set: str, c: int, n: int) -> Row:
+    jobs = [engine.prepare(r) for r in requests_of(prompt_set, c, n)]
+    tokens = 0
+    began = time.perf_counter()
+    for job in jobs:
+        new = generate_tokens(engine, job.input_ids, torch.ones_like(job.input_ids), n)
+        tokens += count_real(engine, new)
+    seconds = time.perf_counter() - began
+    prompt = sum(j.prompt_tokens for j in jobs) / len(jobs)
+    return Row(prompt_set, "one at a time", c, tokens, seconds, float("nan"), float("nan"), prompt)
+
+
+def static_batch(engine: Engine, prompt_set: str, c: int, n: int) -> Row:
+    jobs = [engine.prepare(r) for r in requests_of(prompt_set, c, n)]
+    width = max(j.prompt_tokens for j in jobs)
+    ids = torch.full((c, width), engine.pad_id, dtype=torch.long)
+    mask = torch.zeros((c, width), dtype=torch.long)
+    for i, job in enumerate(jobs):
+        ids[i, width - job.prompt_tokens :] = job.input_ids[0]
+        mask[i, width - job.prompt_tokens :] = 1
+    began = time.perf_counter()
+    tokens = count_real(engine, generate_tokens(engine, ids, mask, n))
+    seconds = time.perf_counter() - began
+    prompt = sum(j.prompt_tokens for j in jobs) / len(jobs)
+    return Row(prompt_set, "static", c, tokens, seconds, float("nan"), float("nan"), prompt)
+
+
+def prefill_speed(location: str, dtypes: list[str]) -> list[list[object]]:
+    from transformers import AutoModelForCausalLM
+
+    rows: list[list[object]] = []
+    for name in dtypes:
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=getattr(torch, name)).eval()
+        with torch.inference_mode():
+            model(torch.randint(100, 1000, (1, 64)), logits_to_keep=1)  # warm-up
+            for length in (512, 2048):
+                ids = torch.randint(100, 1000, (1, length))
+                began = time.perf_counter()
+                model(ids, logits_to_keep=1)
+                seconds = time.perf_counter() - began
+                rows.append([name, length, round(seconds, 2), round(length / seconds)])
+        del model
+    return rows
+
+
+async def bench(levels: list[int], n: int, prompt_sets: list[str], dtypes: list[str]) -> dict[str, Any]:
+    settings = Settings.from_env()
+    source = resolve_model(settings)
+    print(f"model: {source.model_id}; machine: {machine()}; torch threads {torch.get_num_threads()}")
+    print(f"load average before: {load_average()}; greedy, max_new_tokens={n}, C = {levels}")
+    rows: list[Row] = []
+    with nats_server() as nats:
+        port = free_port()
+        env = {
+            "NATS_URL": nats.url,
+            "MODEL_CACHE_DIR": str(settings.model_cache_dir),
+            "GATEWAY_PORT": str(port),
+            "INFERENCE_MAX_CONCURRENCY": str(max(levels)),
+            "GATEWAY_TOKEN_TIMEOUT_S": "300",
+        }
+        with services(("services.inference", env), ("services.gateway", env)) as procs:
+            url = f"http://127.0.0.1:{port}/graphql"
+            info = await wait_for_graphql(url, "{ modelInfo { dtype engine maxConcurrency threads } }", procs)
+            print(f"worker: {info['modelInfo']}")
+            for prompt_set in prompt_sets:
+                for c in levels:
+                    rows.append(await gateway_round(url, prompt_set, c, n))
+                    print(f"  gateway {prompt_set} C={c}: {rows[-1].tok_s:.1f} tok/s", flush=True)
+    engine = Engine(source, load_in_4bit=False, hf_token=None)
+    print(f"in-process: dtype {engine.dtype}")
+    generate_tokens(
+        engine,
+        *(lambda j: (j.input_ids, torch.ones_like(j.input_ids)))(engine.prepare(requests_of("chat", 1, 4)[0])),
+        4,
+    )  # warm-up
+    for prompt_set in prompt_sets:
+        rows.append(one_at_a_time(engine, prompt_set, min(4, max(levels)), n))
+        print(f"  one at a time {prompt_set}: {rows[-1].tok_s:.1f} tok/s", flush=True)
+        for c in levels:
+            rows.append(static_batch(engine, prompt_set, c, n))
+            print(f"  static {prompt_set} C={c}: {rows[-1].tok_s:.1f} tok/s", flush=True)
+    prefill = prefill_speed(source.location, dtypes)
+    print(f"\nload average after: {load_average()}\n")
+    table: list[list[object]] = []
+    ratios: list[list[object]] = []
+    for prompt_set in prompt_sets:
+        alone = next(r for r in rows if r.prompt_set == prompt_set and r.path == "one at a time")
+        c1 = next((r for r in rows if r.prompt_set == prompt_set and r.path == "gateway" and r.c == 1), None)
+        for c in levels:
+            gw = next(r for r in rows if r.prompt_set == prompt_set and r.path == "gateway" and r.c == c)
+            st = next(r for r in rows if r.prompt_set == prompt_set and r.path == "static" and r.c == c)
+            table.append(
+                [
+                    prompt_set,
+                    c,
+                    round(st.prompt_tokens),
+                    round(gw.tok_s, 1),
+                    round(gw.ttft_p50_ms),
+                    round(gw.ttft_p99_ms),
+                    round(alone.tok_s, 1),
+                    round(st.tok_s, 1),
+                ]
+            )
+            ratios.append(
+                [
+                    prompt_set,
+                    c,
+                    round(gw.tok_s / c1.tok_s, 2) if c1 else "-",
+                    round(gw.tok_s / alone.tok_s, 2),
+                    round(gw.tok_s / st.tok_s, 2),
+                ]
+            )
+    print_table(
+        [
+            "prompts",
+            "C",
+            "prompt tok",
+            "gateway tok/s",
+            "TTFT p50 ms",
+            "TTFT p99 ms",
+            "one-at-a-time tok/s",
+            "static tok/s",
+        ],
+        table,
+    )
+    print()
+    print_table(["prompts", "C", "gateway / gateway C=1", "gateway / one at a time", "gateway / static"], ratios)
+    print()
+    print_table(["dtype", "prompt tokens", "prefill s", "prefill tok/s"], prefill)
+    data = {"rows": [r.__dict__ | {"tok_s": r.tok_s} for r in rows], "prefill": prefill}
+    print(f"\nsaved {save_results('concurrency', data)}")
+    return data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--levels", default="1,4,16,32")
+    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--sets", default="chat,grounded")
+    parser.add_argument("--dtypes", default="float32,bfloat16")
+    args = parser.parse_args()
+    stop_on_sigterm()
+    asyncio.run(
+        bench(
+            [int(x) for x in args.levels.split(",")],
+            args.max_new_tokens,
+            args.sets.split(","),
+            [d for d in args.dtypes.split(",") if d],
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

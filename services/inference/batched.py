@@ -1,0 +1,370 @@
+"""Continuous batching: concurrent generations share each forward pass of one engine thread.
+
+Each turn of the loop (one "step"): run model changes that were asked for (adapter loads), drop cancelled
+requests, read one chunk of the prompts being prefilled (chunked prefill, as vLLM does: a long prompt takes
+several steps, so it never stalls the batch or a cancel), then one decode step for every request in the
+batch. A request joins the batch when its prompt is read and leaves it when it ends, between steps, so a
+new request never waits for a long one.
+
+Each request keeps what it would have alone: its adapter (peft applies adapters per row of a batch through
+`adapter_names`), its own sampler and seed (`sampling.Sampler`), its temperature, top-p, stop strings and
+length. The batch's KV cache is left-padded (`kv_cache`); padding changes the shapes of the matrix products,
+so float32 results can differ from a lone request's in the last bits of a logit (see the README).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import DynamicCache
+
+from messages import ErrorCode, FinishReason, SwitchboardError
+
+from . import kv_cache
+from .decoding import TextStream
+from .engine import BASE, Engine, Outcome, Prepared
+from .kv_cache import PaddedCache
+from .sampling import Sampler
+from .scheduler import Occupancy, Sink
+
+log = logging.getLogger("switchboard.inference.batched")
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """`max_rows`: requests decoded together. `prefill_chunk_tokens`: prompt tokens read per step, all rows
+    of a prefill together. `kv_cache_bytes`: what the batch's keys and values may take, reserved for each
+    request's prompt plus `max_new_tokens` in the padded layout (rows x the longest reservation)."""
+
+    max_rows: int
+    prefill_chunk_tokens: int
+    kv_cache_bytes: int
+
+
+class _Row:
+    """One request on its way through the engine."""
+
+    def __init__(self, job: Prepared, sink: Sink, stream: TextStream) -> None:
+        self.job = job
+        self.sink = sink
+        self.stream = stream
+        self.sampler = Sampler(job.params)
+        self.prompt: list[int] = job.input_ids[0].tolist()
+        self.length = len(self.prompt)  # tokens of this row in the cache once its prompt is read
+        self.next_token = 0  # the sampled token that the next decode step feeds
+
+    @property
+    def reserved_tokens(self) -> int:
+        return self.length + self.job.max_new_tokens
+
+
+class _Prefill:
+    """Prompts read together: left-padded to one width, a chunk of columns per step."""
+
+    def __init__(self, rows: list[_Row], device: torch.device, cache: Any) -> None:
+        width = max(r.length for r in rows)
+        self.rows = rows
+        ids = torch.zeros((len(rows), width), dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            ids[i, width - row.length :] = torch.tensor(row.prompt, dtype=torch.long)
+            mask[i, width - row.length :] = 1
+        self.ids = ids.to(device)
+        self.mask = mask.to(device)
+        self.positions = (self.mask.cumsum(-1) - 1).clamp(min=0)
+        self.read = 0  # columns read so far
+        self.cache = cache
+
+    @property
+    def width(self) -> int:
+        return int(self.ids.shape[1])
+
+    def drop(self, keep: list[int]) -> None:
+        """Keep only the rows at `keep` (a cancel arrived mid-prompt)."""
+        index = torch.tensor(keep, dtype=torch.long, device=self.ids.device)
+        self.rows = [self.rows[i] for i in keep]
+        self.ids, self.mask, self.positions = (t.index_select(0, index) for t in (self.ids, self.mask, self.positions))
+        if self.read:
+            padded = PaddedCache(self.cache, self.mask[:, : self.read])
+            kv_cache.keep(padded, list(range(len(keep))))
+            cut = self.read - padded.columns  # leading columns no remaining row uses
+            self.ids, self.mask, self.positions = (t[:, cut:] for t in (self.ids, self.mask, self.positions))
+            self.read -= cut
+
+
+class BatchedScheduler:
+    """The continuous-batching engine on one `Engine`'s model. Thread-safe: `submit`, `between_steps`,
+    `wake` and `stop` may be called from any thread; all model work happens on the engine's own thread."""
+
+    name = "batched"
+
+    def __init__(self, engine: Engine, limits: BatchLimits) -> None:
+        self._engine = engine
+        self._limits = limits
+        self._device = torch.device(engine.device)
+        self._token_bytes = kv_cache.bytes_per_token(engine.base_model.config, engine.element_size)
+        self._submitted: deque[_Row] = deque()
+        self._changes: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
+        self._lock = threading.Lock()
+        self._wakeup = threading.Event()
+        self._stopping = False
+        self._waiting: list[_Row] = []  # admitted, prompt not read yet
+        self._prefill: _Prefill | None = None
+        self._rows: list[_Row] = []  # decoding, in the batch cache's row order
+        self._batch: PaddedCache | None = None
+        self._thread = threading.Thread(target=self._loop, name="batched-engine", daemon=True)
+        self._thread.start()
+
+    # -- any thread --------------------------------------------------------------------------------
+
+    def submit(self, job: Prepared, sink: Sink) -> None:
+        row = _Row(job, sink, self._engine.text_stream(job))
+        with self._lock:
+            if self._stopping:
+                raise SwitchboardError(ErrorCode.UNAVAILABLE, "this inference worker is shutting down")
+            self._submitted.append(row)
+        self._wakeup.set()
+
+    def between_steps(self, change: Callable[[], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._stopping:
+                future.set_exception(SwitchboardError(ErrorCode.UNAVAILABLE, "the inference worker is stopping"))
+                return future
+            self._changes.append((change, future))
+        self._wakeup.set()
+        return future
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def occupancy(self) -> Occupancy:
+        prefill = self._prefill
+        batch = self._batch
+        waiting = len(self._waiting) + len(self._submitted) + (len(prefill.rows) if prefill else 0)
+        return Occupancy(
+            decoding=len(self._rows), waiting=waiting, kv_cache_bytes=batch.nbytes() if batch is not None else 0
+        )
+
+    def check_room(self, job: Prepared, admitted: list[Prepared]) -> None:
+        """Raises BAD_REQUEST when the request alone needs more KV cache than the budget, BUSY when it does
+        not fit beside the `admitted` ones now (the gateway then waits for room, then says BUSY)."""
+        need = job.prompt_tokens + job.max_new_tokens
+        limit_mb = self._limits.kv_cache_bytes / 2**20
+        if need * self._token_bytes > self._limits.kv_cache_bytes:
+            raise SwitchboardError(
+                ErrorCode.BAD_REQUEST,
+                f"the prompt ({job.prompt_tokens} tokens) and maxNewTokens ({job.max_new_tokens}) need "
+                f"{need * self._token_bytes / 2**20:.0f} MiB of KV cache, more than this worker's "
+                f"INFERENCE_KV_CACHE_MB ({limit_mb:.0f}); ask for fewer new tokens or shorten the prompt",
+            )
+        longest = max([need, *(other.prompt_tokens + other.max_new_tokens for other in admitted)])
+        if (len(admitted) + 1) * longest * self._token_bytes > self._limits.kv_cache_bytes:
+            raise SwitchboardError(
+                ErrorCode.BUSY,
+                f"the inference worker's KV cache is full ({len(admitted)} generation(s), "
+                f"INFERENCE_KV_CACHE_MB={limit_mb:.0f}); try again in a moment",
+            )
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+        self._wakeup.set()
+        self._thread.join(timeout=30)
+
+    # -- the engine's thread -----------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        with torch.inference_mode():
+            while True:
+                self._wakeup.clear()
+                self._run_changes()
+                with self._lock:
+                    stopping = self._stopping
+                    self._waiting.extend(self._submitted)
+                    self._submitted.clear()
+                if stopping:
+                    self._end_everything()
+                    return
+                try:
+                    worked = self._step()
+                except Exception as exc:  # a bug or an out-of-memory: fail what is running, keep serving
+                    log.exception("batched step failed")
+                    self._fail_everything(exc)
+                    worked = True
+                if not worked:
+                    self._wakeup.wait()
+
+    def _run_changes(self) -> None:
+        while True:
+            with self._lock:
+                if not self._changes:
+                    return
+                change, future = self._changes.popleft()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(change())
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+    def _step(self) -> bool:
+        self._drop_cancelled()
+        worked = False
+        if self._prefill is None and self._waiting:
+            self._prefill = self._start_prefill()
+        if self._prefill is not None:
+            self._prefill_chunk(self._prefill)
+            worked = True
+        if self._rows:
+            self._decode()
+            worked = True
+        return worked
+
+    def _start_prefill(self) -> _Prefill:
+        """The oldest waiting prompt, with the next ones of about its length (so padding wastes little)."""
+        first = self._waiting[0]
+        taken = [first]
+        room = self._limits.max_rows - len(self._rows) - 1
+        for row in self._waiting[1:]:
+            if room <= 0:
+                break
+            width = max(row.length, *(r.length for r in taken))
+            real = row.length + sum(r.length for r in taken)
+            if width * (len(taken) + 1) <= real * 1.25 + 16 * (len(taken) + 1):
+                taken.append(row)
+                room -= 1
+        self._waiting = [row for row in self._waiting if row not in taken]
+        return _Prefill(taken, self._device, DynamicCache(config=self._engine.base_model.config))
+
+    def _prefill_chunk(self, prefill: _Prefill) -> None:
+        columns = max(16, self._limits.prefill_chunk_tokens // len(prefill.rows))
+        start, end = prefill.read, min(prefill.width, prefill.read + columns)
+        logits = self._forward(
+            prefill.rows,
+            prefill.ids[:, start:end],
+            prefill.mask[:, :end],
+            prefill.positions[:, start:end],
+            prefill.cache,
+        )
+        prefill.read = end
+        if end < prefill.width:
+            return
+        self._prefill = None
+        kept: list[int] = []
+        for i, row in enumerate(prefill.rows):
+            if self._take(row, row.sampler.pick(logits[i])):
+                kept.append(i)
+        if not kept:
+            return
+        padded = PaddedCache(prefill.cache, prefill.mask)
+        if len(kept) < len(prefill.rows):
+            padded = kv_cache.keep(padded, kept)
+        self._batch = kv_cache.join(self._batch, padded)
+        self._rows.extend(prefill.rows[i] for i in kept)
+
+    def _decode(self) -> None:
+        batch = self._batch
+        assert batch is not None
+        ids = torch.tensor([[row.next_token] for row in self._rows], dtype=torch.long, device=self._device)
+        positions = torch.tensor([[row.length] for row in self._rows], dtype=torch.long, device=self._device)
+        mask = torch.cat([batch.mask, batch.mask.new_ones((batch.rows, 1))], dim=1)
+        logits = self._forward(self._rows, ids, mask, positions, batch.cache)
+        batch.mask = mask
+        kept: list[int] = []
+        for i, row in enumerate(self._rows):
+            row.length += 1
+            if self._take(row, row.sampler.pick(logits[i])):
+                kept.append(i)
+        if len(kept) < len(self._rows):
+            self._leave(kept)
+
+    def _forward(
+        self, rows: list[_Row], ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any
+    ) -> torch.Tensor:
+        """One forward pass; the last position's logits of each row, `[rows, vocab]`."""
+        engine = self._engine
+        extra: dict[str, Any] = {}
+        if engine.model is not engine.base_model:  # a PeftModel: each row names its own adapter
+            extra["adapter_names"] = [row.job.adapter_key or BASE for row in rows]
+        out = engine.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            cache=cache,
+            use_cache=True,
+            logits_to_keep=1,
+            **extra,
+        )
+        return out.logits[:, -1, :]  # type: ignore[no-any-return]
+
+    def _take(self, row: _Row, token: int) -> bool:
+        """Hand the sampled token to the request; False when the request is over (its sink was told)."""
+        if row.job.cancel.is_set():
+            self._finish(row, FinishReason.CANCELLED)
+            return False
+        text = row.stream.push(token)
+        if text:
+            row.sink.text(text)
+        if row.stream.finish_reason is not None:
+            self._finish(row, FinishReason(row.stream.finish_reason))
+            return False
+        row.next_token = token
+        return True
+
+    def _finish(self, row: _Row, reason: FinishReason) -> None:
+        if reason is not FinishReason.CANCELLED:
+            tail = row.stream.tail()
+            if tail:
+                row.sink.text(tail)
+        row.sink.done(Outcome(finish_reason=reason, completion_tokens=row.stream.count))
+
+    def _leave(self, kept: list[int]) -> None:
+        self._rows = [self._rows[i] for i in kept]
+        if not kept:
+            self._batch = None
+        elif self._batch is not None:
+            self._batch = kv_cache.keep(self._batch, kept)
+
+    def _drop_cancelled(self) -> None:
+        for row in [r for r in self._waiting if r.job.cancel.is_set()]:
+            self._waiting.remove(row)
+            self._finish(row, FinishReason.CANCELLED)
+        prefill = self._prefill
+        if prefill is not None and any(r.job.cancel.is_set() for r in prefill.rows):
+            keep = [i for i, r in enumerate(prefill.rows) if not r.job.cancel.is_set()]
+            for row in prefill.rows:
+                if row.job.cancel.is_set():
+                    self._finish(row, FinishReason.CANCELLED)
+            if keep:
+                prefill.drop(keep)
+            else:
+                self._prefill = None
+        if any(r.job.cancel.is_set() for r in self._rows):
+            keep = [i for i, r in enumerate(self._rows) if not r.job.cancel.is_set()]
+            for row in self._rows:
+                if row.job.cancel.is_set():
+                    self._finish(row, FinishReason.CANCELLED)
+            self._leave(keep)
+
+    def _everyone(self) -> list[_Row]:
+        rows = [*self._waiting, *(self._prefill.rows if self._prefill else []), *self._rows]
+        self._waiting, self._prefill, self._rows, self._batch = [], None, [], None
+        return rows
+
+    def _fail_everything(self, error: BaseException) -> None:
+        for row in self._everyone():
+            row.sink.failed(error)
+
+    def _end_everything(self) -> None:
+        for row in self._everyone():
+            self._finish(row, FinishReason.CANCELLED)
+        while self._changes:
+            _change, future = self._changes.popleft()
+            future.cancel()
