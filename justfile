@@ -35,6 +35,7 @@ test *args: setup ui-build
 
 # benchmarks: ratios measured side by side in one run
 bench: setup
+    {{py}} -m bench.concurrency
     {{py}} -m bench.end_to_end
     {{py}} -m bench.relay
     {{py}} -m bench.training

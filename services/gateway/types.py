@@ -106,6 +106,12 @@ class ModelInfo:
     vram_reserved_mb: float | None
     max_concurrency: int
     active_generations: int
+    engine: str = strawberry.field(description="batched (continuous batching) or sequential (one at a time)")
+    batch_size: int = strawberry.field(description="Requests in the worker's decode batch now")
+    waiting: int = strawberry.field(description="Admitted requests whose prompt is not read yet")
+    kv_cache_mb: float = strawberry.field(description="MiB the batch's KV cache holds now")
+    kv_cache_limit_mb: float | None = strawberry.field(description="INFERENCE_KV_CACHE_MB (batched engine)")
+    threads: int = strawberry.field(description="torch's intra-op threads on the worker")
 
     @classmethod
     def of(cls, info: ModelInfoMessage) -> ModelInfo:
@@ -123,6 +129,12 @@ class ModelInfo:
             vram_reserved_mb=info.vram_reserved_mb,
             max_concurrency=info.max_concurrency,
             active_generations=info.active_generations,
+            engine=info.engine,
+            batch_size=info.batch_size,
+            waiting=info.waiting,
+            kv_cache_mb=info.kv_cache_mb,
+            kv_cache_limit_mb=info.kv_cache_limit_mb,
+            threads=info.threads,
         )
 
 

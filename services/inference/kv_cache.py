@@ -4,6 +4,10 @@ last column, with a 0/1 attention mask `[rows, columns]` saying which columns ho
 Rows join (another cache is left-padded to the same width and concatenated) and leave (their rows are
 dropped, then the leading columns that no remaining row uses are cut) between decode steps. Keys and values
 of every layer have the shape `[rows, kv_heads, columns, head_dim]`.
+
+The batch's layers are `GrowingLayer`s: a decode step writes its column into spare room instead of copying
+the whole cache (`DynamicLayer.update` concatenates: at 16 rows and 540 columns that copy was 63 % of a
+decode step, measured with torch's profiler on the bundled model).
 """
 
 from __future__ import annotations
@@ -33,13 +37,65 @@ class PaddedCache:
 
     def nbytes(self) -> int:
         """Memory the keys and values hold now, in bytes."""
-        return sum(int(layer.keys.nbytes + layer.values.nbytes) for layer in _layers(self.cache))
+        return sum(
+            layer.nbytes if isinstance(layer, GrowingLayer) else int(layer.keys.nbytes + layer.values.nbytes)
+            for layer in _layers(self.cache)
+        )
 
 
 def supported(cache: Any) -> bool:
     """Whether rows of this cache can be joined and dropped here (plain full-attention layers only: sliding
     windows and quantized caches keep columns in other layouts)."""
-    return isinstance(cache, DynamicCache) and all(type(layer) is DynamicLayer for layer in cache.layers)
+    plain = (DynamicLayer, GrowingLayer)
+    return isinstance(cache, DynamicCache) and all(type(layer) in plain for layer in cache.layers)
+
+
+def _replace(cache: Any, old: Any, keys: torch.Tensor, values: torch.Tensor) -> None:
+    cache.layers[cache.layers.index(old)] = GrowingLayer(keys, values)
+
+
+ROOM_COLUMNS = 128  # spare columns a GrowingLayer allocates at a time (a copy every 128 decode steps)
+
+
+class GrowingLayer(DynamicLayer):  # type: ignore[no-untyped-call]
+    """A `DynamicLayer` whose keys and values are views into buffers with spare columns; `update` writes in
+    place and reallocates only when the room runs out."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.device = keys.device
+        self.is_initialized = True
+        self._hold(keys, values, ROOM_COLUMNS)
+
+    def _hold(self, keys: torch.Tensor, values: torch.Tensor, room: int) -> None:
+        used = keys.shape[-2]
+        shape = (*keys.shape[:-2], used + room, keys.shape[-1])
+        self._key_buffer = keys.new_empty(shape)
+        self._value_buffer = values.new_empty(shape)
+        self._key_buffer[..., :used, :] = keys
+        self._value_buffer[..., :used, :] = values
+        self._used = used
+        self.keys = self._key_buffer[..., :used, :]
+        self.values = self._value_buffer[..., :used, :]
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        assert self.keys is not None and self.values is not None
+        new = key_states.shape[-2]
+        if self._used + new > self._key_buffer.shape[-2]:
+            self._hold(self.keys, self.values, ROOM_COLUMNS + new)
+        end = self._used + new
+        self._key_buffer[..., self._used : end, :] = key_states
+        self._value_buffer[..., self._used : end, :] = value_states
+        self._used = end
+        self.keys = self._key_buffer[..., :end, :]
+        self.values = self._value_buffer[..., :end, :]
+        return self.keys, self.values
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._key_buffer.nbytes + self._value_buffer.nbytes)
 
 
 def _layers(cache: Any) -> list[Any]:
@@ -57,15 +113,17 @@ def _left_pad(tensor: torch.Tensor, columns: int, dim: int) -> torch.Tensor:
 
 
 def join(batch: PaddedCache | None, new: PaddedCache) -> PaddedCache:
-    """`batch` with the rows of `new` appended (after them, in order). `new` is consumed."""
+    """`batch` with the rows of `new` appended (after them, in order), its layers `GrowingLayer`s. `new` is
+    consumed."""
     if batch is None or batch.rows == 0:
+        for layer in _layers(new.cache):
+            _replace(new.cache, layer, layer.keys, layer.values)
         return new
     columns = max(batch.columns, new.columns)
     for old_layer, new_layer in zip(_layers(batch.cache), _layers(new.cache), strict=True):
-        old_layer.keys = torch.cat([_left_pad(old_layer.keys, columns, -2), _left_pad(new_layer.keys, columns, -2)])
-        old_layer.values = torch.cat(
-            [_left_pad(old_layer.values, columns, -2), _left_pad(new_layer.values, columns, -2)]
-        )
+        keys = torch.cat([_left_pad(old_layer.keys, columns, -2), _left_pad(new_layer.keys, columns, -2)])
+        values = torch.cat([_left_pad(old_layer.values, columns, -2), _left_pad(new_layer.values, columns, -2)])
+        _replace(batch.cache, old_layer, keys, values)
     batch.mask = torch.cat([_left_pad(batch.mask, columns, 1), _left_pad(new.mask, columns, 1)])
     return batch
 
@@ -77,8 +135,9 @@ def keep(batch: PaddedCache, rows: list[int]) -> PaddedCache:
     used = torch.nonzero(mask.any(dim=0))
     start = int(used[0].item()) if used.numel() else mask.shape[1]
     for layer in _layers(batch.cache):
-        layer.keys = layer.keys.index_select(0, index.to(layer.keys.device))[..., start:, :]
-        layer.values = layer.values.index_select(0, index.to(layer.values.device))[..., start:, :]
+        keys = layer.keys.index_select(0, index.to(layer.keys.device))[..., start:, :]
+        values = layer.values.index_select(0, index.to(layer.values.device))[..., start:, :]
+        _replace(batch.cache, layer, keys, values)
     batch.mask = mask[:, start:]
     return batch
 
