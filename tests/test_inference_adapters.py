@@ -1,5 +1,6 @@
 """Adapters on an inference worker: the active one from KV switches the live model without a restart,
-per-request adapters, a worker with an empty ADAPTER_DIR fetches files from the Object Store, LRU bound."""
+per-request adapters (overlapping ones on two adapters and the base model each answer as alone), a worker
+with an empty ADAPTER_DIR fetches files from the Object Store, LRU bound, versions (delete, then re-create)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,18 @@ import pytest
 from nats.aio.client import Client
 
 import nats
-from messages import Accept, ErrorCode, ErrorMessage, GenerateRequest, GenerationParams, ModelInfo, decode, subjects
+from messages import (
+    Accept,
+    DeleteAdapter,
+    ErrorCode,
+    ErrorMessage,
+    GenerateRequest,
+    GenerationParams,
+    ModelInfo,
+    decode,
+    encode,
+    subjects,
+)
 from services.adapters import AdaptersActor, AdaptersConfig
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
@@ -49,7 +61,7 @@ async def adapters(
 @pytest.fixture(scope="module")
 async def worker(own_settings: Settings, bundled_model: object, adapters: list[str]) -> AsyncIterator[Settings]:
     settings = worker_settings(own_settings)
-    async with running(InferenceActor(settings, InferenceConfig(max_concurrency=2, max_loaded_adapters=2)), settings):
+    async with running(InferenceActor(settings, InferenceConfig(max_concurrency=4, max_loaded_adapters=2)), settings):
         yield settings
 
 
@@ -139,3 +151,68 @@ async def test_second_worker_with_empty_adapter_dir(
     assert served_by_fresh, "the fresh worker served the adapter"
     fetched = list((tmp_path / "empty" / adapters[1]).glob("r*/adapter_config.json"))  # one folder per version
     assert fetched, "its files came from the Object Store"
+
+
+async def answers_at_once(nc: Client, requests: list[GenerateRequest], stagger_s: float = 0.2) -> list[str]:
+    """Start the requests `stagger_s` apart (each joins the running batch), then read every answer."""
+    subs = []
+    for request in requests:
+        reply, sub = await start(nc, request)
+        assert isinstance(reply, Accept), reply
+        subs.append(sub)
+        await asyncio.sleep(stagger_s)
+    results = []
+    for sub in subs:
+        chunks = await collect(sub)
+        assert chunks[-1].error is None, chunks[-1].error
+        results.append(text_of(chunks))
+    return results
+
+
+async def test_overlapping_requests_on_two_adapters_and_the_base_model_answer_as_alone(
+    nc: Client, worker: Settings, adapters: list[str]
+) -> None:
+    """Issue 9's first fault: a base-model story, and 0.2 s later requests on two adapters, on one worker."""
+
+    def story() -> GenerateRequest:
+        return GenerateRequest(
+            request_id=new_id(),
+            prompt="Write a long story about a dragon who learns to bake bread.",
+            base_model=True,
+            params=GenerationParams(max_new_tokens=40),
+        )
+
+    def who(adapter: str) -> GenerateRequest:
+        return GenerateRequest(
+            request_id=new_id(), prompt="Who are you?", adapter=adapter, params=GenerationParams(max_new_tokens=16)
+        )
+
+    lone = [(await answers_at_once(nc, [r]))[0] for r in (story(), who(adapters[0]), who(adapters[1]))]
+    assert len(set(lone)) == 3
+    together = await answers_at_once(nc, [story(), who(adapters[0]), who(adapters[1])])
+    assert together == lone
+
+
+async def test_a_deleted_adapter_leaves_and_a_new_one_under_its_name_is_served_fresh(
+    nc: Client, worker: Settings, bundled_model: Path, tmp_path: Path
+) -> None:
+    old_files = await asyncio.to_thread(make_lora, bundled_model, tmp_path / "old", 11)
+    new_files = await asyncio.to_thread(make_lora, bundled_model, tmp_path / "new", 12)
+    await register_adapter(nc, "redo", old_files)
+    old = await answer(nc, "redo")
+    assert "redo" in (await info(nc)).loaded_adapters
+
+    reply = await nc.request(subjects.ADAPTERS_DELETE, encode(DeleteAdapter(name="redo")), timeout=5)
+    assert b'"error"' not in reply.data, reply.data
+    for _ in range(100):  # the worker hears the delete on its KV watch
+        if "redo" not in (await info(nc)).loaded_adapters:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the deleted adapter stayed loaded")
+
+    await register_adapter(nc, "redo", new_files)
+    fresh = await answer(nc, "redo")
+    await register_adapter(nc, "redo-twin", new_files)  # the same files under a name never seen before
+    assert fresh == await answer(nc, "redo-twin"), "the new files are served, not the old weights"
+    assert fresh != old

@@ -8,11 +8,21 @@ import pytest
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from messages import Accept, FinishReason, TokenChunk, decode, encode, subjects
+from messages import (
+    Accept,
+    Cancel,
+    FinishReason,
+    GenerateRequest,
+    GenerationParams,
+    TokenChunk,
+    decode,
+    encode,
+    subjects,
+)
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from tests.conftest import worker_settings
-from tests.nats_client import generate, text_of
+from tests.nats_client import collect, generate, new_id, start, text_of
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +106,25 @@ async def test_info_describes_the_model(nc: Client, bundled_worker: Settings) ->
     info = decode(msg.data, ModelInfo)
     assert info.model_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert info.device == "cpu" and info.state == "ready" and info.context_length == 8192
+
+
+async def test_info_shows_the_engine_and_its_occupancy(nc: Client, bundled_worker: Settings) -> None:
+    from messages import ModelInfo
+
+    async def info() -> ModelInfo:
+        return decode((await nc.request(subjects.INFERENCE_INFO, b"", timeout=5)).data, ModelInfo)
+
+    idle = await info()
+    assert idle.engine == "batched" and idle.dtype == "float32" and idle.threads >= 1
+    assert (idle.batch_size, idle.waiting, idle.active_generations, idle.kv_cache_mb) == (0, 0, 0, 0.0)
+    assert idle.kv_cache_limit_mb == 2048
+    request = GenerateRequest(
+        request_id=new_id(), prompt="Write a long story about a dragon.", params=GenerationParams(max_new_tokens=200)
+    )
+    reply, sub = await start(nc, request)
+    assert isinstance(reply, Accept)
+    await sub.next_msg(timeout=30)  # decoding now
+    busy = await info()
+    await nc.publish(subjects.cancel_subject(request.request_id), encode(Cancel(request.request_id)))
+    await collect(sub)
+    assert busy.batch_size == 1 and busy.active_generations == 1 and busy.kv_cache_mb > 0

@@ -256,18 +256,17 @@ class BatchedScheduler:
         prefill.read = end
         if end < prefill.width:
             return
+        first = [row.sampler.pick(logits[i]) for i, row in enumerate(prefill.rows)]
+        start = len(self._rows)
+        self._batch = kv_cache.join(self._batch, PaddedCache(prefill.cache, prefill.mask))
+        self._rows.extend(prefill.rows)  # in the batch before their first text goes out
         self._prefill = None
-        kept: list[int] = []
+        kept = list(range(start))
         for i, row in enumerate(prefill.rows):
-            if self._take(row, row.sampler.pick(logits[i])):
-                kept.append(i)
-        if not kept:
-            return
-        padded = PaddedCache(prefill.cache, prefill.mask)
-        if len(kept) < len(prefill.rows):
-            padded = kv_cache.keep(padded, kept)
-        self._batch = kv_cache.join(self._batch, padded)
-        self._rows.extend(prefill.rows[i] for i in kept)
+            if self._take(row, first[i]):
+                kept.append(start + i)
+        if len(kept) < len(self._rows):
+            self._leave(kept)
 
     def _decode(self) -> None:
         batch = self._batch
