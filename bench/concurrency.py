@@ -18,7 +18,11 @@ the system message, built by `services.inference.grounding` as `webSearch` does)
 one prompt of 512 and 2,048 tokens in each dtype (`--dtypes`). The gateway runs while this process is idle,
 and the in-process runs while the worker is idle: never two at a time.
 
-Run: `.venv/bin/python -m bench.concurrency [--levels 1,4,16,32] [--max-new-tokens 48] [--sets chat,grounded]`
+`--today 1,4,16` also runs those C through a worker with the settings from before batching (sequential engine,
+bfloat16, 2 at once): the "today" columns. It takes minutes (bfloat16 prefill is slow on this CPU).
+
+Run: `.venv/bin/python -m bench.concurrency [--levels 1,4,16,32] [--max-new-tokens 48] [--sets chat,grounded]
+[--today 1,4,16]`
 """
 
 from __future__ import annotations
@@ -241,11 +245,23 @@ def prefill_speed(location: str, dtypes: list[str]) -> list[list[object]]:
     return rows
 
 
-async def bench(levels: list[int], n: int, prompt_sets: list[str], dtypes: list[str]) -> dict[str, Any]:
-    settings = Settings.from_env()
-    source = resolve_model(settings)
-    print(f"model: {source.model_id}; machine: {machine()}; torch threads {torch.get_num_threads()}")
-    print(f"load average before: {load_average()}; greedy, max_new_tokens={n}, C = {levels}")
+TODAY = {  # the worker's settings before batching (issue 9's "today"): one generate per request, bf16, 2 at once
+    "INFERENCE_ENGINE": "sequential",
+    "INFERENCE_DTYPE": "bfloat16",
+    "INFERENCE_MAX_CONCURRENCY": "2",
+}
+
+
+async def gateway_rounds(
+    settings: Settings,
+    worker_env: dict[str, str],
+    levels: list[int],
+    prompt_sets: list[str],
+    n: int,
+    path: str = "gateway",
+) -> list[Row]:
+    """nats-server, one inference worker (`worker_env` on top of the defaults) and the gateway; C concurrent
+    streams for each prompt set and C."""
     rows: list[Row] = []
     with nats_server() as nats:
         port = free_port()
@@ -253,17 +269,33 @@ async def bench(levels: list[int], n: int, prompt_sets: list[str], dtypes: list[
             "NATS_URL": nats.url,
             "MODEL_CACHE_DIR": str(settings.model_cache_dir),
             "GATEWAY_PORT": str(port),
-            "INFERENCE_MAX_CONCURRENCY": str(max(levels)),
-            "GATEWAY_TOKEN_TIMEOUT_S": "300",
+            "GATEWAY_TOKEN_TIMEOUT_S": "600",
+            "GATEWAY_BUSY_WAIT_S": "600",  # the one-at-a-time worker keeps the last streams waiting for minutes
+            **worker_env,
         }
         with services(("services.inference", env), ("services.gateway", env)) as procs:
             url = f"http://127.0.0.1:{port}/graphql"
             info = await wait_for_graphql(url, "{ modelInfo { dtype engine maxConcurrency threads } }", procs)
-            print(f"worker: {info['modelInfo']}")
+            print(f"{path} worker: {info['modelInfo']}")
             for prompt_set in prompt_sets:
                 for c in levels:
-                    rows.append(await gateway_round(url, prompt_set, c, n))
-                    print(f"  gateway {prompt_set} C={c}: {rows[-1].tok_s:.1f} tok/s", flush=True)
+                    row = await gateway_round(url, prompt_set, c, n)
+                    row.path = path
+                    rows.append(row)
+                    print(f"  {path} {prompt_set} C={c}: {row.tok_s:.1f} tok/s", flush=True)
+    return rows
+
+
+async def bench(
+    levels: list[int], n: int, prompt_sets: list[str], dtypes: list[str], today_levels: list[int]
+) -> dict[str, Any]:
+    settings = Settings.from_env()
+    source = resolve_model(settings)
+    print(f"model: {source.model_id}; machine: {machine()}; torch threads {torch.get_num_threads()}")
+    print(f"load average before: {load_average()}; greedy, max_new_tokens={n}, C = {levels}")
+    rows = await gateway_rounds(settings, {"INFERENCE_MAX_CONCURRENCY": str(max(levels))}, levels, prompt_sets, n)
+    if today_levels:
+        rows += await gateway_rounds(settings, TODAY, today_levels, prompt_sets, n, path="today")
     engine = Engine(source, load_in_4bit=False, hf_token=None)
     print(f"in-process: dtype {engine.dtype}")
     generate_tokens(
@@ -287,6 +319,7 @@ async def bench(levels: list[int], n: int, prompt_sets: list[str], dtypes: list[
         for c in levels:
             gw = next(r for r in rows if r.prompt_set == prompt_set and r.path == "gateway" and r.c == c)
             st = next(r for r in rows if r.prompt_set == prompt_set and r.path == "static" and r.c == c)
+            today = next((r for r in rows if r.prompt_set == prompt_set and r.path == "today" and r.c == c), None)
             table.append(
                 [
                     prompt_set,
@@ -297,6 +330,8 @@ async def bench(levels: list[int], n: int, prompt_sets: list[str], dtypes: list[
                     round(gw.ttft_p99_ms),
                     round(alone.tok_s, 1),
                     round(st.tok_s, 1),
+                    round(today.tok_s, 1) if today else "-",
+                    round(today.ttft_p99_ms) if today else "-",
                 ]
             )
             ratios.append(
@@ -306,6 +341,7 @@ async def bench(levels: list[int], n: int, prompt_sets: list[str], dtypes: list[
                     round(gw.tok_s / c1.tok_s, 2) if c1 else "-",
                     round(gw.tok_s / alone.tok_s, 2),
                     round(gw.tok_s / st.tok_s, 2),
+                    round(gw.tok_s / today.tok_s, 2) if today else "-",
                 ]
             )
     print_table(
@@ -318,11 +354,16 @@ async def bench(levels: list[int], n: int, prompt_sets: list[str], dtypes: list[
             "TTFT p99 ms",
             "one-at-a-time tok/s",
             "static tok/s",
+            "today tok/s",
+            "today TTFT p99 ms",
         ],
         table,
     )
     print()
-    print_table(["prompts", "C", "gateway / gateway C=1", "gateway / one at a time", "gateway / static"], ratios)
+    print_table(
+        ["prompts", "C", "gateway / gateway C=1", "gateway / one at a time", "gateway / static", "gateway / today"],
+        ratios,
+    )
     print()
     print_table(["dtype", "prompt tokens", "prefill s", "prefill tok/s"], prefill)
     data = {"rows": [r.__dict__ | {"tok_s": r.tok_s} for r in rows], "prefill": prefill}
@@ -336,6 +377,9 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--sets", default="chat,grounded")
     parser.add_argument("--dtypes", default="float32,bfloat16")
+    parser.add_argument(
+        "--today", default="", help="also run these C (e.g. 1,4,16) through a worker with the settings before batching"
+    )
     args = parser.parse_args()
     stop_on_sigterm()
     asyncio.run(
@@ -344,6 +388,7 @@ def main() -> None:
             args.max_new_tokens,
             args.sets.split(","),
             [d for d in args.dtypes.split(",") if d],
+            [int(x) for x in args.today.split(",") if x],
         )
     )
 
