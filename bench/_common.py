@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "GqlSocket",
     "NatsServer",
     "ServiceProcess",
+    "StreamRead",
     "free_port",
     "load_average",
     "machine",
@@ -40,6 +42,7 @@ __all__ = [
     "percentile",
     "print_table",
     "process_cpu_s",
+    "read_stream",
     "save_results",
     "services",
     "stop_on_sigterm",
@@ -233,6 +236,52 @@ class GqlSocket:
             await self.ws.close()
         if self.session is not None and self._own_session:
             await self.session.close()
+
+
+@dataclass
+class StreamRead:
+    """One `inferStream` read to its end: when the first text and the final chunk came (perf_counter_ns)."""
+
+    first_ns: int | None
+    end_ns: int
+    completion_tokens: int
+    text: str
+
+
+async def read_stream(sock: GqlSocket, timeout: float = 60.0) -> StreamRead:
+    """Read `inferStream` frames until `complete`, checking that `seq` counts from 0 with no gap.
+
+    Raises RuntimeError on a GraphQL error, a seq gap, or a stream that completes without its final chunk."""
+    first: int | None = None
+    end: int | None = None
+    parts: list[str] = []
+    completion_tokens = 0
+    expected_seq = 0
+    while True:
+        frame = await sock.receive(timeout=timeout)
+        kind = frame["type"]
+        if kind == "next":
+            now = time.perf_counter_ns()
+            if frame["payload"].get("errors"):
+                raise RuntimeError(f"gateway error: {frame['payload']['errors']}")
+            chunk: dict[str, Any] = frame["payload"]["data"]["inferStream"]
+            if chunk["seq"] != expected_seq:
+                raise RuntimeError(f"seq {chunk['seq']} where {expected_seq} was expected")
+            expected_seq += 1
+            if chunk["token"]:
+                parts.append(chunk["token"])
+                if first is None:
+                    first = now
+            if chunk["done"]:
+                end = now
+                completion_tokens = int(chunk["usage"]["completionTokens"])
+        elif kind == "error":
+            raise RuntimeError(f"gateway error: {frame['payload']}")
+        elif kind == "complete":
+            break
+    if end is None:
+        raise RuntimeError("the subscription completed without a final chunk")
+    return StreamRead(first, end, completion_tokens, "".join(parts))
 
 
 def median(values: Sequence[float]) -> float:

@@ -45,6 +45,7 @@ from bench._common import (
     nats_server,
     percentile,
     print_table,
+    read_stream,
     save_results,
     services,
     stop_on_sigterm,
@@ -126,23 +127,8 @@ async def one_stream(url: str, chat: list[ChatMessage], n: int) -> tuple[float, 
     try:
         messages = [{"role": m.role.upper(), "content": m.content} for m in chat[:-1]]
         start = await sock.subscribe(SUBSCRIPTION, {"m": messages or None, "p": chat[-1].content, "n": n})
-        first: int | None = None
-        seq = 0
-        while True:
-            frame = await sock.receive(timeout=300)
-            if frame["type"] != "next":
-                raise RuntimeError(f"unexpected frame {frame}")
-            if frame["payload"].get("errors"):
-                raise RuntimeError(f"gateway error: {frame['payload']['errors']}")
-            chunk: dict[str, Any] = frame["payload"]["data"]["inferStream"]
-            if chunk["seq"] != seq:
-                raise RuntimeError(f"seq {chunk['seq']} where {seq} was expected")
-            seq += 1
-            if chunk["token"] and first is None:
-                first = time.perf_counter_ns()
-            if chunk["done"]:
-                end = time.perf_counter_ns()
-                return ((first or end) - start) / 1e6, int(chunk["usage"]["completionTokens"]), end
+        read = await read_stream(sock, timeout=600)
+        return ((read.first_ns or read.end_ns) - start) / 1e6, read.completion_tokens, read.end_ns
     finally:
         await sock.close()
 

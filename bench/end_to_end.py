@@ -39,6 +39,7 @@ from bench._common import (
     median,
     nats_server,
     print_table,
+    read_stream,
     save_results,
     services,
     stop_on_sigterm,
@@ -95,41 +96,15 @@ async def run_gateway(url: str, prompt: str, max_new_tokens: int) -> Run:
     sock = await GqlSocket(url).open()
     try:
         start = await sock.subscribe(SUBSCRIPTION, {"prompt": prompt, "n": max_new_tokens})
-        first: int | None = None
-        end: int | None = None
-        parts: list[str] = []
-        completion_tokens = 0
-        expected_seq = 0
-        while True:
-            frame = await sock.receive(timeout=60)
-            kind = frame["type"]
-            if kind == "next":
-                now = time.perf_counter_ns()
-                if frame["payload"].get("errors"):
-                    raise RuntimeError(f"gateway error: {frame['payload']['errors']}")
-                chunk: dict[str, Any] = frame["payload"]["data"]["inferStream"]
-                if chunk["seq"] != expected_seq:
-                    raise RuntimeError(f"seq {chunk['seq']} where {expected_seq} was expected")
-                expected_seq += 1
-                if chunk["token"]:
-                    parts.append(chunk["token"])
-                    if first is None:
-                        first = now
-                if chunk["done"]:
-                    end = now
-                    completion_tokens = int(chunk["usage"]["completionTokens"])
-            elif kind == "error":
-                raise RuntimeError(f"gateway error: {frame['payload']}")
-            elif kind == "complete":
-                break
-        if end is None or first is None:
-            raise RuntimeError("the subscription completed without tokens or a final chunk")
+        read = await read_stream(sock)
+        if read.first_ns is None:
+            raise RuntimeError("the subscription completed without tokens")
         return Run(
             path="gateway",
-            ttft_ms=(first - start) / 1e6,
-            total_s=(end - start) / 1e9,
-            completion_tokens=completion_tokens,
-            text="".join(parts),
+            ttft_ms=(read.first_ns - start) / 1e6,
+            total_s=(read.end_ns - start) / 1e9,
+            completion_tokens=read.completion_tokens,
+            text=read.text,
         )
     finally:
         await sock.close()

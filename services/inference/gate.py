@@ -1,7 +1,9 @@
-"""A readers-writer gate: generations read the model, adapter loads and unloads change it.
+"""A readers-writer gate: generations read the model, lending the GPU to a fine-tune (dropping the model)
+and taking it back change it.
 
-Writers wait for running generations to finish and new generations wait behind a waiting writer,
-so a switch cannot starve and never happens under a running generation.
+Writers wait for running generations to finish and new generations wait behind a waiting writer, so a
+hand-off cannot starve and never happens under a running generation. (Adapter loads do not need it: they
+run between decode steps, `Scheduler.between_steps`, and requests name their adapter per row.)
 """
 
 from __future__ import annotations
