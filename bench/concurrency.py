@@ -4,6 +4,9 @@ ceiling, in one run on the bundled model.
 For C concurrent `inferStream`s (default C = 1, 4, 16, 32), each with a different prompt, greedy,
 `--max-new-tokens` (48):
 
+Gateway and in-process runs take turns (each C through the gateway, then the same C in-process), never at
+the same time: the worker idles while this process computes and the other way round.
+
 * gateway   -- nats-server, `python -m services.inference` (the batched engine, `INFERENCE_MAX_CONCURRENCY`
                = the largest C) and `python -m services.gateway` as subprocesses; C graphql-transport-ws
                sockets subscribe at once. Aggregate tok/s = all completion tokens / (first subscribe to last
@@ -15,8 +18,7 @@ For C concurrent `inferStream`s (default C = 1, 4, 16, 32), each with a differen
 
 Two prompt sets: chat-length questions, and grounded-length (the same questions with four search results in
 the system message, built by `services.inference.grounding` as `webSearch` does). Then the prefill speed of
-one prompt of 512 and 2,048 tokens in each dtype (`--dtypes`). The gateway runs while this process is idle,
-and the in-process runs while the worker is idle: never two at a time.
+one prompt of 512 and 2,048 tokens in each dtype (`--dtypes`).
 
 `--today 1,4,16` also runs those C through a worker with the settings from before batching (sequential engine,
 bfloat16, 2 at once): the "today" columns. It takes minutes (bfloat16 prefill is slow on this CPU).
@@ -32,6 +34,7 @@ import asyncio
 import datetime as dt
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,6 +234,7 @@ def prefill_speed(location: str, dtypes: list[str]) -> list[list[object]]:
     return rows
 
 
+PAUSE_S = 1.0  # between the two sides, so idle-spinning OpenMP threads of the other one have settled
 TODAY = {  # the worker's settings before batching (issue 9's "today"): one generate per request, bf16, 2 at once
     "INFERENCE_ENGINE": "sequential",
     "INFERENCE_DTYPE": "bfloat16",
@@ -245,9 +249,11 @@ async def gateway_rounds(
     prompt_sets: list[str],
     n: int,
     path: str = "gateway",
+    beside: Callable[[str, int], list[Row]] | None = None,
 ) -> list[Row]:
     """nats-server, one inference worker (`worker_env` on top of the defaults) and the gateway; C concurrent
-    streams for each prompt set and C."""
+    streams for each prompt set and C, each followed by `beside(set, C)`'s rows (in-process runs, taking turns
+    with the gateway's so that drift in the machine's speed hits both sides alike)."""
     rows: list[Row] = []
     with nats_server() as nats:
         port = free_port()
@@ -263,12 +269,17 @@ async def gateway_rounds(
             url = f"http://127.0.0.1:{port}/graphql"
             info = await wait_for_graphql(url, "{ modelInfo { dtype engine maxConcurrency threads } }", procs)
             print(f"{path} worker: {info['modelInfo']}")
+            await gateway_round(url, "chat", 2, 4)  # warm-up: the gateway's first subscriptions
             for prompt_set in prompt_sets:
                 for c in levels:
                     row = await gateway_round(url, prompt_set, c, n)
                     row.path = path
                     rows.append(row)
                     print(f"  {path} {prompt_set} C={c}: {row.tok_s:.1f} tok/s", flush=True)
+                    if beside is not None:
+                        await asyncio.sleep(PAUSE_S)
+                        rows += beside(prompt_set, c)
+                    await asyncio.sleep(PAUSE_S)
     return rows
 
 
@@ -279,22 +290,24 @@ async def bench(
     source = resolve_model(settings)
     print(f"model: {source.model_id}; machine: {machine()}; torch threads {torch.get_num_threads()}")
     print(f"load average before: {load_average()}; greedy, max_new_tokens={n}, C = {levels}")
-    rows = await gateway_rounds(settings, {"INFERENCE_MAX_CONCURRENCY": str(max(levels))}, levels, prompt_sets, n)
+    engine = Engine(source, load_in_4bit=False, hf_token=None)  # loaded first: it idles while the worker runs
+    print(f"in-process: dtype {engine.dtype}")
+    first = engine.prepare(requests_of("chat", 1, 4)[0])
+    generate_tokens(engine, first.input_ids, torch.ones_like(first.input_ids), 4)  # warm-up
+
+    def beside(prompt_set: str, c: int) -> list[Row]:
+        """The in-process runs of this set and C, right after the gateway's (the machine's speed drifts)."""
+        time.sleep(PAUSE_S)
+        extra = [one_at_a_time(engine, prompt_set, min(4, max(levels)), n)] if c == levels[0] else []
+        extra.append(static_batch(engine, prompt_set, c, n))
+        for row in extra:
+            print(f"  {row.path} {prompt_set} C={row.c}: {row.tok_s:.1f} tok/s", flush=True)
+        return extra
+
+    worker = {"INFERENCE_MAX_CONCURRENCY": str(max(levels))}
+    rows = await gateway_rounds(settings, worker, levels, prompt_sets, n, beside=beside)
     if today_levels:
         rows += await gateway_rounds(settings, TODAY, today_levels, prompt_sets, n, path="today")
-    engine = Engine(source, load_in_4bit=False, hf_token=None)
-    print(f"in-process: dtype {engine.dtype}")
-    generate_tokens(
-        engine,
-        *(lambda j: (j.input_ids, torch.ones_like(j.input_ids)))(engine.prepare(requests_of("chat", 1, 4)[0])),
-        4,
-    )  # warm-up
-    for prompt_set in prompt_sets:
-        rows.append(one_at_a_time(engine, prompt_set, min(4, max(levels)), n))
-        print(f"  one at a time {prompt_set}: {rows[-1].tok_s:.1f} tok/s", flush=True)
-        for c in levels:
-            rows.append(static_batch(engine, prompt_set, c, n))
-            print(f"  static {prompt_set} C={c}: {rows[-1].tok_s:.1f} tok/s", flush=True)
     prefill = prefill_speed(source.location, dtypes)
     print(f"\nload average after: {load_average()}\n")
     table: list[list[object]] = []

@@ -91,6 +91,24 @@ def test_chunked_prefill_reads_a_long_prompt_as_one_piece(engine: Engine, batche
     assert in_chunks == alone(engine, batched, request(prompt, max_new_tokens=12))
 
 
+def test_a_long_prompt_does_not_stall_the_batch(engine: Engine, batched: BatchedScheduler) -> None:
+    """While a 1,500-token prompt is read (256 tokens a step), the running request keeps decoding."""
+    running = TimedSink()
+    batched.submit(engine.prepare(request(PROMPTS[1], max_new_tokens=300)), running)
+    wait_until_sync(lambda: len(running.parts) >= 3)
+    prompt = " ".join(f"Sentence number {i} says something about the weather." for i in range(150))
+    long = engine.prepare(request(prompt, max_new_tokens=4))
+    assert long.prompt_tokens > 1500
+    before = len(running.parts)
+    reader = TimedSink()
+    batched.submit(long, reader)
+    wait_until_sync(lambda: reader.first_ns is not None or reader.finished.is_set(), timeout=120)
+    during = len(running.parts) - before
+    assert reader.finished.wait(60)
+    assert running.finished.wait(120)
+    assert during >= 4, f"only {during} tokens of the running answer while the long prompt was read"
+
+
 def test_cancel_and_stop_strings_end_only_their_own_request(engine: Engine, batched: BatchedScheduler) -> None:
     lone = [alone(engine, batched, request(p, max_new_tokens=30)) for p in PROMPTS[2:]]
     stopper = request(PROMPTS[0], max_new_tokens=30, stop=["Paris"])
