@@ -39,6 +39,14 @@ async def test_model_info(url: str) -> None:
     }
 
 
+async def test_model_info_shows_the_engine(url: str) -> None:
+    query = "{ modelInfo { engine dtype threads batchSize waiting kvCacheMb kvCacheLimitMb loadedAdapters } }"
+    info = (await post(url, query))["data"]["modelInfo"]
+    assert info["engine"] == "batched" and info["dtype"] == "float32" and info["threads"] >= 1
+    assert info["batchSize"] >= 0 and info["waiting"] >= 0 and info["kvCacheMb"] >= 0
+    assert info["kvCacheLimitMb"] == 2048 and info["loadedAdapters"] == []
+
+
 async def test_infer_mutation(url: str) -> None:
     body = await post(
         url,

@@ -112,6 +112,7 @@ class ModelInfo:
     kv_cache_mb: float = strawberry.field(description="MiB the batch's KV cache holds now")
     kv_cache_limit_mb: float | None = strawberry.field(description="INFERENCE_KV_CACHE_MB (batched engine)")
     threads: int = strawberry.field(description="torch's intra-op threads on the worker")
+    loaded_adapters: list[str] = strawberry.field(description="Adapters applied on this worker now (LRU order)")
 
     @classmethod
     def of(cls, info: ModelInfoMessage) -> ModelInfo:
@@ -135,6 +136,7 @@ class ModelInfo:
             kv_cache_mb=info.kv_cache_mb,
             kv_cache_limit_mb=info.kv_cache_limit_mb,
             threads=info.threads,
+            loaded_adapters=info.loaded_adapters,
         )
 
 
