@@ -216,3 +216,22 @@ async def test_a_deleted_adapter_leaves_and_a_new_one_under_its_name_is_served_f
     await register_adapter(nc, "redo-twin", new_files)  # the same files under a name never seen before
     assert fresh == await answer(nc, "redo-twin"), "the new files are served, not the old weights"
     assert fresh != old
+
+
+async def test_deleting_the_active_adapter_never_fails_a_request_that_did_not_name_it(
+    nc: Client, worker: Settings, bundled_model: Path, tmp_path: Path
+) -> None:
+    """Found by a new user: right after deleteAdapter of the active adapter, plain requests got ADAPTER_MISSING
+    until the worker saw `active` change. They are answered by the base model, as the registry decides."""
+    base = await answer(nc)
+    files = await asyncio.to_thread(make_lora, bundled_model, tmp_path / "doomed", 21)
+    await register_adapter(nc, "doomed", files)
+    await set_active(nc, "doomed")
+    await wait_active(nc, "doomed")
+    # the moment between the registry deleting the entry and clearing `active`, held open: delete only the entry
+    kv = await nc.jetstream().key_value(subjects.ADAPTERS_BUCKET)
+    await kv.delete(subjects.adapter_key("doomed"))
+    try:
+        assert [await answer(nc) for _ in range(2)] == [base, base]
+    finally:
+        await set_active(nc, None)

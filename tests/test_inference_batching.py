@@ -174,6 +174,29 @@ def test_the_kv_cache_budget_says_busy_or_too_big(engine: Engine) -> None:
         scheduler.stop()
 
 
+def test_a_long_request_refused_for_room_is_not_starved_by_short_ones(engine: Engine) -> None:
+    """Found by a new user: under a stream of short chats, a long conversation got BUSY for 60 s although it
+    fits alone. A request refused for KV room now holds a reservation that later ones cannot take."""
+    token_bytes = 30 * 2 * 3 * 64 * 4  # the bundled model's KV bytes per token in float32
+    scheduler = BatchedScheduler(
+        engine, BatchLimits(max_rows=8, prefill_chunk_tokens=256, kv_cache_bytes=400 * token_bytes)
+    )
+    try:
+        short = [engine.prepare(request("Hi", max_new_tokens=100)) for _ in range(3)]
+        long = engine.prepare(request("Hi", max_new_tokens=300))
+        scheduler.check_room(short[1], [short[0]])  # two short ones fit (2 x ~130 tokens)
+        with pytest.raises(SwitchboardError) as refused:
+            scheduler.check_room(long, [short[0]])  # 2 x ~330 > 400
+        assert refused.value.code is ErrorCode.BUSY
+        with pytest.raises(SwitchboardError) as held:
+            scheduler.check_room(short[2], [short[0]])  # would fit, but the long one waits first
+        assert held.value.code is ErrorCode.BUSY
+        scheduler.check_room(long, [])  # the short one ended: the long one gets in
+        scheduler.check_room(short[2], [])  # and the reservation is gone
+    finally:
+        scheduler.stop()
+
+
 def test_adapters_per_row_in_one_batch(engine: Engine, batched: BatchedScheduler, tmp_path: Path) -> None:
     """Two LoRA adapters and the base model in one batch: each row equals its lone answer."""
     from tests.adapter_fixtures import make_lora

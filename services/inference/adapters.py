@@ -134,6 +134,9 @@ class Adapters:
                 await asyncio.sleep(2)
 
     async def _on_entry(self, name: str, entry: Any, gone: bool) -> None:
+        if gone and name == self.active:  # the registry makes the base model active too; do not wait for it
+            self.active = None
+            self._log.info("active adapter", extra={"adapter": "(base model)", "why": f"{name} was deleted"})
         current = self._loaded.get(name)
         if current is None or (not gone and current.revision == entry.revision):
             return

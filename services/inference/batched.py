@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -46,6 +47,18 @@ class BatchLimits:
     max_rows: int
     prefill_chunk_tokens: int
     kv_cache_bytes: int
+
+
+HOLD_S = 2.0  # how long a reservation outlives its request's last retry (the gateway retries every 0.05-0.5 s)
+
+
+@dataclass(frozen=True)
+class _Hold:
+    """A request refused for KV room, and the tokens it needs, until `until` (time.monotonic())."""
+
+    request_id: str
+    tokens: int
+    until: float
 
 
 class _Row:
@@ -119,6 +132,7 @@ class BatchedScheduler:
         self._prefill: _Prefill | None = None
         self._rows: list[_Row] = []  # decoding, in the batch cache's row order
         self._batch: PaddedCache | None = None
+        self._held: _Hold | None = None  # see check_room
         self._thread = threading.Thread(target=self._loop, name="batched-engine", daemon=True)
         self._thread.start()
 
@@ -155,7 +169,11 @@ class BatchedScheduler:
 
     def check_room(self, job: Prepared, admitted: list[Prepared]) -> None:
         """Raises BAD_REQUEST when the request alone needs more KV cache than the budget, BUSY when it does
-        not fit beside the `admitted` ones now (the gateway then waits for room, then says BUSY)."""
+        not fit beside the `admitted` ones now (the gateway then asks again until there is room, then says BUSY).
+
+        A request refused for room holds a reservation while its retries keep coming (`HOLD_S` after the
+        last): later requests are admitted only if they fit beside it too, so a long prompt is not starved
+        by a stream of short chats. Call on the event loop only."""
         need = job.prompt_tokens + job.max_new_tokens
         limit_mb = self._limits.kv_cache_bytes / 2**20
         if need * self._token_bytes > self._limits.kv_cache_bytes:
@@ -165,13 +183,21 @@ class BatchedScheduler:
                 f"{need * self._token_bytes / 2**20:.0f} MiB of KV cache, more than this worker's "
                 f"INFERENCE_KV_CACHE_MB ({limit_mb:.0f}); ask for fewer new tokens or shorten the prompt",
             )
-        longest = max([need, *(other.prompt_tokens + other.max_new_tokens for other in admitted)])
-        if (len(admitted) + 1) * longest * self._token_bytes > self._limits.kv_cache_bytes:
+        now = time.monotonic()
+        held = self._held if self._held is not None and self._held.until > now else None
+        reserved = [need, *(other.prompt_tokens + other.max_new_tokens for other in admitted)]
+        if held is not None and held.request_id != job.request_id:
+            reserved.append(held.tokens)
+        if len(reserved) * max(reserved) * self._token_bytes > self._limits.kv_cache_bytes:
+            if held is None or held.request_id == job.request_id:
+                self._held = _Hold(job.request_id, need, now + HOLD_S)
             raise SwitchboardError(
                 ErrorCode.BUSY,
                 f"the inference worker's KV cache is full ({len(admitted)} generation(s), "
                 f"INFERENCE_KV_CACHE_MB={limit_mb:.0f}); try again in a moment",
             )
+        if held is not None and held.request_id == job.request_id:
+            self._held = None
 
     def stop(self) -> None:
         with self._lock:

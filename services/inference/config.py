@@ -9,6 +9,7 @@ from messages import ErrorCode, SwitchboardError
 from services.runtime import env_float, env_int, env_str
 
 ENGINES = ("batched", "sequential")
+DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")  # `engine.DTYPES` and auto
 
 
 def usable_cpus() -> int:
@@ -36,10 +37,13 @@ class InferenceConfig:
         engine = env_str("INFERENCE_ENGINE", cls.engine).lower()
         if engine not in ENGINES:
             raise SwitchboardError(ErrorCode.BAD_REQUEST, f"INFERENCE_ENGINE={engine!r}: use {' or '.join(ENGINES)}")
+        dtype = env_str("INFERENCE_DTYPE", cls.dtype).lower()
+        if dtype not in DTYPE_NAMES:
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"INFERENCE_DTYPE={dtype!r}: use {', '.join(DTYPE_NAMES)}")
         return cls(
             engine=engine,
             max_concurrency=env_int("INFERENCE_MAX_CONCURRENCY", cls.max_concurrency, minimum=1),
-            dtype=env_str("INFERENCE_DTYPE", cls.dtype).lower(),
+            dtype=dtype,
             threads=env_int("INFERENCE_THREADS", usable_cpus(), minimum=1),
             prefill_chunk_tokens=env_int("INFERENCE_PREFILL_CHUNK", cls.prefill_chunk_tokens, minimum=16),
             kv_cache_mb=env_int("INFERENCE_KV_CACHE_MB", cls.kv_cache_mb, minimum=16),

@@ -216,7 +216,12 @@ class InferenceActor(Actor):
         job = self.engine.prepare(request)
         job.adapter = None if request.base_model else request.adapter or self._adapters.active
         if job.adapter is not None:  # exists, fits this base model; the version this request will use
-            job.adapter_revision = await self._adapters.resolve(job.adapter)
+            try:
+                job.adapter_revision = await self._adapters.resolve(job.adapter)
+            except SwitchboardError as exc:
+                if request.adapter is not None or exc.code is not ErrorCode.ADAPTER_MISSING:
+                    raise
+                job.adapter = None  # the default adapter was just deleted: the registry falls back to base too
         if self._shutting_down:
             raise SwitchboardError(ErrorCode.UNAVAILABLE, "this inference worker is shutting down")
         if self._lent_to is not None:
