@@ -6,8 +6,8 @@ dropped, then the leading columns that no remaining row uses are cut) between de
 of every layer have the shape `[rows, kv_heads, columns, head_dim]`.
 
 The batch's layers are `GrowingLayer`s: a decode step writes its column into spare room instead of copying
-the whole cache (`DynamicLayer.update` concatenates: at 16 rows and 540 columns that copy was 63 % of a
-decode step, measured with torch's profiler on the bundled model).
+the whole cache (`DynamicLayer.update` concatenates: at 16 rows and 540 columns a decode step of the bundled
+model in float32 took 348 ms that way and 287 ms growing in place, on the 2-core development machine).
 """
 
 from __future__ import annotations
