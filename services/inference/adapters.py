@@ -135,8 +135,7 @@ class Adapters:
 
     async def _on_entry(self, name: str, entry: Any, gone: bool) -> None:
         if gone and name == self.active:  # the registry makes the base model active too; do not wait for it
-            self.active = None
-            self._log.info("active adapter", extra={"adapter": "(base model)", "why": f"{name} was deleted"})
+            await self._set_active(None)
         current = self._loaded.get(name)
         if current is None or (not gone and current.revision == entry.revision):
             return
@@ -151,16 +150,14 @@ class Adapters:
         await self._sweep()
         if not gone and name == self.active:  # keep serving the default adapter without a first-request wait
             with contextlib.suppress(SwitchboardError):
-                key = await self.acquire(name, int(entry.revision or 0))
-                await self.release(key)
+                await self.apply(name, int(entry.revision or 0))
 
     async def _set_active(self, name: str | None) -> None:
         if name == self.active:
             return
         if name is not None:
             try:
-                key = await self.acquire(name, await self.resolve(name))
-                await self.release(key)
+                await self.apply(name)
             except SwitchboardError as exc:
                 self._log.error("cannot activate adapter", extra={"adapter": name, "error": exc.message})
                 return
@@ -188,6 +185,11 @@ class Adapters:
             await self._evict()
         await self._sweep()
         return current.key
+
+    async def apply(self, name: str, revision: int | None = None) -> None:
+        """Apply version `revision` of `name` (default: the registry's current one) without using it, so the
+        next request finds it loaded. Raises SwitchboardError ADAPTER_MISSING like `resolve` and `acquire`."""
+        await self.release(await self.acquire(name, revision if revision is not None else await self.resolve(name)))
 
     async def release(self, key: str) -> None:
         self._in_use[key] = self._in_use.get(key, 1) - 1

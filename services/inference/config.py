@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from messages import ErrorCode, SwitchboardError
 from services.runtime import env_float, env_int, env_str
 
+from .engine import DTYPES
+
 ENGINES = ("batched", "sequential")
-DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16")  # `engine.DTYPES` and auto
+DTYPE_NAMES = ("auto", *DTYPES)
 
 
 def usable_cpus() -> int:

@@ -14,6 +14,7 @@ import torch
 from nats.aio.msg import Msg
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.micro.request import Request
+from transformers import DynamicCache
 
 from messages import (
     Accept,
@@ -41,6 +42,7 @@ from .gate import ModelGate
 from .kv_cache import supported
 from .relay import Relay
 from .scheduler import Scheduler
+from .sequential import SequentialScheduler
 
 
 class InferenceActor(Actor):
@@ -130,15 +132,9 @@ class InferenceActor(Actor):
         """The engine INFERENCE_ENGINE asks for; the sequential one where this model's KV cache cannot be
         batched here (sliding-window or other special cache layers), with a warning."""
         if self.config.engine == "sequential":
-            from .sequential import SequentialScheduler
-
             return SequentialScheduler(engine)
-        from transformers import DynamicCache
-
         if not supported(DynamicCache(config=engine.base_model.config)):
             self._log().warning("this model's KV cache cannot be batched here; answering one request at a time")
-            from .sequential import SequentialScheduler
-
             return SequentialScheduler(engine)
         limits = BatchLimits(
             max_rows=self.config.max_concurrency,
@@ -299,9 +295,7 @@ class InferenceActor(Actor):
                 active = self._adapters.active
                 if active is not None:
                     with contextlib.suppress(SwitchboardError):
-                        await self._adapters.release(
-                            await self._adapters.acquire(active, await self._adapters.resolve(active))
-                        )
+                        await self._adapters.apply(active)
                 self._log().info("gpu reclaimed", extra={"job_id": handoff.job_id})
         if msg.reply:
             await msg.respond(encode(self._model_info()))
