@@ -81,13 +81,19 @@ class Stream:
 
     seqs: list[int] = field(default_factory=list)
     latencies_ns: list[int] = field(default_factory=list)
+    frames: int = 0
     done_at_ns: int | None = None
     error: str | None = None
 
     def record(self, seq: int, token: str, received_ns: int) -> None:
-        self.seqs.append(seq)
-        if token.startswith("t="):
-            self.latencies_ns.append(received_ns - int(token[2:-1]))
+        """One message: its `token` is one or more `t=<ns>;` pieces joined, `seq` that of the last piece."""
+        self.frames += 1
+        pieces = token.split(";")[:-1] if token.endswith(";") else [token]
+        first = seq - len(pieces) + 1
+        self.seqs.extend(range(first, seq + 1))
+        for piece in pieces:
+            if piece.startswith("t="):
+                self.latencies_ns.append(received_ns - int(piece[2:]))
 
 
 @dataclass
@@ -104,6 +110,7 @@ class Round:
     dup: int
     out_of_order: int
     errors: int
+    chunks_per_frame: float  # chunks per message the client received (> 1: joined while catching up)
     cpu_ms_per_1k: dict[str, float]  # process -> CPU milliseconds per 1000 chunks received
 
 
@@ -148,6 +155,7 @@ def summarize(
         dup=dup,
         out_of_order=disorder,
         errors=sum(1 for s in streams if s.error is not None),
+        chunks_per_frame=received / max(1, sum(s.frames for s in streams)),
         cpu_ms_per_1k={name: sec * 1e6 / received if received else float("nan") for name, sec in cpu_s.items()},
     )
 
@@ -168,6 +176,7 @@ def combine(rounds: list[Round]) -> Round:
         dup=sum(r.dup for r in rounds),
         out_of_order=sum(r.out_of_order for r in rounds),
         errors=sum(r.errors for r in rounds),
+        chunks_per_frame=median([r.chunks_per_frame for r in rounds]),
         cpu_ms_per_1k={name: median([r.cpu_ms_per_1k[name] for r in rounds]) for name in first.cpu_ms_per_1k},
     )
 
@@ -360,6 +369,7 @@ async def bench(concurrency: list[int], k: int, jetstream: bool, paces: list[str
             "dup",
             "disorder",
             "errors",
+            "chunks/frame",
             "CPU gateway",
             "CPU nats",
             "CPU source",
@@ -367,6 +377,7 @@ async def bench(concurrency: list[int], k: int, jetstream: bool, paces: list[str
         ],
         [
             [r.pace, r.concurrency, r.path, r.tok_s, r.p50_ms, r.p99_ms, r.lost, r.dup, r.out_of_order, r.errors]
+            + [r.chunks_per_frame]
             + [r.cpu_ms_per_1k[name] for name in ("gateway", "nats", "source", "client")]
             for r in rows
         ],

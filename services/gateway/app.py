@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from nats.aio.client import Client
@@ -17,6 +18,7 @@ from .schema import Context, schema
 from .search_client import SearchClient
 from .training_client import TrainingClient
 
+_encode_json = msgspec.json.Encoder().encode
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -35,6 +37,10 @@ class SwitchboardView(GraphQLView[Context, None]):
             adapters=AdaptersClient(nc, config.request_timeout_s),
             training=TrainingClient(nc, config.request_timeout_s),
         )
+
+    def encode_json(self, data: object) -> str:
+        """Every response and websocket frame, once, with msgspec (several times faster than `json.dumps`)."""
+        return _encode_json(data).decode()
 
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
         return self._context

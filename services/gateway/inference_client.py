@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from nats.aio.client import Client
-from nats.errors import TimeoutError as NatsTimeout
 
 from messages import (
     Accept,
@@ -25,6 +24,7 @@ from messages import (
 
 from .config import GatewayConfig
 from .nats_request import request
+from .token_relay import TokenRelay, join
 
 BUSY_FIRST_PAUSE_S = 0.05
 BUSY_LONGEST_PAUSE_S = 0.5  # a freed slot is taken within half a second
@@ -79,34 +79,38 @@ class InferenceClient:
             pause = min(pause * 2, BUSY_LONGEST_PAUSE_S)
 
     async def stream(self, request: GenerateRequest) -> AsyncIterator[TokenChunk]:
-        """Yield the generation's chunks in `seq` order; an early exit cancels the generation."""
+        """Yield the generation's chunks in `seq` order; an early exit cancels the generation.
+
+        Chunks that arrive while the caller is busy with the previous one come out joined into one (tokens in
+        order, the `seq` of the last), so a slow reader costs one chunk per catch-up, not one per token.
+
+        Raises:
+            SwitchboardError: the worker's typed error (after the text generated before it), BUSY or
+                UNAVAILABLE when no worker takes the request, TIMEOUT after `token_timeout_s` of silence,
+                INTERNAL when the token stream is broken.
+        """
+        relay = TokenRelay(self._config.token_timeout_s)
         # subscribe before asking, so not even the first token can be missed
-        sub = await self._nc.subscribe(subjects.tokens_subject(request.request_id), pending_msgs_limit=-1)
+        sub = await self._nc.subscribe(
+            subjects.tokens_subject(request.request_id), cb=relay.on_msg, pending_msgs_limit=-1
+        )
         finished = False
         try:
             await self._start(request)
-            expected = 0
             while True:
-                try:
-                    msg = await sub.next_msg(timeout=self._config.token_timeout_s)
-                except NatsTimeout as exc:
-                    raise SwitchboardError(
-                        ErrorCode.TIMEOUT,
-                        f"the inference worker sent nothing for {self._config.token_timeout_s:g}s and was given up",
-                    ) from exc
-                chunk = decode(msg.data, TokenChunk)
-                if chunk.seq != expected:
-                    raise SwitchboardError(
-                        ErrorCode.INTERNAL, f"token stream broken: expected chunk {expected}, got {chunk.seq}"
-                    )
-                expected += 1
-                if chunk.done:
-                    finished = True
-                    if chunk.error is not None:
-                        raise SwitchboardError.from_message(chunk.error)
-                yield chunk
-                if finished:
+                chunks = await relay.take()
+                end = next((i for i, chunk in enumerate(chunks) if chunk.done), None)
+                if end is None:
+                    yield join(chunks)
+                    continue
+                finished = True
+                error = chunks[end].error
+                if error is None:
+                    yield join(chunks[: end + 1])
                     return
+                if end:
+                    yield join(chunks[:end])  # the text generated before the error
+                raise SwitchboardError.from_message(error)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()

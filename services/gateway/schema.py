@@ -13,6 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 import strawberry
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from nats.aio.client import Client
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext, Info
 from strawberry.types import ExecutionResult as StrawberryResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
@@ -21,6 +22,7 @@ from messages import ChatMessage, ErrorCode, FineTuneSpec, GenerateRequest, Gene
 from messages import TokenChunk as ChunkMessage
 
 from .adapters_client import AdaptersClient
+from .event_plan import PlannedEventExecutor
 from .fine_tune_errors import error_field
 from .inference_client import InferenceClient
 from .search_client import Grounding, SearchClient
@@ -436,4 +438,17 @@ def _is_subscription(query: str, operation_name: str | None) -> bool:
     return operation is not None and operation.operation == OperationType.SUBSCRIPTION
 
 
-schema = Schema(query=Query, mutation=Mutation, subscription=Subscription)
+DOCUMENT_CACHE_SIZE = 256  # distinct query texts whose parse and validation are kept (LRU, per process)
+
+# events of a plain `inferStream` selection are projected by a plan, not executed one by one (event_plan.py);
+# an app sends the same few documents again and again: parsing and validating one cost ~10 ms here (py-spy)
+schema = Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    execution_context_class=PlannedEventExecutor,
+    extensions=[
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+    ],
+)

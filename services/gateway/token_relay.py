@@ -1,0 +1,99 @@
+"""One generation's chunks as NATS delivers them, handed on in batches: whatever is waiting becomes one chunk.
+
+A reader that is slower than the worker (a slow websocket client, or the gateway itself under load) takes
+every chunk that arrived since it last looked in one go, joined in order, so catching up costs one frame,
+not one per token. Nothing is dropped or reordered: `seq` is checked on every NATS message, and a joined
+chunk carries the `seq` of its last token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+from nats.aio.msg import Msg
+
+from messages import ErrorCode, SwitchboardError, TokenChunk
+
+_decode_chunk = msgspec.json.Decoder(TokenChunk).decode
+JOIN_MAX_CHARS = 64 * 1024  # a joined chunk stays far below clients' message limits (websockets: 1 MiB)
+
+
+class TokenRelay:
+    """Receives the chunks of one request (`on_msg`, a nats-py subscription callback) and hands them out
+    in batches (`take`). Single reader; the callback never blocks."""
+
+    def __init__(self, token_timeout_s: float) -> None:
+        self._timeout_s = token_timeout_s
+        self._waiting: list[TokenChunk] = []
+        self._wakeup: asyncio.Future[None] | None = None
+        self._expected = 0
+        self._broken: SwitchboardError | None = None
+
+    async def on_msg(self, msg: Msg) -> None:
+        try:
+            chunk = _decode_chunk(msg.data)
+        except msgspec.DecodeError as exc:
+            self._fail(SwitchboardError(ErrorCode.INTERNAL, f"token stream broken: an unreadable chunk ({exc})"))
+            return
+        if chunk.seq != self._expected:
+            self._fail(
+                SwitchboardError(
+                    ErrorCode.INTERNAL, f"token stream broken: expected chunk {self._expected}, got {chunk.seq}"
+                )
+            )
+            return
+        self._expected += 1
+        self._waiting.append(chunk)
+        self._wake()
+
+    def _fail(self, error: SwitchboardError) -> None:
+        if self._broken is None:
+            self._broken = error
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    async def take(self) -> list[TokenChunk]:
+        """Every chunk that has arrived and was not taken yet, in `seq` order, up to `JOIN_MAX_CHARS` of text
+        (but at least one chunk); waits for one when none is waiting.
+
+        Raises:
+            SwitchboardError: TIMEOUT after `token_timeout_s` of silence; INTERNAL when a chunk came out of
+                order or could not be read (the chunks before it are handed out first).
+        """
+        if not self._waiting and self._broken is None:
+            self._wakeup = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    await self._wakeup
+            except TimeoutError:
+                raise SwitchboardError(
+                    ErrorCode.TIMEOUT,
+                    f"the inference worker sent nothing for {self._timeout_s:g}s and was given up",
+                ) from None
+            finally:
+                self._wakeup = None
+        if not self._waiting and self._broken is not None:
+            raise self._broken
+        taken, size = 0, 0
+        for chunk in self._waiting:  # at least one, then as many as fit
+            size += len(chunk.token)
+            if taken and size > JOIN_MAX_CHARS:
+                break
+            taken += 1
+        if taken == len(self._waiting):
+            batch, self._waiting = self._waiting, []
+        else:
+            batch, self._waiting = self._waiting[:taken], self._waiting[taken:]
+        return batch
+
+
+def join(chunks: list[TokenChunk]) -> TokenChunk:
+    """Chunks in `seq` order, none with an error, as one: their tokens joined, the rest from the last one."""
+    last = chunks[-1]
+    if len(chunks) == 1:
+        return last
+    return msgspec.structs.replace(last, token="".join(c.token for c in chunks))

@@ -1,0 +1,103 @@
+"""A scripted inference worker for gateway tests: the wire protocol of `services.inference` without a model.
+
+It joins queue group `inference` on `svc.inference.generate` of a real nats-server and plays a script for
+each request: chunks published before the `Accept` (so the gateway holds them all when its request
+returns, as when it falls behind), then chunks published after it, paced. Token texts are the script's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from messages import Accept, ErrorCode, ErrorMessage, FinishReason, GenerateRequest, TokenChunk, Usage, decode, encode
+from messages import subjects
+
+
+@dataclass
+class Script:
+    """What to send for one request. `tokens[i]` goes out as seq i; the last chunk has `done`."""
+
+    tokens: list[str]
+    before_accept: int = 0  # how many of the chunks are published before the Accept
+    interval_s: float = 0.0  # pause between two chunks published after the Accept
+    error: ErrorMessage | None = None  # end with this error instead of finish_reason=stop
+    skip_seq: int | None = None  # leave this seq out (a broken stream)
+
+    def chunks(self, request_id: str) -> list[TokenChunk]:
+        out = []
+        for seq, token in enumerate(self.tokens):
+            if seq == self.skip_seq:
+                continue
+            last = seq == len(self.tokens) - 1
+            out.append(
+                TokenChunk(
+                    request_id=request_id,
+                    seq=seq,
+                    token=token,
+                    done=last,
+                    finish_reason=None if not last or self.error else FinishReason.STOP,
+                    usage=Usage(prompt_tokens=3, completion_tokens=len(self.tokens)) if last else None,
+                    error=self.error if last else None,
+                )
+            )
+        return out
+
+
+def failing(tokens: list[str], message: str = "the worker failed on purpose") -> Script:
+    """`tokens`, then a final empty chunk carrying an INTERNAL error."""
+    return Script(tokens=[*tokens, ""], error=ErrorMessage(ErrorCode.INTERNAL, message))
+
+
+@dataclass
+class ScriptedWorker:
+    script: Callable[[GenerateRequest], Script]
+    nc: Client | None = None
+    requests: list[GenerateRequest] = field(default_factory=list)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def on_generate(self, msg: Msg) -> None:
+        nc = self.nc
+        assert nc is not None
+        request = decode(msg.data, GenerateRequest)
+        self.requests.append(request)
+        script = self.script(request)
+        chunks = script.chunks(request.request_id)
+        subject = subjects.tokens_subject(request.request_id)
+        for chunk in chunks[: script.before_accept]:
+            await nc.publish(subject, encode(chunk))
+        accept = Accept(request.request_id, "scripted", prompt_tokens=3, max_new_tokens=len(script.tokens))
+        await msg.respond(encode(accept))
+
+        async def rest() -> None:
+            for chunk in chunks[script.before_accept :]:
+                if script.interval_s:
+                    await asyncio.sleep(script.interval_s)
+                await nc.publish(subject, encode(chunk))
+            await nc.flush()
+
+        task = asyncio.create_task(rest())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+@contextlib.asynccontextmanager
+async def scripted_worker(nats_url: str, script: Callable[[GenerateRequest], Script]) -> AsyncIterator[ScriptedWorker]:
+    """Serve `svc.inference.generate` with `script` until the block ends."""
+    import nats
+
+    nc = await nats.connect(nats_url, name="scripted-inference-worker")
+    worker = ScriptedWorker(script, nc=nc)
+    try:
+        await nc.subscribe(subjects.INFERENCE_GENERATE, queue=subjects.INFERENCE_QUEUE, cb=worker.on_generate)
+        await nc.flush()
+        yield worker
+    finally:
+        for task in list(worker._tasks):
+            task.cancel()
+        await nc.close()
