@@ -419,7 +419,7 @@ async def bench(concurrency: list[int], k: int, jetstream: bool, paces: list[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
-        "--concurrency", default="1,16,64", help="comma-separated subscription counts (default 1,16,64)"
+        "--concurrency", default="1,16,64,500", help="comma-separated subscription counts (default 1,16,64,500)"
     )
     parser.add_argument("--tokens", type=int, default=200, help="chunks per stream, K (default 200)")
     parser.add_argument("--paces", default=",".join(PACES), help=f"comma-separated, from {list(PACES)}")

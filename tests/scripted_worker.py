@@ -15,8 +15,18 @@ from dataclasses import dataclass, field
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from messages import Accept, ErrorCode, ErrorMessage, FinishReason, GenerateRequest, TokenChunk, Usage, decode, encode
-from messages import subjects
+from messages import (
+    Accept,
+    ErrorCode,
+    ErrorMessage,
+    FinishReason,
+    GenerateRequest,
+    TokenChunk,
+    Usage,
+    decode,
+    encode,
+    subjects,
+)
 
 
 @dataclass

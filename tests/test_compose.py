@@ -2,7 +2,7 @@
 
 The compose file validates against the Compose specification (check-jsonschema's vendored copy, offline);
 every service package has a container running `python -m services.<name>`; inference reserves the NVIDIA
-GPU; the gateway publishes 8080; NATS runs JetStream and every Python service points at it; the image
+GPU; the gateway scales behind an nginx load balancer that publishes 8080; NATS runs JetStream and every Python service points at it; the image
 pins torch like pyproject.toml, installs the bundled model with --no-deps and converts it at build time.
 """
 
@@ -114,13 +114,23 @@ def test_inference_reserves_the_nvidia_gpu(services: dict[str, dict[str, Any]]) 
     assert {"/adapters", "/hf-cache"} <= mounts
 
 
-def test_gateway_publishes_8080(services: dict[str, dict[str, Any]]) -> None:
+def test_gateway_scales_behind_a_load_balancer_on_8080(services: dict[str, dict[str, Any]]) -> None:
     gateway = python_services(services)["gateway"]
-    ports = [str(port) for port in gateway.get("ports", [])]
-    assert any(port.rsplit(":", 2)[-2:] == ["8080", "8080"] for port in ports), ports
+    assert not gateway.get("ports") and "container_name" not in gateway  # else `--scale gateway=3` fails
+    assert gateway["deploy"]["replicas"] == "${GATEWAY_REPLICAS:-1}"
     env = environment(gateway)
     assert env["GATEWAY_HOST"] == "0.0.0.0"  # reachable from outside the container
+    assert env["GATEWAY_PORT"] == "8080"
     assert {"http://localhost:3000", "http://127.0.0.1:3000"} <= set(env["CORS_ORIGINS"].split(","))
+    balancer = services["gateway-lb"]
+    assert [str(port) for port in balancer["ports"]] == ["8080:8080"]
+    mount, target = str(balancer["volumes"][0]).split(":")[:2]
+    assert target == "/etc/nginx/conf.d/default.conf"
+    conf = (REPO / mount).read_text()
+    assert "proxy_pass $gateway;" in conf and "set $gateway http://gateway:8080;" in conf
+    assert "resolver 127.0.0.11" in conf  # re-resolved: replicas added later are used
+    assert "proxy_set_header Upgrade $http_upgrade;" in conf  # websockets pass through
+    assert "proxy_buffering off;" in conf
 
 
 def test_nats_runs_jetstream(services: dict[str, dict[str, Any]]) -> None:

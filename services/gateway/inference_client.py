@@ -112,6 +112,7 @@ class InferenceClient:
                     yield join(chunks[:end])  # the text generated before the error
                 raise SwitchboardError.from_message(error)
         finally:
+            relay.close()
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
             # also when the client left while an accept was on its way (the worker may have started);

@@ -29,6 +29,25 @@ class TokenRelay:
         self._wakeup: asyncio.Future[None] | None = None
         self._expected = 0
         self._broken: SwitchboardError | None = None
+        self._loop = asyncio.get_running_loop()
+        self._heard_at = self._loop.time()
+        # one timer per stream, moved on only when it fires (a timer per wait cost ~5% of the relay's CPU)
+        self._watchdog = self._loop.call_at(self._heard_at + token_timeout_s, self._check_silence)
+
+    def close(self) -> None:
+        """Stop the silence timer; call when the stream ends."""
+        self._watchdog.cancel()
+
+    def _check_silence(self) -> None:
+        silent_until = self._heard_at + self._timeout_s
+        if self._loop.time() < silent_until:
+            self._watchdog = self._loop.call_at(silent_until, self._check_silence)
+            return
+        self._fail(
+            SwitchboardError(
+                ErrorCode.TIMEOUT, f"the inference worker sent nothing for {self._timeout_s:g}s and was given up"
+            )
+        )
 
     async def on_msg(self, msg: Msg) -> None:
         try:
@@ -44,6 +63,7 @@ class TokenRelay:
             )
             return
         self._expected += 1
+        self._heard_at = self._loop.time()
         self._waiting.append(chunk)
         self._wake()
 
@@ -61,19 +81,13 @@ class TokenRelay:
         (but at least one chunk); waits for one when none is waiting.
 
         Raises:
-            SwitchboardError: TIMEOUT after `token_timeout_s` of silence; INTERNAL when a chunk came out of
-                order or could not be read (the chunks before it are handed out first).
+            SwitchboardError: TIMEOUT after `token_timeout_s` without a chunk; INTERNAL when a chunk came out
+                of order or could not be read (the chunks before either are handed out first).
         """
         if not self._waiting and self._broken is None:
-            self._wakeup = asyncio.get_running_loop().create_future()
+            self._wakeup = self._loop.create_future()
             try:
-                async with asyncio.timeout(self._timeout_s):
-                    await self._wakeup
-            except TimeoutError:
-                raise SwitchboardError(
-                    ErrorCode.TIMEOUT,
-                    f"the inference worker sent nothing for {self._timeout_s:g}s and was given up",
-                ) from None
+                await self._wakeup
             finally:
                 self._wakeup = None
         if not self._waiting and self._broken is not None:

@@ -109,8 +109,13 @@ async def serve(actor: Actor, settings: Settings, stop: asyncio.Event) -> None:
     await task
 
 
-def main(factory: Callable[[Settings], Actor]) -> None:
-    """Entry point for `python -m services.<name>`: exit 0 on SIGTERM/SIGINT, 1 on a startup failure."""
+def main(
+    factory: Callable[[Settings], Actor], loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+) -> None:
+    """Entry point for `python -m services.<name>`: exit 0 on SIGTERM/SIGINT, 1 on a startup failure.
+
+    `loop_factory` makes the event loop (default: asyncio's own), e.g. `uvloop.new_event_loop`.
+    """
     settings = Settings.from_env()
     setup_logging(settings.log_level, settings.log_format)
 
@@ -122,7 +127,8 @@ def main(factory: Callable[[Settings], Actor]) -> None:
         await serve(factory(settings), settings, stop)
 
     try:
-        asyncio.run(_run())
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(_run())
     except SwitchboardError as exc:
         logging.getLogger("switchboard").error("cannot start: %s", exc.message)
         sys.exit(1)
