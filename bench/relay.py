@@ -26,16 +26,19 @@ Each row is the median of `--repeats` rounds (default 3), raw and gateway altern
 inference worker creates it) is present, so JetStream capture cost is included; `--no-jetstream`
 leaves it out. The ratios gateway/raw close the output.
 
-Run: `.venv/bin/python -m bench.relay [--concurrency 1,16,64] [--tokens 200] [--repeats 3] [--no-jetstream]`
+Run: `.venv/bin/python -m bench.relay [--concurrency 1,16,64,500] [--tokens 200] [--repeats 3] [--no-jetstream]
+[--profile FILE]` (`--profile`: py-spy samples the gateway during the measured rounds; top functions printed)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -62,6 +65,7 @@ from bench._common import (
     stop_on_sigterm,
     wait_for_graphql,
 )
+from bench._profile import print_summary, profiled, summary
 from messages import Accept, GenerateReply, GenerateRequest, GenerationParams, TokenChunk, encode, subjects
 
 SUBSCRIPTION = (
@@ -268,6 +272,35 @@ async def gateway_round(url: str, pids: Pids, pace: str, concurrency: int, k: in
     return summarize(pace, concurrency, "gateway", k, streams, start_ns, cpu)
 
 
+async def measure(
+    nc: Client,
+    url: str,
+    pids: Pids,
+    paces: list[str],
+    concurrency: list[int],
+    repeats: int,
+    k: int,
+    measured: list[Round],
+) -> None:
+    """Every round, raw and gateway taking turns, appended to `measured` as it ends."""
+    for pace in paces:
+        for c in concurrency:
+            for rep in range(repeats):
+                for path in ("raw", "gateway"):  # alternate, never at the same time
+                    result = (
+                        await raw_round(nc, pids, pace, c, k)
+                        if path == "raw"
+                        else await gateway_round(url, pids, pace, c, k)
+                    )
+                    measured.append(result)
+                    print(
+                        f"  {pace:<5} C={c:<3} #{rep + 1} {path:<7} {result.tokens:6d} chunks in "
+                        f"{result.elapsed_s:6.3f} s = {result.tok_s:9,.0f} tok/s",
+                        flush=True,
+                    )
+                    await asyncio.sleep(0.2)
+
+
 async def wait_for_source(nc: Client, timeout: float = 30.0) -> None:
     """Until the synthetic worker answers (a one-chunk request)."""
     deadline = time.monotonic() + timeout
@@ -284,7 +317,9 @@ async def wait_for_source(nc: Client, timeout: float = 30.0) -> None:
             await asyncio.sleep(0.1)
 
 
-async def bench(concurrency: list[int], k: int, jetstream: bool, paces: list[str], repeats: int) -> dict[str, Any]:
+async def bench(
+    concurrency: list[int], k: int, jetstream: bool, paces: list[str], repeats: int, profile: Path | None
+) -> dict[str, Any]:
     began = time.monotonic()
     print(f"machine: {machine()}, load average before: {load_average()}")
     print(
@@ -325,24 +360,11 @@ async def bench(concurrency: list[int], k: int, jetstream: bool, paces: list[str
                 await raw_round(nc, pids, "flood", 4, k)
                 await gateway_round(url, pids, "flood", 4, k)
                 print()
-                for pace in paces:
-                    for c in concurrency:
-                        for rep in range(repeats):
-                            for path in ("raw", "gateway"):  # alternate, never at the same time
-                                result = (
-                                    await raw_round(nc, pids, pace, c, k)
-                                    if path == "raw"
-                                    else await gateway_round(url, pids, pace, c, k)
-                                )
-                                measured.append(result)
-                                print(
-                                    f"  {pace:<5} C={c:<3} #{rep + 1} {path:<7} {result.tokens:6d} chunks in "
-                                    f"{result.elapsed_s:6.3f} s = {result.tok_s:9,.0f} tok/s",
-                                    flush=True,
-                                )
-                                await asyncio.sleep(0.2)
+                with profiled(pids.gateway, profile) if profile else contextlib.nullcontext():
+                    await measure(nc, url, pids, paces, concurrency, repeats, k, measured)
                 for proc in procs:
                     proc.check()
+
             if jetstream:
                 info = await nc.jetstream().stream_info(subjects.TOKENS_STREAM)
                 print(f"TOKENS stream holds {info.state.messages} chunks, {info.state.bytes / 1e6:.1f} MB")
@@ -425,6 +447,9 @@ def main() -> None:
     parser.add_argument("--paces", default=",".join(PACES), help=f"comma-separated, from {list(PACES)}")
     parser.add_argument("--repeats", type=int, default=3, help="rounds per row, medians reported (default 3)")
     parser.add_argument("--no-jetstream", action="store_true", help="no TOKENS stream: core NATS only")
+    parser.add_argument(
+        "--profile", type=Path, metavar="FILE", help="record the gateway with py-spy during the measured rounds"
+    )
     args = parser.parse_args()
     stop_on_sigterm()
     concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
@@ -433,9 +458,13 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown pace(s) {unknown}; choose from {list(PACES)}")
     try:
-        result = asyncio.run(bench(concurrency, args.tokens, not args.no_jetstream, paces, args.repeats))
+        result = asyncio.run(bench(concurrency, args.tokens, not args.no_jetstream, paces, args.repeats, args.profile))
     except KeyboardInterrupt:
         raise SystemExit("interrupted; every process this benchmark started has been stopped") from None
+    if args.profile and args.profile.exists():
+        result["gateway_profile"] = summary(args.profile)
+        print(f"where the gateway's time went in the measured rounds (py-spy, raw samples in {args.profile}):")
+        print_summary(result["gateway_profile"])
     print(f"saved: {save_results('relay', result)}")
     if result["faults"]:
         raise SystemExit(1)

@@ -54,7 +54,10 @@ class WebSearchResult:
     snippet: str
 
 
-@strawberry.type(description="One streamed piece of an answer")
+@strawberry.type(
+    description="One streamed piece of an answer: one token, or several joined in order when the client fell "
+    "behind; `seq` is that of the last one (it may jump by more than one, never backwards)"
+)
 class TokenChunk:
     token: str
     done: bool
