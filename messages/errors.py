@@ -21,6 +21,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     INCOMPATIBLE = "incompatible"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
 
 
 class ErrorMessage(msgspec.Struct, frozen=True, tag="error", tag_field="type"):

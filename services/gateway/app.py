@@ -3,47 +3,88 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from nats.aio.client import Client
 from strawberry.aiohttp.views import GraphQLView
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from .access import NO_KEY, WRONG_KEY, access_middleware, role_of_request
 from .adapters_client import AdaptersClient
+from .auth import Role, bearer_key
 from .config import GatewayConfig
 from .inference_client import InferenceClient
 from .schema import Context, schema
 from .search_client import SearchClient
 from .training_client import TrainingClient
+from .websocket import HARD_LIMIT_BYTES, OVERSIZE, LimitedTransportWSHandler
 
 _encode_json = msgspec.json.Encoder().encode
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class SwitchboardView(GraphQLView[Context, None]):
+    graphql_transport_ws_handler_class = LimitedTransportWSHandler
+
     def __init__(self, nc: Client, config: GatewayConfig) -> None:
         super().__init__(
             schema=schema,
             graphql_ide=None,  # strawberry's GraphiQL loads from a CDN; the web app brings an offline Explorer
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=config.cors_origins,
+            max_subscriptions_per_connection=config.max_subscriptions,
         )
+        self.max_message_bytes = config.max_message_bytes
+        self._keys = config.keys
         self._context = Context(
             nc=nc,
             inference=InferenceClient(nc, config),
             search=SearchClient(nc, config.search_timeout_s),
             adapters=AdaptersClient(nc, config.request_timeout_s),
             training=TrainingClient(nc, config.request_timeout_s),
+            role=Role.ADMIN,
+            keys_required=config.keys.enabled,
         )
+
+    def decode_json(self, data: str | bytes) -> object:
+        """`json.loads`; a websocket message over the size limit is marked for the handler to refuse."""
+        decoded = super().decode_json(data)
+        if len(data) > self.max_message_bytes and isinstance(decoded, dict):
+            decoded[OVERSIZE] = len(data)
+        return decoded
+
+    async def create_websocket_response(self, request: web.Request, subprotocol: str | None) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(protocols=[subprotocol] if subprotocol else [], max_msg_size=HARD_LIMIT_BYTES)
+        await ws.prepare(request)
+        return ws
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """Without keys, or with a valid one on the upgrade request, anyone; else the key in `connection_init`.
+
+        Raises:
+            ConnectionRejectionError: no valid key; strawberry closes the socket with 4403.
+        """
+        if not self._keys.enabled:
+            return
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        key = bearer_key(params.get("Authorization", params.get("authorization")))
+        role = None if key is None else self._keys.role_of(key)
+        if role is None and context.role is None:
+            raise ConnectionRejectionError({"message": NO_KEY if key is None else WRONG_KEY})
+        context.role = role or context.role
 
     def encode_json(self, data: object) -> str:
         """Every response and websocket frame, once, with msgspec (several times faster than `json.dumps`)."""
         return _encode_json(data).decode()
 
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
-        return self._context
+        if not self._keys.enabled:
+            return replace(self._context)  # its own: strawberry sets `connection_params` on a websocket's
+        return replace(self._context, role=role_of_request(self._keys, request))
 
 
 def cors_middleware(origins: tuple[str, ...]) -> Middleware:
@@ -79,31 +120,34 @@ _TRANSPORT_ERRORS = {
     "Unsupported content type": "send the request as JSON, with `Content-Type: application/json`",
     "Batching is not enabled": "send one operation per request (batching is off)",
 }
-MAX_BODY_BYTES = 1024**2  # aiohttp's default client_max_size, kept
 
 
-def _graphql_error(status: int, text: str) -> web.Response:
+def _graphql_error(status: int, text: str, limit: int) -> web.Response:
     if status == 413:
-        message = f"the request body is larger than {MAX_BODY_BYTES} bytes (1 MiB)"
+        message = f"the request body is larger than {limit} bytes (GATEWAY_MAX_MESSAGE_BYTES)"
     else:
         message = _TRANSPORT_ERRORS.get(text.strip(), text.strip() or f"HTTP {status}")
     body = {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
     return web.json_response(body, status=status)
 
 
-@web.middleware
-async def json_errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Requests refused before GraphQL runs (bad JSON, wrong content type, too large) get a GraphQL error
-    in JSON, like every other error, instead of a line of plain text."""
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return _graphql_error(exc.status, exc.text or exc.reason)
-    if response.status >= 400 and isinstance(response, web.Response) and response.content_type == "text/plain":
-        return _graphql_error(response.status, response.text or "")
-    return response
+def json_errors_middleware(limit: int) -> Middleware:
+    """Requests refused before GraphQL runs (bad JSON, wrong content type, over `limit` bytes) get a GraphQL
+    error in JSON, like every other error, instead of a line of plain text."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return _graphql_error(exc.status, exc.text or exc.reason, limit)
+        if response.status >= 400 and isinstance(response, web.Response) and response.content_type == "text/plain":
+            return _graphql_error(response.status, response.text or "", limit)
+        return response
+
+    return middleware
 
 
 async def _index(request: web.Request) -> web.Response:
@@ -113,9 +157,10 @@ async def _index(request: web.Request) -> web.Response:
 
 
 def build_app(nc: Client, config: GatewayConfig) -> web.Application:
-    app = web.Application(
-        middlewares=[cors_middleware(config.cors_origins), json_errors_middleware], client_max_size=MAX_BODY_BYTES
-    )
+    middlewares = [cors_middleware(config.cors_origins), json_errors_middleware(config.max_message_bytes)]
+    if config.keys.enabled:
+        middlewares.insert(1, access_middleware(config.keys))  # inside CORS: a browser can read the 401
+    app = web.Application(middlewares=middlewares, client_max_size=config.max_message_bytes)
     view = SwitchboardView(nc, config)
     app.router.add_route("*", "/graphql", view)
     app.router.add_get("/", _index)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+from dataclasses import dataclass, field
 
-from services.runtime import env_float, env_int, env_str
+from messages import ErrorCode, SwitchboardError
+from services.runtime import env_bool, env_float, env_int, env_str
+
+from .auth import ApiKeys
 
 # the web app (:3000) and its hot-reload dev server (`just ui-dev`, :5173)
 DEFAULT_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173,http://127.0.0.1:5173"
@@ -19,6 +23,10 @@ class GatewayConfig:
     token_timeout_s: float = 60.0  # longest silence between two chunks before giving up
     busy_wait_s: float = 60.0  # how long a request waits for a free generation slot on some worker
     search_timeout_s: float = 12.0  # the search service gives up after SEARCH_TIMEOUT_S (8 s) itself
+    keys: ApiKeys = field(default_factory=ApiKeys)  # none: every caller is an admin (loopback only)
+    allow_open: bool = False  # listen beyond loopback without keys
+    max_subscriptions: int = 16  # operations in flight on one websocket
+    max_message_bytes: int = 1024**2  # one websocket message or HTTP body (1 MiB)
 
     @classmethod
     def from_env(cls) -> GatewayConfig:
@@ -31,4 +39,28 @@ class GatewayConfig:
             token_timeout_s=env_float("GATEWAY_TOKEN_TIMEOUT_S", cls.token_timeout_s, minimum=0.1),
             busy_wait_s=env_float("GATEWAY_BUSY_WAIT_S", cls.busy_wait_s, minimum=0.0),
             search_timeout_s=env_float("GATEWAY_SEARCH_TIMEOUT_S", cls.search_timeout_s, minimum=0.1),
+            keys=ApiKeys.from_env(),
+            allow_open=env_bool("GATEWAY_ALLOW_OPEN", False),
+            max_subscriptions=env_int("GATEWAY_MAX_SUBSCRIPTIONS", cls.max_subscriptions, minimum=1),
+            max_message_bytes=env_int("GATEWAY_MAX_MESSAGE_BYTES", cls.max_message_bytes, minimum=1024),
         )
+
+    def check_exposure(self) -> None:
+        """Raises SwitchboardError (BAD_REQUEST) when the gateway would listen beyond loopback with no key."""
+        if self.keys.enabled or self.allow_open or _is_loopback(self.host):
+            return
+        raise SwitchboardError(
+            ErrorCode.BAD_REQUEST,
+            f"GATEWAY_HOST={self.host} would let anyone on the network train, load and delete adapters: set API "
+            "keys (GATEWAY_ADMIN_KEYS, GATEWAY_USER_KEYS, or their _FILE variants), or GATEWAY_ALLOW_OPEN=true "
+            "if something in front of the gateway already checks who calls",
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -22,12 +22,14 @@ from messages import ChatMessage, ErrorCode, FineTuneSpec, GenerateRequest, Gene
 from messages import TokenChunk as ChunkMessage
 
 from .adapters_client import AdaptersClient
+from .auth import Role
 from .event_plan import PlannedEventExecutor
 from .fine_tune_errors import error_field
 from .inference_client import InferenceClient
 from .search_client import Grounding, SearchClient
 from .training_client import TrainingClient
 from .types import (
+    Access,
     AdapterInfo,
     AdapterResult,
     AdaptersInfo,
@@ -53,11 +55,22 @@ R = TypeVar("R")
 
 @dataclass
 class Context:
+    """One request's (or one websocket's): the NATS clients, and the role of the caller's key."""
+
     nc: Client
     inference: InferenceClient
     search: SearchClient
     adapters: AdaptersClient
     training: TrainingClient
+    role: Role | None = Role.ADMIN  # None: no key (only open fields are reached)
+    keys_required: bool = False
+    connection_params: dict[str, object] | None = None  # a websocket's connection_init payload
+
+
+def require_admin(info: Info[Context, None], what: str) -> None:
+    """Raises SwitchboardError (FORBIDDEN) unless the caller's key is an admin key (any caller without keys)."""
+    if info.context.role is not Role.ADMIN:
+        raise SwitchboardError(ErrorCode.FORBIDDEN, f"{what} needs an admin key; this key may chat and read only")
 
 
 def user_error(exc: SwitchboardError) -> GraphQLError:
@@ -112,9 +125,12 @@ async def grounding_for(ctx: Context, prompt: str, web_search: bool | None) -> G
     return await ctx.search.ground(prompt) if web_search else Grounding([])
 
 
-async def _on_job(action: Callable[[str], Awaitable[object]], job_id: str) -> FineTuneResult:
+async def _on_job(
+    info: Info[Context, None], what: str, action: Callable[[str], Awaitable[object]], job_id: str
+) -> FineTuneResult:
     """Do `action` to a job; a refusal is the result's error, as for every fine-tune mutation."""
     try:
+        require_admin(info, what)
         await action(job_id)
     except SwitchboardError as exc:
         return FineTuneResult(
@@ -124,6 +140,10 @@ async def _on_job(action: Callable[[str], Awaitable[object]], job_id: str) -> Fi
 
 
 def _ctx(info: Info[Context, None]) -> Context:
+    """The request's context. Raises SwitchboardError (UNAUTHENTICATED) when the caller has no key where one
+    is needed (the HTTP and websocket doors refuse such callers before; this is the last line)."""
+    if info.context.role is None:
+        raise SwitchboardError(ErrorCode.UNAUTHENTICATED, "this gateway needs an API key")
     return info.context
 
 
@@ -138,7 +158,16 @@ _GENERATION_ARGS = (
 class Query:
     @strawberry.field(description="'ok' while the gateway is connected to NATS")
     def health(self, info: Info[Context, None]) -> str:
-        return "ok" if _ctx(info).nc.is_connected else "degraded: NATS disconnected"
+        return "ok" if info.context.nc.is_connected else "degraded: NATS disconnected"  # open: no key needed
+
+    @strawberry.field(
+        description="What the caller's API key may do: role `admin` (everything) or `user` (chat and read)"
+    )
+    @typed_errors
+    async def access(self, info: Info[Context, None]) -> Access:
+        ctx = _ctx(info)
+        assert ctx.role is not None
+        return Access(role=ctx.role.value, keys_required=ctx.keys_required)
 
     @strawberry.field(description="The model an inference worker serves")
     @typed_errors
@@ -251,10 +280,13 @@ class Mutation:
             "lora_alpha": lora_alpha,
             "max_steps": max_steps,
         }
-        spec = FineTuneSpec(
-            job_id=uuid.uuid4().hex, adapter_name=adapter_name, **{k: v for k, v in given.items() if v is not None}
-        )
         try:
+            require_admin(info, "startFineTune")
+            spec = FineTuneSpec(
+                job_id=uuid.uuid4().hex,
+                adapter_name=adapter_name,
+                **{k: v for k, v in given.items() if v is not None},
+            )
             record = await _ctx(info).training.submit(spec)
         except SwitchboardError as exc:
             return FineTuneResult(
@@ -267,18 +299,19 @@ class Mutation:
 
     @strawberry.mutation(description="Stop a running fine-tune, or drop a queued one")
     async def cancel_fine_tune(self, info: Info[Context, None], job_id: str) -> FineTuneResult:
-        return await _on_job(_ctx(info).training.cancel, job_id)
+        return await _on_job(info, "cancelFineTune", _ctx(info).training.cancel, job_id)
 
     @strawberry.mutation(
         description="Remove a finished fine-tune (succeeded, failed or cancelled) from the history; its adapter stays"
     )
     async def delete_fine_tune_job(self, info: Info[Context, None], job_id: str) -> FineTuneResult:
-        return await _on_job(_ctx(info).training.forget, job_id)
+        return await _on_job(info, "deleteFineTuneJob", _ctx(info).training.forget, job_id)
 
     @strawberry.mutation(description="Make a saved adapter the default of every inference worker, without a restart")
     async def load_adapter(self, info: Info[Context, None], adapter_name: str) -> AdapterResult:
         ctx = _ctx(info)
         try:
+            require_admin(info, "loadAdapter")
             active = await ctx.adapters.activate(adapter_name)
             await workers_follow(ctx, active)
         except SwitchboardError as exc:
@@ -291,10 +324,13 @@ class Mutation:
     async def use_base_model(self, info: Info[Context, None]) -> BaseModelResult:
         ctx = _ctx(info)
         try:
+            require_admin(info, "useBaseModel")
             active = await ctx.adapters.deactivate()
             await workers_follow(ctx, active)
         except SwitchboardError as exc:
-            return BaseModelResult(ok=False, active_adapter=None, error=for_graphql(exc.message))
+            return BaseModelResult(
+                ok=False, active_adapter=None, error=for_graphql(exc.message), error_code=exc.code.value.upper()
+            )
         return BaseModelResult(ok=True, active_adapter=active)
 
     @strawberry.mutation(
@@ -303,6 +339,7 @@ class Mutation:
     async def delete_adapter(self, info: Info[Context, None], adapter_name: str) -> AdapterResult:
         ctx = _ctx(info)
         try:
+            require_admin(info, "deleteAdapter")
             active = await ctx.adapters.delete(adapter_name)
         except SwitchboardError as exc:
             return AdapterResult(

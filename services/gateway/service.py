@@ -19,6 +19,7 @@ class GatewayActor(Actor):
 
     def __init__(self, settings: Settings, config: GatewayConfig | None = None) -> None:
         self.config = config or GatewayConfig.from_env()
+        self.config.check_exposure()  # before connecting: refuse an open gateway on the network at once
         self._runner: web.AppRunner | None = None
         self.port = self.config.port
 
@@ -38,6 +39,14 @@ class GatewayActor(Actor):
         if sockets:
             self.port = int(sockets[0].getsockname()[1])  # the real port when 0 asked for any free one
         ctx.log.info("graphql listening", extra={"url": f"http://{self.config.host}:{self.port}/graphql"})
+        keys = self.config.keys
+        if keys.enabled:
+            ctx.log.info("API keys required", extra={"admin_keys": len(keys.admin), "user_keys": len(keys.user)})
+        else:
+            ctx.log.warning(
+                "no API keys: every caller that reaches this port is an admin; set GATEWAY_ADMIN_KEYS and "
+                "GATEWAY_USER_KEYS (or their _FILE variants) to require keys"
+            )
 
     async def stop(self) -> None:
         if self._runner is not None:

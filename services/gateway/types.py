@@ -192,6 +192,13 @@ class BaseModelResult:
     ok: bool
     active_adapter: str | None
     error: str | None = None
+    error_code: str | None = None
+
+
+@strawberry.type(description="What the caller's API key may do")
+class Access:
+    role: str = strawberry.field(description="`admin`: everything; `user`: chat and read, no changes")
+    keys_required: bool = strawberry.field(description="false: the gateway has no keys, every caller is an admin")
 
 
 @strawberry.type(description="The latest fine-tune (the running one, else the most recent)")

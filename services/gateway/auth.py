@@ -1,0 +1,133 @@
+"""API keys and their two roles at the gateway: who may call which root field.
+
+Keys come from `GATEWAY_ADMIN_KEYS` and `GATEWAY_USER_KEYS` (comma-separated), or from the files named
+by `GATEWAY_ADMIN_KEYS_FILE` / `GATEWAY_USER_KEYS_FILE` (one key per line or comma-separated; blank
+lines and `#` comments skipped), as container secrets are mounted. A caller presents one as
+`Authorization: Bearer <key>` (RFC 6750) over HTTP, or in the graphql-transport-ws `connection_init`
+payload (`{"Authorization": "Bearer <key>"}`, the graphql-ws convention; browsers cannot set headers
+on a websocket).
+
+A user key may chat and read; everything that changes the server needs an admin key. `{ health }`
+needs none (liveness probes). Keys are compared in constant time (SHA-256 digests of equal length,
+`hmac.compare_digest` against every key, no early exit) and never logged. With no key configured every
+caller is an admin, as before keys existed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from messages import ErrorCode, SwitchboardError
+
+
+class Role(Enum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+# root fields a user key may call; every other field of Mutation needs an admin key
+USER_FIELDS = frozenset(
+    {
+        "health",
+        "modelInfo",
+        "adapters",
+        "fineTuneStatus",
+        "fineTuneJobs",
+        "webSearch",
+        "access",
+        "infer",
+        "inferStream",
+        "fineTuneProgress",
+    }
+)
+ADMIN_FIELDS = frozenset(
+    {"startFineTune", "cancelFineTune", "deleteFineTuneJob", "loadAdapter", "useBaseModel", "deleteAdapter"}
+)
+OPEN_FIELDS = frozenset({"health", "__typename"})  # answered without a key
+MIN_KEY_CHARS = 16
+GENERATE_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+@dataclass(frozen=True)
+class ApiKeys:
+    """The configured keys, kept as SHA-256 digests. `enabled` is False when none is set."""
+
+    admin: tuple[bytes, ...] = ()
+    user: tuple[bytes, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.admin or self.user)
+
+    @classmethod
+    def of(cls, admin: list[str], user: list[str]) -> ApiKeys:
+        """Raises SwitchboardError (BAD_REQUEST) for a key shorter than 16 characters or one in both lists."""
+        for key in admin + user:
+            if len(key) < MIN_KEY_CHARS:
+                raise SwitchboardError(
+                    ErrorCode.BAD_REQUEST,
+                    f"an API key is shorter than {MIN_KEY_CHARS} characters; make one with {GENERATE_HINT}",
+                )
+        if set(admin) & set(user):
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, "a key is both an admin key and a user key; use it once")
+        return cls(tuple(_digest(k) for k in admin), tuple(_digest(k) for k in user))
+
+    @classmethod
+    def from_env(cls) -> ApiKeys:
+        """Raises SwitchboardError (BAD_REQUEST) for a key file that cannot be read, or a bad key."""
+        return cls.of(_keys("GATEWAY_ADMIN_KEYS"), _keys("GATEWAY_USER_KEYS"))
+
+    def role_of(self, key: str) -> Role | None:
+        """The role of `key`, None for an unknown one; the time taken does not depend on which key matched."""
+        given = _digest(key)
+        found: Role | None = None
+        for role, digests in ((Role.ADMIN, self.admin), (Role.USER, self.user)):
+            for digest in digests:
+                if hmac.compare_digest(given, digest) and found is None:
+                    found = role
+        return found
+
+
+def _split(text: str) -> list[str]:
+    keys: list[str] = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        keys.extend(part.strip() for part in line.split(",") if part.strip())
+    return keys
+
+
+def _keys(name: str) -> list[str]:
+    keys = _split(os.environ.get(name, ""))
+    path = os.environ.get(f"{name}_FILE", "").strip()
+    if path:
+        try:
+            keys += _split(Path(path).expanduser().read_text())
+        except OSError as exc:
+            raise SwitchboardError(
+                ErrorCode.BAD_REQUEST, f"{name}_FILE={path}: cannot read it ({exc.strerror or exc})"
+            ) from exc
+    return keys
+
+
+def bearer_key(authorization: object) -> str | None:
+    """The key in an `Authorization: Bearer <key>` value (scheme case-insensitive), else None."""
+    if not isinstance(authorization, str):
+        return None
+    scheme, _, key = authorization.strip().partition(" ")
+    key = key.strip()
+    return key if scheme.lower() == "bearer" and key else None
+
+
+def new_key() -> str:
+    """A fresh random key (32 bytes, URL-safe base64)."""
+    return secrets.token_urlsafe(32)
