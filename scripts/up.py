@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 PIDFILE = DATA / "up.pid"
+DATASETS = DATA / "datasets"  # local fine-tune datasets: the only folder the training service reads them from
 VENV_BIN = Path(sys.executable).parent
 NATS_URL = "nats://127.0.0.1:4222"
 GRAPHQL_URL = "http://127.0.0.1:8080/graphql"
@@ -46,7 +47,7 @@ def services() -> list[Proc]:
         Proc("inference", [py, "-m", "services.inference"]),
         Proc("search", [py, "-m", "services.search"]),
         Proc("adapters", [py, "-m", "services.adapters"]),
-        Proc("training", [py, "-m", "services.training"]),
+        Proc("training", [py, "-m", "services.training"], {"DATASET_DIR": str(DATASETS)}),
         Proc("gateway", [py, "-m", "services.gateway"]),
         Proc("ui", [py, str(ROOT / "scripts" / "serve_ui.py")]),
     ]
@@ -145,6 +146,7 @@ async def up() -> int:
             print(f"port {port} ({what}) is already in use: is Switchboard already up? `just down` stops it.")
             return 1
     (DATA / "nats").mkdir(parents=True, exist_ok=True)
+    DATASETS.mkdir(parents=True, exist_ok=True)
     PIDFILE.write_text(str(os.getpid()))
     procs = services()
     width = max(len(p.name) for p in procs)

@@ -7,6 +7,7 @@ rules, name conflicts and dataset resolution, produced here by the same code, no
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_conflicts_are_about_the_name() -> None:
 )
 def test_dataset_problems(dataset: str) -> None:
     with pytest.raises(SwitchboardError) as caught:
-        resolve_dataset(dataset)
+        resolve_dataset(dataset, Path("/nonexistent/datasets"))
     assert error_field(caught.value.code, caught.value.message) == "datasetName"
 
 

@@ -4,7 +4,6 @@ the service keeps serving; datasets that cannot be used make the job fail with a
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from messages.adapters import AdapterMeta
 from services.runtime import BUNDLED_MODEL_ID
 from services.training import TrainingActor
 from tests.test_training_common import (  # noqa: F401 - service is a fixture
+    TINY,
     cancel,
     list_jobs,
     raw_submit,
@@ -88,11 +88,13 @@ async def test_nan_cannot_be_sent(nc: Client, training_service: TrainingActor) -
 @pytest.mark.parametrize(
     ("dataset", "expected"),
     [
-        ("/no/such/file.jsonl", "does not exist"),
-        ("./missing.json", "does not exist"),
-        ("/etc/hostname", "not a .json or .jsonl file"),
+        ("/no/such/file.jsonl", "outside the dataset folder"),
+        ("./missing.json", "does not exist in the dataset folder"),
+        ("missing.jsonl", "does not exist in the dataset folder"),
+        ("/etc/hostname", "outside the dataset folder"),
         ("not a dataset!", "not a dataset name"),
-        ("../../etc/passwd", "not a .json or .jsonl file"),
+        ("../../etc/passwd", "outside the dataset folder"),
+        ("sub/../../x.jsonl", "outside the dataset folder"),
     ],
 )
 async def test_unknown_datasets(nc: Client, training_service: TrainingActor, dataset: str, expected: str) -> None:
@@ -136,8 +138,8 @@ async def test_taken_names_and_ids_conflict(nc: Client, training_service: Traini
     assert (await wait_for(nc, job.job_id, timeout=180)).state is JobState.CANCELLED
 
 
-async def test_unusable_data_fails_the_job_clearly(nc: Client, training_service: TrainingActor, tmp_path: Path) -> None:
-    wrong = tmp_path / "wrong.jsonl"
+async def test_unusable_data_fails_the_job_clearly(nc: Client, training_service: TrainingActor) -> None:
+    wrong = TINY.dataset_dir / "wrong.jsonl"
     wrong.write_text('{"question": "hi", "answer": "hello"}\n')
     job = spec(dataset=str(wrong))
     await submitted(nc, job)
@@ -145,7 +147,7 @@ async def test_unusable_data_fails_the_job_clearly(nc: Client, training_service:
     assert done.state is JobState.FAILED
     assert done.error is not None and "not in Alpaca format" in done.error and "instruction" in done.error
 
-    broken = tmp_path / "broken.json"
+    broken = TINY.dataset_dir / "broken.json"
     broken.write_text("[{")
     job = spec(dataset=str(broken))
     await submitted(nc, job)
@@ -153,11 +155,12 @@ async def test_unusable_data_fails_the_job_clearly(nc: Client, training_service:
     assert done.state is JobState.FAILED and done.error and "cannot load dataset" in done.error
 
 
-async def test_a_local_json_file_trains(nc: Client, training_service: TrainingActor, tmp_path: Path) -> None:
+async def test_a_local_json_file_trains(nc: Client, training_service: TrainingActor) -> None:
     rows = [{"instruction": f"Say the number {i}.", "input": "", "output": f"{i}"} for i in range(6)]
-    data = tmp_path / "numbers.json"
+    (TINY.dataset_dir / "mine").mkdir(exist_ok=True)
+    data = TINY.dataset_dir / "mine" / "numbers.json"
     data.write_text(json.dumps(rows))
-    job = spec(dataset=str(data), num_samples=None, max_steps=1)
+    job = spec(dataset="mine/numbers.json", num_samples=None, max_steps=1)  # named inside the dataset folder
     await submitted(nc, job)
     done = await wait_for(nc, job.job_id, timeout=240)
     assert done.state is JobState.SUCCEEDED, done.error

@@ -4,10 +4,12 @@ speak `svc.training.*` and `train.*` over NATS, wait for a job's state."""
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from nats.aio.client import Client
@@ -36,6 +38,7 @@ from tests.conftest import worker_settings
 
 # tiny on purpose: 2 shared cores; a step of the bundled model at 128 tokens, batch 4, takes about a second
 TINY = TrainingConfig(
+    dataset_dir=Path(tempfile.mkdtemp(prefix="sb-datasets-")),  # the training service reads local files from here
     max_length=128,
     batch_size=4,
     device="cpu",

@@ -117,7 +117,7 @@ def test_qlora_loads_the_base_in_4bit_and_trains(bundled_model: Path) -> None:
     """The seed's recipe directly: nf4 weights, gradient checkpointing, paged 8-bit AdamW, 1 x 8 batches."""
     plan = Plan(
         spec=spec(num_samples=16, max_steps=2),
-        source=resolve_dataset("bundled"),
+        source=resolve_dataset("bundled", TINY.dataset_dir),
         model=resolve_model(Settings(model_cache_dir=bundled_model.parent)),
         device="cuda",
         max_length=128,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from messages import ErrorCode, SwitchboardError
 from services.runtime import env_float, env_int, env_str
@@ -25,6 +26,7 @@ class TrainingConfig:
     register_timeout_s: float = 30.0  # how long the adapter registry may take to answer
     max_queued: int = 1000  # jobs stream TRAIN_JOBS holds at most; past it submitting is refused
     kv_history: int = 3  # revisions KV `training` keeps per job
+    dataset_dir: Path = Path(".data/datasets")  # local dataset files come only from here (DATASET_DIR)
 
     @property
     def stale_after_s(self) -> float:
@@ -47,6 +49,7 @@ class TrainingConfig:
             register_timeout_s=env_float("TRAIN_REGISTER_TIMEOUT_S", cls.register_timeout_s, minimum=0.1),
             max_queued=env_int("TRAIN_MAX_QUEUED", cls.max_queued, minimum=1),
             kv_history=env_int("TRAINING_KV_HISTORY", cls.kv_history, minimum=1),
+            dataset_dir=Path(env_str("DATASET_DIR", str(cls.dataset_dir))).expanduser(),
         )
         if config.device not in DEVICES:
             raise SwitchboardError(

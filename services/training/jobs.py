@@ -180,7 +180,7 @@ class JobRun:
 
     async def _train(self, device: str, out_dir: Path) -> _Trained:
         """Check what may have changed since submitting, then train in a daemon thread."""
-        source = resolve_dataset(self.spec.dataset)
+        source = resolve_dataset(self.spec.dataset, self.config.dataset_dir)
         await check_name_free(self.js, self.spec.adapter_name)
         loop = asyncio.get_running_loop()
         events = self._events

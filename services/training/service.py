@@ -151,7 +151,7 @@ class TrainingActor(Actor):
         assert self._js is not None
         if self._stopping:
             raise SwitchboardError(ErrorCode.UNAVAILABLE, "the training service is shutting down; try again")
-        check_spec(spec)
+        check_spec(spec, self.config.dataset_dir)
         await check_name_free(self._js, spec.adapter_name)
         async with self._submit_lock:  # one submitter at a time here, so queue order and positions agree
             pending = [r for job_id in await pending_job_ids(self._js) if (r := await self.store.get(job_id))]

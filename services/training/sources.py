@@ -1,5 +1,8 @@
-"""Where a job's data comes from: the bundled set, a local JSON/JSONL file, or a Hugging Face dataset id.
+"""Where a job's data comes from: the bundled set, a JSON/JSONL file in the dataset folder, or a Hugging Face id.
 
+Local files come only from the dataset folder (`DATASET_DIR`): a request names a file there (a relative
+path), or gives an absolute path that lies inside it. Either is resolved, symlinks included, before it is
+checked, so neither `..` nor a link can lead a job to a file elsewhere on the training host.
 Resolving a name needs no network and no heavy imports, so submitting can check it at once; a hub id can
 only be checked by loading it (see `data.load_rows`).
 """
@@ -18,7 +21,7 @@ BUNDLED_FILE = Path(__file__).resolve().parent / "data" / "switchboard-instruct.
 FILE_SUFFIXES = (".json", ".jsonl")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?$")
 HINT = (
-    f"use {BUNDLED_DATASET!r} (the shipped set), a local .json or .jsonl file in Alpaca format "
+    f"use {BUNDLED_DATASET!r} (the shipped set), a .json or .jsonl file in Alpaca format in the dataset folder "
     "(instruction / input / output), or a Hugging Face dataset id such as 'tatsu-lab/alpaca'"
 )
 
@@ -35,21 +38,33 @@ class DatasetSource:
     location: str  # a file path or a hub id
 
 
-def resolve_dataset(name: str) -> DatasetSource:
-    """What `name` refers to; raises a `bad_request` SwitchboardError when it cannot be a dataset."""
+def resolve_dataset(name: str, dataset_dir: Path) -> DatasetSource:
+    """What `name` refers to, local files looked up in `dataset_dir`.
+
+    Raises:
+        SwitchboardError: BAD_REQUEST when `name` cannot be a dataset, names a file outside `dataset_dir`
+            (after resolving `..` and symlinks), or a file that does not exist.
+    """
     text = name.strip()
     if text.lower() in (BUNDLED_DATASET, BUNDLED_FILE.stem):
         return DatasetSource(SourceKind.BUNDLED, str(BUNDLED_FILE))
     looks_like_path = text.startswith(("/", ".", "~")) or text.lower().endswith(FILE_SUFFIXES) or "\\" in text
     if looks_like_path:
-        path = Path(text).expanduser()
+        folder = dataset_dir.expanduser().resolve()
+        path = (folder / Path(text).expanduser()).resolve()  # an absolute `text` replaces `folder`
+        if not path.is_relative_to(folder):
+            raise SwitchboardError(
+                ErrorCode.BAD_REQUEST,
+                f"dataset {text!r} is outside the dataset folder {folder} (DATASET_DIR): put the file there and "
+                f"name it by its path inside that folder; {HINT}",
+            )
         if path.suffix.lower() not in FILE_SUFFIXES:
             raise SwitchboardError(ErrorCode.BAD_REQUEST, f"dataset {text!r} is not a .json or .jsonl file; {HINT}")
         if not path.is_file():
             raise SwitchboardError(
-                ErrorCode.BAD_REQUEST, f"dataset file {text!r} does not exist on the training service's host; {HINT}"
+                ErrorCode.BAD_REQUEST, f"dataset file {text!r} does not exist in the dataset folder {folder}; {HINT}"
             )
-        return DatasetSource(SourceKind.FILE, str(path.resolve()))
+        return DatasetSource(SourceKind.FILE, str(path))
     if _HUB_ID.fullmatch(text) and ".." not in text:
         return DatasetSource(SourceKind.HUB, text)
     raise SwitchboardError(ErrorCode.BAD_REQUEST, f"dataset {text!r} is not a dataset name; {HINT}")

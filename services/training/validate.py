@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TypeVar
 
 from nats.js import JetStreamContext
@@ -20,12 +21,13 @@ def decode_request(data: bytes, kind: type[T]) -> T:
     return decode_naming_problems(data, kind, ("adapter_name",))
 
 
-def check_spec(spec: FineTuneSpec) -> None:
-    """What can be checked without NATS: the adapter name's rules and that the dataset can be found."""
+def check_spec(spec: FineTuneSpec, dataset_dir: Path) -> None:
+    """What can be checked without NATS: the adapter name's rules and that the dataset can be found (local
+    files in `dataset_dir` only)."""
     problem = adapter_name_problem(spec.adapter_name)
     if problem is not None:
         raise SwitchboardError(ErrorCode.BAD_REQUEST, problem)
-    resolve_dataset(spec.dataset)
+    resolve_dataset(spec.dataset, dataset_dir)
 
 
 async def check_name_free(js: JetStreamContext, name: str) -> None:
