@@ -15,6 +15,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from messages import ErrorCode, FinishReason, GenerateRequest, GenerationParams, SwitchboardError
 from services.runtime import ModelSource
 
+from .chat_tokens import chat_token_ids
 from .decoding import TextStream
 from .prompt import build_chat
 
@@ -124,17 +125,7 @@ class Engine:
 
     def prepare(self, request: GenerateRequest) -> Prepared:
         """Validate the request against this model and tokenize it (raises SwitchboardError)."""
-        chat = build_chat(request)
-        if getattr(self.tokenizer, "chat_template", None):
-            ids = self.tokenizer.apply_chat_template(
-                [{"role": m.role, "content": m.content} for m in chat],
-                add_generation_prompt=True,
-                return_tensors="pt",
-                return_dict=True,
-            )["input_ids"]
-        else:
-            text = "\n".join(m.content for m in chat)
-            ids = self.tokenizer(text, return_tensors="pt")["input_ids"]
+        ids = torch.tensor([chat_token_ids(self.tokenizer, build_chat(request))], dtype=torch.long)
         prompt_tokens = int(ids.shape[-1])
         room = self.context_length - prompt_tokens
         if room < 1:
