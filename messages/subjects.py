@@ -57,6 +57,12 @@ INFERENCE_GPU_RELEASE = "svc.inference.gpu.release"
 INFERENCE_GPU_RECLAIM = "svc.inference.gpu.reclaim"
 
 
+def inbox_prefix(user: str) -> str:
+    """The inbox prefix a service connects with under NATS user `user` (nats-py `inbox_prefix`): replies to
+    its requests come there, and only that user may subscribe to it."""
+    return f"_INBOX_{user}"
+
+
 def tokens_subject(request_id: str) -> str:
     """The subject that carries one generation's token chunks."""
     return f"{TOKENS_PREFIX}.{request_id}"

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 PIDFILE = DATA / "up.pid"
 DATASETS = DATA / "datasets"  # local fine-tune datasets: the only folder the training service reads them from
+NATS_AUTH_DIR = DATA / "nats-auth"  # NATS_AUTH=on: the users' passwords (mode 0600) and nats-server's auth.conf
 VENV_BIN = Path(sys.executable).parent
 NATS_URL = "nats://127.0.0.1:4222"
 GRAPHQL_URL = "http://127.0.0.1:8080/graphql"
@@ -39,16 +40,46 @@ class Proc:
     restarts: int = 0
 
 
+def nats_auth_on() -> bool:
+    return os.environ.get("NATS_AUTH", "off").strip().lower() in ("on", "true", "1", "yes")
+
+
+def nats_config() -> tuple[Path, dict[str, dict[str, str]]]:
+    """The nats-server config to run, and each service's NATS login (none without NATS_AUTH=on).
+
+    With NATS_AUTH=on the users (one per service, least privilege, and `operator`) and their passwords are
+    made once under .data/nats-auth/ and kept; the server runs nats/nats-server.conf plus their
+    `authorization` block, and each service reads its own password file."""
+    base = ROOT / "nats" / "nats-server.conf"
+    if not nats_auth_on():
+        return base, {}
+    from services.runtime.nats_auth import Credentials
+
+    creds = Credentials.ensure(NATS_AUTH_DIR)
+    creds.write_conf()
+    config = NATS_AUTH_DIR / "server.conf"
+    config.write_text(
+        f"# nats/nats-server.conf with the users of auth.conf (made by `just up`)\n{base.read_text()}\n"
+        'include "auth.conf"\n'
+    )
+    logins = {
+        user: {"NATS_USER": user, "NATS_PASSWORD_FILE": str(NATS_AUTH_DIR / f"{user}.password")}
+        for user in creds.passwords
+    }
+    return config, logins
+
+
 def services() -> list[Proc]:
     py = str(VENV_BIN / "python")
     nats = str(VENV_BIN / "nats-server")
+    config, logins = nats_config()
     procs = [
-        Proc("nats", [nats, "-c", str(ROOT / "nats" / "nats-server.conf")]),
-        Proc("inference", [py, "-m", "services.inference"]),
-        Proc("search", [py, "-m", "services.search"]),
-        Proc("adapters", [py, "-m", "services.adapters"]),
-        Proc("training", [py, "-m", "services.training"], {"DATASET_DIR": str(DATASETS)}),
-        Proc("gateway", [py, "-m", "services.gateway"]),
+        Proc("nats", [nats, "-c", str(config)]),
+        Proc("inference", [py, "-m", "services.inference"], logins.get("inference", {})),
+        Proc("search", [py, "-m", "services.search"], logins.get("search", {})),
+        Proc("adapters", [py, "-m", "services.adapters"], logins.get("adapters", {})),
+        Proc("training", [py, "-m", "services.training"], {"DATASET_DIR": str(DATASETS), **logins.get("training", {})}),
+        Proc("gateway", [py, "-m", "services.gateway"], logins.get("gateway", {})),
         Proc("ui", [py, str(ROOT / "scripts" / "serve_ui.py")]),
     ]
     return procs
@@ -116,8 +147,13 @@ async def announce_when_ready(stop: asyncio.Event) -> None:
                 f"    Web app     {UI_URL}  (Chat, Fine-tune, GraphQL Explorer)\n"
                 f"    GraphQL     {GRAPHQL_URL}  (HTTP + graphql-transport-ws)\n"
                 f"    NATS        {NATS_URL}  (monitoring http://127.0.0.1:8222)\n"
-                "    watch       nats sub 'infer.tokens.>'   |   nats micro ls\n"
-                "  Ctrl-C (or `just down` elsewhere) stops everything.\n",
+                + (
+                    f'    NATS users  on: nats --user operator --password "$(cat {NATS_AUTH_DIR}/operator.password)" '
+                    "sub 'infer.tokens.>'\n"
+                    if nats_auth_on()
+                    else "    watch       nats sub 'infer.tokens.>'   |   nats micro ls\n"
+                )
+                + "  Ctrl-C (or `just down` elsewhere) stops everything.\n",
                 flush=True,
             )
             return

@@ -22,6 +22,7 @@ from nats.aio.client import Client
 
 import nats
 from services.runtime import Settings, ensure_bundled_model, setup_logging
+from services.runtime.nats_auth import OPERATOR, Credentials
 
 if TYPE_CHECKING:
     from tests.ui_fixtures import AppStack
@@ -54,20 +55,46 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 
 class NatsServer:
-    """A real nats-server with JetStream in a temporary store directory."""
+    """A real nats-server with JetStream in a temporary store directory; with `auth`, the users of
+    `services.runtime.nats_auth` (one per service, least privilege, and the operator), its log in `log_file`."""
 
-    def __init__(self) -> None:
+    def __init__(self, auth: bool = False) -> None:
         self.port = free_port()
         self.store = tempfile.mkdtemp(prefix="sb-nats-")
         self.proc: subprocess.Popen[bytes] | None = None
+        self.credentials: Credentials | None = None
+        self.log_file = Path(self.store) / "nats-server.log"
+        if auth:
+            self.credentials = Credentials.ensure(Path(self.store) / "auth")
+            self.credentials.write_conf()
+            (Path(self.store) / "auth" / "server.conf").write_text('include "auth.conf"\n')
+
+    def login(self, user: str = OPERATOR) -> dict[str, str]:
+        """nats.connect() arguments for `user` (nothing without auth)."""
+        if self.credentials is None:
+            return {}
+        return {"user": user, "password": self.credentials.passwords[user]}
+
+    def service_env(self, user: str) -> dict[str, str]:
+        """The environment that makes a service process log in as `user` (nothing without auth)."""
+        login = self.login(user)
+        return {"NATS_USER": login["user"], "NATS_PASSWORD": login["password"]} if login else {}
+
+    def violations(self) -> list[str]:
+        """The permission violations nats-server logged."""
+        if not self.log_file.exists():
+            return []
+        return [line for line in self.log_file.read_text(errors="replace").splitlines() if "Violation" in line]
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        config = ["-c", str(Path(self.store) / "auth" / "server.conf")] if self.credentials else []
+        args = [*config, "-js", "-sd", self.store, "-a", "127.0.0.1", "-p", str(self.port), "-l", str(self.log_file)]
         self.proc = subprocess.Popen(
-            [nats_server_binary(), "-js", "-sd", self.store, "-a", "127.0.0.1", "-p", str(self.port)],
+            [nats_server_binary(), *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -71,7 +71,8 @@ class AppStack:
     def start(self, name: str, argv: list[str], cwd: Path = REPO) -> None:
         log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
         self.logs[name] = log
-        self.procs[name] = subprocess.Popen(argv, cwd=cwd, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        env = {**self.env(), **(self.nats.service_env(name) if name in SERVICES else {})}
+        self.procs[name] = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.workdir / f"{name}.log"
@@ -99,7 +100,7 @@ class AppStack:
 
     async def _answering(self) -> set[str]:
         """The services that answer `$SRV.PING.<name>` (each registers with NATS micro once it serves)."""
-        nc = await nats.connect(self.nats.url)
+        nc = await nats.connect(self.nats.url, **self.nats.login())
         try:
             found: set[str] = set()
             for service in READY_SERVICES:
@@ -135,12 +136,14 @@ def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> di
 @contextlib.contextmanager
 def running_app_stack() -> Iterator[AppStack]:
     """Every service and the web app as separate processes on a private nats-server (the `app_stack` fixture in
-    conftest.py: the browser flows share it, and each leaves the base model active)."""
+    conftest.py: the browser flows share it, and each leaves the base model active). NATS runs with one user
+    per service, each with only its own permissions, as `NATS_AUTH=on just up` does: every browser flow is
+    also a check that no service needs more; the session fails if nats-server logged a violation."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is missing at {CHROMIUM}: run scripts/ensure_chromium.sh (just test does)")
     if not (REPO / "ui" / "dist" / "index.html").exists():
         pytest.fail("the web app is not built: run scripts/build_ui.sh (just test does)")
-    nats_server = NatsServer()
+    nats_server = NatsServer(auth=True)
     nats_server.start()
     workdir = Path(tempfile.mkdtemp(prefix="sb-ui-"))
     stack = AppStack(nats_server, free_port(), free_port(), workdir)
@@ -151,6 +154,9 @@ def running_app_stack() -> Iterator[AppStack]:
         wait_for_port(stack.ui_port, 30)
         stack.wait_ready()
         yield stack
+        assert not nats_server.violations(), "a service lacked a NATS permission:\n" + "\n".join(
+            nats_server.violations()[:20]
+        )
     finally:
         stack.stop()
         nats_server.cleanup()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from nats.aio.client import Client
 
 import nats
-from messages import ErrorCode, SwitchboardError
+from messages import ErrorCode, SwitchboardError, subjects
 
 from .settings import Settings
 
@@ -33,10 +34,17 @@ async def connect(settings: Settings, name: str, log: logging.Logger) -> Client:
     async def on_reconnect() -> None:
         log.info("nats reconnected")
 
+    auth: dict[str, Any] = {}
+    if settings.nats_creds is not None:
+        auth["user_credentials"] = str(settings.nats_creds)
+    if settings.nats_user is not None:
+        auth.update(user=settings.nats_user, password=settings.nats_password or "")
+        auth["inbox_prefix"] = subjects.inbox_prefix(settings.nats_user)  # only this user may subscribe to it
     try:
         client = await asyncio.wait_for(
             nats.connect(
                 servers=[s.strip() for s in settings.nats_url.split(",")],
+                **auth,
                 name=name,
                 connect_timeout=2,
                 allow_reconnect=True,

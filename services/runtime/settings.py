@@ -56,6 +56,17 @@ def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     return _env_number(name, default, float, minimum, "a number")
 
 
+def _secret(name: str) -> str | None:
+    """`name`'s value, or the contents of the file `name_FILE` names (containers mount secrets as files)."""
+    path = os.environ.get(f"{name}_FILE", "").strip()
+    if path:
+        try:
+            return Path(path).expanduser().read_text().strip() or None
+        except OSError as exc:
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name}_FILE={path}: cannot read it ({exc})") from exc
+    return os.environ.get(name) or None
+
+
 def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -74,6 +85,9 @@ class Settings:
     log_format: str = "text"  # "text" or "json"
     connect_timeout_s: float = 30.0
     worker_id: str = field(default_factory=_default_worker_id)
+    nats_user: str | None = None  # NATS_USER: this service's NATS user (`just up` with NATS_AUTH=on sets it)
+    nats_password: str | None = field(default=None, repr=False)  # NATS_PASSWORD, or read from NATS_PASSWORD_FILE
+    nats_creds: Path | None = None  # NATS_CREDS: a .creds file (JWT + nkey seed), instead of user and password
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -89,4 +103,7 @@ class Settings:
             log_format=env_str("LOG_FORMAT", "text").lower(),
             connect_timeout_s=env_float("NATS_CONNECT_TIMEOUT", 30.0, minimum=0.1),
             worker_id=env_str("WORKER_ID", _default_worker_id()),
+            nats_user=os.environ.get("NATS_USER", "").strip() or None,
+            nats_password=_secret("NATS_PASSWORD"),
+            nats_creds=Path(creds).expanduser() if (creds := os.environ.get("NATS_CREDS", "").strip()) else None,
         )
