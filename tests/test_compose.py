@@ -19,10 +19,12 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
+from tests.conftest import nats_server_binary
+
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
-MODULE = re.compile(r"\bpython\s+-m\s+services\.(\w+)\b")
+MODULE = re.compile(r"\bpython\s+-m\s+services\.(\w+)\b(?!\.)")  # an actor, not services.runtime.<tool>
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +125,7 @@ def test_gateway_scales_behind_a_load_balancer_on_8080(services: dict[str, dict[
     assert env["GATEWAY_PORT"] == "8080"
     assert {"http://localhost:3000", "http://127.0.0.1:3000"} <= set(env["CORS_ORIGINS"].split(","))
     balancer = services["gateway-lb"]
-    assert [str(port) for port in balancer["ports"]] == ["8080:8080"]
+    assert [str(port) for port in balancer["ports"]] == ["${GATEWAY_PUBLISH:-127.0.0.1}:8080:8080"]
     mount, target = str(balancer["volumes"][0]).split(":")[:2]
     assert target == "/etc/nginx/conf.d/default.conf"
     conf = (REPO / mount).read_text()
@@ -180,7 +182,33 @@ def test_ui_is_built_from_its_own_dockerfile_on_3000(services: dict[str, dict[st
     ui = services["ui"]
     assert ui["build"]["context"] == "ui"
     assert (REPO / "ui" / "Dockerfile").is_file()
-    assert "3000:3000" in [str(port) for port in ui["ports"]]
+    assert "${GATEWAY_PUBLISH:-127.0.0.1}:3000:3000" in [str(port) for port in ui["ports"]]  # this host unless asked
     dockerfile = (REPO / "ui" / "Dockerfile").read_text()
     assert "npm ci" in dockerfile and "vite build" in dockerfile
     assert "listen 3000" in (REPO / "ui" / "nginx.conf").read_text()
+
+
+def test_nats_runs_with_a_user_per_service(services: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    job = services["nats-auth"]
+    assert command_text(job) == "python -m services.runtime.nats_auth /auth --gateway-key"
+    assert services["nats"]["depends_on"]["nats-auth"]["condition"] == "service_completed_successfully"
+    assert "./nats/compose.conf:/etc/nats/switchboard.conf:ro" in services["nats"]["volumes"]
+    assert "nats-auth:/etc/nats/auth:ro" in services["nats"]["volumes"]
+    for name, service in python_services(services).items():
+        env = environment(service)
+        assert env["NATS_USER"] == name and env["NATS_PASSWORD_FILE"] == f"/auth/{name}.password", name
+        assert "nats-auth:/auth:ro" in service["volumes"], name
+    gateway = environment(python_services(services)["gateway"])
+    assert gateway["GATEWAY_ADMIN_KEYS_FILE"] == "/auth/gateway-admin.key"
+    # the config the container runs, with users made as the nats-auth job makes them, is one nats-server accepts
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "switchboard.conf").write_text(
+        (REPO / "nats" / "compose.conf").read_text().replace('"/data"', f'"{tmp_path}"')
+    )
+    subprocess.run([sys.executable, "-m", "services.runtime.nats_auth", str(etc / "auth"), "--gateway-key"], check=True)
+    checked = subprocess.run(
+        [nats_server_binary(), "-c", str(etc / "switchboard.conf"), "-t"], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "authorization" in (etc / "auth" / "auth.conf").read_text()

@@ -8,9 +8,10 @@ so no service reads another's replies). Replies to requests it received are allo
 `allow_responses`, not by a publish right on every inbox. The `operator` user may do everything (the
 `nats` CLI).
 
-`python -m services.runtime.nats_auth OUT_DIR` writes, once (existing passwords are kept):
+`python -m services.runtime.nats_auth OUT_DIR [--gateway-key]` writes, once (existing passwords are kept):
 `OUT_DIR/<user>.password` (mode 0600) for every user and `OUT_DIR/auth.conf`, an `authorization` block
-for nats-server (`include auth.conf` from the server's config). Subject names come from
+for nats-server (`include auth.conf` from the server's config); `--gateway-key` adds a gateway admin API
+key (`gateway-admin.key`, docker-compose.yml uses it). Subject names come from
 `messages.subjects`; the rules of the JetStream API subjects from the NATS docs ("JetStream wire API").
 """
 
@@ -149,9 +150,7 @@ class Credentials:
         creds = cls(folder)
         for user in [*permissions(), OPERATOR]:
             path = folder / f"{user}.password"
-            if not path.exists():
-                path.touch(mode=0o600)
-                path.write_text(secrets.token_urlsafe(24) + "\n")
+            _ensure_secret(path)
             creds.passwords[user] = path.read_text().strip()
         return creds
 
@@ -183,12 +182,24 @@ class Credentials:
         return path
 
 
+def _ensure_secret(path: Path) -> None:
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0].startswith("-"):
-        print("usage: python -m services.runtime.nats_auth OUT_DIR", file=sys.stderr)
+    """`OUT_DIR [--gateway-key]`: the users' passwords and auth.conf; with --gateway-key also a gateway admin
+    API key in `OUT_DIR/gateway-admin.key` (for GATEWAY_ADMIN_KEYS_FILE), made once."""
+    args = [a for a in argv if a != "--gateway-key"]
+    if len(args) != 1 or args[0].startswith("-"):
+        print("usage: python -m services.runtime.nats_auth OUT_DIR [--gateway-key]", file=sys.stderr)
         return 2
-    creds = Credentials.ensure(Path(argv[0]))
+    creds = Credentials.ensure(Path(args[0]))
     print(f"wrote {creds.write_conf()} and {len(creds.passwords)} password files in {creds.folder}")
+    if "--gateway-key" in argv:
+        _ensure_secret(creds.folder / "gateway-admin.key")
+        print(f"gateway admin key in {creds.folder / 'gateway-admin.key'}")
     return 0
 
 
