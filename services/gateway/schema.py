@@ -46,6 +46,7 @@ from .types import (
     Usage,
     WebSearchResult,
 )
+from .websocket import operation_problem
 from .wording import for_graphql
 
 log = logging.getLogger("switchboard.gateway")
@@ -437,8 +438,8 @@ class Schema(strawberry.Schema):
         operation_extensions: dict[str, Any] | None = None,
     ) -> StrawberryResult:
         # `execute` serves HTTP only (websocket subscriptions go through `subscribe`)
-        if query and _is_subscription(query, operation_name):
-            error = GraphQLError(SUBSCRIPTION_OVER_HTTP, extensions={"code": "BAD_REQUEST"})
+        if query and (problem := _http_problem(query, operation_name)) is not None:
+            error = GraphQLError(problem, extensions={"code": "BAD_REQUEST"})
             return StrawberryResult(data=None, errors=[error])
         return await super().execute(
             query,
@@ -467,12 +468,18 @@ SUBSCRIPTION_OVER_HTTP = (
 )
 
 
-def _is_subscription(query: str, operation_name: str | None) -> bool:
+def _http_problem(query: str, operation_name: str | None) -> str | None:
+    """A subscription sent over HTTP, or several operations and no `operationName` (GraphQL requires one)."""
     try:
-        operation = get_operation_ast(parse(query), operation_name)
+        document = parse(query)
     except GraphQLError:
-        return False  # strawberry reports the syntax error
-    return operation is not None and operation.operation == OperationType.SUBSCRIPTION
+        return None  # strawberry reports the syntax error
+    if operation_name is None and (problem := operation_problem(document, None)) is not None:
+        return problem
+    operation = get_operation_ast(document, operation_name)
+    if operation is not None and operation.operation == OperationType.SUBSCRIPTION:
+        return SUBSCRIPTION_OVER_HTTP
+    return None
 
 
 DOCUMENT_CACHE_SIZE = 256  # distinct query texts whose parse and validation are kept (LRU, per process)

@@ -1,16 +1,19 @@
-"""graphql-transport-ws with limits: operations per connection, and the size of one message.
+"""graphql-transport-ws with limits and checks: each refusal is an `error` for that operation, not a closed socket.
 
-strawberry's handler closes nothing for these, and answers a full connection with an error that has no
-code; here each refusal is an `error` message for that operation id, with `extensions.code`, and the
-connection stays open. A message larger than `max_message_bytes` is read (aiohttp closes the socket
-with 1009 only past `HARD_LIMIT_BYTES`) and refused the same way.
+strawberry's handler answers a full connection with an error that has no code, closes the whole socket
+(4400) for an unknown `operationName` (ending the other operations on it), and, with the parser cache,
+answers a syntax error with a bare `complete`. Here a `subscribe` is checked first: its size (a message
+over `max_message_bytes` is read, aiohttp closes the socket with 1009 only past `HARD_LIMIT_BYTES`), the
+operation cap, the payload's shape, the document's syntax and which operation it names; each refusal is
+an `error` message for that id with `extensions.code`, and the connection stays open.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
@@ -41,9 +44,43 @@ class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
                 "complete one, or open another connection",
                 "LIMIT_EXCEEDED",
             )
+        elif (problem := payload_problem(message.get("payload"))) is not None:
+            await self._refuse(message["id"], problem, "BAD_REQUEST")
         else:
             await super().handle_subscribe(message)
 
     async def _refuse(self, operation_id: str, text: str, code: str) -> None:
         error = GraphQLError(text, extensions={"code": code})
         await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
+
+
+_parse = lru_cache(maxsize=256)(parse)  # apps send the same few documents again and again
+
+
+def payload_problem(payload: object) -> str | None:
+    """What is wrong with a `subscribe` payload, in words, or None: a `query` string that parses, `variables`
+    an object, and an `operationName` that names one of its operations (required when it has several)."""
+    if not isinstance(payload, dict):
+        return "the subscribe message has no payload object"
+    query, variables, name = payload.get("query"), payload.get("variables"), payload.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        return "the subscribe payload has no GraphQL `query` (a non-empty string)"
+    if variables is not None and not isinstance(variables, dict):
+        return "`variables` must be an object"
+    if name is not None and not isinstance(name, str):
+        return "`operationName` must be a string"
+    try:
+        document = _parse(query)
+    except GraphQLError as error:
+        return error.message if not error.locations else f"{error.message} (line {error.locations[0].line})"
+    return operation_problem(document, name)
+
+
+def operation_problem(document: DocumentNode, name: str | None) -> str | None:
+    """None when `name` picks one operation of `document` (or it has just one and `name` is None)."""
+    names = [d.name.value if d.name else None for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None and len(names) > 1:
+        return "the document has several operations: name the one to run in `operationName`"
+    if name is not None and name not in names:
+        return f"the document has no operation named {name!r}"
+    return None

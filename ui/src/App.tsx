@@ -1,6 +1,7 @@
 /** The app: header with tabs and the active model, then the chosen section. */
 import { lazy, Match, onCleanup, Suspense, Switch } from 'solid-js';
 import { Header } from './shell/Header';
+import { KeyDialog } from './shell/KeyDialog';
 import { useRoute } from './shell/routes';
 import { startStatusPolling } from './shell/status';
 import { ChatView } from './chat/ChatView';
@@ -27,6 +28,7 @@ export function App() {
         Skip to content
       </a>
       <Header route={route()} />
+      <KeyDialog />
       <main id="main" ref={main} class={`main main-${route()}`} tabindex="-1">
         <Switch>
           <Match when={route() === 'chat'}>

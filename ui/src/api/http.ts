@@ -1,4 +1,5 @@
 /** Queries and mutations over HTTP POST. */
+import { authHeaders, keyRefused } from './auth';
 import { endpoints } from './config';
 import { ApiError, fromGraphQLErrors, type GraphQLErrorShape } from './errors';
 
@@ -13,13 +14,17 @@ export async function request<T>(query: string, variables: Record<string, unknow
   try {
     response = await fetch(url, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...authHeaders() },
       body: JSON.stringify({ query, variables }),
       signal,
     });
   } catch (error) {
     if (signal?.aborted) throw error;
     throw new ApiError(`cannot reach the gateway at ${url}; is it running?`, 'UNREACHABLE');
+  }
+  if (response.status === 401) {
+    keyRefused();
+    throw new ApiError('this Switchboard needs an API key', 'UNAUTHENTICATED');
   }
   let body: Response<T>;
   try {

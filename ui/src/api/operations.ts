@@ -70,6 +70,7 @@ export interface AdaptersInfo {
 /** What the header and the model lists need, in one round trip. */
 export const STATUS = /* GraphQL */ `
   query Status {
+    access { role keysRequired }
     modelInfo { modelId device dtype loadIn4bit contextLength state activeAdapter vramTotalMb vramUsedMb }
     adapters {
       available active
@@ -78,7 +79,13 @@ export const STATUS = /* GraphQL */ `
   }
 `;
 
+export interface Access {
+  role: 'admin' | 'user';
+  keysRequired: boolean;
+}
+
 export interface StatusData {
+  access: Access;
   modelInfo: ModelInfo;
   adapters: AdaptersInfo;
 }

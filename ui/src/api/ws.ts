@@ -1,5 +1,6 @@
 /** Subscriptions over graphql-ws (the graphql-transport-ws protocol), one shared lazy connection. */
 import { createClient, type Client } from 'graphql-ws';
+import { apiKey, keyRefused } from './auth';
 import { endpoints } from './config';
 import { ApiError, describe, fromGraphQLErrors, type GraphQLErrorShape } from './errors';
 
@@ -12,8 +13,24 @@ export function wsClient(): Client {
     // no silent re-subscribe: for a generation that would start the answer again; views that want to
     // resume (fine-tune progress) subscribe again themselves
     retryAttempts: 0,
+    // the key, in the graphql-ws convention (browsers cannot set headers on a websocket)
+    connectionParams: () => {
+      const key = apiKey();
+      return key ? { Authorization: `Bearer ${key}` } : {};
+    },
+    on: {
+      closed: (event) => {
+        if ((event as CloseEvent | undefined)?.code === 4403) keyRefused(); // no key, or a refused one
+      },
+    },
   });
   return shared;
+}
+
+/** Drop the connection (a new key is sent by the next one). */
+export function resetWsClient(): void {
+  void shared?.dispose();
+  shared = undefined;
 }
 
 export interface Handlers<T> {

@@ -6,6 +6,7 @@ import { GraphiQL } from 'graphiql';
 import { getOperationAST, parse } from 'graphql';
 import { createElement } from 'react';
 import { createRoot } from 'react-dom/client';
+import { authHeaders } from '../api/auth';
 import { endpoints } from '../api/config';
 import { wsClient } from '../api/ws';
 
@@ -27,7 +28,11 @@ export function isSubscription(query: string, operationName?: string | null): bo
 }
 
 export function createFetcher(): Fetcher {
-  const http = createGraphiQLFetcher({ url: endpoints().http, enableIncrementalDelivery: false });
+  const http = createGraphiQLFetcher({
+    url: endpoints().http,
+    enableIncrementalDelivery: false,
+    fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers ?? {}), ...authHeaders() } }),
+  });
   return (params, options) => {
     if (isSubscription(params.query, params.operationName)) {
       // GraphiQL shows formatted results as they come; the types differ only in how errors are typed

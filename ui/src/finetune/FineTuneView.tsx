@@ -1,4 +1,5 @@
 /** The Fine-tune section: models (load / unload / delete), the training form, live progress and history. */
+import { Show } from 'solid-js';
 import './finetune.css';
 import { JobHistory } from './JobHistory';
 import { createJobsStore } from './jobs';
@@ -6,6 +7,7 @@ import { waitingJobs } from './live';
 import { ModelsPanel } from './ModelsPanel';
 import { ProgressPanel } from './ProgressPanel';
 import { TrainForm } from './TrainForm';
+import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import { status } from '../shell/status';
 
 export function FineTuneView() {
@@ -23,6 +25,11 @@ export function FineTuneView() {
   return (
     <div class="page ft-page">
       <h1 class="visually-hidden">Fine-tune</h1>
+      <Show when={!canChangeServer()}>
+        <p class="alert admin-only" role="note" id="ft-admin-only" data-testid="admin-only">
+          {ADMIN_ONLY}
+        </p>
+      </Show>
       <ModelsPanel />
       <div class="grid-2">
         <TrainForm conflict={conflict} onStarted={(jobId) => void store.submitted(jobId)} />

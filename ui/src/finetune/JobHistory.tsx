@@ -1,5 +1,6 @@
 /** "History": finished fine-tune jobs, newest first, each with its final loss and a small loss curve. */
 import { createSignal, For, Show } from 'solid-js';
+import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import type { FineTuneJob } from '../api/operations';
 import { formatLoss, formatSteps, formatTime, stateBadgeClass } from './format';
 import { isFinished } from './live';
@@ -103,9 +104,9 @@ export function JobHistory(props: {
                         <td class="ft-actions-cell">
                           <button
                             type="button"
-                            disabled={removing() === job.jobId}
+                            disabled={removing() === job.jobId || !canChangeServer()}
                             aria-label={`Remove the ${job.state} job ${job.adapterName} from the history`}
-                            title="Remove from the history (a saved adapter stays)"
+                            title={canChangeServer() ? 'Remove from the history (a saved adapter stays)' : ADMIN_ONLY}
                             onClick={() => void remove(job.jobId)}
                           >
                             Remove

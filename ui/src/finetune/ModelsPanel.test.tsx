@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { request } from '../api/http';
 import { DELETE_ADAPTER, LOAD_ADAPTER, USE_BASE_MODEL, type AdapterInfo, type StatusData } from '../api/operations';
 import * as statusModule from '../shell/status';
+import { ADMIN_ONLY } from '../shell/access';
 import { ModelsPanel } from './ModelsPanel';
 
 vi.mock('../shell/status', async () => {
@@ -34,6 +35,7 @@ function adapter(name: string): AdapterInfo {
 
 function statusWith(names: string[], active: string | null): StatusData {
   return {
+    access: { role: 'admin', keysRequired: false },
     modelInfo: {
       modelId: 'tiny-model',
       device: 'cpu',
@@ -71,6 +73,20 @@ describe('ModelsPanel', () => {
     expect(within(row('base')).getByRole('button', { name: 'Use' })).toBeInTheDocument();
     expect(within(row('alpha')).getByText('1.234')).toBeInTheDocument();
     expect(within(row('alpha')).getByText('2.4 MB')).toBeInTheDocument();
+  });
+
+  it('with a user key, every change is disabled and says why', () => {
+    setStatus({ ...statusWith(['alpha', 'beta'], 'beta'), access: { role: 'user', keysRequired: true } });
+    render(() => <ModelsPanel />);
+    for (const button of [
+      within(row('beta')).getByRole('button', { name: 'Unload' }),
+      within(row('alpha')).getByRole('button', { name: 'Load' }),
+      within(row('alpha')).getByRole('button', { name: 'Delete' }),
+      within(row('base')).getByRole('button', { name: 'Use' }),
+    ]) {
+      expect(button).toBeDisabled();
+      expect(button).toHaveAttribute('title', ADMIN_ONLY);
+    }
   });
 
   it('says when there are no adapters', () => {

@@ -1,5 +1,6 @@
 /** The "Models" table: the base model and every saved adapter, with Load / Unload / Delete (confirmed inline). */
 import { createEffect, createSignal, For, on, Show } from 'solid-js';
+import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import { describe } from '../api/errors';
 import { request } from '../api/http';
 import {
@@ -135,7 +136,8 @@ export function ModelsPanel() {
                     <Show when={active() !== null}>
                       <button
                         type="button"
-                        disabled={Boolean(busy())}
+                        disabled={Boolean(busy()) || !canChangeServer()}
+                        title={canChangeServer() ? undefined : ADMIN_ONLY}
                         aria-describedby="ft-base-model"
                         onClick={() => void run({ kind: 'unload', name: 'base' })}
                       >
@@ -216,7 +218,8 @@ function AdapterRow(props: {
               <button
                 type="button"
                 id={confirmId(props.adapter.name, 'toggle')}
-                disabled={props.busy}
+                disabled={props.busy || !canChangeServer()}
+                title={canChangeServer() ? undefined : ADMIN_ONLY}
                 aria-describedby={nameId()}
                 onClick={() => (props.active ? props.onUnload() : props.onLoad())}
               >
@@ -226,7 +229,8 @@ function AdapterRow(props: {
                 type="button"
                 class="danger"
                 id={confirmId(props.adapter.name, 'delete')}
-                disabled={props.busy}
+                disabled={props.busy || !canChangeServer()}
+                title={canChangeServer() ? undefined : ADMIN_ONLY}
                 aria-describedby={nameId()}
                 onClick={props.onAskDelete}
               >
@@ -244,10 +248,12 @@ function AdapterRow(props: {
             }}
           >
             <span>Delete?</span>
-            <button type="button" class="danger" disabled={props.busy} onClick={props.onDelete}>
+            <button type="button" class="danger" disabled={props.busy || !canChangeServer()}
+                title={canChangeServer() ? undefined : ADMIN_ONLY} onClick={props.onDelete}>
               Yes, delete
             </button>
-            <button type="button" id={confirmId(props.adapter.name, 'no')} disabled={props.busy} onClick={props.onKeep}>
+            <button type="button" id={confirmId(props.adapter.name, 'no')} disabled={props.busy || !canChangeServer()}
+                title={canChangeServer() ? undefined : ADMIN_ONLY} onClick={props.onKeep}>
               No
             </button>
           </div>

@@ -1,5 +1,6 @@
 /** "Training progress": the current job's state, progress bar, live loss curve and Cancel; the jobs waiting. */
 import { createSignal, For, Show } from 'solid-js';
+import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import type { FineTuneJob } from '../api/operations';
 import { formatLoss, formatQueuePosition, formatSteps, stateBadgeClass } from './format';
 import type { Connection } from './jobs';
@@ -46,6 +47,8 @@ function LoadNow(props: { name: string }) {
           class="primary"
           ref={button}
           aria-disabled={state() === 'loading'}
+          disabled={!canChangeServer()}
+          title={canChangeServer() ? undefined : ADMIN_ONLY}
           onClick={() => void load()}
         >
           {state() === 'loading' ? 'Loading…' : 'Load it now'}
@@ -151,7 +154,7 @@ export function ProgressPanel(props: {
                   <button
                     type="button"
                     class="danger"
-                    disabled={isCancelling(job().jobId, job().state)}
+                    disabled={isCancelling(job().jobId, job().state) || !canChangeServer()}
                     onClick={() => void cancel(job().jobId)}
                   >
                     Cancel
@@ -191,7 +194,7 @@ export function ProgressPanel(props: {
                   type="button"
                   class="danger"
                   aria-describedby={`ft-queued-${job.jobId}`}
-                  disabled={isCancelling(job.jobId, job.state)}
+                  disabled={isCancelling(job.jobId, job.state) || !canChangeServer()}
                   onClick={() => void cancel(job.jobId)}
                 >
                   Cancel

@@ -1,5 +1,6 @@
 /** The "Train new LoRA adapter" form: checks its fields like the server does, then starts a fine-tune. */
 import { createSignal, Show } from 'solid-js';
+import { canChangeServer } from '../shell/access';
 import { describe } from '../api/errors';
 import { request } from '../api/http';
 import { START_FINE_TUNE, type FineTuneInput, type FineTuneResult } from '../api/operations';
@@ -182,7 +183,12 @@ export function TrainForm(props: {
           </p>
         </Show>
         <div class="ft-submit">
-          <button type="submit" class="primary" disabled={submitting()}>
+          <button
+            type="submit"
+            class="primary"
+            disabled={submitting() || !canChangeServer()}
+            aria-describedby={canChangeServer() ? undefined : 'ft-admin-only'}
+          >
             Start training
           </button>
           <span role="status" class="muted">

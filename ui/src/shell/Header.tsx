@@ -1,5 +1,6 @@
 /** The top bar: product name, the tabs, and the model every chat uses unless it picks another. */
 import { For, Show } from 'solid-js';
+import { forgetKey } from '../api/auth';
 import { activeModelLabel, status, statusError } from './status';
 import { routes, type Route } from './routes';
 
@@ -35,6 +36,21 @@ export function Header(props: { route: Route }) {
           </span>
           <Show when={status()?.modelInfo.state && status()?.modelInfo.state !== 'ready'}>
             <span class="badge badge-warn">{status()?.modelInfo.state}</span>
+          </Show>
+          <Show when={status()?.access?.keysRequired}>
+            <span class="badge" data-testid="key-role" title="The role of the API key in use">
+              {status()?.access.role} key
+            </span>
+            <button
+              type="button"
+              class="link"
+              onClick={() => {
+                forgetKey();
+                window.location.reload();
+              }}
+            >
+              Forget key
+            </button>
           </Show>
         </Show>
       </div>
