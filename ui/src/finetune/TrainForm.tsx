@@ -136,7 +136,7 @@ export function TrainForm(props: {
         <Field
           {...field('datasetName')}
           label="Dataset"
-          hint="'bundled' (the shipped instruction set), a .json/.jsonl file on the training host, or a Hugging Face id."
+          hint="'bundled' (the shipped instruction set), a .json/.jsonl file in the training host's dataset folder (DATASET_DIR), or a Hugging Face id."
           placeholder="bundled"
         />
         <fieldset class="ft-fieldset">
