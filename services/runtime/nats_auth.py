@@ -74,8 +74,9 @@ def _objects(bucket: str, write: bool) -> list[str]:
 
 
 def _common(user: str) -> tuple[list[str], list[str]]:
-    """Every service: JetStream account info, NATS micro (`$SRV`), its own inbox."""
-    return ["$JS.API.INFO"], ["$SRV.>", f"{subjects.inbox_prefix(user)}.>"]
+    """Every service: JetStream account info and stream names (nats-py looks a stream up by subject before a
+    push subscription, e.g. reading an object), NATS micro (`$SRV`), its own inbox."""
+    return ["$JS.API.INFO", "$JS.API.STREAM.NAMES"], ["$SRV.>", f"{subjects.inbox_prefix(user)}.>"]
 
 
 def permissions() -> dict[str, Permissions]:
