@@ -183,6 +183,28 @@ async def test_a_key_on_the_upgrade_request_works_too(url: str) -> None:
         await ws.close()
 
 
+async def test_a_wrong_key_in_connection_init_wins_over_a_good_header(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(
+            url.replace("http", "ws"),
+            protocols=("graphql-transport-ws",),
+            headers={"Origin": ORIGIN, "Authorization": f"Bearer {ADMIN}"},
+        )
+        await ws.send_json({"type": "connection_init", "payload": {"Authorization": "Bearer wrong-key-000000000000"}})
+        message = await ws.receive(timeout=5)
+        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        await ws.close()
+        assert ws.close_code == 4403
+
+
+async def test_a_body_too_large_without_a_key_is_a_json_error(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=b"x" * 10_000, headers={"Content-Type": "application/json"}) as response:
+            assert response.status == 413
+            body = await response.json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
 async def test_past_the_operation_cap_a_subscribe_is_refused_and_the_socket_stays(url: str) -> None:
     slow = 'subscription { inferStream(prompt: "' + "x" * 200 + '") { token } }'
     async with aiohttp.ClientSession() as session:
@@ -260,6 +282,25 @@ def test_keys_from_variables_and_files(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("GATEWAY_ADMIN_KEYS_FILE", str(tmp_path / "missing"))
     with pytest.raises(SwitchboardError, match=r"GATEWAY_ADMIN_KEYS_FILE=.*cannot read it"):
         ApiKeys.from_env()
+
+
+@pytest.mark.parametrize("content", ["", "# only a comment\n", "\n , ,\n"])
+def test_a_key_file_that_holds_no_key_is_refused_not_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str
+) -> None:
+    secret = tmp_path / "keys"
+    secret.write_text(content)
+    monkeypatch.setenv("GATEWAY_ADMIN_KEYS_FILE", str(secret))
+    with pytest.raises(SwitchboardError, match="holds no key"):
+        ApiKeys.from_env()
+
+
+def test_a_key_variable_that_holds_no_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_USER_KEYS", ",,,")
+    with pytest.raises(SwitchboardError, match="GATEWAY_USER_KEYS is set but holds no key"):
+        ApiKeys.from_env()
+    monkeypatch.setenv("GATEWAY_USER_KEYS", "")  # empty: not set (docker-compose's `${VAR:-}`)
+    assert not ApiKeys.from_env().enabled
 
 
 def test_weak_or_doubled_keys_are_refused() -> None:

@@ -8,7 +8,11 @@ with these users and fails on any logged violation); here, the refusals.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +22,7 @@ from nats.errors import NoServersError
 import nats
 from messages import subjects
 from services.runtime.nats_auth import OPERATOR, Credentials, permissions
-from tests.conftest import NatsServer
+from tests.conftest import REPO, NatsServer
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +142,59 @@ def test_passwords_are_kept_and_private(tmp_path: Any) -> None:
     for path in [conf, *tmp_path.glob("*.password")]:
         assert path.stat().st_mode & 0o077 == 0, path
     assert all(len(p) >= 24 for p in first.passwords.values())
+
+
+def run_gateway(server: NatsServer, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.gateway"],
+        cwd=REPO,
+        env={**os.environ, "NATS_URL": server.url, "GATEWAY_PORT": "0", "NATS_CONNECT_TIMEOUT": "3", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_refused_login_says_so(server: NatsServer) -> None:
+    proc = run_gateway(server, NATS_USER="gateway", NATS_PASSWORD="wrong-password")
+    assert proc.returncode == 1
+    assert "NATS refused the login" in proc.stderr and "Authorization Violation" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_missing_password_file_is_a_clear_refusal(server: NatsServer, tmp_path: Path) -> None:
+    proc = run_gateway(server, NATS_USER="gateway", NATS_PASSWORD_FILE=str(tmp_path / "missing"))
+    assert proc.returncode == 1
+    assert "cannot start: NATS_PASSWORD_FILE=" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_service_logs_in_with_its_password_file(server: NatsServer, tmp_path: Path) -> None:
+    """The gateway with its own login starts and serves (it stops on SIGTERM)."""
+    assert server.credentials is not None
+    secret = tmp_path / "gateway.password"
+    secret.write_text(server.credentials.passwords["gateway"] + "\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.gateway"],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "NATS_URL": server.url,
+            "GATEWAY_PORT": "0",
+            "NATS_USER": "gateway",
+            "NATS_PASSWORD_FILE": str(secret),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        out = ""
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out += line
+            if "graphql listening" in line or "cannot start" in line:
+                break
+        assert "graphql listening" in out, out
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -149,3 +149,23 @@ def test_service_exits_1_with_a_message_when_nats_is_unreachable() -> None:
     assert proc.returncode == 1
     assert b"cannot reach NATS" in proc.stderr
     assert b"Traceback" not in proc.stderr
+
+
+def test_logs_never_carry_a_bearer_token() -> None:
+    """aiohttp quotes a refused header line in its error log; the key in it is redacted, in text and JSON."""
+    import logging
+
+    from services.runtime.logs import _Formatter
+
+    record = logging.LogRecord(
+        "aiohttp.server",
+        logging.ERROR,
+        __file__,
+        1,
+        "Error handling request: b'Bearer s3cret-key_0123456789 zz'",
+        None,
+        None,
+    )
+    for as_json in (False, True):
+        line = _Formatter(as_json=as_json).format(record)
+        assert "s3cret-key_0123456789" not in line and "[redacted]" in line

@@ -58,3 +58,10 @@ def test_anything_that_leads_out_of_the_folder_is_refused(folders: tuple[Path, P
 def test_the_bundled_set_and_hub_ids_need_no_folder(tmp_path: Path) -> None:
     assert resolve_dataset("bundled", tmp_path / "none").kind is SourceKind.BUNDLED
     assert resolve_dataset("tatsu-lab/alpaca", tmp_path / "none").kind is SourceKind.HUB
+
+
+def test_a_nul_character_is_bad_input_not_a_crash(folders: tuple[Path, Path]) -> None:
+    inside, _ = folders
+    with pytest.raises(SwitchboardError) as caught:
+        resolve_dataset("mine.jsonl\x00.json", inside)
+    assert caught.value.code is ErrorCode.BAD_REQUEST and "NUL" in caught.value.message

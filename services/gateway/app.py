@@ -71,11 +71,14 @@ class SwitchboardView(GraphQLView[Context, None]):
         if not self._keys.enabled:
             return
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        key = bearer_key(params.get("Authorization", params.get("authorization")))
+        given = params.get("Authorization", params.get("authorization"))
+        if given is None and context.role is not None:
+            return  # the upgrade request's header had a valid key
+        key = bearer_key(given)
         role = None if key is None else self._keys.role_of(key)
-        if role is None and context.role is None:
+        if role is None:  # a key in connection_init decides, even beside a valid header
             raise ConnectionRejectionError({"message": NO_KEY if key is None else WRONG_KEY})
-        context.role = role or context.role
+        context.role = role
 
     def encode_json(self, data: object) -> str:
         """Every response and websocket frame, once, with msgspec (several times faster than `json.dumps`)."""
@@ -159,7 +162,8 @@ async def _index(request: web.Request) -> web.Response:
 def build_app(nc: Client, config: GatewayConfig) -> web.Application:
     middlewares = [cors_middleware(config.cors_origins), json_errors_middleware(config.max_message_bytes)]
     if config.keys.enabled:
-        middlewares.insert(1, access_middleware(config.keys))  # inside CORS: a browser can read the 401
+        # inside CORS (a browser can read the 401) and the JSON errors (a body too large to check is a 413 in JSON)
+        middlewares.append(access_middleware(config.keys))
     app = web.Application(middlewares=middlewares, client_max_size=config.max_message_bytes)
     view = SwitchboardView(nc, config)
     app.router.add_route("*", "/graphql", view)

@@ -107,15 +107,21 @@ def _split(text: str) -> list[str]:
 
 
 def _keys(name: str) -> list[str]:
-    keys = _split(os.environ.get(name, ""))
+    """The keys `name` and `name_FILE` give. A source that is set but holds no key is an error, not "no keys":
+    a gateway must not fall open because a secret file came up empty."""
+    raw = os.environ.get(name, "")
+    keys = _split(raw)
+    if raw.strip() and not keys:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name} is set but holds no key")
     path = os.environ.get(f"{name}_FILE", "").strip()
     if path:
         try:
-            keys += _split(Path(path).expanduser().read_text())
-        except OSError as exc:
-            raise SwitchboardError(
-                ErrorCode.BAD_REQUEST, f"{name}_FILE={path}: cannot read it ({exc.strerror or exc})"
-            ) from exc
+            found = _split(Path(path).expanduser().read_text())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name}_FILE={path}: cannot read it ({exc})") from exc
+        if not found:
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name}_FILE={path} holds no key")
+        keys += found
     return keys
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError, ObjectNotFoundError
 from nats.js.kv import KeyValue
@@ -203,6 +204,11 @@ class Adapters:
             result = await store.get(name)
         except (ObjectNotFoundError, NotFoundError, BucketNotFoundError) as exc:
             raise SwitchboardError(ErrorCode.ADAPTER_MISSING, f"the files of adapter {name!r} are missing") from exc
+        except (NatsError, TimeoutError) as exc:  # NATS unreachable or refusing (a missing permission, say)
+            raise SwitchboardError(
+                ErrorCode.UNAVAILABLE,
+                f"could not fetch the files of adapter {name!r} from the Object Store ({type(exc).__name__}: {exc})",
+            ) from exc
         return await asyncio.to_thread(unpack, result.data or b"", self._cache_dir / name / f"r{revision}")
 
     async def _evict(self) -> None:

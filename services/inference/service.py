@@ -321,7 +321,10 @@ class InferenceActor(Actor):
                     job.adapter_key = await adapters.acquire(job.adapter, job.adapter_revision)
                 async with self._gate.read():
                     final = await self._generate(job)
-            except SwitchboardError as exc:
+            except Exception as exc:  # the client always hears how its request ended, never silence
+                if not isinstance(exc, SwitchboardError):
+                    self._log().exception("generation failed", extra={"request_id": job.request_id})
+                    exc = SwitchboardError(ErrorCode.INTERNAL, f"the inference worker failed: {type(exc).__name__}")
                 final = TokenChunk(
                     request_id=job.request_id,
                     seq=0,

@@ -6,6 +6,7 @@ import abc
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -116,7 +117,12 @@ def main(
 
     `loop_factory` makes the event loop (default: asyncio's own), e.g. `uvloop.new_event_loop`.
     """
-    settings = Settings.from_env()
+    setup_logging(os.environ.get("LOG_LEVEL", "INFO").upper(), os.environ.get("LOG_FORMAT", "text").lower())
+    try:
+        settings = Settings.from_env()
+    except SwitchboardError as exc:
+        logging.getLogger("switchboard").error("cannot start: %s", exc.message)
+        sys.exit(1)
     setup_logging(settings.log_level, settings.log_format)
 
     async def _run() -> None:

@@ -21,12 +21,21 @@ async def connect(settings: Settings, name: str, log: logging.Logger) -> Client:
     connect, and once connected it reconnects without limit.
     """
     connected = False
+    last_error: list[str] = []
 
     async def on_error(exc: Exception) -> None:
         if connected:
             log.warning("nats error", extra={"error": repr(exc)})
+            return
+        text = str(exc)
+        if "authorization violation" in text.lower() and text not in last_error:
+            log.error(
+                "NATS refused the login; check NATS_USER and NATS_PASSWORD (or NATS_PASSWORD_FILE)",
+                extra={"user": settings.nats_user or "(none)"},
+            )
         else:
             log.debug("nats not reachable yet", extra={"error": repr(exc)})
+        last_error[:] = [text]
 
     async def on_disconnect() -> None:
         log.warning("nats disconnected")
@@ -35,8 +44,6 @@ async def connect(settings: Settings, name: str, log: logging.Logger) -> Client:
         log.info("nats reconnected")
 
     auth: dict[str, Any] = {}
-    if settings.nats_creds is not None:
-        auth["user_credentials"] = str(settings.nats_creds)
     if settings.nats_user is not None:
         auth.update(user=settings.nats_user, password=settings.nats_password or "")
         auth["inbox_prefix"] = subjects.inbox_prefix(settings.nats_user)  # only this user may subscribe to it
@@ -57,9 +64,10 @@ async def connect(settings: Settings, name: str, log: logging.Logger) -> Client:
             timeout=settings.connect_timeout_s,
         )
     except (TimeoutError, OSError, nats.errors.Error) as exc:
+        why = f" (last error: {last_error[0]})" if last_error else ""
         raise SwitchboardError(
             ErrorCode.UNAVAILABLE,
-            f"cannot reach NATS at {settings.nats_url} within {settings.connect_timeout_s:g}s; "
+            f"cannot reach NATS at {settings.nats_url} within {settings.connect_timeout_s:g}s{why}; "
             "is nats-server running? (`just up` starts it)",
         ) from exc
     connected = True

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# an API key in a bearer token, wherever a library's message or traceback quotes a request (aiohttp's
+# "line too long" error quotes the header it refused): never written out
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",;\\]+")
+
+
+def redact(text: str) -> str:
+    """`text` with every `Bearer <token>` token replaced by `[redacted]`."""
+    return _BEARER.sub(r"\1[redacted]", text)
 
 
 class _Formatter(logging.Formatter):
@@ -29,14 +38,14 @@ class _Formatter(logging.Formatter):
             }
             if record.exc_info:
                 payload["exc"] = self.formatException(record.exc_info)
-            return json.dumps(payload, default=str)
+            return redact(json.dumps(payload, default=str))
         extras = " ".join(f"{k}={_fmt(v)}" for k, v in fields.items())
         line = f"{stamp} {record.levelname:<5} {record.name}: {record.getMessage()}"
         if extras:
             line += " " + extras
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return redact(line)
 
 
 def _fmt(value: Any) -> str:

@@ -87,7 +87,6 @@ class Settings:
     worker_id: str = field(default_factory=_default_worker_id)
     nats_user: str | None = None  # NATS_USER: this service's NATS user (`just up` with NATS_AUTH=on sets it)
     nats_password: str | None = field(default=None, repr=False)  # NATS_PASSWORD, or read from NATS_PASSWORD_FILE
-    nats_creds: Path | None = None  # NATS_CREDS: a .creds file (JWT + nkey seed), instead of user and password
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -105,5 +104,4 @@ class Settings:
             worker_id=env_str("WORKER_ID", _default_worker_id()),
             nats_user=os.environ.get("NATS_USER", "").strip() or None,
             nats_password=_secret("NATS_PASSWORD"),
-            nats_creds=Path(creds).expanduser() if (creds := os.environ.get("NATS_CREDS", "").strip()) else None,
         )

@@ -49,9 +49,14 @@ def resolve_dataset(name: str, dataset_dir: Path) -> DatasetSource:
     if text.lower() in (BUNDLED_DATASET, BUNDLED_FILE.stem):
         return DatasetSource(SourceKind.BUNDLED, str(BUNDLED_FILE))
     looks_like_path = text.startswith(("/", ".", "~")) or text.lower().endswith(FILE_SUFFIXES) or "\\" in text
+    if "\x00" in text:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"dataset {text!r} contains a NUL character; {HINT}")
     if looks_like_path:
         folder = dataset_dir.expanduser().resolve()
-        path = (folder / Path(text).expanduser()).resolve()  # an absolute `text` replaces `folder`
+        try:
+            path = (folder / Path(text).expanduser()).resolve()  # an absolute `text` replaces `folder`
+        except (OSError, RuntimeError) as exc:  # a symlink loop, an unknown ~user
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"dataset {text!r} is not a usable path ({exc})") from exc
         if not path.is_relative_to(folder):
             raise SwitchboardError(
                 ErrorCode.BAD_REQUEST,

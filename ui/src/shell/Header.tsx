@@ -1,6 +1,6 @@
 /** The top bar: product name, the tabs, and the model every chat uses unless it picks another. */
 import { For, Show } from 'solid-js';
-import { forgetKey } from '../api/auth';
+import { forgetKey, keyNeeded } from '../api/auth';
 import { activeModelLabel, status, statusError } from './status';
 import { routes, type Route } from './routes';
 
@@ -26,7 +26,7 @@ export function Header(props: { route: Route }) {
           when={!statusError()}
           fallback={
             <span class="badge badge-error" title={statusError()}>
-              gateway unreachable
+              {keyNeeded() ? 'API key needed' : 'gateway unreachable'}
             </span>
           }
         >
