@@ -122,10 +122,11 @@ async def test_an_admin_key_gets_past_the_role_check(url: str, name: str) -> Non
     assert body["data"]["access"]["role"] == "admin"
 
 
-async def open_socket(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> aiohttp.ClientWebSocketResponse:
-    return await session.ws_connect(
-        url.replace("http", "ws"), protocols=("graphql-transport-ws",), headers={"Origin": ORIGIN}, **kwargs
-    )
+async def open_socket(
+    session: aiohttp.ClientSession, url: str, header_key: str | None = None
+) -> aiohttp.ClientWebSocketResponse:
+    headers = {"Origin": ORIGIN, **({"Authorization": f"Bearer {header_key}"} if header_key else {})}
+    return await session.ws_connect(url.replace("http", "ws"), protocols=("graphql-transport-ws",), headers=headers)
 
 
 async def closed_with(url: str, payload: dict[str, Any] | None) -> int | None:
@@ -173,11 +174,7 @@ async def test_a_websocket_with_a_key_in_connection_init_streams(url: str) -> No
 
 async def test_a_key_on_the_upgrade_request_works_too(url: str) -> None:
     async with aiohttp.ClientSession() as session:
-        ws = await session.ws_connect(
-            url.replace("http", "ws"),
-            protocols=("graphql-transport-ws",),
-            headers={"Origin": ORIGIN, "Authorization": f"Bearer {ADMIN}"},
-        )
+        ws = await open_socket(session, url, header_key=ADMIN)
         await ws.send_json({"type": "connection_init"})
         assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
         await ws.close()
@@ -185,11 +182,7 @@ async def test_a_key_on_the_upgrade_request_works_too(url: str) -> None:
 
 async def test_a_wrong_key_in_connection_init_wins_over_a_good_header(url: str) -> None:
     async with aiohttp.ClientSession() as session:
-        ws = await session.ws_connect(
-            url.replace("http", "ws"),
-            protocols=("graphql-transport-ws",),
-            headers={"Origin": ORIGIN, "Authorization": f"Bearer {ADMIN}"},
-        )
+        ws = await open_socket(session, url, header_key=ADMIN)
         await ws.send_json({"type": "connection_init", "payload": {"Authorization": "Bearer wrong-key-000000000000"}})
         message = await ws.receive(timeout=5)
         assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
