@@ -94,3 +94,16 @@ async def test_bad_fine_tune_input_is_a_clear_error(url: str) -> None:
         assert words in result["error"], result
     body = await post(url, 'mutation { cancelFineTune(jobId: "nope") { ok error errorCode } }')
     assert body["data"]["cancelFineTune"]["ok"] is False
+
+
+@pytest.mark.parametrize("job_id", ["../x", "a b", "", "j.>"])
+async def test_progress_of_an_id_that_cannot_be_a_job_is_bad_input(url: str, job_id: str) -> None:
+    async with Subscription(url, PROGRESS, {"id": job_id}) as sub:
+        messages = [m async for m in sub.messages(timeout=30)]
+    assert messages and messages[0]["errors"][0]["extensions"]["code"] == "BAD_REQUEST", messages
+
+
+async def test_progress_of_an_unknown_job_is_not_found(url: str) -> None:
+    async with Subscription(url, PROGRESS, {"id": "0" * 32}) as sub:
+        messages = [m async for m in sub.messages(timeout=30)]
+    assert messages[0]["errors"][0]["extensions"]["code"] == "NOT_FOUND", messages

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -57,3 +58,20 @@ async def test_documents_graphql_refuses_have_a_code(url: str, query: str, words
     body = await post(url, query)
     assert words in body["errors"][0]["message"]
     assert all(error["extensions"]["code"] == "BAD_REQUEST" for error in body["errors"])
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ('mutation($n: Int) { infer(prompt: "hi", maxNewTokens: $n) { text } }', {"n": "ten"}),
+        ("mutation($p: String!) { infer(prompt: $p) { text } }", {}),
+        ("mutation($p: String!) { infer(prompt: $p) { text } }", {"p": None}),
+        (
+            'mutation($m: [ChatMessageInput!]) { infer(prompt: "hi", messages: $m) { text } }',
+            {"m": [{"role": "WIZARD", "content": "x"}]},
+        ),
+    ],
+)
+async def test_a_variable_graphql_cannot_coerce_is_bad_request(url: str, query: str, variables: dict[str, Any]) -> None:
+    body = await post(url, query, variables)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST", body

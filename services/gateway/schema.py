@@ -454,9 +454,11 @@ class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:
             original = error.original_error
-            if original is None and not (error.extensions or {}).get("code"):
-                # the document itself is wrong (syntax, unknown field or argument, wrong type): bad input too
-                error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+            if not (error.extensions or {}).get("code"):
+                # no code yet: the document or a variable is wrong (syntax, unknown field or argument, a value
+                # GraphQL cannot coerce: graphql-core wraps those in a GraphQLError), else it is a bug
+                bad_input = original is None or isinstance(original, GraphQLError)
+                error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST" if bad_input else "INTERNAL"}
             if original is None or isinstance(original, (GraphQLError, SwitchboardError)):
                 log.info("graphql error", extra={"error": error.message, "path": error.path})
             else:

@@ -88,7 +88,9 @@ class TrainingClient:
 
     async def progress(self, job_id: str) -> AsyncIterator[Progress]:
         """The job's current state first (so a reloaded page picks up where it was), then every update
-        until it finishes."""
+        until it finishes. Raises SwitchboardError as `job` does (BAD_REQUEST for an id that cannot be one,
+        NOT_FOUND for an unknown one) before subscribing to anything."""
+        await self.job(job_id)  # the training service checks the id: "../x" is never made into a subject
         sub = await self._nc.subscribe(subjects.train_progress_subject(job_id), pending_msgs_limit=-1)
         try:
             current = progress_of(await self.job(job_id))  # read after subscribing: nothing falls between
