@@ -27,8 +27,14 @@ NO_KEY = (
 WRONG_KEY = "the API key is not valid"
 
 
-def unauthenticated(message: str) -> web.Response:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
+def unauthenticated(message: str, path: str = "/graphql") -> web.Response:
+    """401 in the shape of the API asked: OpenAI's error object under /v1, a GraphQL error elsewhere."""
+    body: dict[str, object]
+    if path.startswith("/v1/"):
+        error = {"message": message, "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}
+        body = {"error": error}
+    else:
+        body = {"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
     return web.json_response(body, status=401, headers={"WWW-Authenticate": 'Bearer realm="switchboard"'})
 
 
@@ -45,12 +51,12 @@ def access_middleware(keys: ApiKeys) -> Middleware:
             key = bearer_key(header)
             role = None if key is None else keys.role_of(key)
             if role is None:
-                return unauthenticated(WRONG_KEY if key else NO_KEY)
+                return unauthenticated(WRONG_KEY if key else NO_KEY, request.path)
             request[ROLE] = role
             return await handler(request)
-        if await _asks_only_open_fields(request):
+        if request.path == "/graphql" and await _asks_only_open_fields(request):
             return await handler(request)
-        return unauthenticated(NO_KEY)
+        return unauthenticated(NO_KEY, request.path)
 
     return middleware
 

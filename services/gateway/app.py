@@ -18,6 +18,7 @@ from .adapters_client import AdaptersClient
 from .auth import Role, bearer_key
 from .config import GatewayConfig
 from .inference_client import InferenceClient
+from .openai_api import OpenAIRoutes
 from .schema import Context, schema
 from .search_client import SearchClient
 from .training_client import TrainingClient
@@ -49,6 +50,11 @@ class SwitchboardView(GraphQLView[Context, None]):
             role=Role.ADMIN,
             keys_required=config.keys.enabled,
         )
+
+    @property
+    def context(self) -> Context:
+        """The NATS clients every request shares (the OpenAI routes use them too)."""
+        return self._context
 
     def decode_json(self, data: str | bytes) -> object:
         """`json.loads`; a websocket message over the size limit is marked for the handler to refuse."""
@@ -167,5 +173,6 @@ def build_app(nc: Client, config: GatewayConfig) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=config.max_message_bytes)
     view = SwitchboardView(nc, config)
     app.router.add_route("*", "/graphql", view)
+    OpenAIRoutes(view.context).register(app)
     app.router.add_get("/", _index)
     return app
