@@ -129,6 +129,14 @@ def own_nats() -> Iterator[NatsServer]:
 
 
 @pytest.fixture(scope="module")
+async def own_nc(own_nats: NatsServer) -> AsyncIterator[Client]:
+    """A client of the module's own nats-server."""
+    client = await nats.connect(own_nats.url)
+    yield client
+    await client.drain()
+
+
+@pytest.fixture(scope="module")
 def own_settings(base_settings: Settings, own_nats: NatsServer) -> Settings:
     return replace(base_settings, nats_url=own_nats.url)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
-import nats
 from messages import (
     Accept,
     DeleteAdapter,
@@ -29,17 +28,15 @@ from services.adapters import AdaptersActor, AdaptersConfig
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from tests.adapter_fixtures import make_lora, register_adapter, set_active
-from tests.conftest import NatsServer, worker_settings
+from tests.conftest import worker_settings
 from tests.nats_client import collect, new_id, start, text_of
 
 PROMPT = "What is the capital of France?"
 
 
 @pytest.fixture(scope="module")
-async def nc(own_nats: NatsServer) -> AsyncIterator[Client]:
-    client = await nats.connect(own_nats.url)
-    yield client
-    await client.drain()
+def nc(own_nc: Client) -> Client:
+    return own_nc
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,12 @@ import openai
 import pytest
 from nats.aio.client import Client
 
-import nats
 from services.adapters import AdaptersActor, AdaptersConfig
 from services.gateway.auth import ApiKeys
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import BUNDLED_MODEL_ID, Settings, running
 from tests.adapter_fixtures import make_lora, register_adapter
-from tests.conftest import NatsServer, worker_settings
+from tests.conftest import worker_settings
 from tests.gateway_fixtures import gateway
 from tests.test_gateway_cancel import final_chunk
 
@@ -32,21 +31,14 @@ QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 
 
 @pytest.fixture(scope="module")
-async def nc(own_nats: NatsServer) -> AsyncIterator[Client]:
-    client = await nats.connect(own_nats.url)
-    yield client
-    await client.drain()
-
-
-@pytest.fixture(scope="module")
 async def base_url(
-    nc: Client, own_settings: Settings, bundled_model: Path, tmp_path_factory: pytest.TempPathFactory
+    own_nc: Client, own_settings: Settings, bundled_model: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     registry = worker_settings(own_settings)
     worker = worker_settings(own_settings)
     async with running(AdaptersActor(registry, AdaptersConfig(base_model_id=BUNDLED_MODEL_ID)), registry):
         folder = await asyncio.to_thread(make_lora, bundled_model, tmp_path_factory.mktemp("pirate"), 3)
-        await register_adapter(nc, "pirate", folder)
+        await register_adapter(own_nc, "pirate", folder)
         async with running(InferenceActor(worker, InferenceConfig(max_concurrency=4)), worker):
             async with gateway(worker_settings(own_settings)) as url:
                 yield url.replace("/graphql", "/v1")
@@ -146,7 +138,7 @@ async def test_a_prompt_too_long_for_the_model_is_context_length_exceeded(client
     assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "context_length_exceeded"
 
 
-async def test_a_client_that_leaves_mid_stream_cancels(base_url: str, nc: Client) -> None:
+async def test_a_client_that_leaves_mid_stream_cancels(base_url: str, own_nc: Client) -> None:
     body = {"model": BUNDLED_MODEL_ID, "messages": [{"role": "user", "content": "Write a long story."}]}
     body |= {"max_tokens": 400, "stream": True}
     async with aiohttp.ClientSession() as session:
@@ -155,7 +147,7 @@ async def test_a_client_that_leaves_mid_stream_cancels(base_url: str, nc: Client
             first = await response.content.readline()
             assert first.startswith(b"data: ")
             request_id = first.split(b'"id":"chatcmpl-', 1)[1].split(b'"', 1)[0].decode()
-    final = await final_chunk(nc, request_id)
+    final = await final_chunk(own_nc, request_id)
     assert final.finish_reason is not None and final.finish_reason.value == "cancelled"
     assert final.usage is not None and final.usage.completion_tokens < 100
 

@@ -37,6 +37,7 @@ _STATUS: dict[ErrorCode, tuple[int, str, str]] = {
     ErrorCode.BAD_REQUEST: (400, "invalid_request_error", "invalid_value"),
     ErrorCode.CONTEXT_OVERFLOW: (400, "invalid_request_error", "context_length_exceeded"),
     ErrorCode.ADAPTER_MISSING: (404, "invalid_request_error", "model_not_found"),
+    ErrorCode.INCOMPATIBLE: (400, "invalid_request_error", "model_incompatible"),
     ErrorCode.NOT_FOUND: (404, "invalid_request_error", "not_found"),
     ErrorCode.UNAUTHENTICATED: (401, "invalid_request_error", "invalid_api_key"),
     ErrorCode.FORBIDDEN: (403, "invalid_request_error", "forbidden"),
@@ -56,7 +57,7 @@ def error_response(status: int, message: str, error_type: str, param: str | None
 
 def _from_switchboard(exc: SwitchboardError) -> tuple[int, dict[str, Any]]:
     status, error_type, code = _STATUS.get(exc.code, (500, "server_error", exc.code.value))
-    param = "model" if exc.code is ErrorCode.ADAPTER_MISSING else None
+    param = "model" if exc.code in (ErrorCode.ADAPTER_MISSING, ErrorCode.INCOMPATIBLE) else None
     return status, error_body(exc.message, error_type, param, code)
 
 
