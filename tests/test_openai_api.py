@@ -162,3 +162,37 @@ async def test_keys_apply_to_v1(own_settings: Settings, base_url: str) -> None:
         right = openai.AsyncOpenAI(base_url=v1, api_key=KEY, max_retries=0)
         served = [m.id async for m in right.models.list()]
         assert served[0] == BUNDLED_MODEL_ID
+
+
+async def test_one_model_by_id(client: openai.AsyncOpenAI) -> None:
+    assert (await client.models.retrieve("pirate")).id == "pirate"
+    with pytest.raises(openai.NotFoundError):
+        await client.models.retrieve("no-such-model")
+
+
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"messages": [{"role": "user", "content": "x" * 200_001}]}, "messages[0].content"),
+        ({"messages": [{"role": "user", "content": "  "}]}, "messages[0].content"),
+        ({"max_tokens": 5, "max_completion_tokens": 7}, "max_tokens"),
+    ],
+)
+async def test_more_refusals_name_the_field(client: openai.AsyncOpenAI, extra: dict[str, object], param: str) -> None:
+    arguments: dict[str, object] = {"model": BUNDLED_MODEL_ID, "messages": QUESTION, **extra}
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.chat.completions.create(**arguments)  # type: ignore[call-overload]
+    assert isinstance(caught.value.body, dict) and caught.value.body["param"] == param
+
+
+async def test_transport_errors_under_v1_have_openais_shape(base_url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        deep = b"[" * 100_000 + b"]" * 100_000  # deeper than Python recurses
+        async with session.post(f"{base_url}/chat/completions", data=deep) as response:
+            assert response.status == 400 and (await response.json())["error"]["code"] == "bad_json"
+        async with session.post(f"{base_url}/chat/completions", data=b"{" + b" " * 2_000_000 + b"}") as response:
+            assert response.status == 413 and (await response.json())["error"]["code"] == "request_too_large"
+        async with session.get(f"{base_url}/chat/completions") as response:
+            assert response.status == 405 and "error" in await response.json()
+        async with session.get(f"{base_url}/nothing-here") as response:
+            assert response.status == 404 and "error" in await response.json()

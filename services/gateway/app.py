@@ -18,7 +18,7 @@ from .adapters_client import AdaptersClient
 from .auth import Role, bearer_key
 from .config import GatewayConfig
 from .inference_client import InferenceClient
-from .openai_api import OpenAIRoutes
+from .openai_api import OpenAIRoutes, error_response
 from .schema import Context, schema
 from .search_client import SearchClient
 from .training_client import TrainingClient
@@ -131,11 +131,14 @@ _TRANSPORT_ERRORS = {
 }
 
 
-def _graphql_error(status: int, text: str, limit: int) -> web.Response:
+def _graphql_error(status: int, text: str, limit: int, path: str = "/graphql") -> web.Response:
     if status == 413:
         message = f"the request body is larger than {limit} bytes (GATEWAY_MAX_MESSAGE_BYTES)"
     else:
         message = _TRANSPORT_ERRORS.get(text.strip(), text.strip() or f"HTTP {status}")
+    if path.startswith("/v1/"):  # OpenAI's error shape, which its SDKs read
+        code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(status, "invalid_request")
+        return error_response(status, message, "invalid_request_error", None, code)
     body = {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
     return web.json_response(body, status=status)
 
@@ -151,9 +154,9 @@ def json_errors_middleware(limit: int) -> Middleware:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            return _graphql_error(exc.status, exc.text or exc.reason, limit)
+            return _graphql_error(exc.status, exc.text or exc.reason, limit, request.path)
         if response.status >= 400 and isinstance(response, web.Response) and response.content_type == "text/plain":
-            return _graphql_error(response.status, response.text or "", limit)
+            return _graphql_error(response.status, response.text or "", limit, request.path)
         return response
 
     return middleware

@@ -55,9 +55,13 @@ def error_response(status: int, message: str, error_type: str, param: str | None
     return web.json_response(error_body(message, error_type, param, code), status=status)
 
 
-def _from_switchboard(exc: SwitchboardError) -> tuple[int, dict[str, Any]]:
+def _from_switchboard(exc: SwitchboardError, chat: bool = True) -> tuple[int, dict[str, Any]]:
     status, error_type, code = _STATUS.get(exc.code, (500, "server_error", exc.code.value))
-    param = "model" if exc.code in (ErrorCode.ADAPTER_MISSING, ErrorCode.INCOMPATIBLE) else None
+    param = None
+    if exc.code in (ErrorCode.ADAPTER_MISSING, ErrorCode.INCOMPATIBLE):
+        param = "model"
+    elif exc.code is ErrorCode.CONTEXT_OVERFLOW:
+        param = "messages" if chat else "prompt"
     return status, error_body(exc.message, error_type, param, code)
 
 
@@ -74,6 +78,7 @@ class OpenAIRoutes:
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/v1/models", self.models)
+        app.router.add_get("/v1/models/{model}", self.model)
         app.router.add_post("/v1/chat/completions", self.chat_completions)
         app.router.add_post("/v1/completions", self.completions)
 
@@ -97,6 +102,19 @@ class OpenAIRoutes:
         ]
         return web.json_response({"object": "list", "data": data})
 
+    async def model(self, request: web.Request) -> web.Response:
+        """One entry of `/v1/models` (404 `model_not_found` for another id)."""
+        listed = await self.models(request)
+        if listed.status != 200:
+            return listed
+        wanted = request.match_info["model"]
+        for entry in msgspec.json.decode(listed.body or b"{}")["data"]:  # type: ignore[arg-type]
+            if entry["id"] == wanted:
+                return web.json_response(entry)
+        return error_response(
+            404, f"no model {wanted!r} (GET /v1/models)", "invalid_request_error", "model", "model_not_found"
+        )
+
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
         return await self._complete(request, read_chat, chat=True)
 
@@ -106,7 +124,7 @@ class OpenAIRoutes:
     async def _complete(self, request: web.Request, read: Any, chat: bool) -> web.StreamResponse:
         try:
             body = msgspec.json.decode(await request.read())
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # RecursionError: JSON nested deeper than Python goes
             return error_response(400, "the request body is not valid JSON", "invalid_request_error", None, "bad_json")
         try:
             asked: OpenAIRequest = read(body)
@@ -114,7 +132,7 @@ class OpenAIRoutes:
         except OpenAIRequestError as exc:
             return error_response(400, exc.message, "invalid_request_error", exc.param, exc.code)
         except SwitchboardError as exc:
-            status, error = _from_switchboard(exc)
+            status, error = _from_switchboard(exc, chat)
             return web.json_response(error, status=status)
         reply = _Reply(asked, generate.request_id, chat, grounding)
         stream = self.context.inference.stream(generate)
@@ -128,7 +146,7 @@ class OpenAIRoutes:
                     text.append(chunk.token)
                     last = chunk
         except SwitchboardError as exc:
-            status, error = _from_switchboard(exc)
+            status, error = _from_switchboard(exc, chat)
             return web.json_response(error, status=status)
         assert last is not None
         return web.json_response(reply.whole("".join(text), last))
@@ -211,7 +229,7 @@ async def _stream(request: web.Request, stream: AsyncIterator[TokenChunk], reply
         try:
             first = await anext(stream)
         except SwitchboardError as exc:
-            status, error = _from_switchboard(exc)
+            status, error = _from_switchboard(exc, reply.chat)
             return web.json_response(error, status=status)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)

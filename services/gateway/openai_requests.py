@@ -15,6 +15,7 @@ from typing import Any, Literal
 import msgspec
 
 from messages import ChatMessage, GenerationParams
+from messages.inference import MAX_PROMPT_CHARS
 
 # what a field's value must be for the request to ask nothing of it (then it is accepted)
 _HARMLESS: dict[str, tuple[object, ...]] = {
@@ -82,6 +83,8 @@ def read_completion(body: object) -> OpenAIRequest:
         prompt = prompt[0]
     if not isinstance(prompt, str) or not prompt.strip():
         raise OpenAIRequestError("`prompt` must be one non-empty string (one prompt per request)", "prompt")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise OpenAIRequestError(f"`prompt` is over {MAX_PROMPT_CHARS} characters", "prompt")
     return _request(fields, messages=None, prompt=prompt)
 
 
@@ -122,6 +125,10 @@ def _message(raw: object, index: int) -> ChatMessage:
         content = "".join(parts)
     if not isinstance(content, str):
         raise OpenAIRequestError(f"`{param}.content` must be a string", f"{param}.content")
+    if not content.strip():
+        raise OpenAIRequestError(f"`{param}.content` is empty", f"{param}.content")
+    if len(content) > MAX_PROMPT_CHARS:
+        raise OpenAIRequestError(f"`{param}.content` is over {MAX_PROMPT_CHARS} characters", f"{param}.content")
     return ChatMessage(role=role, content=content)
 
 
@@ -149,6 +156,9 @@ def _request(fields: dict[str, Any], messages: list[ChatMessage] | None, prompt:
 def _params(fields: dict[str, Any]) -> GenerationParams:
     """Each setting checked on its own against GenerationParams' limits, so the error names it."""
     tokens = fields.get("max_completion_tokens", fields.get("max_tokens"))
+    both = (fields.get("max_tokens"), fields.get("max_completion_tokens"))
+    if None not in both and both[0] != both[1]:
+        raise OpenAIRequestError("`max_tokens` and `max_completion_tokens` differ: give one", "max_tokens")
     given = {
         ("max_tokens" if "max_completion_tokens" not in fields else "max_completion_tokens", "max_new_tokens"): tokens,
         ("temperature", "temperature"): fields.get("temperature"),
