@@ -13,9 +13,10 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from graphql import FieldNode, GraphQLError, OperationType, get_operation_ast, parse
+from graphql import FieldNode, GraphQLError, OperationType, get_operation_ast
 
 from .auth import OPEN_FIELDS, ApiKeys, Role, bearer_key
+from .websocket import parse_document
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ROLE = web.RequestKey("switchboard.role", Role)
@@ -89,7 +90,7 @@ async def _asks_only_open_fields(request: web.Request) -> bool:
         return False
     name = params.get("operationName")
     try:
-        operation = get_operation_ast(parse(params["query"]), name if isinstance(name, str) else None)
+        operation = get_operation_ast(parse_document(params["query"]), name if isinstance(name, str) else None)
     except GraphQLError:
         return False
     if operation is None or operation.operation is not OperationType.QUERY:

@@ -11,7 +11,6 @@ token stream's cleanup publishes the cancel).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 import uuid
@@ -88,29 +87,35 @@ class OpenAIRoutes:
             self._base_model = (now, (await self.context.inference.info()).model_id)
         return self._base_model[1]
 
-    async def models(self, request: web.Request) -> web.Response:
-        try:
-            base = await self.base_model()
-            listed = await self.context.adapters.list()
-        except SwitchboardError as exc:
-            status, body = _from_switchboard(exc)
-            return web.json_response(body, status=status)
+    async def _model_list(self) -> list[dict[str, Any]]:
+        """The base model, then every saved adapter, as OpenAI model objects. Raises SwitchboardError."""
+        base = await self.base_model()
+        listed = await self.context.adapters.list()
         data = [{"id": base, "object": "model", "created": 0, "owned_by": "switchboard"}]
         data += [
             {"id": a.name, "object": "model", "created": _epoch(a.created), "owned_by": "switchboard", "parent": base}
             for a in listed.adapters
         ]
-        return web.json_response({"object": "list", "data": data})
+        return data
+
+    async def models(self, request: web.Request) -> web.Response:
+        try:
+            return web.json_response({"object": "list", "data": await self._model_list()})
+        except SwitchboardError as exc:
+            status, body = _from_switchboard(exc)
+            return web.json_response(body, status=status)
 
     async def model(self, request: web.Request) -> web.Response:
         """One entry of `/v1/models` (404 `model_not_found` for another id)."""
-        listed = await self.models(request)
-        if listed.status != 200:
-            return listed
+        try:
+            listed = await self._model_list()
+        except SwitchboardError as exc:
+            status, body = _from_switchboard(exc)
+            return web.json_response(body, status=status)
         wanted = request.match_info["model"]
-        for entry in msgspec.json.decode(listed.body or b"{}")["data"]:  # type: ignore[arg-type]
-            if entry["id"] == wanted:
-                return web.json_response(entry)
+        entry = next((e for e in listed if e["id"] == wanted), None)
+        if entry is not None:
+            return web.json_response(entry)
         return error_response(
             404, f"no model {wanted!r} (GET /v1/models)", "invalid_request_error", "model", "model_not_found"
         )
@@ -249,9 +254,8 @@ async def _stream(request: web.Request, stream: AsyncIterator[TokenChunk], reply
                     break
                 chunk = await anext(stream)
         except SwitchboardError as exc:
-            await send(_from_switchboard(exc)[1])
-        except (ConnectionResetError, asyncio.CancelledError):
-            raise  # the client left: closing the stream cancels the generation
+            await send(_from_switchboard(exc, reply.chat)[1])
+        # a client that left raises out of here: closing the stream cancels the generation
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response

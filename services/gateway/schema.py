@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import strawberry
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, OperationType, get_operation_ast
 from nats.aio.client import Client
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext, Info
@@ -46,7 +46,7 @@ from .types import (
     Usage,
     WebSearchResult,
 )
-from .websocket import operation_problem
+from .websocket import operation_problem, parse_document
 from .wording import for_graphql
 
 log = logging.getLogger("switchboard.gateway")
@@ -473,7 +473,7 @@ SUBSCRIPTION_OVER_HTTP = (
 def _http_problem(query: str, operation_name: str | None) -> str | None:
     """A subscription sent over HTTP, or several operations and no `operationName` (GraphQL requires one)."""
     try:
-        document = parse(query)
+        document = parse_document(query)
     except GraphQLError:
         return None  # strawberry reports the syntax error
     if operation_name is None and (problem := operation_problem(document, None)) is not None:

@@ -54,7 +54,8 @@ class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
         await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
 
 
-_parse = lru_cache(maxsize=256)(parse)  # apps send the same few documents again and again
+# apps send the same few documents again and again: one parse each, for every check made before execution
+parse_document = lru_cache(maxsize=256)(parse)
 
 
 def payload_problem(payload: object) -> str | None:
@@ -70,7 +71,7 @@ def payload_problem(payload: object) -> str | None:
     if name is not None and not isinstance(name, str):
         return "`operationName` must be a string"
     try:
-        document = _parse(query)
+        document = parse_document(query)
     except GraphQLError as error:
         return error.message if not error.locations else f"{error.message} (line {error.locations[0].line})"
     return operation_problem(document, name)
