@@ -15,7 +15,7 @@ from .adapters import (
     utc_timestamp,
 )
 from .codec import decode, encode
-from .errors import ErrorCode, ErrorMessage, SwitchboardError
+from .errors import ErrorCode, ErrorMessage, SwitchboardError, describe
 from .inference import (
     Accept,
     Cancel,
@@ -89,6 +89,7 @@ __all__ = [
     "Usage",
     "check_adapter_name",
     "decode",
+    "describe",
     "encode",
     "subjects",
     "utc_timestamp",

@@ -24,18 +24,19 @@ def utc_timestamp(moment: datetime | None = None) -> str:
 
 
 def adapter_name_problem(name: str) -> str | None:
-    """Why `name` cannot name an adapter (it is also a KV key and an object name), or None when it can."""
+    """What is wrong with `name` as an adapter name (it is also a KV key and an object name), said of the
+    field that holds it ("is not a valid adapter name ('a b'): use ..."), or None when it can be one."""
     if not _NAME.fullmatch(name) or name.endswith(".") or ".." in name:
         shown = name if len(name) <= 80 else name[:77] + "..."
-        return f"invalid adapter name {shown!r}: use {NAME_RULES}"
+        return f"is not a valid adapter name ({shown!r}): use {NAME_RULES}"
     return None
 
 
-def check_adapter_name(name: str) -> str:
-    """Return `name`, or raise a `bad_request` SwitchboardError that says what a name may contain."""
+def check_adapter_name(name: str, field: str = "name") -> str:
+    """Return `name`; else raise a `bad_request` SwitchboardError about `field` that says what a name may be."""
     problem = adapter_name_problem(name)
     if problem is not None:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, problem)
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, problem, field)
     return name
 
 
@@ -48,10 +49,10 @@ def decode_naming_problems(data: bytes, kind: type[T], *name_paths: tuple[str, .
         return decode(body, kind)
     except SwitchboardError as exc:
         for path in name_paths:
-            if f"`$.{'.'.join(path)}`" in exc.message:
+            if exc.field == ".".join(path):
                 problem = _name_problem_at(body, path)
                 if problem is not None:
-                    raise SwitchboardError(ErrorCode.BAD_REQUEST, problem) from exc
+                    raise SwitchboardError(ErrorCode.BAD_REQUEST, problem, exc.field) from exc
         raise
 
 

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from .errors import ErrorCode, SwitchboardError
+from .validation import explain
 
 T = TypeVar("T")
 
@@ -19,10 +20,16 @@ def encode(message: Any) -> bytes:
 
 
 def decode(data: bytes, kind: type[T]) -> T:
-    """Decode JSON into `kind`; a malformed or invalid payload raises a `bad_request` SwitchboardError."""
+    """Decode JSON into `kind`.
+
+    Raises:
+        SwitchboardError: `bad_request`; for a value the type refuses, `field` is its wire path (see
+            `validation.explain`).
+    """
     try:
         return msgspec.json.decode(data, type=kind)
     except msgspec.ValidationError as exc:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"invalid request: {exc}") from exc
+        field, message = explain(str(exc))
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, message, field) from exc
     except msgspec.DecodeError as exc:
         raise SwitchboardError(ErrorCode.BAD_REQUEST, f"malformed JSON: {exc}") from exc

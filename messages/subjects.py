@@ -17,6 +17,9 @@ CANCEL_WILDCARD = f"{CANCEL_PREFIX}.*"
 # -- gateway ---------------------------------------------------------------------------------
 GATEWAY_SERVICE = "gateway"
 
+# -- metrics: every service instance answers (no queue group) with its Prometheus figures --------
+METRICS_SCRAPE = "metrics.scrape"
+
 # -- search ----------------------------------------------------------------------------------
 SEARCH_SERVICE = "search"
 SEARCH_QUEUE = "search"

@@ -1,6 +1,7 @@
-"""startFineTune's errorField: which GraphQL argument a training-service error is about (a pure mapping).
+"""startFineTune's errorField: the GraphQL argument a training-service error is about, read from the
+error's `field` (never its text).
 
-The messages are the training service's own: msgspec's decode errors of a FineTuneSpec, the adapter-name
+The errors are the training service's own: msgspec's decode errors of a FineTuneSpec, the adapter-name
 rules, name conflicts and dataset resolution, produced here by the same code, not copied.
 """
 
@@ -12,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from messages import ErrorCode, FineTuneSpec, JobRecord, SwitchboardError, decode
-from messages.adapters import adapter_name_problem
-from services.gateway.fine_tune_errors import error_field
-from services.gateway.schema import schema
+from services.gateway.schema import _FINE_TUNE_ARGUMENTS, _argument_of, schema
 from services.training.sources import resolve_dataset
 from services.training.validate import check_not_training, decode_request
+
+
+def error_field(exc: SwitchboardError) -> str | None:
+    return _argument_of(exc, _FINE_TUNE_ARGUMENTS)
 
 
 def decode_error(**fields: object) -> SwitchboardError:
@@ -47,33 +50,29 @@ def decode_error(**fields: object) -> SwitchboardError:
 )
 def test_msgspec_paths_name_the_argument(field: str, value: object, argument: str) -> None:
     exc = decode_error(**{field: value})
-    assert f"$.{field}" in exc.message
-    assert error_field(exc.code, exc.message) == argument
+    assert exc.field == field
+    assert error_field(exc) == argument
 
 
 def test_out_of_range_float() -> None:
     with pytest.raises(SwitchboardError) as caught:
         decode(b'{"job_id": "j", "adapter_name": "x", "num_epochs": 1e999}', FineTuneSpec)
-    assert error_field(caught.value.code, caught.value.message) == "numEpochs"
+    assert error_field(caught.value) == "numEpochs"
 
 
 @pytest.mark.parametrize("name", ["../x", "", "a" * 65, ".hidden", "a..b", "trailing.", "sp ace", "é"])
 def test_bad_adapter_names(name: str) -> None:
     exc = decode_error(adapter_name=name)
-    assert exc.message.startswith("invalid adapter name")
-    assert error_field(exc.code, exc.message) == "adapterName"
-    problem = adapter_name_problem(name)
-    assert problem is not None and error_field(ErrorCode.BAD_REQUEST, problem) == "adapterName"
+    assert exc.message.startswith("is not a valid adapter name")
+    assert error_field(exc) == "adapterName"
 
 
 def test_a_bad_name_that_looks_like_a_path_is_still_the_name() -> None:
-    problem = adapter_name_problem("- at `$.lora_r`")
-    assert problem is not None and error_field(ErrorCode.BAD_REQUEST, problem) == "adapterName"
+    exc = decode_error(adapter_name="- at `$.lora_r`")
+    assert error_field(exc) == "adapterName"
 
 
 def test_conflicts_are_about_the_name() -> None:
-    taken = "an adapter named 'mine' already exists; delete it first or choose another name"
-    assert error_field(ErrorCode.CONFLICT, taken) == "adapterName"
     record = decode(
         json.dumps(
             {
@@ -87,8 +86,9 @@ def test_conflicts_are_about_the_name() -> None:
     )
     with pytest.raises(SwitchboardError) as caught:
         check_not_training("dataset-lora", [record])
-    assert error_field(caught.value.code, caught.value.message) == "adapterName"
-    assert error_field(ErrorCode.CONFLICT, "a job with id 'abc' exists already") is None
+    assert error_field(caught.value) == "adapterName"
+    # the job id is the gateway's, not an argument
+    assert error_field(SwitchboardError(ErrorCode.CONFLICT, "is taken", "job_id")) is None
 
 
 @pytest.mark.parametrize(
@@ -97,28 +97,27 @@ def test_conflicts_are_about_the_name() -> None:
 def test_dataset_problems(dataset: str) -> None:
     with pytest.raises(SwitchboardError) as caught:
         resolve_dataset(dataset, Path("/nonexistent/datasets"))
-    assert error_field(caught.value.code, caught.value.message) == "datasetName"
+    assert error_field(caught.value) == "datasetName"
 
 
-def test_dataset_not_found_and_offline() -> None:
-    assert error_field(ErrorCode.NOT_FOUND, "no such thing") == "datasetName"
-    offline = "cannot load dataset 'tatsu-lab/alpaca': the Hugging Face hub is not reachable from the training service"
-    assert error_field(ErrorCode.OFFLINE, offline) == "datasetName"
+def test_a_missing_local_dataset_is_not_found() -> None:
+    with pytest.raises(SwitchboardError) as caught:
+        resolve_dataset("missing.jsonl", Path("/nonexistent/datasets"))
+    assert caught.value.code is ErrorCode.NOT_FOUND and error_field(caught.value) == "datasetName"
 
 
 @pytest.mark.parametrize(
-    ("code", "message"),
+    "exc",
     [
-        (ErrorCode.UNAVAILABLE, "the training service is not running; start it with `python -m services.training`"),
-        (ErrorCode.UNAVAILABLE, "the training service is shutting down; try again"),
-        (ErrorCode.TIMEOUT, "the training service did not answer within 10s"),
-        (ErrorCode.BUSY, "the record of job abc kept changing; try again"),
-        (ErrorCode.BAD_REQUEST, "invalid request: Object contains unknown field `batch`"),
-        (ErrorCode.BAD_REQUEST, "invalid request: Expected `str` matching regex '^x$' - at `$.job_id`"),
+        SwitchboardError(ErrorCode.UNAVAILABLE, "the training service is shutting down; try again"),
+        SwitchboardError(ErrorCode.TIMEOUT, "the training service did not answer within 10s"),
+        SwitchboardError(ErrorCode.BUSY, "the record of job abc kept changing; try again"),
+        decode_error(batch=4),  # an unknown field is no argument of startFineTune
+        decode_error(job_id="x y"),
     ],
 )
-def test_errors_about_no_argument(code: ErrorCode, message: str) -> None:
-    assert error_field(code, message) is None
+def test_errors_about_no_argument(exc: SwitchboardError) -> None:
+    assert error_field(exc) is None
 
 
 def test_the_schema_has_the_field() -> None:

@@ -36,6 +36,8 @@ from services.runtime import BUNDLED_MODEL_ID, Settings, running
 from services.training import TrainingActor, TrainingConfig
 from tests.conftest import worker_settings
 
+UNREACHABLE_HUB = "http://127.0.0.1:9"  # nothing listens on the discard port: a hub id is refused as offline
+
 # tiny on purpose: 2 shared cores; a step of the bundled model at 128 tokens, batch 4, takes about a second
 TINY = TrainingConfig(
     dataset_dir=Path(tempfile.mkdtemp(prefix="sb-datasets-")),  # the training service reads local files from here
@@ -48,6 +50,7 @@ TINY = TrainingConfig(
     kv_interval_s=0.0,
     stop_grace_s=20.0,
     register_timeout_s=10.0,
+    hub_endpoint=UNREACHABLE_HUB,
 )
 REGISTRY = AdaptersConfig(base_model_id=BUNDLED_MODEL_ID)
 FINISHED = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)

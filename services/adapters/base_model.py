@@ -22,7 +22,7 @@ async def served_base_model(nc: Client, config: AdaptersConfig, log: logging.Log
     except (NatsError, TimeoutError) as exc:
         reason = f"no inference worker answered {subjects.INFERENCE_INFO} ({type(exc).__name__})"
     except SwitchboardError as exc:
-        reason = f"the inference worker's answer was not model info ({exc.message})"
+        reason = f"the inference worker's answer was not model info ({exc!s})"
     log.warning("base model unknown: activating without the base-model check", extra={"reason": reason})
     return None
 

@@ -10,6 +10,7 @@ from typing import ClassVar, TypeVar
 
 import msgspec
 from nats.aio.client import Client
+from prometheus_client import Gauge
 
 from messages import (
     ActivateAdapter,
@@ -61,6 +62,14 @@ class AdaptersActor(Actor):
         self._log = ctx.log
         self._nc = ctx.nc
         self._store = await AdapterStore.open(ctx.js, self.config.kv_history, ctx.log)
+        registered = Gauge(
+            "switchboard_adapters_registered", "Adapters in the registry (KV `adapters`)", registry=ctx.metrics.registry
+        )
+
+        async def count_adapters() -> None:
+            registered.set(len(await self.store.all()))
+
+        ctx.metrics.before_scrape(count_adapters)
         endpoints: list[tuple[str, str, Callable[[bytes], Awaitable[Reply]]]] = [
             ("list", subjects.ADAPTERS_LIST, decoding(decode_request, ListAdapters, self.list_adapters)),
             ("activate", subjects.ADAPTERS_ACTIVATE, decoding(decode_request, ActivateAdapter, self.activate)),
@@ -125,7 +134,7 @@ class AdaptersActor(Actor):
 
     async def register(self, request: RegisterAdapter) -> AdapterList:
         meta = request.meta
-        name = check_adapter_name(meta.name)
+        name = check_adapter_name(meta.name, "meta.name")
         if await self.store.exists(name):
             raise _name_taken(name)
         size = await self.store.object_size(name)
@@ -179,10 +188,12 @@ class AdaptersActor(Actor):
 
 
 def _no_adapter(name: str) -> SwitchboardError:
-    return SwitchboardError(ErrorCode.NOT_FOUND, f"no adapter named {name!r}; `adapters` lists them")
+    return SwitchboardError(ErrorCode.NOT_FOUND, f"names no saved adapter ({name!r})", "name")
 
 
 def _name_taken(name: str) -> SwitchboardError:
     return SwitchboardError(
-        ErrorCode.CONFLICT, f"an adapter named {name!r} already exists; delete it first or choose another name"
+        ErrorCode.CONFLICT,
+        f"is taken: an adapter named {name!r} exists already; delete it first or choose another name",
+        "meta.name",
     )

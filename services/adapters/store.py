@@ -82,7 +82,7 @@ class AdapterStore:
             try:
                 found.append(decode(value, AdapterMeta))
             except SwitchboardError as exc:
-                self._log.warning("unreadable adapter entry left out", extra={"key": key, "error": exc.message})
+                self._log.warning("unreadable adapter entry left out", extra={"key": key, "error": str(exc)})
         return sorted(found, key=lambda meta: meta.name)
 
     async def exists(self, name: str) -> bool:
@@ -97,7 +97,7 @@ class AdapterStore:
             return decode(value, AdapterMeta)
         except SwitchboardError as exc:
             raise SwitchboardError(
-                ErrorCode.INTERNAL, f"the metadata of adapter {name!r} is unreadable ({exc.message}); delete it"
+                ErrorCode.INTERNAL, f"the metadata of adapter {name!r} is unreadable ({exc!s}); delete it"
             ) from exc
 
     async def create(self, meta: AdapterMeta) -> int:

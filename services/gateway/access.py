@@ -39,13 +39,14 @@ def unauthenticated(message: str, path: str = "/graphql") -> web.Response:
     return web.json_response(body, status=401, headers={"WWW-Authenticate": 'Bearer realm="switchboard"'})
 
 
-def access_middleware(keys: ApiKeys) -> Middleware:
-    """401 for a missing or wrong key on every HTTP request but `{ health }`, CORS preflights, the index
-    and websocket upgrades; the role of a valid key is stored under `request[ROLE]`."""
+def access_middleware(keys: ApiKeys, open_paths: frozenset[str] = frozenset()) -> Middleware:
+    """401 for a missing or wrong key on every HTTP request but `{ health }`, CORS preflights, the index,
+    `open_paths` (`/metrics` with GATEWAY_METRICS_OPEN) and websocket upgrades; the role of a valid key
+    is stored under `request[ROLE]`."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method == "OPTIONS" or request.path == "/" or _is_websocket(request):
+        if request.method == "OPTIONS" or request.path == "/" or request.path in open_paths or _is_websocket(request):
             return await handler(request)
         header = request.headers.get("Authorization")
         if header is not None:

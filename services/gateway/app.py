@@ -18,6 +18,7 @@ from .adapters_client import AdaptersClient
 from .auth import Role, bearer_key
 from .config import GatewayConfig
 from .inference_client import InferenceClient
+from .metrics import GatewayMetrics, metrics_route, openai_counting
 from .openai_api import OpenAIRoutes, error_response
 from .schema import Context, schema
 from .search_client import SearchClient
@@ -31,7 +32,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class SwitchboardView(GraphQLView[Context, None]):
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
 
-    def __init__(self, nc: Client, config: GatewayConfig) -> None:
+    def __init__(self, nc: Client, config: GatewayConfig, metrics: GatewayMetrics) -> None:
         super().__init__(
             schema=schema,
             graphql_ide=None,  # strawberry's GraphiQL loads from a CDN; the web app brings an offline Explorer
@@ -43,12 +44,13 @@ class SwitchboardView(GraphQLView[Context, None]):
         self._keys = config.keys
         self._context = Context(
             nc=nc,
-            inference=InferenceClient(nc, config),
+            inference=InferenceClient(nc, config, metrics),
             search=SearchClient(nc, config.search_timeout_s),
             adapters=AdaptersClient(nc, config.request_timeout_s),
             training=TrainingClient(nc, config.request_timeout_s),
             role=Role.ADMIN,
             keys_required=config.keys.enabled,
+            metrics=metrics,
         )
 
     @property
@@ -168,14 +170,22 @@ async def _index(request: web.Request) -> web.Response:
     )
 
 
-def build_app(nc: Client, config: GatewayConfig) -> web.Application:
-    middlewares = [cors_middleware(config.cors_origins), json_errors_middleware(config.max_message_bytes)]
+def build_app(nc: Client, config: GatewayConfig, metrics: GatewayMetrics | None = None) -> web.Application:
+    """The gateway's routes: /graphql, the OpenAI API under /v1, /metrics (every instance's figures)."""
+    metrics = metrics or GatewayMetrics()
+    middlewares = [
+        openai_counting(metrics),  # outermost: counts what the caller got, refusals at the door included
+        cors_middleware(config.cors_origins),
+        json_errors_middleware(config.max_message_bytes),
+    ]
     if config.keys.enabled:
         # inside CORS (a browser can read the 401) and the JSON errors (a body too large to check is a 413 in JSON)
-        middlewares.append(access_middleware(config.keys))
+        open_paths = frozenset({"/metrics"}) if config.metrics_open else frozenset()
+        middlewares.append(access_middleware(config.keys, open_paths))
     app = web.Application(middlewares=middlewares, client_max_size=config.max_message_bytes)
-    view = SwitchboardView(nc, config)
+    view = SwitchboardView(nc, config, metrics)
     app.router.add_route("*", "/graphql", view)
     OpenAIRoutes(view.context).register(app)
+    app.router.add_routes([metrics_route(nc, config.metrics_wait_s)])
     app.router.add_get("/", _index)
     return app

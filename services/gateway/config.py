@@ -27,6 +27,8 @@ class GatewayConfig:
     allow_open: bool = False  # listen beyond loopback without keys
     max_subscriptions: int = 16  # operations in flight on one websocket
     max_message_bytes: int = 1024**2  # one websocket message or HTTP body (1 MiB)
+    metrics_open: bool = False  # GET /metrics without a key (exporters are often scraped so)
+    metrics_wait_s: float = 0.5  # how long GET /metrics collects the instances' replies
 
     @classmethod
     def from_env(cls) -> GatewayConfig:
@@ -43,6 +45,8 @@ class GatewayConfig:
             allow_open=env_bool("GATEWAY_ALLOW_OPEN", False),
             max_subscriptions=env_int("GATEWAY_MAX_SUBSCRIPTIONS", cls.max_subscriptions, minimum=1),
             max_message_bytes=env_int("GATEWAY_MAX_MESSAGE_BYTES", cls.max_message_bytes, minimum=1024),
+            metrics_open=env_bool("GATEWAY_METRICS_OPEN", False),
+            metrics_wait_s=env_float("GATEWAY_METRICS_WAIT_S", cls.metrics_wait_s, minimum=0.05),
         )
 
     def check_exposure(self) -> None:

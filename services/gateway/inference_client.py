@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 from nats.aio.client import Client
@@ -23,6 +24,7 @@ from messages import (
 )
 
 from .config import GatewayConfig
+from .metrics import GatewayMetrics
 from .nats_request import request
 from .token_relay import TokenRelay, join
 
@@ -33,9 +35,10 @@ NO_WORKER = "no inference worker is running; start one with `python -m services.
 
 
 class InferenceClient:
-    def __init__(self, nc: Client, config: GatewayConfig) -> None:
+    def __init__(self, nc: Client, config: GatewayConfig, metrics: GatewayMetrics | None = None) -> None:
         self._nc = nc
         self._config = config
+        self._metrics = metrics or GatewayMetrics()
 
     async def _request(self, subject: str, payload: bytes) -> bytes:
         return await request(
@@ -95,10 +98,16 @@ class InferenceClient:
             subjects.tokens_subject(request.request_id), cb=relay.on_msg, pending_msgs_limit=-1
         )
         finished = False
+        asked = time.perf_counter()
+        waiting_first = True
+        self._metrics.streams_open.inc()
         try:
             await self._start(request)
             while True:
                 chunks = await relay.take()
+                if waiting_first:
+                    self._metrics.time_to_first_token.observe(time.perf_counter() - asked)
+                    waiting_first = False
                 end = next((i for i, chunk in enumerate(chunks) if chunk.done), None)
                 if end is None:
                     yield join(chunks)
@@ -112,6 +121,7 @@ class InferenceClient:
                     yield join(chunks[:end])  # the text generated before the error
                 raise SwitchboardError.from_message(error)
         finally:
+            self._metrics.streams_open.dec()
             relay.close()
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()

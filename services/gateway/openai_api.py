@@ -24,6 +24,7 @@ from aiohttp import web
 
 from messages import ErrorCode, FinishReason, GenerateRequest, SwitchboardError, TokenChunk
 
+from .error_fields import openai_message, openai_param
 from .openai_requests import OpenAIRequest, OpenAIRequestError, read_chat, read_completion
 from .schema import Context
 from .search_client import Grounding
@@ -54,14 +55,13 @@ def error_response(status: int, message: str, error_type: str, param: str | None
     return web.json_response(error_body(message, error_type, param, code), status=status)
 
 
-def _from_switchboard(exc: SwitchboardError, chat: bool = True) -> tuple[int, dict[str, Any]]:
+def _from_switchboard(exc: SwitchboardError) -> tuple[int, dict[str, Any]]:
+    """HTTP status and OpenAI error body; `param` comes from the error's field (an adapter the model)."""
     status, error_type, code = _STATUS.get(exc.code, (500, "server_error", exc.code.value))
-    param = None
-    if exc.code in (ErrorCode.ADAPTER_MISSING, ErrorCode.INCOMPATIBLE):
+    param = openai_param(exc.field)
+    if param is None and exc.code is ErrorCode.INCOMPATIBLE:
         param = "model"
-    elif exc.code is ErrorCode.CONTEXT_OVERFLOW:
-        param = "messages" if chat else "prompt"
-    return status, error_body(exc.message, error_type, param, code)
+    return status, error_body(openai_message(exc), error_type, param, code)
 
 
 def _finish(reason: FinishReason | None) -> str:
@@ -137,7 +137,7 @@ class OpenAIRoutes:
         except OpenAIRequestError as exc:
             return error_response(400, exc.message, "invalid_request_error", exc.param, exc.code)
         except SwitchboardError as exc:
-            status, error = _from_switchboard(exc, chat)
+            status, error = _from_switchboard(exc)
             return web.json_response(error, status=status)
         reply = _Reply(asked, generate.request_id, chat, grounding)
         stream = self.context.inference.stream(generate)
@@ -151,7 +151,7 @@ class OpenAIRoutes:
                     text.append(chunk.token)
                     last = chunk
         except SwitchboardError as exc:
-            status, error = _from_switchboard(exc, chat)
+            status, error = _from_switchboard(exc)
             return web.json_response(error, status=status)
         assert last is not None
         return web.json_response(reply.whole("".join(text), last))
@@ -234,7 +234,7 @@ async def _stream(request: web.Request, stream: AsyncIterator[TokenChunk], reply
         try:
             first = await anext(stream)
         except SwitchboardError as exc:
-            status, error = _from_switchboard(exc, reply.chat)
+            status, error = _from_switchboard(exc)
             return web.json_response(error, status=status)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
@@ -254,7 +254,7 @@ async def _stream(request: web.Request, stream: AsyncIterator[TokenChunk], reply
                     break
                 chunk = await anext(stream)
         except SwitchboardError as exc:
-            await send(_from_switchboard(exc, reply.chat)[1])
+            await send(_from_switchboard(exc)[1])
         # a client that left raises out of here: closing the stream cancels the generation
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()

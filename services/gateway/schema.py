@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -22,10 +24,12 @@ from messages import ChatMessage, ErrorCode, FineTuneSpec, GenerateRequest, Gene
 from messages import TokenChunk as ChunkMessage
 
 from .adapters_client import AdaptersClient
+from .arguments import argument_names, takes
 from .auth import Role
+from .error_fields import graphql_argument, graphql_message
 from .event_plan import PlannedEventExecutor
-from .fine_tune_errors import error_field
 from .inference_client import InferenceClient
+from .metrics import GatewayMetrics, OperationMetrics
 from .search_client import Grounding, SearchClient
 from .training_client import TrainingClient
 from .types import (
@@ -34,11 +38,12 @@ from .types import (
     AdapterResult,
     AdaptersInfo,
     BaseModelResult,
-    ChatMessageInput,
+    FineTuneArgs,
     FineTuneJob,
     FineTuneProgress,
     FineTuneResult,
     FineTuneStatus,
+    GenerationArgs,
     InferenceResult,
     ModelInfo,
     Source,
@@ -47,7 +52,6 @@ from .types import (
     WebSearchResult,
 )
 from .websocket import operation_problem, parse_document
-from .wording import for_graphql
 
 log = logging.getLogger("switchboard.gateway")
 P = ParamSpec("P")
@@ -66,6 +70,7 @@ class Context:
     role: Role | None = Role.ADMIN  # None: no key (only open fields are reached)
     keys_required: bool = False
     connection_params: dict[str, object] | None = None  # a websocket's connection_init payload
+    metrics: GatewayMetrics | None = None
 
 
 def require_admin(info: Info[Context, None], what: str) -> None:
@@ -75,7 +80,11 @@ def require_admin(info: Info[Context, None], what: str) -> None:
 
 
 def user_error(exc: SwitchboardError) -> GraphQLError:
-    return GraphQLError(for_graphql(exc.message), extensions={"code": exc.code.value.upper()})
+    """`exc` as a GraphQL error: `extensions.code`, and `extensions.argument` when it is about one argument."""
+    extensions: dict[str, object] = {"code": exc.code.value.upper()}
+    if (argument := graphql_argument(exc.field)) is not None:
+        extensions["argument"] = argument
+    return GraphQLError(graphql_message(exc), extensions=extensions)
 
 
 def typed_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -91,35 +100,28 @@ def typed_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return wrapper
 
 
-def build_request(
-    prompt: str,
-    messages: list[ChatMessageInput] | None,
-    max_new_tokens: int | None,
-    temperature: float | None,
-    top_p: float | None,
-    stop: list[str] | None,
-    seed: int | None,
-    grounding: Grounding,
-    adapter: str | None = None,
-    base_model: bool = False,
-) -> GenerateRequest:
-    """`messages` are the earlier turns; `prompt` is the new user turn appended to them."""
+def build_request(args: GenerationArgs, grounding: Grounding) -> GenerateRequest:
+    """`args.messages` are the earlier turns; `args.prompt` is the new user turn appended to them."""
     given: dict[str, Any] = {
-        "max_new_tokens": max_new_tokens,
-        "temperature": temperature,
-        "top_p": top_p,
-        "stop": stop,
-        "seed": seed,
+        "max_new_tokens": args.max_new_tokens,
+        "temperature": args.temperature,
+        "top_p": args.top_p,
+        "stop": args.stop,
+        "seed": args.seed,
     }
     params = GenerationParams(**{k: v for k, v in given.items() if v is not None})
-    sources = list(grounding.results) or None
-    request_id = uuid.uuid4().hex
-    common: dict[str, Any] = {"params": params, "sources": sources, "adapter": adapter, "base_model": base_model}
-    if messages:
-        chat = [ChatMessage(role=m.role.value, content=m.content) for m in messages]
-        chat.append(ChatMessage(role="user", content=prompt))
-        return GenerateRequest(request_id=request_id, messages=chat, **common)
-    return GenerateRequest(request_id=request_id, prompt=prompt, **common)
+    common: dict[str, Any] = {
+        "request_id": uuid.uuid4().hex,
+        "params": params,
+        "sources": list(grounding.results) or None,
+        "adapter": args.adapter,
+        "base_model": bool(args.base_model),
+    }
+    if args.messages:
+        chat = [ChatMessage(role=m.role.value, content=m.content) for m in args.messages]
+        chat.append(ChatMessage(role="user", content=args.prompt))
+        return GenerateRequest(messages=chat, **common)
+    return GenerateRequest(prompt=args.prompt, **common)
 
 
 async def grounding_for(ctx: Context, prompt: str, web_search: bool | None) -> Grounding:
@@ -134,10 +136,13 @@ async def _on_job(
         require_admin(info, what)
         await action(job_id)
     except SwitchboardError as exc:
-        return FineTuneResult(
-            ok=False, error=for_graphql(exc.message), job_id=job_id, error_code=exc.code.value.upper()
-        )
+        return FineTuneResult(ok=False, error=graphql_message(exc), job_id=job_id, error_code=exc.code.value.upper())
     return FineTuneResult(ok=True, error=None, job_id=job_id)
+
+
+def _counting(ctx: Context, operation: str) -> AbstractContextManager[None]:
+    """Count a subscription as one GraphQL request once it ends (see `GatewayMetrics.counting`)."""
+    return ctx.metrics.counting("graphql", operation) if ctx.metrics is not None else contextlib.nullcontext()
 
 
 def _ctx(info: Info[Context, None]) -> Context:
@@ -148,11 +153,14 @@ def _ctx(info: Info[Context, None]) -> Context:
     return info.context
 
 
-_GENERATION_ARGS = (
-    " `prompt` is the new user message, `messages` the earlier turns (oldest first);"
-    " maxNewTokens 1-8192 (default 256), temperature 0 (greedy, default) to 5, topP in (0, 1], stop strings, seed;"
-    " `adapter` answers with that saved adapter instead of the active one, `baseModel: true` with the base model."
-)
+_FINE_TUNE_ARGUMENTS = argument_names(FineTuneArgs)
+
+
+def _argument_of(exc: SwitchboardError, arguments: frozenset[str]) -> str | None:
+    """The argument among `arguments` that `exc` is about, or None (also when it is about a field the caller
+    does not set, such as the job id the gateway makes)."""
+    argument = graphql_argument(exc.field)
+    return argument if argument in arguments else None
 
 
 @strawberry.type
@@ -223,27 +231,13 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Generate a whole answer." + _GENERATION_ARGS)
+    @strawberry.mutation(description="Generate a whole answer")
     @typed_errors
-    async def infer(
-        self,
-        info: Info[Context, None],
-        prompt: str,
-        web_search: bool | None = False,
-        messages: list[ChatMessageInput] | None = None,
-        max_new_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop: list[str] | None = None,
-        seed: int | None = None,
-        adapter: str | None = None,
-        base_model: bool | None = False,
-    ) -> InferenceResult:
+    @takes(GenerationArgs)
+    async def infer(self, info: Info[Context, None], args: GenerationArgs) -> InferenceResult:
         ctx = _ctx(info)
-        grounding = await grounding_for(ctx, prompt, web_search)
-        request = build_request(
-            prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding, adapter, bool(base_model)
-        )
+        grounding = await grounding_for(ctx, args.prompt, args.web_search)
+        request = build_request(args, grounding)
         parts: list[str] = []
         last: ChunkMessage | None = None
         async for chunk in ctx.inference.stream(request):
@@ -260,41 +254,31 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Train a LoRA adapter; jobs run one at a time, later ones wait in order")
-    async def start_fine_tune(
-        self,
-        info: Info[Context, None],
-        adapter_name: str,
-        dataset_name: str | None = None,
-        num_samples: int | None = None,
-        num_epochs: float | None = None,
-        learning_rate: float | None = None,
-        lora_r: int | None = None,
-        lora_alpha: int | None = None,
-        max_steps: int | None = None,
-    ) -> FineTuneResult:
+    @takes(FineTuneArgs)
+    async def start_fine_tune(self, info: Info[Context, None], args: FineTuneArgs) -> FineTuneResult:
         given: dict[str, Any] = {
-            "dataset": dataset_name,
-            "num_samples": num_samples,
-            "num_epochs": num_epochs,
-            "learning_rate": learning_rate,
-            "lora_r": lora_r,
-            "lora_alpha": lora_alpha,
-            "max_steps": max_steps,
+            "dataset": args.dataset_name,
+            "num_samples": args.num_samples,
+            "num_epochs": args.num_epochs,
+            "learning_rate": args.learning_rate,
+            "lora_r": args.lora_r,
+            "lora_alpha": args.lora_alpha,
+            "max_steps": args.max_steps,
         }
         try:
             require_admin(info, "startFineTune")
             spec = FineTuneSpec(
                 job_id=uuid.uuid4().hex,
-                adapter_name=adapter_name,
+                adapter_name=args.adapter_name,
                 **{k: v for k, v in given.items() if v is not None},
             )
             record = await _ctx(info).training.submit(spec)
         except SwitchboardError as exc:
             return FineTuneResult(
                 ok=False,
-                error=for_graphql(exc.message),
+                error=graphql_message(exc),
                 error_code=exc.code.value.upper(),
-                error_field=error_field(exc.code, exc.message),
+                error_field=_argument_of(exc, _FINE_TUNE_ARGUMENTS),
             )
         return FineTuneResult(ok=True, error=None, job_id=record.spec.job_id, queue_position=record.queue_position)
 
@@ -317,7 +301,7 @@ class Mutation:
             await workers_follow(ctx, active)
         except SwitchboardError as exc:
             return AdapterResult(
-                ok=False, error=for_graphql(exc.message), active_adapter=None, error_code=exc.code.value.upper()
+                ok=False, error=graphql_message(exc), active_adapter=None, error_code=exc.code.value.upper()
             )
         return AdapterResult(ok=True, error=None, active_adapter=active)
 
@@ -330,7 +314,7 @@ class Mutation:
             await workers_follow(ctx, active)
         except SwitchboardError as exc:
             return BaseModelResult(
-                ok=False, active_adapter=None, error=for_graphql(exc.message), error_code=exc.code.value.upper()
+                ok=False, active_adapter=None, error=graphql_message(exc), error_code=exc.code.value.upper()
             )
         return BaseModelResult(ok=True, active_adapter=active)
 
@@ -344,7 +328,7 @@ class Mutation:
             active = await ctx.adapters.delete(adapter_name)
         except SwitchboardError as exc:
             return AdapterResult(
-                ok=False, error=for_graphql(exc.message), active_adapter=None, error_code=exc.code.value.upper()
+                ok=False, error=graphql_message(exc), active_adapter=None, error_code=exc.code.value.upper()
             )
         return AdapterResult(ok=True, error=None, active_adapter=active)
 
@@ -369,38 +353,23 @@ async def workers_follow(ctx: Context, active: str | None, timeout_s: float = 15
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(
-        description="Stream an answer token by token; completing the subscription cancels it." + _GENERATION_ARGS
-    )
-    async def infer_stream(
-        self,
-        info: Info[Context, None],
-        prompt: str,
-        web_search: bool | None = False,
-        messages: list[ChatMessageInput] | None = None,
-        max_new_tokens: int | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
-        stop: list[str] | None = None,
-        seed: int | None = None,
-        adapter: str | None = None,
-        base_model: bool | None = False,
-    ) -> AsyncGenerator[TokenChunk, None]:
+    @strawberry.subscription(description="Stream an answer token by token; completing the subscription cancels it")
+    @takes(GenerationArgs)
+    async def infer_stream(self, info: Info[Context, None], args: GenerationArgs) -> AsyncGenerator[TokenChunk, None]:
         ctx = _ctx(info)
-        grounding = await grounding_for(ctx, prompt, web_search)  # never raises: failure is a notice
-        request = build_request(
-            prompt, messages, max_new_tokens, temperature, top_p, stop, seed, grounding, adapter, bool(base_model)
-        )
+        grounding = await grounding_for(ctx, args.prompt, args.web_search)  # never raises: failure is a notice
+        request = build_request(args, grounding)
         stream: AsyncIterator[ChunkMessage] = ctx.inference.stream(request)
         first = True
         try:
-            async for chunk in stream:
-                out = TokenChunk.of(chunk)
-                if first and web_search:
-                    out.sources = Source.all_of(grounding.results)
-                    out.search_notice = grounding.notice
-                first = False
-                yield out
+            with _counting(ctx, "inferStream"):
+                async for chunk in stream:
+                    out = TokenChunk.of(chunk)
+                    if first and args.web_search:
+                        out.sources = Source.all_of(grounding.results)
+                        out.search_notice = grounding.notice
+                    first = False
+                    yield out
         except SwitchboardError as exc:
             raise user_error(exc) from exc
         finally:
@@ -413,10 +382,12 @@ class Subscription:
     async def fine_tune_progress(
         self, info: Info[Context, None], job_id: str
     ) -> AsyncGenerator[FineTuneProgress, None]:
-        updates = _ctx(info).training.progress(job_id)
+        ctx = _ctx(info)
+        updates = ctx.training.progress(job_id)
         try:
-            async for update in updates:
-                yield FineTuneProgress.of(update)
+            with _counting(ctx, "fineTuneProgress"):
+                async for update in updates:
+                    yield FineTuneProgress.of(update)
         except SwitchboardError as exc:
             raise user_error(exc) from exc
         finally:
@@ -496,5 +467,6 @@ schema = Schema(
     extensions=[
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        OperationMetrics,
     ],
 )

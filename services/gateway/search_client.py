@@ -51,7 +51,7 @@ class SearchClient:
         try:
             found = await self.search(query[:500])
         except SwitchboardError as exc:
-            return Grounding([], f"Web search failed, so this answer is not grounded: {exc.message}")
+            return Grounding([], f"Web search failed, so this answer is not grounded: {exc}")
         if not found.results:
             return Grounding([], "Web search found nothing for this question, so this answer is not grounded.")
         return Grounding(found.results)

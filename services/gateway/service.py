@@ -11,6 +11,7 @@ from services.runtime import Actor, ActorContext, Settings
 
 from .app import build_app
 from .config import GatewayConfig
+from .metrics import GatewayMetrics
 
 
 class GatewayActor(Actor):
@@ -30,7 +31,10 @@ class GatewayActor(Actor):
         # handler_cancellation: an HTTP client that goes away cancels its request, so an abandoned `infer` stops
         # its generation (the stream's cleanup publishes the cancel) instead of holding a slot to the end
         self._runner = web.AppRunner(
-            build_app(ctx.nc, self.config), access_log=None, shutdown_timeout=5, handler_cancellation=True
+            build_app(ctx.nc, self.config, GatewayMetrics(ctx.metrics.registry)),
+            access_log=None,
+            shutdown_timeout=5,
+            handler_cancellation=True,
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)

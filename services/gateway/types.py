@@ -1,15 +1,40 @@
-"""GraphQL object and input types (the seed's names, extended only with optional fields)."""
+"""GraphQL object and input types (the seed's names, extended only with optional fields), the argument
+lists several fields share, and the one conversion from a message struct to a GraphQL type."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
+from typing import Annotated, Any, TypeVar
 
+import msgspec
 import strawberry
 
 from messages import AdapterMeta, JobRecord, Progress, SearchResult
 from messages import ModelInfo as ModelInfoMessage
 from messages import TokenChunk as TokenChunkMessage
 from messages import Usage as UsageMessage
+from messages.inference import MAX_NEW_TOKENS_LIMIT, MAX_PROMPT_CHARS, MAX_STOP_STRINGS
+from messages.training import BUNDLED_DATASET, MAX_EPOCHS, MAX_LORA_ALPHA, MAX_LORA_R, MAX_SAMPLES, MAX_STEPS_LIMIT
+
+T = TypeVar("T")
+
+
+def from_message(kind: type[T], *messages: msgspec.Struct, **given: Any) -> T:
+    """The GraphQL object `kind` built from `messages`: each field of `kind` not in `given` takes the value of
+    the first message's field of the same name (an enum as its value). Raises TypeError when `kind` has a
+    field without a default that neither a message nor `given` has."""
+    values = dict(given)
+    for field in kind.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        name = field.python_name
+        source = next((m for m in messages if hasattr(m, name)), None)
+        if name not in values and source is not None:
+            values[name] = _plain(getattr(source, name))
+    return kind(**values)
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
 
 
 @strawberry.enum(description="Who wrote a chat turn")
@@ -32,9 +57,7 @@ class Usage:
 
     @classmethod
     def of(cls, usage: UsageMessage | None) -> Usage | None:
-        return (
-            None if usage is None else cls(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
-        )
+        return None if usage is None else from_message(cls, usage)
 
 
 @strawberry.type(description="A web page an answer was grounded in")
@@ -74,14 +97,7 @@ class TokenChunk:
 
     @classmethod
     def of(cls, chunk: TokenChunkMessage) -> TokenChunk:
-        return cls(
-            token=chunk.token,
-            done=chunk.done,
-            request_id=chunk.request_id,
-            seq=chunk.seq,
-            finish_reason=None if chunk.finish_reason is None else chunk.finish_reason.value,
-            usage=Usage.of(chunk.usage),
-        )
+        return from_message(cls, chunk, usage=Usage.of(chunk.usage))
 
 
 @strawberry.type(description="A whole answer")
@@ -119,28 +135,7 @@ class ModelInfo:
 
     @classmethod
     def of(cls, info: ModelInfoMessage) -> ModelInfo:
-        return cls(
-            model_id=info.model_id,
-            device=info.device,
-            dtype=info.dtype,
-            load_in_4bit=info.load_in_4bit,
-            context_length=info.context_length,
-            state=info.state,
-            worker_id=info.worker_id,
-            active_adapter=info.active_adapter,
-            vram_total_mb=info.vram_total_mb,
-            vram_used_mb=info.vram_used_mb,
-            vram_reserved_mb=info.vram_reserved_mb,
-            max_concurrency=info.max_concurrency,
-            active_generations=info.active_generations,
-            engine=info.engine,
-            batch_size=info.batch_size,
-            waiting=info.waiting,
-            kv_cache_mb=info.kv_cache_mb,
-            kv_cache_limit_mb=info.kv_cache_limit_mb,
-            threads=info.threads,
-            loaded_adapters=info.loaded_adapters,
-        )
+        return from_message(cls, info)
 
 
 @strawberry.type(description="A saved LoRA adapter")
@@ -158,18 +153,7 @@ class AdapterInfo:
 
     @classmethod
     def of(cls, meta: AdapterMeta) -> AdapterInfo:
-        return cls(
-            name=meta.name,
-            base_model=meta.base_model,
-            created=meta.created,
-            dataset=meta.dataset,
-            steps=meta.steps,
-            final_loss=meta.final_loss,
-            size_bytes=meta.size_bytes,
-            job_id=meta.job_id,
-            lora_r=meta.lora_r,
-            lora_alpha=meta.lora_alpha,
-        )
+        return from_message(cls, meta)
 
 
 @strawberry.type(description="Saved adapters and the active one (null: the base model)")
@@ -239,28 +223,12 @@ class FineTuneJob:
 
     @classmethod
     def of(cls, record: JobRecord) -> FineTuneJob:
-        spec = record.spec
-        return cls(
-            job_id=spec.job_id,
-            adapter_name=spec.adapter_name,
-            dataset=spec.dataset,
-            state=record.state.value,
-            step=record.step,
-            total_steps=record.total_steps,
+        return from_message(
+            cls,
+            record,
+            record.spec,
             loss_history=list(record.loss_history),
             final_loss=record.loss_history[-1] if record.loss_history else None,
-            error=record.error,
-            adapter=record.adapter,
-            queue_position=record.queue_position,
-            created=record.created,
-            started=record.started,
-            finished=record.finished,
-            device=record.device,
-            num_samples=spec.num_samples,
-            num_epochs=spec.num_epochs,
-            learning_rate=spec.learning_rate,
-            lora_r=spec.lora_r,
-            lora_alpha=spec.lora_alpha,
         )
 
 
@@ -277,16 +245,7 @@ class FineTuneProgress:
 
     @classmethod
     def of(cls, progress: Progress) -> FineTuneProgress:
-        return cls(
-            job_id=progress.job_id,
-            state=progress.state.value,
-            step=progress.step,
-            total_steps=progress.total_steps,
-            loss=progress.loss,
-            queue_position=progress.queue_position,
-            error=progress.error,
-            adapter=progress.adapter,
-        )
+        return from_message(cls, progress)
 
 
 @strawberry.type(description="The outcome of startFineTune / cancelFineTune")
@@ -301,3 +260,55 @@ class FineTuneResult:
         description="startFineTune: the argument the error is about (adapterName, datasetName, numSamples, "
         "numEpochs, learningRate, loraR, loraAlpha, maxSteps), null when it is about none",
     )
+
+
+def _described(description: str) -> Any:
+    return strawberry.argument(description=description)
+
+
+@dataclass(frozen=True)
+class GenerationArgs:
+    """The arguments of `infer` and `inferStream` (one definition; see `arguments.takes`)."""
+
+    prompt: Annotated[str, _described(f"The new user message (up to {MAX_PROMPT_CHARS:,} characters)")]
+    web_search: Annotated[
+        bool | None, _described("Ground the answer in a web search for `prompt`; the pages come back as sources")
+    ] = False
+    messages: Annotated[
+        list[ChatMessageInput] | None, _described("The earlier turns of the conversation, oldest first")
+    ] = None
+    max_new_tokens: Annotated[
+        int | None, _described(f"Most tokens to generate, 1 to {MAX_NEW_TOKENS_LIMIT} (default 256)")
+    ] = None
+    temperature: Annotated[float | None, _described("0 (greedy, the default) to 5")] = None
+    top_p: Annotated[float | None, _described("Nucleus sampling, greater than 0 and at most 1 (default 1)")] = None
+    stop: Annotated[
+        list[str] | None,
+        _described(f"Up to {MAX_STOP_STRINGS} strings of 1 to 64 characters; the answer ends before the first"),
+    ] = None
+    seed: Annotated[int | None, _described("Makes sampling repeatable: 0 to 4294967295")] = None
+    adapter: Annotated[
+        str | None, _described("Answer with this saved adapter instead of the active one (this request only)")
+    ] = None
+    base_model: Annotated[
+        bool | None, _described("Answer with the base model even when an adapter is active (this request only)")
+    ] = False
+
+
+@dataclass(frozen=True)
+class FineTuneArgs:
+    """The arguments of `startFineTune`."""
+
+    adapter_name: Annotated[str, _described("The adapter to create: letters, digits, '.', '_', '-'; 1 to 64")]
+    dataset_name: Annotated[
+        str | None,
+        _described(f"'{BUNDLED_DATASET}' (default), a .json/.jsonl file in DATASET_DIR, or a Hugging Face dataset id"),
+    ] = None
+    num_samples: Annotated[int | None, _described(f"Rows to train on, 1 to {MAX_SAMPLES:,} (default: all)")] = None
+    num_epochs: Annotated[float | None, _described(f"Passes over the rows, up to {MAX_EPOCHS:g} (default 1)")] = None
+    learning_rate: Annotated[float | None, _described("Greater than 0, at most 1 (default 0.0002)")] = None
+    lora_r: Annotated[int | None, _described(f"LoRA rank, 1 to {MAX_LORA_R} (default 8)")] = None
+    lora_alpha: Annotated[int | None, _described(f"LoRA alpha, 1 to {MAX_LORA_ALPHA} (default 16)")] = None
+    max_steps: Annotated[
+        int | None, _described(f"Stop after this many optimizer steps, 1 to {MAX_STEPS_LIMIT:,} (default: no cap)")
+    ] = None

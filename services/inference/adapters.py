@@ -52,6 +52,7 @@ class Adapters:
         cache_dir: Path,
         max_loaded: int,
         log: logging.Logger,
+        on_load: Callable[[str], None] = lambda outcome: None,
     ) -> None:
         self._js = js
         self._engine = engine
@@ -59,6 +60,7 @@ class Adapters:
         self._cache_dir = cache_dir
         self._max_loaded = max_loaded
         self._log = log
+        self._on_load = on_load  # told each load's outcome: "ok" or the error code
         self._loaded: OrderedDict[str, Version] = OrderedDict()  # current versions by name, LRU order
         self._retired: list[Version] = []  # deleted or replaced, unloaded once unused
         self._in_use: dict[str, int] = {}  # by peft key
@@ -76,25 +78,26 @@ class Adapters:
                 self._kv = await self._js.key_value(subjects.ADAPTERS_BUCKET)
             except (BucketNotFoundError, NotFoundError) as exc:
                 raise SwitchboardError(
-                    ErrorCode.ADAPTER_MISSING, "no adapter registry yet (bucket `adapters` does not exist)"
+                    ErrorCode.ADAPTER_MISSING, "names no saved adapter (no adapter is registered yet)", "adapter"
                 ) from exc
         return self._kv
 
     async def resolve(self, name: str) -> int:
         """The revision of the adapter's registry entry (its version). Raises SwitchboardError ADAPTER_MISSING
-        for an unknown adapter or one trained on another base model."""
+        (field `adapter`) for an unknown adapter or one trained on another base model."""
         try:
             entry = await (await self._bucket()).get(subjects.adapter_key(name))
         except KeyNotFoundError as exc:
-            raise SwitchboardError(ErrorCode.ADAPTER_MISSING, f"no adapter named {name!r}") from exc
+            raise SwitchboardError(ErrorCode.ADAPTER_MISSING, f"names no saved adapter ({name!r})", "adapter") from exc
         if not entry.value:
-            raise SwitchboardError(ErrorCode.ADAPTER_MISSING, f"no adapter named {name!r}")
+            raise SwitchboardError(ErrorCode.ADAPTER_MISSING, f"names no saved adapter ({name!r})", "adapter")
         meta = decode(entry.value, AdapterMeta)
         if meta.base_model != self._engine.source.model_id:
             raise SwitchboardError(
                 ErrorCode.ADAPTER_MISSING,
-                f"adapter {name!r} was trained on {meta.base_model}, but this worker serves "
+                f"names adapter {name!r}, trained on {meta.base_model}, but this worker serves "
                 f"{self._engine.source.model_id}",
+                "adapter",
             )
         return int(entry.revision or 0)
 
@@ -160,7 +163,7 @@ class Adapters:
             try:
                 await self.apply(name)
             except SwitchboardError as exc:
-                self._log.error("cannot activate adapter", extra={"adapter": name, "error": exc.message})
+                self._log.error("cannot activate adapter", extra={"adapter": name, "error": str(exc)})
                 return
         self.active = name
         self._log.info("active adapter", extra={"adapter": name or "(base model)"})
@@ -173,9 +176,17 @@ class Adapters:
         async with self._loading:
             current = self._loaded.get(name)
             if current is None or current.revision != revision:
-                folder = await self._fetch(name, revision)
-                version = Version(key=f"lora-{next(self._keys)}", revision=revision, folder=folder)
-                await self._between_steps(lambda: self._engine.load_adapter(version.key, folder))
+                try:
+                    folder = await self._fetch(name, revision)
+                    version = Version(key=f"lora-{next(self._keys)}", revision=revision, folder=folder)
+                    await self._between_steps(lambda: self._engine.load_adapter(version.key, folder))
+                except SwitchboardError as exc:
+                    self._on_load(exc.code.value)
+                    raise
+                except Exception:
+                    self._on_load(ErrorCode.INTERNAL.value)
+                    raise
+                self._on_load("ok")
                 if current is not None:
                     del self._loaded[name]
                     self._retired.append(current)

@@ -5,6 +5,7 @@ Generating is the engines' job (`batched`, `sequential`); they share this object
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ class Prepared:
     adapter_revision: int = 0  # the version of `adapter` to use (the KV revision of its registry entry)
     adapter_key: str | None = None  # that version's name inside peft (set when it is applied)
     cancel: threading.Event = field(default_factory=threading.Event)
+    admitted: float = field(default_factory=time.perf_counter)  # when it was prepared (time.perf_counter)
+    chunks_published: int = 0  # token chunks sent so far (the next chunk's seq)
 
     @property
     def prompt_tokens(self) -> int:
@@ -131,8 +134,9 @@ class Engine:
         if room < 1:
             raise SwitchboardError(
                 ErrorCode.CONTEXT_OVERFLOW,
-                f"the prompt is {prompt_tokens} tokens but {self.source.model_id} reads at most "
-                f"{self.context_length}; shorten the prompt or the conversation",
+                f"is {prompt_tokens} tokens long, but {self.source.model_id} reads at most "
+                f"{self.context_length}; shorten it",
+                "prompt" if request.messages is None else "messages",
             )
         return Prepared(
             request_id=request.request_id,

@@ -18,11 +18,11 @@ def _turns(request: GenerateRequest) -> list[ChatMessage]:
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "give either `prompt` or `messages`, not both")
     if request.messages is not None:
         if not request.messages:
-            raise SwitchboardError(ErrorCode.BAD_REQUEST, "`messages` is empty")
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, "must not be empty", "messages")
         for index, message in enumerate(request.messages):
             if not message.content.strip():
-                raise SwitchboardError(ErrorCode.BAD_REQUEST, f"message {index + 1} ({message.role}) has no content")
+                raise SwitchboardError(ErrorCode.BAD_REQUEST, "must not be empty", f"messages[{index}].content")
         return list(request.messages)
     if request.prompt is None or not request.prompt.strip():
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, "the prompt is empty")
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "must not be empty", "prompt")
     return [ChatMessage(role="user", content=request.prompt)]

@@ -14,6 +14,7 @@ import torch
 from nats.aio.msg import Msg
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.micro.request import Request
+from prometheus_client import CollectorRegistry
 from transformers import DynamicCache
 
 from messages import (
@@ -40,6 +41,7 @@ from .config import InferenceConfig
 from .engine import Engine, Prepared
 from .gate import ModelGate
 from .kv_cache import supported
+from .metrics import InferenceMetrics, Occupancy
 from .relay import Relay
 from .scheduler import Scheduler
 from .sequential import SequentialScheduler
@@ -61,6 +63,7 @@ class InferenceActor(Actor):
         self._gate = ModelGate()
         self._adapters: Adapters | None = None
         self._lent_to: str | None = None  # the fine-tuning job holding this host's GPU
+        self.metrics = InferenceMetrics(CollectorRegistry(), self._occupancy)  # start() moves it to the actor's
 
     def metadata(self) -> dict[str, str]:
         return {"max_concurrency": str(self.config.max_concurrency), "engine": self.config.engine}
@@ -90,6 +93,7 @@ class InferenceActor(Actor):
             dtype=self.config.dtype,
         )
         self.scheduler = self._make_scheduler(self.engine)
+        self.metrics = InferenceMetrics(ctx.metrics.registry, self._occupancy)
         ctx.log.info(
             "model ready",
             extra={
@@ -107,6 +111,7 @@ class InferenceActor(Actor):
             self.settings.adapter_dir,
             self.config.max_loaded_adapters,
             ctx.log,
+            on_load=lambda outcome: self.metrics.adapter_loads.labels(outcome).inc(),
         )
         if self.config.warm_up:
             await self._warm_up()
@@ -185,9 +190,11 @@ class InferenceActor(Actor):
         try:
             job = await self._admit(decode(req.data, GenerateRequest))
         except SwitchboardError as exc:
+            self.metrics.refusals.labels(exc.code.value).inc()
             await reply_error(req, exc.to_message())
             return
         except Exception as exc:  # never let a bad request take the worker down
+            self.metrics.refusals.labels(ErrorCode.INTERNAL.value).inc()
             self._log().exception("generate rejected")
             await reply_error(req, ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}"))
             return
@@ -226,7 +233,11 @@ class InferenceActor(Actor):
                 f"the GPU is lent to fine-tuning job {self._lent_to}; answers resume when the job ends",
             )
         if request.request_id in self._active:
-            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"request_id {request.request_id} is already running")
+            raise SwitchboardError(
+                ErrorCode.BAD_REQUEST,
+                f"names a generation that is running already ({request.request_id})",
+                "request_id",
+            )
         if len(self._active) >= self.config.max_concurrency:
             raise SwitchboardError(
                 ErrorCode.BUSY,
@@ -237,6 +248,12 @@ class InferenceActor(Actor):
         self.scheduler.check_room(job, list(self._active.values()))
         self._active[job.request_id] = job
         return job
+
+    def _occupancy(self) -> Occupancy:
+        if self.scheduler is None:
+            return Occupancy(0, 0, self.config.max_concurrency, 0)
+        now = self.scheduler.occupancy()
+        return Occupancy(now.decoding, now.waiting, self.config.max_concurrency, now.kv_cache_bytes)
 
     async def _on_info(self, req: Request) -> None:
         await req.respond(encode(self._model_info()))
@@ -327,12 +344,16 @@ class InferenceActor(Actor):
                     exc = SwitchboardError(ErrorCode.INTERNAL, f"the inference worker failed: {type(exc).__name__}")
                 final = TokenChunk(
                     request_id=job.request_id,
-                    seq=0,
+                    seq=job.chunks_published,  # after any text already sent, so the client sees this error
                     done=True,
                     finish_reason=FinishReason.ERROR,
                     error=exc.to_message(),
                 )
                 await self._publish(final)
+            self.metrics.requests.labels((final.finish_reason or FinishReason.ERROR).value).inc()
+            if final.usage is not None:
+                self.metrics.prompt_tokens.inc(final.usage.prompt_tokens)
+                self.metrics.generated_tokens.inc(final.usage.completion_tokens)
             self._log().info(
                 "generation done",
                 extra={
@@ -359,9 +380,14 @@ class InferenceActor(Actor):
         relay = Relay()
         self.scheduler.submit(job, relay)
         seq = 0
+        last = job.admitted
         async for piece in relay.pieces():
             await self._publish(TokenChunk(request_id=job.request_id, seq=seq, token=piece))
+            now = time.perf_counter()
+            (self.metrics.time_per_output_token if seq else self.metrics.time_to_first_token).observe(now - last)
+            last = now
             seq += 1
+            job.chunks_published = seq
         if relay.outcome is not None:
             reason = relay.outcome.finish_reason
             error = None

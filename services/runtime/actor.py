@@ -17,11 +17,13 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.micro import add_service
 from nats.micro.service import Service
+from prometheus_client import CollectorRegistry
 
 from messages import SwitchboardError
 
 from .connection import connect
 from .logs import get_logger, setup_logging
+from .metrics import MetricsResponder
 from .settings import Settings
 
 
@@ -34,6 +36,7 @@ class ActorContext:
     service: Service
     settings: Settings
     log: logging.Logger
+    metrics: MetricsResponder  # `metrics.registry` holds this instance's figures; answered on `metrics.scrape`
 
 
 class Actor(abc.ABC):
@@ -68,13 +71,16 @@ async def running(actor: Actor, settings: Settings) -> AsyncIterator[ActorContex
             description=actor.description,
             metadata={"worker_id": settings.worker_id, **actor.metadata()},
         )
-        ctx = ActorContext(nc=nc, js=nc.jetstream(), service=service, settings=settings, log=log)
+        metrics = MetricsResponder(CollectorRegistry(auto_describe=True), actor.name, settings.worker_id, log)
+        ctx = ActorContext(nc=nc, js=nc.jetstream(), service=service, settings=settings, log=log, metrics=metrics)
         await actor.start(ctx)
+        await metrics.start(nc)
         await nc.flush()  # the server has every subscription before anyone is told we serve
         log.info("serving", extra={"nats": settings.nats_url, "worker_id": settings.worker_id})
         try:
             yield ctx
         finally:
+            await metrics.stop()
             await actor.stop()
     finally:
         if service is not None:
@@ -121,7 +127,7 @@ def main(
     try:
         settings = Settings.from_env()
     except SwitchboardError as exc:
-        logging.getLogger("switchboard").error("cannot start: %s", exc.message)
+        logging.getLogger("switchboard").error("cannot start: %s", str(exc))
         sys.exit(1)
     setup_logging(settings.log_level, settings.log_format)
 
@@ -136,5 +142,5 @@ def main(
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             runner.run(_run())
     except SwitchboardError as exc:
-        logging.getLogger("switchboard").error("cannot start: %s", exc.message)
+        logging.getLogger("switchboard").error("cannot start: %s", str(exc))
         sys.exit(1)

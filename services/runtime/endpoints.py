@@ -55,7 +55,7 @@ class Responder:
             reply = await answer(req.data)
         except SwitchboardError as exc:
             if exc.code is not ErrorCode.BAD_REQUEST:
-                self._log.info("request refused", extra={"verb": verb, "code": exc.code.value, "why": exc.message})
+                self._log.info("request refused", extra={"verb": verb, "code": exc.code.value, "why": str(exc)})
             await reply_error(req, exc.to_message())
             return
         except NatsError as exc:

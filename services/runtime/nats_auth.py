@@ -75,8 +75,9 @@ def _objects(bucket: str, write: bool) -> list[str]:
 
 def _common(user: str) -> tuple[list[str], list[str]]:
     """Every service: JetStream account info and stream names (nats-py looks a stream up by subject before a
-    push subscription, e.g. reading an object), NATS micro (`$SRV`), its own inbox."""
-    return ["$JS.API.INFO", "$JS.API.STREAM.NAMES"], ["$SRV.>", f"{subjects.inbox_prefix(user)}.>"]
+    push subscription, e.g. reading an object), NATS micro (`$SRV`), metrics scrapes, its own inbox."""
+    subscribe = ["$SRV.>", subjects.METRICS_SCRAPE, f"{subjects.inbox_prefix(user)}.>"]
+    return ["$JS.API.INFO", "$JS.API.STREAM.NAMES"], subscribe
 
 
 def permissions() -> dict[str, Permissions]:
@@ -92,6 +93,7 @@ def permissions() -> dict[str, Permissions]:
                 "svc.training.>",
                 f"{subjects.CANCEL_PREFIX}.*",
                 f"{subjects.TRAIN_CANCEL_PREFIX}.*",
+                subjects.METRICS_SCRAPE,
             ],
             [f"{subjects.TOKENS_PREFIX}.*", f"{subjects.TRAIN_PROGRESS_PREFIX}.*"],
         ),

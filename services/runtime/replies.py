@@ -7,7 +7,7 @@ import contextlib
 
 from nats.micro.request import Request
 
-from messages import ErrorCode, ErrorMessage, encode
+from messages import ErrorCode, ErrorMessage, describe, encode
 
 MICRO_STATUS: dict[ErrorCode, str] = {
     ErrorCode.BAD_REQUEST: "400",
@@ -27,4 +27,6 @@ MICRO_STATUS: dict[ErrorCode, str] = {
 async def reply_error(req: Request, error: ErrorMessage) -> None:
     """Send `error`; a requester that already went away is not this service's failure."""
     with contextlib.suppress(Exception):
-        await req.respond_error(MICRO_STATUS.get(error.code, "500"), error.message, data=encode(error))
+        await req.respond_error(
+            MICRO_STATUS.get(error.code, "500"), describe(error.message, error.field), data=encode(error)
+        )

@@ -8,6 +8,7 @@ import logging
 from typing import ClassVar
 
 from nats.micro.request import Request
+from prometheus_client import Counter
 
 from messages import (
     ErrorCode,
@@ -54,6 +55,12 @@ class SearchActor(Actor):
         return {"backend": self.config.backend, "timeout_s": f"{self.config.timeout_s:g}"}
 
     async def start(self, ctx: ActorContext) -> None:
+        self._searches = Counter(
+            "switchboard_search_requests",
+            "Web searches by outcome: ok, cached (answered from the cache) or the error code",
+            ["outcome"],
+            registry=ctx.metrics.registry,
+        )
         self._log = ctx.log
         await ctx.service.add_endpoint(
             name="query",
@@ -82,12 +89,15 @@ class SearchActor(Actor):
         try:
             reply = await self.answer(req.data)
         except SwitchboardError as exc:
+            self._searches.labels(exc.code.value).inc()
             await reply_error(req, exc.to_message())
             return
         except Exception as exc:  # never let a bad request take the service down
+            self._searches.labels(ErrorCode.INTERNAL.value).inc()
             self._log.exception("search failed")
             await reply_error(req, ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}"))
             return
+        self._searches.labels("cached" if reply.cached else "ok").inc()
         with contextlib.suppress(Exception):
             await req.respond(encode(reply))
 
@@ -96,7 +106,7 @@ class SearchActor(Actor):
         query = decode(data, SearchQuery)
         text = " ".join(query.query.split())
         if not text:
-            raise SwitchboardError(ErrorCode.BAD_REQUEST, "query is empty")
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, "must not be empty", "query")
         max_results = query.max_results or self.config.max_results
         key = cache_key(text, max_results)
         cached = self.cache.get(key)

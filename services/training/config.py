@@ -27,6 +27,7 @@ class TrainingConfig:
     max_queued: int = 1000  # jobs stream TRAIN_JOBS holds at most; past it submitting is refused
     kv_history: int = 3  # revisions KV `training` keeps per job
     dataset_dir: Path = Path(".data/datasets")  # local dataset files come only from here (DATASET_DIR)
+    hub_endpoint: str | None = None  # where hub dataset ids are checked; None: huggingface_hub's (HF_ENDPOINT)
 
     @property
     def stale_after_s(self) -> float:

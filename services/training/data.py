@@ -51,7 +51,7 @@ def load_rows(source: DatasetSource, num_samples: int | None, hf_token: str | No
             f"service ({_short(exc)}); use a local .json/.jsonl file or 'bundled'",
         ) from exc
     except FileNotFoundError as exc:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"dataset {source.location!r} not found: {_short(exc)}") from exc
+        raise SwitchboardError(ErrorCode.NOT_FOUND, f"dataset {source.location!r} not found: {_short(exc)}") from exc
     except Exception as exc:  # datasets raises many kinds: unreadable JSON, gated sets, missing splits
         raise SwitchboardError(
             ErrorCode.BAD_REQUEST, f"cannot load dataset {source.location!r}: {type(exc).__name__}: {_short(exc)}"

@@ -158,7 +158,7 @@ class JobRun:
             if state is JobState.CANCELLED:
                 error += "; the partial adapter was discarded"
         except SwitchboardError as exc:
-            state, error = JobState.FAILED, exc.message
+            state, error = JobState.FAILED, str(exc)
         except asyncio.CancelledError as exc:  # the service is stopping and could not wait any longer
             state, error, stopping = JobState.FAILED, STOPPED, exc
         except Exception as exc:

@@ -24,6 +24,7 @@ from messages import (
     RegisterAdapter,
     SwitchboardError,
     decode,
+    describe,
     encode,
     subjects,
 )
@@ -66,7 +67,9 @@ async def publish_adapter(
     if isinstance(reply, ErrorMessage):
         if reply.code is not ErrorCode.CONFLICT:  # a conflict: the files now belong to the registered one
             await _remove(store, meta.name)
-        raise SwitchboardError(reply.code, f"registering adapter {meta.name!r} failed: {reply.message}")
+        raise SwitchboardError(
+            reply.code, f"registering adapter {meta.name!r} failed: {describe(reply.message, reply.field)}"
+        )
     return meta
 
 

@@ -141,5 +141,5 @@ class JobStore:
         try:
             return decode(entry.value or b"", JobRecord), entry.revision or 0
         except SwitchboardError as exc:
-            self._log.warning("unreadable job record left out", extra={"job_id": job_id, "error": exc.message})
+            self._log.warning("unreadable job record left out", extra={"job_id": job_id, "error": str(exc)})
             return None

@@ -39,11 +39,14 @@ from services.runtime import Actor, ActorContext, Responder, Settings, decoding,
 
 from .config import TrainingConfig
 from .gpu import reclaim_gpu, this_host
+from .hub_check import check_hub_dataset
 from .jobs import CANCELLED_BY_USER, STOPPED, JobRun
 from .liveness import live_workers
+from .metrics import TrainingMetrics
 from .progress import publish_progress
 from .queue import pending_job_ids, refresh_positions
 from .records import JobExists, JobStore, age_s, now_iso
+from .sources import SourceKind
 from .submit import submit_job
 from .validate import check_name_free, check_not_training, check_spec, decode_request
 
@@ -83,6 +86,12 @@ class TrainingActor(Actor):
         self._log = ctx.log
         self._nc = ctx.nc
         self._js = ctx.js
+        metrics = TrainingMetrics(ctx.metrics.registry)
+
+        async def count_jobs() -> None:
+            metrics.count_jobs(await self.store.all())
+
+        ctx.metrics.before_scrape(count_jobs)
         await ensure_stream(
             ctx.js,
             StreamConfig(
@@ -151,7 +160,11 @@ class TrainingActor(Actor):
         assert self._js is not None
         if self._stopping:
             raise SwitchboardError(ErrorCode.UNAVAILABLE, "the training service is shutting down; try again")
-        check_spec(spec, self.config.dataset_dir)
+        source = check_spec(spec, self.config.dataset_dir)
+        if source.kind is SourceKind.HUB:
+            await asyncio.to_thread(
+                check_hub_dataset, source.location, self.settings.hf_token, self.config.hub_endpoint
+            )
         await check_name_free(self._js, spec.adapter_name)
         async with self._submit_lock:  # one submitter at a time here, so queue order and positions agree
             pending = [r for job_id in await pending_job_ids(self._js) if (r := await self.store.get(job_id))]
@@ -282,7 +295,7 @@ class TrainingActor(Actor):
         try:
             spec = decode(msg.data, FineTuneSpec)
         except SwitchboardError as exc:
-            self._log.warning("not a job spec: dropped", extra={"error": exc.message})
+            self._log.warning("not a job spec: dropped", extra={"error": str(exc)})
             await msg.term()
             return
         record = await self.store.get(spec.job_id)
@@ -400,4 +413,4 @@ class TrainingActor(Actor):
 
 
 def _no_job(job_id: str) -> SwitchboardError:
-    return SwitchboardError(ErrorCode.NOT_FOUND, f"no job with id {job_id!r}; `svc.training.jobs` lists them")
+    return SwitchboardError(ErrorCode.NOT_FOUND, f"names no job ({job_id!r})", "job_id")

@@ -26,6 +26,9 @@ HINT = (
 )
 
 
+DATASET_FIELD = "dataset"  # FineTuneSpec's field that names the data
+
+
 class SourceKind(StrEnum):
     BUNDLED = "bundled"
     FILE = "file"
@@ -42,34 +45,37 @@ def resolve_dataset(name: str, dataset_dir: Path) -> DatasetSource:
     """What `name` refers to, local files looked up in `dataset_dir`.
 
     Raises:
-        SwitchboardError: BAD_REQUEST when `name` cannot be a dataset, names a file outside `dataset_dir`
-            (after resolving `..` and symlinks), or a file that does not exist.
+        SwitchboardError: about field `dataset`: NOT_FOUND for a file that does not exist in `dataset_dir`;
+            BAD_REQUEST when `name` cannot be a dataset or names a file outside `dataset_dir` (after
+            resolving `..` and symlinks).
     """
     text = name.strip()
     if text.lower() in (BUNDLED_DATASET, BUNDLED_FILE.stem):
         return DatasetSource(SourceKind.BUNDLED, str(BUNDLED_FILE))
     looks_like_path = text.startswith(("/", ".", "~")) or text.lower().endswith(FILE_SUFFIXES) or "\\" in text
     if "\x00" in text:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"dataset {text!r} contains a NUL character; {HINT}")
+        raise _refused(ErrorCode.BAD_REQUEST, f"contains a NUL character; {HINT}")
     if looks_like_path:
         folder = dataset_dir.expanduser().resolve()
         try:
             path = (folder / Path(text).expanduser()).resolve()  # an absolute `text` replaces `folder`
         except (OSError, RuntimeError) as exc:  # a symlink loop, an unknown ~user
-            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"dataset {text!r} is not a usable path ({exc})") from exc
+            raise _refused(ErrorCode.BAD_REQUEST, f"is not a usable path ({text!r}: {exc})") from exc
         if not path.is_relative_to(folder):
-            raise SwitchboardError(
+            raise _refused(
                 ErrorCode.BAD_REQUEST,
-                f"dataset {text!r} is outside the dataset folder {folder} (DATASET_DIR): put the file there and "
-                f"name it by its path inside that folder; {HINT}",
+                f"names a file outside the dataset folder {folder} (DATASET_DIR): {text!r}; put the file there "
+                f"and name it by its path inside that folder",
             )
         if path.suffix.lower() not in FILE_SUFFIXES:
-            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"dataset {text!r} is not a .json or .jsonl file; {HINT}")
+            raise _refused(ErrorCode.BAD_REQUEST, f"is not a .json or .jsonl file ({text!r}); {HINT}")
         if not path.is_file():
-            raise SwitchboardError(
-                ErrorCode.BAD_REQUEST, f"dataset file {text!r} does not exist in the dataset folder {folder}; {HINT}"
-            )
+            raise _refused(ErrorCode.NOT_FOUND, f"names no file in the dataset folder {folder} (DATASET_DIR): {text!r}")
         return DatasetSource(SourceKind.FILE, str(path))
     if _HUB_ID.fullmatch(text) and ".." not in text:
         return DatasetSource(SourceKind.HUB, text)
-    raise SwitchboardError(ErrorCode.BAD_REQUEST, f"dataset {text!r} is not a dataset name; {HINT}")
+    raise _refused(ErrorCode.BAD_REQUEST, f"is not a dataset name ({text!r}); {HINT}")
+
+
+def _refused(code: ErrorCode, message: str) -> SwitchboardError:
+    return SwitchboardError(code, message, DATASET_FIELD)

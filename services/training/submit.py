@@ -27,7 +27,9 @@ async def submit_job(nc: Client, js: JetStreamContext, store: JobStore, spec: Fi
     try:
         await store.create(record)
     except JobExists as exc:
-        raise SwitchboardError(ErrorCode.CONFLICT, f"a job with id {spec.job_id!r} exists already") from exc
+        raise SwitchboardError(
+            ErrorCode.CONFLICT, f"is taken: a job with id {spec.job_id!r} exists already", "job_id"
+        ) from exc
     await publish_progress(nc, record)
     try:
         await js.publish(

@@ -9,9 +9,9 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError
 
 from messages import ErrorCode, FineTuneSpec, JobRecord, JobState, SwitchboardError, subjects
-from messages.adapters import adapter_name_problem, decode_naming_problems
+from messages.adapters import check_adapter_name, decode_naming_problems
 
-from .sources import resolve_dataset
+from .sources import DatasetSource, resolve_dataset
 
 T = TypeVar("T")
 
@@ -21,13 +21,12 @@ def decode_request(data: bytes, kind: type[T]) -> T:
     return decode_naming_problems(data, kind, ("adapter_name",))
 
 
-def check_spec(spec: FineTuneSpec, dataset_dir: Path) -> None:
-    """What can be checked without NATS: the adapter name's rules and that the dataset can be found (local
-    files in `dataset_dir` only)."""
-    problem = adapter_name_problem(spec.adapter_name)
-    if problem is not None:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, problem)
-    resolve_dataset(spec.dataset, dataset_dir)
+def check_spec(spec: FineTuneSpec, dataset_dir: Path) -> DatasetSource:
+    """What can be checked without NATS or the network: the adapter name's rules and that the dataset can
+    be found (local files in `dataset_dir` only); returns where the dataset comes from. Raises
+    SwitchboardError."""
+    check_adapter_name(spec.adapter_name, "adapter_name")
+    return resolve_dataset(spec.dataset, dataset_dir)
 
 
 async def check_name_free(js: JetStreamContext, name: str) -> None:
@@ -38,7 +37,9 @@ async def check_name_free(js: JetStreamContext, name: str) -> None:
     except (BucketNotFoundError, KeyNotFoundError):
         return
     raise SwitchboardError(
-        ErrorCode.CONFLICT, f"an adapter named {name!r} already exists; delete it first or choose another name"
+        ErrorCode.CONFLICT,
+        f"is taken: an adapter named {name!r} exists already; delete it first or choose another name",
+        "adapter_name",
     )
 
 
@@ -48,6 +49,7 @@ def check_not_training(name: str, records: list[JobRecord]) -> None:
         if record.spec.adapter_name == name and record.state in (JobState.QUEUED, JobState.RUNNING):
             raise SwitchboardError(
                 ErrorCode.CONFLICT,
-                f"job {record.spec.job_id} ({record.state.value}) is already training an adapter named {name!r}; "
-                "wait for it, cancel it, or choose another name",
+                f"is taken: job {record.spec.job_id} ({record.state.value}) is already training an adapter "
+                f"named {name!r}; wait for it, cancel it, or choose another name",
+                "adapter_name",
             )

@@ -1,0 +1,85 @@
+"""Service errors in each API's own names, read from the error's `field`, never from its text.
+
+A service that refuses a request sets `ErrorMessage.field` to the wire path of what it refuses
+(`params.max_new_tokens`, `messages[1].content`, `dataset`) and says in `message` what is wrong with it
+(see `messages.errors`). Here that path becomes the GraphQL argument (`maxNewTokens`, for `errorField`
+and `extensions.argument`) or OpenAI's `param` (`max_tokens`), and the message a sentence that names it:
+"`maxNewTokens` must be at least 1", "item 2 of `stop` must not be empty".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from messages import ErrorCode, SwitchboardError
+
+_SEGMENT = re.compile(r"(?P<name>[A-Za-z_]\w*)|\[(?P<index>\d+)\]")
+# wire containers the caller never names: GraphQL and OpenAI take the generation settings flat
+_UNNAMED = frozenset({"params", "meta"})
+# wire fields whose GraphQL argument is not their camelCase
+_GRAPHQL_ARGUMENT = {"dataset": "datasetName", "name": "adapterName", "adapter_name": "adapterName"}
+# wire fields -> OpenAI request fields (those not listed keep their wire name: prompt, messages, stop, ...)
+_OPENAI_PARAM = {"max_new_tokens": "max_tokens", "adapter": "model"}
+# the GraphQL field that lists what a NOT_FOUND error's field names
+_LISTED_BY = {"job_id": "fineTuneJobs", "name": "adapters", "adapter": "adapters", "adapter_name": "adapters"}
+
+
+def graphql_argument(field: str | None) -> str | None:
+    """The GraphQL argument that sets wire field `field`: `params.learning_rate` -> `learningRate`."""
+    names = _names(field)
+    return _graphql_name(names[0][0]) if names else None
+
+
+def graphql_message(exc: SwitchboardError) -> str:
+    """`exc` as a GraphQL caller reads it: the field named as their argument, and for a NOT_FOUND the
+    query that lists what exists."""
+    if exc.field is None:
+        return exc.message
+    text = f"{_subject(exc.field, _graphql_name)} {exc.message}"
+    listed_by = _LISTED_BY.get(exc.field) if exc.code in (ErrorCode.NOT_FOUND, ErrorCode.ADAPTER_MISSING) else None
+    return f"{text}; `{listed_by}` lists them" if listed_by else text
+
+
+def openai_param(field: str | None) -> str | None:
+    """OpenAI's `param` for wire field `field`: `params.max_new_tokens` -> `max_tokens`, `messages[1].content`
+    -> `messages`."""
+    names = _names(field)
+    return _OPENAI_PARAM.get(names[0][0], names[0][0]) if names else None
+
+
+def openai_message(exc: SwitchboardError) -> str:
+    """`exc` as an OpenAI client reads it: "`max_tokens` must be at most 8192"."""
+    if exc.field is None:
+        return exc.message
+    return f"{_subject(exc.field, lambda name: _OPENAI_PARAM.get(name, name))} {exc.message}"
+
+
+def _names(field: str | None) -> list[tuple[str, int | None]]:
+    """`params.stop[1]` -> [("stop", 1)]: the names a caller set, each with the list index after it."""
+    names: list[tuple[str, int | None]] = []
+    for segment in _SEGMENT.finditer(field or ""):
+        if segment["name"]:
+            if not (segment["name"] in _UNNAMED and not names):
+                names.append((segment["name"], None))
+        elif names:
+            names[-1] = (names[-1][0], int(segment["index"]))
+    return names
+
+
+def _graphql_name(name: str) -> str:
+    if name in _GRAPHQL_ARGUMENT:
+        return _GRAPHQL_ARGUMENT[name]
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _subject(field: str, rename: Callable[[str], str]) -> str:
+    """`messages[1].content` -> "`content` of item 2 of `messages`"; `params.stop[0]` -> "item 1 of `stop`"."""
+    names = _names(field)
+    if not names:
+        return "the request"
+    (name, index), *outer = reversed(names)
+    text = f"item {index + 1} of `{rename(name)}`" if index is not None else f"`{rename(name)}`"
+    container = next(((n, i) for n, i in outer if i is not None), None)
+    return f"{text} of item {container[1] + 1} of `{rename(container[0])}`" if container else text

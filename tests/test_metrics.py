@@ -1,0 +1,158 @@
+"""`GET /metrics`: the gateway gathers every instance's Prometheus figures over NATS (`metrics.scrape`) and
+serves them in one exposition, labelled by service and instance, behind the same keys as the API.
+
+A real inference worker, training service and adapter registry run on the module's own nats-server; the
+figures are read back with prometheus_client's own parser and checked as deltas against what the test did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import aiohttp
+import openai
+import pytest
+import websockets
+from nats.aio.client import Client
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.gateway.auth import ApiKeys
+from services.inference import InferenceActor, InferenceConfig
+from services.runtime import Settings, running
+from services.runtime.metrics import gather
+from tests.conftest import worker_settings
+from tests.gateway_fixtures import gateway
+from tests.test_training_common import training
+
+KEY = "metrics-test-key-0123456789"
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture(scope="module")
+async def urls(own_nc: Client, own_settings: Settings, bundled_model: Path) -> AsyncIterator[dict[str, str]]:
+    worker = worker_settings(own_settings)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(training(own_nc, own_settings))
+        await stack.enter_async_context(running(InferenceActor(worker, InferenceConfig(max_concurrency=2)), worker))
+        keyed = await stack.enter_async_context(
+            gateway(worker_settings(own_settings), keys=ApiKeys.of(admin=[], user=[KEY]))
+        )
+        open_ = await stack.enter_async_context(
+            gateway(worker_settings(own_settings), keys=ApiKeys.of(admin=[], user=[KEY]), metrics_open=True)
+        )
+        yield {"keyed": keyed.replace("/graphql", ""), "open": open_.replace("/graphql", "")}
+
+
+async def scrape(base: str, key: str | None = KEY) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics", headers=headers) as response:
+        return response.status, await response.text()
+
+
+async def samples(base: str) -> Samples:
+    status, text = await scrape(base)
+    assert status == 200, text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def total(found: Samples, name: str, **labels: str) -> float:
+    """The sum over every series of `name` whose labels include `labels` (0 when there is none)."""
+    wanted = set(labels.items())
+    return sum(value for (n, have), value in found.items() if n == name and wanted <= have)
+
+
+async def graphql(base: str, query: str) -> dict[str, object]:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/graphql", json={"query": query}, headers=headers) as response:
+            body: dict[str, object] = await response.json()
+            return body
+
+
+async def test_figures_follow_what_was_served(urls: dict[str, str]) -> None:
+    base = urls["keyed"]
+    before = await samples(base)
+    answer = await graphql(
+        base, '{ __typename } mutation { infer(prompt: "Say hi", maxNewTokens: 5) { usage { completionTokens } } }'
+    )
+    assert "errors" in answer  # two operations, no operationName: refused, counted as bad_request
+    whole = await graphql(base, 'mutation { infer(prompt: "Say hi", maxNewTokens: 5) { usage { completionTokens } } }')
+    refused = await graphql(base, 'mutation { infer(prompt: "Say hi", maxNewTokens: 0) { text } }')
+    client = openai.AsyncOpenAI(base_url=f"{base}/v1", api_key=KEY, max_retries=0)
+    chat = await client.chat.completions.create(
+        model=(await client.models.list()).data[0].id, messages=[{"role": "user", "content": "Hi"}], max_tokens=4
+    )
+    after = await samples(base)
+
+    def delta(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    assert whole.get("data"), whole
+    tokens = whole["data"]["infer"]["usage"]["completionTokens"]  # type: ignore[index]
+    assert chat.usage is not None
+    assert (
+        delta("switchboard_inference_generated_tokens_total", service="inference")
+        == tokens + chat.usage.completion_tokens
+    )
+    assert delta("switchboard_inference_requests_total", service="inference") == 2
+    assert delta("switchboard_inference_refusals_total", code="bad_request") == 1
+    assert delta("switchboard_inference_time_to_first_token_seconds_count") == 2
+    assert delta("switchboard_gateway_time_to_first_token_seconds_count", service="gateway") == 2
+    assert delta("switchboard_gateway_requests_total", api="graphql", operation="infer", outcome="ok") == 1
+    assert delta("switchboard_gateway_requests_total", api="graphql", operation="infer", outcome="bad_request") == 1
+    assert delta("switchboard_gateway_requests_total", api="openai", operation="chat/completions", outcome="ok") == 1
+    assert delta("switchboard_gateway_requests_total", api="openai", operation="models", outcome="ok") == 1
+    assert "errors" in refused
+
+
+async def test_every_instance_is_labelled(urls: dict[str, str], own_nc: Client) -> None:
+    found = await samples(urls["keyed"])
+    services = {dict(labels)["service"] for (_, labels) in found}
+    assert {"gateway", "inference", "training", "adapters"} <= services
+    gateways = {dict(labels)["instance"] for (name, labels) in found if dict(labels)["service"] == "gateway"}
+    assert len(gateways) == 2  # both gateways answer the scrape; either one serves the whole picture
+    assert total(found, "switchboard_inference_max_concurrency") == 2
+    assert ("switchboard_training_jobs", frozenset({("state", "queued"), ("service", "training")})) in {
+        (n, frozenset((k, v) for k, v in labels if k != "instance")) for (n, labels) in found
+    }
+    # the same gathering a NATS client can do itself (what `nats req --replies=0 metrics.scrape ''` shows)
+    assert b"switchboard_inference_requests_running" in await gather(own_nc, 0.5)
+
+
+async def test_a_stream_counts_when_it_ends(urls: dict[str, str]) -> None:
+    base = urls["keyed"]
+    before = await samples(base)
+    ws_url = base.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {KEY}"}}))
+        assert '"connection_ack"' in await ws.recv()
+        query = 'subscription { inferStream(prompt: "Hi", maxNewTokens: 3) { token done } }'
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        while '"complete"' not in (frame := await ws.recv()):
+            assert '"errors"' not in frame, frame
+    await asyncio.sleep(0.1)
+    after = await samples(base)
+    counted = ("switchboard_gateway_requests_total", "graphql", "inferStream", "ok")
+    name, api, operation, outcome = counted
+    assert (
+        total(after, name, api=api, operation=operation, outcome=outcome)
+        - total(before, name, api=api, operation=operation, outcome=outcome)
+        == 1
+    )
+
+
+async def test_metrics_take_the_keys_unless_left_open(urls: dict[str, str]) -> None:
+    status, body = await scrape(urls["keyed"], key=None)
+    assert status == 401 and "UNAUTHENTICATED" in body
+    status, _ = await scrape(urls["keyed"], key="wrong-key-0123456789abc")
+    assert status == 401
+    status, body = await scrape(urls["open"], key=None)  # GATEWAY_METRICS_OPEN=true
+    assert status == 200 and "switchboard_gateway_requests_total" in body
