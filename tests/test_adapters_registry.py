@@ -189,7 +189,7 @@ async def test_a_taken_name_is_a_conflict(nc: Client, base_settings: Settings) -
         reply = await ask(nc, subjects.ADAPTERS_REGISTER, RegisterAdapter(meta=make_meta(name, steps=1)))
         assert isinstance(reply, ErrorMessage)
         assert reply.code is ErrorCode.CONFLICT
-        assert f"an adapter named '{name}' already exists" in reply.message
+        assert reply.field == "meta.name" and f"an adapter named '{name}' exists already" in reply.message
         [stored] = [a for a in (await listed(nc)).adapters if a.name == name]
         assert stored == first  # untouched
 
@@ -204,7 +204,7 @@ async def test_an_unknown_name_is_not_found(nc: Client, base_settings: Settings)
             reply = await ask(nc, subject, request)
             assert isinstance(reply, ErrorMessage)
             assert reply.code is ErrorCode.NOT_FOUND
-            assert f"no adapter named '{name}'" in reply.message and "`adapters` lists them" in reply.message
+            assert reply.field == "name" and reply.message == f"names no saved adapter ('{name}')"
 
 
 async def test_register_needs_the_uploaded_files(nc: Client, base_settings: Settings) -> None:

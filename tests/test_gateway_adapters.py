@@ -85,9 +85,9 @@ async def test_base_model_per_request_while_an_adapter_is_active(url: str) -> No
 @pytest.mark.parametrize(
     ("name", "code", "words"),
     [
-        ("../x", "BAD_REQUEST", "invalid adapter name"),
-        ("", "BAD_REQUEST", "invalid adapter name"),
-        ("nope", "NOT_FOUND", "no adapter named 'nope'"),
+        ("../x", "BAD_REQUEST", "`adapterName` is not a valid adapter name"),
+        ("", "BAD_REQUEST", "`adapterName` is not a valid adapter name"),
+        ("nope", "NOT_FOUND", "`adapterName` names no saved adapter ('nope'); `adapters` lists them"),
     ],
 )
 async def test_load_errors(url: str, name: str, code: str, words: str) -> None:

@@ -87,7 +87,7 @@ async def test_subscription_streams_tokens(url: str) -> None:
 @pytest.mark.parametrize(
     ("query", "words"),
     [
-        ('mutation { infer(prompt: "") { text } }', "prompt is empty"),
+        ('mutation { infer(prompt: "") { text } }', "`prompt` must not be empty"),
         ('mutation { infer(prompt: "hi", maxNewTokens: 0) { text } }', "`maxNewTokens` must be at least 1"),
         ('mutation { infer(prompt: "hi", maxNewTokens: 99999999) { text } }', "`maxNewTokens` must be at most 8192"),
         ('mutation { infer(prompt: "hi", temperature: -3) { text } }', "`temperature` must be at least 0.0"),
@@ -96,7 +96,7 @@ async def test_subscription_streams_tokens(url: str) -> None:
         ('mutation { infer(prompt: "hi", adapter: "../etc") { text } }', "`adapter` is not valid: use letters"),
         (
             'mutation { infer(prompt: "hi", messages: [{role: USER, content: ""}]) { text } }',
-            "message 1 (user) has no content",
+            "`content` of item 1 of `messages` must not be empty",
         ),
     ],
 )
@@ -106,6 +106,7 @@ async def test_bad_input_is_a_graphql_error(url: str, query: str, words: str) ->
     (error,) = body["errors"]
     assert words in error["message"]
     assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert f"`{error['extensions']['argument']}`" in error["message"]  # the argument, as data too
     # in the caller's words: no wire names, paths or msgspec jargon
     for jargon in ("Traceback", "$.", "Expected `", "regex"):
         assert jargon not in error["message"], error["message"]
@@ -132,7 +133,7 @@ async def test_subscription_over_http_is_a_clear_error(url: str) -> None:
 async def test_subscription_bad_input_is_an_error_message(url: str) -> None:
     async with Subscription(url, STREAM, {"p": "  ", "n": 5}) as sub:
         messages = [m async for m in sub.messages()]
-    assert "prompt is empty" in str(messages)
+    assert "`prompt` must not be empty" in str(messages)
 
 
 async def test_cors_preflight_and_origin(url: str) -> None:

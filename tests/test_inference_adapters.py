@@ -21,6 +21,7 @@ from messages import (
     GenerationParams,
     ModelInfo,
     decode,
+    describe,
     encode,
     subjects,
 )
@@ -116,7 +117,10 @@ async def test_lru_bound(nc: Client, worker: Settings, adapters: list[str]) -> N
 
 @pytest.mark.parametrize(
     ("adapter", "words"),
-    [("no-such-adapter", "no adapter named 'no-such-adapter'"), ("other-base", "trained on someone/else-7B")],
+    [
+        ("no-such-adapter", "`adapter` names no saved adapter ('no-such-adapter')"),
+        ("other-base", "trained on someone/else-7B"),
+    ],
 )
 async def test_unusable_adapter_is_a_typed_error(
     nc: Client, worker: Settings, adapters: list[str], adapter: str, words: str
@@ -124,7 +128,7 @@ async def test_unusable_adapter_is_a_typed_error(
     reply, sub = await start(nc, GenerateRequest(request_id=new_id(), prompt=PROMPT, adapter=adapter))
     await sub.unsubscribe()
     assert isinstance(reply, ErrorMessage) and reply.code is ErrorCode.ADAPTER_MISSING
-    assert words in reply.message
+    assert words in describe(reply.message, reply.field)
 
 
 async def test_second_worker_with_empty_adapter_dir(

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from nats.aio.client import Client
 
-from messages import Accept, ErrorCode, ErrorMessage, GenerateReply, decode, subjects
+from messages import Accept, ErrorCode, ErrorMessage, GenerateReply, decode, describe, subjects
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from tests.conftest import worker_settings
@@ -30,18 +30,30 @@ async def raw(nc: Client, payload: bytes) -> GenerateReply:
 @pytest.mark.parametrize(
     ("payload", "code", "words"),
     [
-        (b'{"request_id": "a1", "prompt": ""}', ErrorCode.BAD_REQUEST, "prompt is empty"),
-        (b'{"request_id": "a2", "prompt": "   "}', ErrorCode.BAD_REQUEST, "prompt is empty"),
-        (b'{"request_id": "a3"}', ErrorCode.BAD_REQUEST, "prompt is empty"),
-        (b'{"request_id": "a4", "prompt": "hi", "colour": "red"}', ErrorCode.BAD_REQUEST, "unknown field `colour`"),
-        (b'{"request_id": "a5", "prompt": "hi", "params": {"max_new_tokens": 0}}', ErrorCode.BAD_REQUEST, ">= 1"),
+        (b'{"request_id": "a1", "prompt": ""}', ErrorCode.BAD_REQUEST, "`prompt` must not be empty"),
+        (b'{"request_id": "a2", "prompt": "   "}', ErrorCode.BAD_REQUEST, "`prompt` must not be empty"),
+        (b'{"request_id": "a3"}', ErrorCode.BAD_REQUEST, "`prompt` must not be empty"),
+        (
+            b'{"request_id": "a4", "prompt": "hi", "colour": "red"}',
+            ErrorCode.BAD_REQUEST,
+            "`colour` is not something this request takes",
+        ),
+        (
+            b'{"request_id": "a5", "prompt": "hi", "params": {"max_new_tokens": 0}}',
+            ErrorCode.BAD_REQUEST,
+            "must be at least 1",
+        ),
         (
             b'{"request_id": "a6", "prompt": "hi", "params": {"max_new_tokens": 10000000}}',
             ErrorCode.BAD_REQUEST,
-            "<= 8192",
+            "must be at most 8192",
         ),
         (b'{"request_id": "a7", "prompt": "hi", "params": {"temperature": -1}}', ErrorCode.BAD_REQUEST, "temperature"),
-        (b'{"request_id": "a8", "prompt": "hi", "params": {"temperature": 1e308}}', ErrorCode.BAD_REQUEST, "<= 5.0"),
+        (
+            b'{"request_id": "a8", "prompt": "hi", "params": {"temperature": 1e308}}',
+            ErrorCode.BAD_REQUEST,
+            "must be at most 5.0",
+        ),
         (b'{"request_id": "a9", "prompt": "hi", "params": {"top_p": 0}}', ErrorCode.BAD_REQUEST, "top_p"),
         (b'{"request_id": "b1", "prompt": "hi", "params": {"seed": -5}}', ErrorCode.BAD_REQUEST, "seed"),
         (
@@ -50,7 +62,7 @@ async def raw(nc: Client, payload: bytes) -> GenerateReply:
             "not both",
         ),
         (b'{"request_id": "b3", "messages": [{"role": "wizard", "content": "x"}]}', ErrorCode.BAD_REQUEST, "role"),
-        (b'{"request_id": "b4", "messages": []}', ErrorCode.BAD_REQUEST, "`messages` is empty"),
+        (b'{"request_id": "b4", "messages": []}', ErrorCode.BAD_REQUEST, "`messages` must not be empty"),
         (b'{"request_id": "../etc", "prompt": "hi"}', ErrorCode.BAD_REQUEST, "request_id"),
         (b'{"request_id": "b5", "prompt": "hi", "adapter": "../x"}', ErrorCode.BAD_REQUEST, "adapter"),
         (b"not json", ErrorCode.BAD_REQUEST, "malformed JSON"),
@@ -63,13 +75,13 @@ async def test_bad_input_is_a_typed_error(
     reply = await raw(nc, payload)
     assert isinstance(reply, ErrorMessage)
     assert reply.code is code
-    assert words in reply.message
+    assert words in describe(reply.message, reply.field)
 
 
 async def test_prompt_longer_than_the_context(nc: Client, tiny_worker: Settings) -> None:
     reply = await raw(nc, b'{"request_id": "c1", "prompt": "' + b"one two three " * 200 + b'"}')
     assert isinstance(reply, ErrorMessage) and reply.code is ErrorCode.CONTEXT_OVERFLOW
-    assert "reads at most 256" in reply.message
+    assert "reads at most 256" in reply.message and reply.field == "prompt"
 
 
 async def test_worker_keeps_serving_after_bad_input(nc: Client, tiny_worker: Settings) -> None:

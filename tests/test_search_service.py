@@ -19,6 +19,7 @@ from messages import (
     SearchReply,
     SearchResults,
     decode,
+    describe,
     encode,
     subjects,
 )
@@ -133,7 +134,7 @@ async def test_backend_error_is_typed_and_the_service_keeps_serving(
         reply = await ask(nc, "will fail")
         assert isinstance(reply, ErrorMessage)
         assert reply.code is code
-        assert words in reply.message
+        assert words in describe(reply.message, reply.field)
 
         backend.error = None
         retry = await ask(nc, "will fail")  # failures are not cached
@@ -207,14 +208,14 @@ async def test_rate_limited_when_the_wait_exceeds_the_timeout(nc: Client, base_s
     ("payload", "words"),
     [
         (b'{"query": ""}', "query"),
-        (b'{"query": "   "}', "query is empty"),
-        (b'{"query": "' + b"x" * 501 + b'"}', "<= 500"),
-        (b"{}", "missing required field `query`"),
-        (b'{"query": 42}', "Expected `str`"),
-        (b'{"query": "hi", "max_results": 0}', ">= 1"),
-        (b'{"query": "hi", "max_results": 99}', "<= 10"),
+        (b'{"query": "   "}', "`query` must not be empty"),
+        (b'{"query": "' + b"x" * 501 + b'"}', "`query` must have at most 500 characters"),
+        (b"{}", "`query` is required"),
+        (b'{"query": 42}', "`query` must be a string"),
+        (b'{"query": "hi", "max_results": 0}', "`max_results` must be at least 1"),
+        (b'{"query": "hi", "max_results": 99}', "must be at most 10"),
         (b'{"query": "hi", "max_results": "four"}', "max_results"),
-        (b'{"query": "hi", "colour": "red"}', "unknown field `colour`"),
+        (b'{"query": "hi", "colour": "red"}', "`colour` is not something"),
         (b'{"query": "hi", "request_id": "../x"}', "request_id"),
         (b"not json", "malformed JSON"),
         (b"", "malformed JSON"),
@@ -229,7 +230,7 @@ async def test_bad_input_is_a_typed_error(nc: Client, base_settings: Settings, p
         assert flagged
         assert isinstance(reply, ErrorMessage)
         assert reply.code is ErrorCode.BAD_REQUEST
-        assert words in reply.message
+        assert words in describe(reply.message, reply.field)
         assert backend.call_count == 0
 
 

@@ -13,6 +13,8 @@ MICRO_STATUS: dict[ErrorCode, str] = {
     ErrorCode.BAD_REQUEST: "400",
     ErrorCode.ADAPTER_MISSING: "404",
     ErrorCode.NOT_FOUND: "404",
+    ErrorCode.UNAUTHENTICATED: "401",
+    ErrorCode.FORBIDDEN: "403",
     ErrorCode.CONFLICT: "409",
     ErrorCode.INCOMPATIBLE: "422",
     ErrorCode.CONTEXT_OVERFLOW: "413",

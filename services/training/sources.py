@@ -65,12 +65,14 @@ def resolve_dataset(name: str, dataset_dir: Path) -> DatasetSource:
             raise _refused(
                 ErrorCode.BAD_REQUEST,
                 f"names a file outside the dataset folder {folder} (DATASET_DIR): {text!r}; put the file there "
-                f"and name it by its path inside that folder",
+                f"and name it by its path inside that folder; {HINT}",
             )
         if path.suffix.lower() not in FILE_SUFFIXES:
             raise _refused(ErrorCode.BAD_REQUEST, f"is not a .json or .jsonl file ({text!r}); {HINT}")
         if not path.is_file():
-            raise _refused(ErrorCode.NOT_FOUND, f"names no file in the dataset folder {folder} (DATASET_DIR): {text!r}")
+            raise _refused(
+                ErrorCode.NOT_FOUND, f"names no file in the dataset folder {folder} (DATASET_DIR): {text!r}; {HINT}"
+            )
         return DatasetSource(SourceKind.FILE, str(path))
     if _HUB_ID.fullmatch(text) and ".." not in text:
         return DatasetSource(SourceKind.HUB, text)
