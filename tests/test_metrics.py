@@ -156,3 +156,21 @@ async def test_metrics_take_the_keys_unless_left_open(urls: dict[str, str]) -> N
     assert status == 401
     status, body = await scrape(urls["open"], key=None)  # GATEWAY_METRICS_OPEN=true
     assert status == 200 and "switchboard_gateway_requests_total" in body
+
+
+async def test_refusals_in_results_and_unknown_fields_are_counted_as_such(urls: dict[str, str]) -> None:
+    base = urls["keyed"]
+    before = await samples(base)
+    refused = await graphql(base, 'mutation { startFineTune(adapterName: "x") { ok errorCode } }')
+    assert refused["data"] == {"startFineTune": {"ok": False, "errorCode": "FORBIDDEN"}}  # a user key
+    await graphql(base, "{ made_up_field_12345 }")
+    after = await samples(base)
+
+    def delta(**labels: str) -> float:
+        name = "switchboard_gateway_requests_total"
+        return total(after, name, api="graphql", **labels) - total(before, name, api="graphql", **labels)
+
+    assert delta(operation="startFineTune", outcome="forbidden") == 1
+    assert delta(operation="startFineTune", outcome="ok") == 0
+    assert delta(operation="unknown", outcome="bad_request") == 1
+    assert not [labels for (_, labels) in after if ("operation", "made_up_field_12345") in labels]

@@ -64,7 +64,7 @@ async def test_chat_whole_and_streamed_give_the_same_answer(client: openai.Async
     text = whole.choices[0].message.content or ""
     assert "Paris" in text and whole.choices[0].finish_reason in ("stop", "length")
     assert whole.usage is not None and whole.usage.completion_tokens <= 12 and whole.usage.prompt_tokens > 0
-    pieces, usage, finishes = [], None, []
+    pieces, usage, finishes, roles = [], None, [], []
     stream = await client.chat.completions.create(
         model=BUNDLED_MODEL_ID,
         messages=QUESTION,  # type: ignore[arg-type]
@@ -79,7 +79,9 @@ async def test_chat_whole_and_streamed_give_the_same_answer(client: openai.Async
         for choice in chunk.choices:
             pieces.append(choice.delta.content or "")
             finishes.append(choice.finish_reason)
+            roles.append(choice.delta.role)
     assert "".join(pieces) == text
+    assert roles[0] == "assistant" and not any(roles[1:])  # the role in the first delta only, as OpenAI sends it
     assert finishes[-1] == whole.choices[0].finish_reason and all(f is None for f in finishes[:-1])
     assert usage is not None and usage.completion_tokens == whole.usage.completion_tokens
 
@@ -164,8 +166,10 @@ async def test_keys_apply_to_v1(own_settings: Settings, base_url: str) -> None:
         assert served[0] == BUNDLED_MODEL_ID
 
 
-async def test_one_model_by_id(client: openai.AsyncOpenAI) -> None:
+async def test_one_model_by_id(client: openai.AsyncOpenAI, base_url: str) -> None:
     assert (await client.models.retrieve("pirate")).id == "pirate"
+    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/models/{BUNDLED_MODEL_ID}") as response:
+        assert response.status == 200 and (await response.json())["id"] == BUNDLED_MODEL_ID  # org/name, unescaped
     with pytest.raises(openai.NotFoundError):
         await client.models.retrieve("no-such-model")
 

@@ -93,9 +93,10 @@ class SwitchboardView(GraphQLView[Context, None]):
         return _encode_json(data).decode()
 
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
+        # its own (strawberry sets `connection_params` on a websocket's), with its own record of refusals
         if not self._keys.enabled:
-            return replace(self._context)  # its own: strawberry sets `connection_params` on a websocket's
-        return replace(self._context, role=role_of_request(self._keys, request))
+            return replace(self._context, refused={})
+        return replace(self._context, role=role_of_request(self._keys, request), refused={})
 
 
 def cors_middleware(origins: tuple[str, ...]) -> Middleware:

@@ -89,8 +89,19 @@ class OperationMetrics(SchemaExtension):
             return
         result = ec.result
         outcome = outcome_of(ec.pre_execution_errors or (result.errors if result is not None else None))
+        refused = getattr(ec.context, "refused", {})
+        known = _ROOT_FIELDS.get(ec.operation_type, frozenset())
         for field in _root_fields(ec.graphql_document, ec.operation_name):
-            metrics.count("graphql", field, outcome)
+            # a field the schema lacks is "unknown": a caller must not add series at will
+            metrics.count("graphql", field if field in known else "unknown", refused.get(field, outcome))
+
+
+_ROOT_FIELDS: dict[OperationType, frozenset[str]] = {}
+
+
+def know_root_fields(kind: OperationType, names: frozenset[str]) -> None:
+    """Register the schema's root fields of `kind`: only these are counted under their own name."""
+    _ROOT_FIELDS[kind] = names
 
 
 def _root_fields(document: object, operation_name: str | None) -> list[str]:

@@ -77,7 +77,7 @@ class OpenAIRoutes:
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/v1/models", self.models)
-        app.router.add_get("/v1/models/{model}", self.model)
+        app.router.add_get("/v1/models/{model:.+}", self.model)  # ids have a slash: org/name
         app.router.add_post("/v1/chat/completions", self.chat_completions)
         app.router.add_post("/v1/completions", self.completions)
 
@@ -193,11 +193,14 @@ class _Reply:
         kind = ("chat.completion" if self.chat else "text_completion") + (".chunk" if chunk and self.chat else "")
         return {"id": self.id, "object": kind, "created": self.created, "model": self.asked.model}
 
-    def _choice(self, text: str, finish: str | None, delta: bool) -> dict[str, Any]:
+    def _choice(self, text: str, finish: str | None, delta: bool, first: bool = True) -> dict[str, Any]:
+        """One choice; a streamed chat chunk names the role in the first delta only, as OpenAI does."""
         if not self.chat:
             return {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
-        key = "delta" if delta else "message"
-        return {"index": 0, key: {"role": "assistant", "content": text}, "finish_reason": finish}
+        if delta:
+            message = {"role": "assistant", "content": text} if first else {"content": text}
+            return {"index": 0, "delta": message, "finish_reason": finish}
+        return {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
 
     def usage(self, last: TokenChunk) -> dict[str, int] | None:
         if last.usage is None:
@@ -218,7 +221,7 @@ class _Reply:
         return {**body, **self.extension} if self.asked.web_search else body
 
     def chunk(self, text: str, finish: str | None, first: bool) -> dict[str, Any]:
-        body = {**self._envelope(chunk=True), "choices": [self._choice(text, finish, delta=True)]}
+        body = {**self._envelope(chunk=True), "choices": [self._choice(text, finish, delta=True, first=first)]}
         return {**body, **self.extension} if first and self.asked.web_search else body
 
     def usage_chunk(self, last: TokenChunk) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -29,7 +29,7 @@ from .auth import Role
 from .error_fields import graphql_argument, graphql_message
 from .event_plan import PlannedEventExecutor
 from .inference_client import InferenceClient
-from .metrics import GatewayMetrics, OperationMetrics
+from .metrics import GatewayMetrics, OperationMetrics, know_root_fields
 from .search_client import Grounding, SearchClient
 from .training_client import TrainingClient
 from .types import (
@@ -71,6 +71,7 @@ class Context:
     keys_required: bool = False
     connection_params: dict[str, object] | None = None  # a websocket's connection_init payload
     metrics: GatewayMetrics | None = None
+    refused: dict[str, str] = field(default_factory=dict)  # root field -> error code it answered `ok: false` with
 
 
 def require_admin(info: Info[Context, None], what: str) -> None:
@@ -136,6 +137,7 @@ async def _on_job(
         require_admin(info, what)
         await action(job_id)
     except SwitchboardError as exc:
+        _note_refusal(info, exc)
         return FineTuneResult(ok=False, error=graphql_message(exc), job_id=job_id, error_code=exc.code.value.upper())
     return FineTuneResult(ok=True, error=None, job_id=job_id)
 
@@ -143,6 +145,11 @@ async def _on_job(
 def _counting(ctx: Context, operation: str) -> AbstractContextManager[None]:
     """Count a subscription as one GraphQL request once it ends (see `GatewayMetrics.counting`)."""
     return ctx.metrics.counting("graphql", operation) if ctx.metrics is not None else contextlib.nullcontext()
+
+
+def _note_refusal(info: Info[Context, None], exc: SwitchboardError) -> None:
+    """A mutation that answers `ok: false` is counted under its error code, not as `ok`."""
+    info.context.refused[info.field_name] = exc.code.value
 
 
 def _ctx(info: Info[Context, None]) -> Context:
@@ -274,6 +281,7 @@ class Mutation:
             )
             record = await _ctx(info).training.submit(spec)
         except SwitchboardError as exc:
+            _note_refusal(info, exc)
             return FineTuneResult(
                 ok=False,
                 error=graphql_message(exc),
@@ -300,6 +308,7 @@ class Mutation:
             active = await ctx.adapters.activate(adapter_name)
             await workers_follow(ctx, active)
         except SwitchboardError as exc:
+            _note_refusal(info, exc)
             return AdapterResult(
                 ok=False, error=graphql_message(exc), active_adapter=None, error_code=exc.code.value.upper()
             )
@@ -313,6 +322,7 @@ class Mutation:
             active = await ctx.adapters.deactivate()
             await workers_follow(ctx, active)
         except SwitchboardError as exc:
+            _note_refusal(info, exc)
             return BaseModelResult(
                 ok=False, active_adapter=None, error=graphql_message(exc), error_code=exc.code.value.upper()
             )
@@ -327,6 +337,7 @@ class Mutation:
             require_admin(info, "deleteAdapter")
             active = await ctx.adapters.delete(adapter_name)
         except SwitchboardError as exc:
+            _note_refusal(info, exc)
             return AdapterResult(
                 ok=False, error=graphql_message(exc), active_adapter=None, error_code=exc.code.value.upper()
             )
@@ -470,3 +481,9 @@ schema = Schema(
         OperationMetrics,
     ],
 )
+for _kind, _type in (
+    (StrawberryOperationType.QUERY, schema._schema.query_type),
+    (StrawberryOperationType.MUTATION, schema._schema.mutation_type),
+):
+    assert _type is not None
+    know_root_fields(_kind, frozenset(_type.fields) | {"__typename", "__schema", "__type"})

@@ -286,7 +286,10 @@ class GenerationArgs:
         list[str] | None,
         _described(f"Up to {MAX_STOP_STRINGS} strings of 1 to 64 characters; the answer ends before the first"),
     ] = None
-    seed: Annotated[int | None, _described("Makes sampling repeatable: 0 to 4294967295")] = None
+    seed: Annotated[
+        int | None,
+        _described("Makes sampling repeatable: 0 to 2147483647 (GraphQL's Int; the OpenAI API takes up to 4294967295)"),
+    ] = None
     adapter: Annotated[
         str | None, _described("Answer with this saved adapter instead of the active one (this request only)")
     ] = None

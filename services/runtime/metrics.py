@@ -18,13 +18,14 @@ from collections.abc import Awaitable, Callable
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from messages import subjects
 
+disable_created_metrics()  # type: ignore[no-untyped-call]  # a `_created` series per counter says when a process started counting: noise here
 SERVICE_HEADER = "Switchboard-Service"
 INSTANCE_HEADER = "Switchboard-Instance"
 Refresh = Callable[[], Awaitable[None]]
@@ -110,6 +111,8 @@ class _Merged(Collector):
             except (ValueError, UnicodeDecodeError):
                 continue  # not an exposition: an instance of something else answered
             for family in parsed:
+                if not family.samples:
+                    continue  # a labelled figure nothing has counted yet
                 merged = families.setdefault(family.name, Metric(family.name, family.documentation, family.type))
                 for sample in family.samples:
                     if sample.name.endswith("_created"):
