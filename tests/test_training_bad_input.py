@@ -150,18 +150,25 @@ async def test_taken_names_and_ids_conflict(nc: Client, training_service: Traini
     assert (await wait_for(nc, job.job_id, timeout=180)).state is JobState.CANCELLED
 
 
-async def test_unusable_data_fails_the_job_clearly(nc: Client, training_service: TrainingActor) -> None:
+async def test_unusable_data_is_refused_before_queueing(nc: Client, training_service: TrainingActor) -> None:
     wrong = TINY.dataset_dir / "wrong.jsonl"
     wrong.write_text('{"question": "hi", "answer": "hello"}\n')
-    job = spec(dataset=str(wrong))
-    await submitted(nc, job)
-    done = await wait_for(nc, job.job_id, timeout=180)
-    assert done.state is JobState.FAILED
-    assert done.error is not None and "not in Alpaca format" in done.error and "instruction" in done.error
+    message = await refused(nc, body(dataset=str(wrong)))
+    assert message.startswith("`dataset` is not in Alpaca format") and "lacks instruction, output" in message
 
     broken = TINY.dataset_dir / "broken.json"
     broken.write_text("[{")
-    job = spec(dataset=str(broken))
+    assert (await refused(nc, body(dataset=str(broken)))).startswith("`dataset` is not JSON or JSON Lines")
+
+    (TINY.dataset_dir / "empty.jsonl").write_text("\n")
+    assert "has no row" in await refused(nc, body(dataset="empty.jsonl"))
+
+
+async def test_a_bad_row_further_in_fails_the_job_clearly(nc: Client, training_service: TrainingActor) -> None:
+    """Only the first row is checked at submit; the loader reads the rest and the job says why it failed."""
+    later = TINY.dataset_dir / "later.jsonl"
+    later.write_text('{"instruction": "Say hi.", "output": "hi"}\n{not json\n')
+    job = spec(dataset=str(later))
     await submitted(nc, job)
     done = await wait_for(nc, job.job_id, timeout=180)
     assert done.state is JobState.FAILED and done.error and "cannot load dataset" in done.error

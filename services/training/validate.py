@@ -11,7 +11,8 @@ from nats.js.errors import BucketNotFoundError, KeyNotFoundError
 from messages import ErrorCode, FineTuneSpec, JobRecord, JobState, SwitchboardError, subjects
 from messages.adapters import check_adapter_name, decode_naming_problems
 
-from .sources import DatasetSource, resolve_dataset
+from .file_check import check_local_file
+from .sources import DatasetSource, SourceKind, resolve_dataset
 
 T = TypeVar("T")
 
@@ -26,7 +27,10 @@ def check_spec(spec: FineTuneSpec, dataset_dir: Path) -> DatasetSource:
     be found (local files in `dataset_dir` only); returns where the dataset comes from. Raises
     SwitchboardError."""
     check_adapter_name(spec.adapter_name, "adapter_name")
-    return resolve_dataset(spec.dataset, dataset_dir)
+    source = resolve_dataset(spec.dataset, dataset_dir)
+    if source.kind is SourceKind.FILE:
+        check_local_file(Path(source.location), spec.dataset)
+    return source
 
 
 async def check_name_free(js: JetStreamContext, name: str) -> None:
