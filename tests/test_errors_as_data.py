@@ -14,6 +14,7 @@ from messages.adapters import RegisterAdapter
 from messages.errors import ErrorCode, ErrorMessage
 from messages.fields import PATTERN_RULES
 from services.gateway.error_fields import graphql_argument, graphql_message, openai_message, openai_param
+from services.gateway.schema import schema
 
 
 def refusal(body: bytes, kind: type[object]) -> SwitchboardError:
@@ -160,3 +161,28 @@ def test_openai_messages_use_openai_names() -> None:
 )
 def test_not_found_points_to_the_list(exc: SwitchboardError, worded: str) -> None:
     assert graphql_message(exc) == worded
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "argument"),
+    [
+        ('mutation { infer(prompt: "hi", maxNewTokens: "x") { text } }', None, "maxNewTokens"),
+        ('mutation { infer(prompt: "hi", seed: 4294967295) { text } }', None, "seed"),
+        ('mutation { infer(prompt: "hi", messages: [{role: WIZARD, content: "x"}]) { text } }', None, "messages"),
+        ('mutation { infer(prompt: "hi", colour: "red") { text } }', None, "colour"),
+        ('mutation($n: Int) { infer(prompt: "hi", maxNewTokens: $n) { text } }', {"n": "abc"}, "maxNewTokens"),
+        (
+            'mutation($m: [ChatMessageInput!]) { infer(prompt: "hi", messages: $m) { text } }',
+            {"m": [{"role": "WIZARD", "content": "x"}]},
+            "messages",
+        ),
+    ],
+)
+async def test_values_graphql_rejects_name_their_argument(
+    query: str, variables: dict[str, object] | None, argument: str
+) -> None:
+    """Found in the document's syntax tree: the argument a rejected literal or variable is passed to."""
+    result = await schema.execute(query, variable_values=variables)
+    assert result.errors is not None
+    (error,) = result.errors
+    assert error.extensions == {"code": "BAD_REQUEST", "argument": argument}

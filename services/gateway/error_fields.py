@@ -10,7 +10,20 @@ and `extensions.argument`) or OpenAI's `param` (`max_tokens`), and the message a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    ListValueNode,
+    Node,
+    ObjectValueNode,
+    ValueNode,
+    VariableDefinitionNode,
+    VariableNode,
+    Visitor,
+    visit,
+)
 
 from messages import ErrorCode, SwitchboardError
 
@@ -83,3 +96,40 @@ def _subject(field: str, rename: Callable[[str], str]) -> str:
     text = f"item {index + 1} of `{rename(name)}`" if index is not None else f"`{rename(name)}`"
     container = next(((n, i) for n, i in outer if i is not None), None)
     return f"{text} of item {container[1] + 1} of `{rename(container[0])}`" if container else text
+
+
+def graphql_argument_at(document: DocumentNode | None, nodes: Sequence[Node] | None) -> str | None:
+    """The argument a GraphQL-rejected value belongs to, found in the document's syntax tree (not the text):
+    `maxNewTokens` for `maxNewTokens: "x"`, for an enum inside `messages: [{role: WIZARD}]` `messages`, and
+    for a variable `$n` whose value cannot be coerced the argument `$n` is passed to."""
+    if document is None or not nodes:
+        return None
+    target = nodes[0]
+    if isinstance(target, ArgumentNode):
+        return target.name.value
+    variable = target.variable.name.value if isinstance(target, VariableDefinitionNode) else None
+    finder = _ArgumentFinder(target, variable)
+    visit(document, finder)
+    return finder.found
+
+
+class _ArgumentFinder(Visitor):
+    def __init__(self, target: Node, variable: str | None) -> None:
+        super().__init__()
+        self.target = target
+        self.variable = variable
+        self.found: str | None = None
+
+    def enter_argument(self, node: ArgumentNode, *_: object) -> None:
+        if self.found is None and _within(node.value, self.target, self.variable):
+            self.found = node.name.value
+
+
+def _within(value: ValueNode, target: Node, variable: str | None) -> bool:
+    if value is target or (variable is not None and isinstance(value, VariableNode) and value.name.value == variable):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_within(item, target, variable) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_within(field.value, target, variable) for field in value.fields)
+    return False

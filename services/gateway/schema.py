@@ -26,7 +26,7 @@ from messages import TokenChunk as ChunkMessage
 from .adapters_client import AdaptersClient
 from .arguments import argument_names, takes
 from .auth import Role
-from .error_fields import graphql_argument, graphql_message
+from .error_fields import graphql_argument, graphql_argument_at, graphql_message
 from .event_plan import PlannedEventExecutor
 from .inference_client import InferenceClient
 from .metrics import GatewayMetrics, OperationMetrics, know_root_fields
@@ -441,6 +441,9 @@ class Schema(strawberry.Schema):
                 # GraphQL cannot coerce: graphql-core wraps those in a GraphQLError), else it is a bug
                 bad_input = original is None or isinstance(original, GraphQLError)
                 error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST" if bad_input else "INTERNAL"}
+                document = execution_context.graphql_document if execution_context is not None else None
+                if bad_input and (argument := graphql_argument_at(document, error.nodes)) is not None:
+                    error.extensions["argument"] = argument
             if original is None or isinstance(original, (GraphQLError, SwitchboardError)):
                 log.info("graphql error", extra={"error": error.message, "path": error.path})
             else:
