@@ -13,6 +13,9 @@ TOKENS_PREFIX = "infer.tokens"
 TOKENS_WILDCARD = f"{TOKENS_PREFIX}.>"
 CANCEL_PREFIX = "infer.cancel"
 CANCEL_WILDCARD = f"{CANCEL_PREFIX}.*"
+PING_PREFIX = "infer.ping"  # `infer.ping.<worker_id>`: is this worker alive, and does it hold request <body>?
+PING_ACTIVE = b"active"  # the reply when it holds the request
+PING_UNKNOWN = b"unknown"  # the reply when it does not
 
 # -- gateway ---------------------------------------------------------------------------------
 GATEWAY_SERVICE = "gateway"
@@ -69,6 +72,11 @@ def inbox_prefix(user: str) -> str:
 def tokens_subject(request_id: str) -> str:
     """The subject that carries one generation's token chunks."""
     return f"{TOKENS_PREFIX}.{request_id}"
+
+
+def ping_subject(worker_id: str) -> str:
+    """The subject one inference worker answers liveness probes on (the gateway asks while a stream is silent)."""
+    return f"{PING_PREFIX}.{worker_id}"
 
 
 def cancel_subject(request_id: str) -> str:

@@ -64,12 +64,20 @@ def failing(tokens: list[str], message: str = "the worker failed on purpose") ->
     return Script(tokens=[*tokens, ""], error=ErrorMessage(ErrorCode.INTERNAL, message))
 
 
+SCRIPTED_WORKER_ID = "scripted"
+
+
 @dataclass
 class ScriptedWorker:
     script: Callable[[GenerateRequest], Script]
     nc: Client | None = None
     requests: list[GenerateRequest] = field(default_factory=list)
+    active: set[str] = field(default_factory=set)  # request ids still being sent
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def on_ping(self, msg: Msg) -> None:
+        """Liveness probes, as a real worker answers them (`infer.ping.scripted`)."""
+        await msg.respond(subjects.PING_ACTIVE if msg.data.decode() in self.active else subjects.PING_UNKNOWN)
 
     async def on_generate(self, msg: Msg) -> None:
         nc = self.nc
@@ -81,15 +89,20 @@ class ScriptedWorker:
         subject = subjects.tokens_subject(request.request_id)
         for chunk in chunks[: script.before_accept]:
             await nc.publish(subject, encode(chunk))
-        accept = Accept(request.request_id, "scripted", prompt_tokens=3, max_new_tokens=len(script.tokens))
+        accept = Accept(request.request_id, SCRIPTED_WORKER_ID, prompt_tokens=3, max_new_tokens=len(script.tokens))
         await msg.respond(encode(accept))
 
+        self.active.add(request.request_id)
+
         async def rest() -> None:
-            for chunk in chunks[script.before_accept :]:
-                if script.interval_s:
-                    await asyncio.sleep(script.interval_s)
-                await nc.publish(subject, encode(chunk))
-            await nc.flush()
+            try:
+                for chunk in chunks[script.before_accept :]:
+                    if script.interval_s:
+                        await asyncio.sleep(script.interval_s)
+                    await nc.publish(subject, encode(chunk))
+                await nc.flush()
+            finally:
+                self.active.discard(request.request_id)
 
         task = asyncio.create_task(rest())
         self._tasks.add(task)
@@ -105,6 +118,7 @@ async def scripted_worker(nats_url: str, script: Callable[[GenerateRequest], Scr
     worker = ScriptedWorker(script, nc=nc)
     try:
         await nc.subscribe(subjects.INFERENCE_GENERATE, queue=subjects.INFERENCE_QUEUE, cb=worker.on_generate)
+        await nc.subscribe(subjects.ping_subject(SCRIPTED_WORKER_ID), cb=worker.on_ping)
         await nc.flush()
         yield worker
     finally:

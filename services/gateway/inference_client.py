@@ -8,6 +8,9 @@ import time
 from collections.abc import AsyncIterator
 
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
 
 from messages import (
     Accept,
@@ -26,10 +29,11 @@ from messages import (
 from .config import GatewayConfig
 from .metrics import GatewayMetrics
 from .nats_request import request
-from .token_relay import TokenRelay, join
+from .token_relay import Liveness, TokenRelay, join
 
 BUSY_FIRST_PAUSE_S = 0.05
 BUSY_LONGEST_PAUSE_S = 0.5  # a freed slot is taken within half a second
+PROBE_TIMEOUT_S = 1.0  # a live worker answers a liveness probe from its event loop in milliseconds
 
 NO_WORKER = "no inference worker is running; start one with `python -m services.inference` (`just up` does)"
 
@@ -81,6 +85,20 @@ class InferenceClient:
             await asyncio.sleep(min(pause, left))
             pause = min(pause * 2, BUSY_LONGEST_PAUSE_S)
 
+    async def _probe(self, worker_id: str, request_id: str) -> Liveness:
+        """Ask worker `worker_id` whether it lives and holds `request_id` (`infer.ping.<worker_id>`)."""
+        try:
+            reply = await self._nc.request(
+                subjects.ping_subject(worker_id), request_id.encode(), timeout=PROBE_TIMEOUT_S
+            )
+        except NoRespondersError:
+            return Liveness.GONE
+        except (NatsTimeoutError, TimeoutError):
+            return Liveness.SILENT
+        except NatsError:
+            return Liveness.SILENT  # our own connection is in trouble: not the worker's fault (yet)
+        return Liveness.ACTIVE if reply.data == subjects.PING_ACTIVE else Liveness.UNKNOWN
+
     async def stream(self, request: GenerateRequest) -> AsyncIterator[TokenChunk]:
         """Yield the generation's chunks in `seq` order; an early exit cancels the generation.
 
@@ -102,7 +120,8 @@ class InferenceClient:
         waiting_first = True
         self._metrics.streams_open.inc()
         try:
-            await self._start(request)
+            accept = await self._start(request)
+            relay.watch(lambda: self._probe(accept.worker_id, request.request_id))
             while True:
                 chunks = await relay.take()
                 if waiting_first:

@@ -9,6 +9,8 @@ chunk carries the `seq` of its last token.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from enum import Enum
 
 import msgspec
 from nats.aio.msg import Msg
@@ -17,6 +19,21 @@ from messages import ErrorCode, SwitchboardError, TokenChunk
 
 _decode_chunk = msgspec.json.Decoder(TokenChunk).decode
 JOIN_MAX_CHARS = 64 * 1024  # a joined chunk stays far below clients' message limits (websockets: 1 MiB)
+PROBE_AFTER_S = 2.0  # silence after which the worker is asked whether it lives (a dead one is known in < 5 s)
+UNANSWERED_PROBES = 2  # probes that time out in a row before a worker that still has a connection is given up
+CONFIRMED_SILENCE_FACTOR = 10  # a worker that says it holds the request may stay silent this many timeouts
+
+
+class Liveness(Enum):
+    """What a probe of the worker that accepted a request found."""
+
+    ACTIVE = "active"  # alive, and working on the request (a long prompt is being read, say)
+    UNKNOWN = "unknown"  # alive, but without the request
+    GONE = "gone"  # nothing answers on its subject: the process is gone
+    SILENT = "silent"  # no answer in time: busy, paused, or cut off
+
+
+Probe = Callable[[], Awaitable[Liveness]]
 
 
 class TokenRelay:
@@ -31,23 +48,57 @@ class TokenRelay:
         self._broken: SwitchboardError | None = None
         self._loop = asyncio.get_running_loop()
         self._heard_at = self._loop.time()
+        self._probe: Probe | None = None
+        self._probing: asyncio.Task[None] | None = None
+        self._confirmed = False  # the last probe found the worker working on the request
+        self._unanswered = 0
         # one timer per stream, moved on only when it fires (a timer per wait cost ~5% of the relay's CPU)
         self._watchdog = self._loop.call_at(self._heard_at + token_timeout_s, self._check_silence)
 
-    def close(self) -> None:
-        """Stop the silence timer; call when the stream ends."""
+    def watch(self, probe: Probe) -> None:
+        """Once a worker has accepted: after `PROBE_AFTER_S` of silence, ask it with `probe` (again every
+        `PROBE_AFTER_S` while the silence lasts). A worker that is gone, or no longer holds the request, or
+        leaves `UNANSWERED_PROBES` probes unanswered, ends the stream with UNAVAILABLE; one that says it is
+        working on the request may stay silent `CONFIRMED_SILENCE_FACTOR` times the token timeout."""
+        self._probe = probe
         self._watchdog.cancel()
+        self._watchdog = self._loop.call_at(self._heard_at + PROBE_AFTER_S, self._check_silence)
+
+    def close(self) -> None:
+        """Stop the silence timer and any probe; call when the stream ends."""
+        self._watchdog.cancel()
+        if self._probing is not None:
+            self._probing.cancel()
 
     def _check_silence(self) -> None:
-        silent_until = self._heard_at + self._timeout_s
-        if self._loop.time() < silent_until:
-            self._watchdog = self._loop.call_at(silent_until, self._check_silence)
-            return
-        self._fail(
-            SwitchboardError(
-                ErrorCode.TIMEOUT, f"the inference worker sent nothing for {self._timeout_s:g}s and was given up"
+        now = self._loop.time()
+        limit = self._timeout_s * (CONFIRMED_SILENCE_FACTOR if self._confirmed else 1)
+        if now - self._heard_at >= limit:
+            self._fail(
+                SwitchboardError(
+                    ErrorCode.TIMEOUT, f"the inference worker sent nothing for {limit:g}s and was given up"
+                )
             )
-        )
+            return
+        if self._probe is None:
+            self._watchdog = self._loop.call_at(self._heard_at + limit, self._check_silence)
+            return
+        if now - self._heard_at >= PROBE_AFTER_S and self._probing is None:
+            self._probing = self._loop.create_task(self._ask(self._probe))
+        self._watchdog = self._loop.call_at(max(now, self._heard_at) + PROBE_AFTER_S, self._check_silence)
+
+    async def _ask(self, probe: Probe) -> None:
+        try:
+            found = await probe()
+        finally:
+            self._probing = None
+        self._confirmed = found is Liveness.ACTIVE
+        self._unanswered = self._unanswered + 1 if found is Liveness.SILENT else 0
+        if found is Liveness.GONE or self._unanswered >= UNANSWERED_PROBES:
+            why = "is gone" if found is Liveness.GONE else f"left {self._unanswered} liveness probes unanswered"
+            self._fail(SwitchboardError(ErrorCode.UNAVAILABLE, f"the inference worker stopped mid-answer ({why})"))
+        elif found is Liveness.UNKNOWN:
+            self._fail(SwitchboardError(ErrorCode.UNAVAILABLE, "the inference worker no longer holds this request"))
 
     async def on_msg(self, msg: Msg) -> None:
         try:
@@ -81,8 +132,9 @@ class TokenRelay:
         (but at least one chunk); waits for one when none is waiting.
 
         Raises:
-            SwitchboardError: TIMEOUT after `token_timeout_s` without a chunk; INTERNAL when a chunk came out
-                of order or could not be read (the chunks before either are handed out first).
+            SwitchboardError: TIMEOUT after `token_timeout_s` without a chunk; UNAVAILABLE when the worker
+                stopped (see `watch`); INTERNAL when a chunk came out of order or could not be read (the
+                chunks before any of these are handed out first).
         """
         if not self._waiting and self._broken is None:
             self._wakeup = self._loop.create_future()

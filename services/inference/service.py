@@ -117,6 +117,7 @@ class InferenceActor(Actor):
             await self._warm_up()
         self._adapters.start_watching()
         await ctx.nc.subscribe(subjects.CANCEL_WILDCARD, cb=self._on_cancel)
+        await ctx.nc.subscribe(subjects.ping_subject(self.settings.worker_id), cb=self._on_ping)
         # not a queue group: every worker on the job's host hears it, the others ignore it
         await ctx.nc.subscribe(subjects.INFERENCE_GPU_RELEASE, cb=self._on_gpu_release)
         await ctx.nc.subscribe(subjects.INFERENCE_GPU_RECLAIM, cb=self._on_gpu_reclaim)
@@ -316,6 +317,12 @@ class InferenceActor(Actor):
                 self._log().info("gpu reclaimed", extra={"job_id": handoff.job_id})
         if msg.reply:
             await msg.respond(encode(self._model_info()))
+
+    async def _on_ping(self, msg: Msg) -> None:
+        """A liveness probe: answer whether this worker holds the request named in the body."""
+        held = msg.data.decode(errors="replace") in self._active
+        with contextlib.suppress(Exception):
+            await msg.respond(subjects.PING_ACTIVE if held else subjects.PING_UNKNOWN)
 
     async def _on_cancel(self, msg: object) -> None:
         subject = str(getattr(msg, "subject", ""))

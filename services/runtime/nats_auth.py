@@ -92,6 +92,7 @@ def permissions() -> dict[str, Permissions]:
                 "svc.adapters.>",
                 "svc.training.>",
                 f"{subjects.CANCEL_PREFIX}.*",
+                f"{subjects.PING_PREFIX}.*",
                 f"{subjects.TRAIN_CANCEL_PREFIX}.*",
                 subjects.METRICS_SCRAPE,
             ],
@@ -104,7 +105,7 @@ def permissions() -> dict[str, Permissions]:
                 *_kv(subjects.ADAPTERS_BUCKET, write=False),
                 *_objects(subjects.ADAPTER_FILES_BUCKET, write=False),
             ],
-            ["svc.inference.>", f"{subjects.CANCEL_PREFIX}.*"],
+            ["svc.inference.>", f"{subjects.CANCEL_PREFIX}.*", f"{subjects.PING_PREFIX}.*"],
         ),
         "search": ([], [subjects.SEARCH_QUERY]),
         "adapters": (

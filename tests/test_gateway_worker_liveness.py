@@ -1,0 +1,161 @@
+"""A worker that stops mid-answer is noticed within seconds, not after the 60 s token timeout: after
+`PROBE_AFTER_S` of silence the gateway asks the worker that accepted the request (`infer.ping.<worker_id>`)
+whether it lives and still holds the request.
+
+A real inference worker process killed with SIGKILL mid-answer, and scripted workers (tests/scripted_worker.py)
+that go silent while alive, forget a request, or drop their connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client
+
+import nats
+from messages import ErrorCode, GenerateRequest, GenerationParams, SwitchboardError, subjects
+from services.gateway import GatewayConfig
+from services.gateway.inference_client import InferenceClient
+from services.gateway.token_relay import PROBE_AFTER_S
+from tests.conftest import NatsServer
+from tests.scripted_worker import Script, ScriptedWorker, scripted_worker
+
+REPO = Path(__file__).resolve().parent.parent
+NOTICED_WITHIN_S = 5.0  # issue 14: a dead worker is noticed within 5 s
+
+
+def request(prompt: str, max_new_tokens: int = 256) -> GenerateRequest:
+    return GenerateRequest(
+        request_id=uuid.uuid4().hex, prompt=prompt, params=GenerationParams(max_new_tokens=max_new_tokens)
+    )
+
+
+@pytest.fixture
+async def client(own_nc: Client) -> InferenceClient:
+    return InferenceClient(own_nc, GatewayConfig(token_timeout_s=60.0))
+
+
+async def first_chunk_then_error(client: InferenceClient, asked: GenerateRequest) -> tuple[float, SwitchboardError]:
+    """Read the stream; returns (seconds from the first chunk to the error, the error)."""
+    first_at: float | None = None
+    with pytest.raises(SwitchboardError) as caught:
+        async for _ in client.stream(asked):
+            first_at = first_at or time.monotonic()
+    assert first_at is not None, "the worker never answered"
+    return time.monotonic() - first_at, caught.value
+
+
+async def test_a_silent_worker_that_holds_the_request_is_waited_for(
+    own_nats: NatsServer, client: InferenceClient
+) -> None:
+    """Alive and working (a long prompt being read): silence longer than a probe period is not an error."""
+    script = Script(["a", "b", ""], interval_s=PROBE_AFTER_S * 2.5)
+    async with scripted_worker(own_nats.url, lambda _: script):
+        chunks = [chunk async for chunk in client.stream(request("slow"))]
+    assert "".join(c.token for c in chunks) == "ab" and chunks[-1].done
+
+
+async def test_a_worker_reading_a_long_prompt_may_be_silent_past_the_token_timeout(
+    own_nats: NatsServer, own_nc: Client
+) -> None:
+    """Silence past GATEWAY_TOKEN_TIMEOUT_S is fine while the worker confirms it holds the request."""
+    short = InferenceClient(own_nc, GatewayConfig(token_timeout_s=PROBE_AFTER_S + 1))
+    script = Script(["a", ""], interval_s=PROBE_AFTER_S + 2.5)  # longer than the token timeout
+    async with scripted_worker(own_nats.url, lambda _: script):
+        chunks = [chunk async for chunk in short.stream(request("long prompt"))]
+    assert "".join(c.token for c in chunks) == "a" and chunks[-1].done
+
+
+async def test_a_worker_that_no_longer_holds_the_request_is_given_up(
+    own_nats: NatsServer, client: InferenceClient
+) -> None:
+    script = Script(["a", "b", ""], interval_s=30)
+    async with scripted_worker(own_nats.url, lambda _: script) as worker:
+
+        async def forget() -> None:
+            await asyncio.sleep(0.5)
+            worker.active.clear()  # as a worker that restarted under the same id would answer
+
+        forgetting = asyncio.create_task(forget())
+        started = time.monotonic()
+        with pytest.raises(SwitchboardError) as caught:
+            async for _ in client.stream(request("forgotten")):
+                pass
+        await forgetting
+    assert caught.value.code is ErrorCode.UNAVAILABLE and "no longer holds" in caught.value.message
+    assert time.monotonic() - started < NOTICED_WITHIN_S
+
+
+async def test_a_worker_whose_connection_drops_is_noticed(own_nats: NatsServer, client: InferenceClient) -> None:
+    async def drop(worker: ScriptedWorker) -> None:
+        for _ in range(100):  # until the request arrived, at most 5 s
+            if worker.requests:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        assert worker.nc is not None
+        await worker.nc.close()  # its subscriptions go with it: a probe finds no one
+
+    async with scripted_worker(own_nats.url, lambda _: Script(["a", "b", "c", "d", "e", ""], interval_s=30)) as worker:
+        dropping = asyncio.create_task(drop(worker))
+        started = time.monotonic()
+        with pytest.raises(SwitchboardError) as caught:
+            async for _ in client.stream(request("dropped")):
+                pass
+        await dropping
+    assert caught.value.code is ErrorCode.UNAVAILABLE and "stopped mid-answer" in caught.value.message
+    assert time.monotonic() - started < NOTICED_WITHIN_S + 1
+
+
+@pytest.fixture
+async def worker_process(own_nats: NatsServer, bundled_model: Path) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """A real inference worker in a process of its own (so it can be killed), serving on the module's NATS."""
+    env = {
+        **os.environ,
+        "NATS_URL": own_nats.url,
+        "WORKER_ID": f"doomed-{uuid.uuid4().hex[:6]}",
+        "INFERENCE_MAX_CONCURRENCY": "2",
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "services.inference"], cwd=REPO, env=env)
+    nc = await nats.connect(own_nats.url)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                await nc.request(subjects.INFERENCE_INFO, b"{}", timeout=1)
+                break
+            except Exception:
+                assert proc.poll() is None, "the worker exited"
+                await asyncio.sleep(0.5)
+        yield proc
+    finally:
+        await nc.close()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+
+
+async def test_a_killed_worker_is_noticed_within_seconds(
+    worker_process: subprocess.Popen[bytes], client: InferenceClient
+) -> None:
+    asked = request("Write a very long story about a lighthouse keeper.", max_new_tokens=2000)
+    killed_at: float | None = None
+    with pytest.raises(SwitchboardError) as caught:
+        async for _ in client.stream(asked):
+            if killed_at is None:
+                worker_process.send_signal(signal.SIGKILL)  # mid-answer, after the first chunk
+                killed_at = time.monotonic()
+    assert killed_at is not None
+    noticed_after = time.monotonic() - killed_at
+    assert caught.value.code is ErrorCode.UNAVAILABLE and "stopped mid-answer" in caught.value.message
+    assert noticed_after < NOTICED_WITHIN_S, f"noticed after {noticed_after:.1f}s"
+    print(f"killed worker noticed after {noticed_after:.2f}s")
