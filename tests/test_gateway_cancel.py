@@ -85,3 +85,24 @@ async def test_an_http_client_that_leaves_cancels(nc: Client, url: str) -> None:
     final = await final_chunk(nc, request_id)
     assert final.finish_reason is FinishReason.CANCELLED
     assert final.usage is not None and final.usage.completion_tokens < 100
+
+
+@pytest.mark.parametrize("after_chunks", [1, 1, 5, 20])
+async def test_an_http_client_that_leaves_at_any_moment_cancels(nc: Client, url: str, after_chunks: int) -> None:
+    """Repeated, at several moments: right after the first token, and mid-answer (issue 14: it was
+    intermittent)."""
+    tokens = await nc.subscribe(subjects.TOKENS_WILDCARD)
+    essay = asyncio.create_task(
+        post(url, 'mutation { infer(prompt: "Write a long essay on mountains.", maxNewTokens: 400) { text } }')
+    )
+    try:
+        for _ in range(after_chunks):
+            first = await tokens.next_msg(timeout=30)
+    finally:
+        await tokens.unsubscribe()
+    request_id = subjects.request_id_of(first.subject)
+    essay.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await essay
+    final = await final_chunk(nc, request_id)
+    assert final.finish_reason is FinishReason.CANCELLED, final

@@ -142,13 +142,12 @@ class InferenceClient:
         finally:
             self._metrics.streams_open.dec()
             relay.close()
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
-            # also when the client left while an accept was on its way (the worker may have started);
-            # a worker that never ran this request ignores the cancel
+            # the cancel first, also when the client left while an accept was on its way (the worker may have
+            # started; one that never ran this request ignores it). A cleanup await that a second cancellation
+            # interrupts must not leave the generation running or the subscription open.
             if not finished:
-                with contextlib.suppress(Exception):
-                    await self._nc.publish(
-                        subjects.cancel_subject(request.request_id),
-                        encode(Cancel(request.request_id, "client went away")),
-                    )
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    cancel = Cancel(request.request_id, "client went away")
+                    await asyncio.shield(self._nc.publish(subjects.cancel_subject(request.request_id), encode(cancel)))
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(sub.unsubscribe())

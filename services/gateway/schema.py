@@ -247,9 +247,11 @@ class Mutation:
         request = build_request(args, grounding)
         parts: list[str] = []
         last: ChunkMessage | None = None
-        async for chunk in ctx.inference.stream(request):
-            parts.append(chunk.token)
-            last = chunk
+        # closed at once when the caller leaves (not when the generator is collected): the cancel goes out now
+        async with contextlib.aclosing(ctx.inference.stream(request)) as stream:  # type: ignore[type-var]
+            async for chunk in stream:
+                parts.append(chunk.token)
+                last = chunk
         assert last is not None and last.finish_reason is not None
         return InferenceResult(
             text="".join(parts),
