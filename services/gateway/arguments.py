@@ -15,13 +15,15 @@ import typing
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, TypeVar
 
+from strawberry.utils.str_converters import to_camel_case
+
 A = TypeVar("A")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def argument_names(args_type: type[Any]) -> frozenset[str]:
     """The GraphQL names (camelCase) of the arguments `args_type` declares."""
-    return frozenset(_camel(field.name) for field in dataclasses.fields(args_type))
+    return frozenset(to_camel_case(field.name) for field in dataclasses.fields(args_type))
 
 
 def takes(args_type: type[A]) -> Callable[[F], F]:
@@ -44,7 +46,8 @@ def takes(args_type: type[A]) -> Callable[[F], F]:
     ]
 
     def decorate(resolver: F) -> F:
-        *context, last = inspect.signature(resolver).parameters.values()
+        signature = inspect.signature(resolver)
+        *context, last = signature.parameters.values()
         if last.name != "args":
             raise TypeError(f"{resolver.__name__}: the last parameter must be `args: {args_type.__name__}`")
         own = {p.name for p in context}  # `self`, `info`: strawberry may pass them by name or by position
@@ -68,7 +71,6 @@ def takes(args_type: type[A]) -> Callable[[F], F]:
                 named, args = split(given)
                 return await resolver(*leading, **named, args=args)
 
-        signature = inspect.signature(resolver)
         wrapped.__signature__ = signature.replace(parameters=[*context, *fields])
         wrapped.__name__ = resolver.__name__
         wrapped.__qualname__ = resolver.__qualname__
@@ -77,8 +79,3 @@ def takes(args_type: type[A]) -> Callable[[F], F]:
         return typing.cast(F, wrapped)
 
     return decorate
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)

@@ -24,6 +24,7 @@ from graphql import (
     Visitor,
     visit,
 )
+from strawberry.utils.str_converters import to_camel_case
 
 from messages import ErrorCode, SwitchboardError
 
@@ -58,14 +59,14 @@ def openai_param(field: str | None) -> str | None:
     """OpenAI's `param` for wire field `field`: `params.max_new_tokens` -> `max_tokens`, `messages[1].content`
     -> `messages`."""
     names = _names(field)
-    return _OPENAI_PARAM.get(names[0][0], names[0][0]) if names else None
+    return _openai_name(names[0][0]) if names else None
 
 
 def openai_message(exc: SwitchboardError) -> str:
     """`exc` as an OpenAI client reads it: "`max_tokens` must be at most 8192"."""
     if exc.field is None:
         return exc.message
-    return f"{_subject(exc.field, lambda name: _OPENAI_PARAM.get(name, name))} {exc.message}"
+    return f"{_subject(exc.field, _openai_name)} {exc.message}"
 
 
 def _names(field: str | None) -> list[tuple[str, int | None]]:
@@ -81,10 +82,11 @@ def _names(field: str | None) -> list[tuple[str, int | None]]:
 
 
 def _graphql_name(name: str) -> str:
-    if name in _GRAPHQL_ARGUMENT:
-        return _GRAPHQL_ARGUMENT[name]
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
+    return _GRAPHQL_ARGUMENT.get(name) or to_camel_case(name)
+
+
+def _openai_name(name: str) -> str:
+    return _OPENAI_PARAM.get(name, name)
 
 
 def _subject(field: str, rename: Callable[[str], str]) -> str:

@@ -12,10 +12,11 @@ from contextlib import contextmanager
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, get_operation_ast
+from graphql import FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, get_operation_ast
 from nats.aio.client import Client
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.base import BaseSchema
 from strawberry.types.graphql import OperationType
 
 from messages import SwitchboardError
@@ -90,28 +91,25 @@ class OperationMetrics(SchemaExtension):
         result = ec.result
         outcome = outcome_of(ec.pre_execution_errors or (result.errors if result is not None else None))
         refused = getattr(ec.context, "refused", {})
-        known = _ROOT_FIELDS.get(ec.operation_type, frozenset())
-        for field in _root_fields(ec.graphql_document, ec.operation_name):
-            # a field the schema lacks is "unknown": a caller must not add series at will
-            metrics.count("graphql", field if field in known else "unknown", refused.get(field, outcome))
+        for field in _root_fields(ec.schema, ec.graphql_document, ec.operation_name):
+            metrics.count("graphql", field, refused.get(field, outcome))
 
 
-_ROOT_FIELDS: dict[OperationType, frozenset[str]] = {}
+_META_FIELDS = frozenset({"__typename", "__schema", "__type"})
 
 
-def know_root_fields(kind: OperationType, names: frozenset[str]) -> None:
-    """Register the schema's root fields of `kind`: only these are counted under their own name."""
-    _ROOT_FIELDS[kind] = names
-
-
-def _root_fields(document: object, operation_name: str | None) -> list[str]:
+def _root_fields(schema: BaseSchema, document: object, operation_name: str | None) -> list[str]:
+    """The operation's root fields; one the schema lacks is "unknown", so a caller cannot add series at will."""
     try:
         operation: OperationDefinitionNode | None = get_operation_ast(document, operation_name)  # type: ignore[arg-type]
     except Exception:
         operation = None
-    if operation is None:
+    graphql_schema: GraphQLSchema = schema._schema  # type: ignore[attr-defined]  # strawberry.Schema's graphql-core one
+    root = None if operation is None else graphql_schema.get_root_type(operation.operation)
+    if operation is None or root is None:
         return ["unknown"]
-    return [s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)] or ["unknown"]
+    names = [s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)]
+    return [name if name in root.fields or name in _META_FIELDS else "unknown" for name in names] or ["unknown"]
 
 
 def metrics_route(nc: Client, wait_s: float) -> web.RouteDef:

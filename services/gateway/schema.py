@@ -29,7 +29,7 @@ from .auth import Role
 from .error_fields import graphql_argument, graphql_argument_at, graphql_message
 from .event_plan import PlannedEventExecutor
 from .inference_client import InferenceClient
-from .metrics import GatewayMetrics, OperationMetrics, know_root_fields
+from .metrics import GatewayMetrics, OperationMetrics
 from .search_client import Grounding, SearchClient
 from .training_client import TrainingClient
 from .types import (
@@ -50,6 +50,7 @@ from .types import (
     TokenChunk,
     Usage,
     WebSearchResult,
+    given_fields,
 )
 from .websocket import operation_problem, parse_document
 
@@ -103,14 +104,7 @@ def typed_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
 
 def build_request(args: GenerationArgs, grounding: Grounding) -> GenerateRequest:
     """`args.messages` are the earlier turns; `args.prompt` is the new user turn appended to them."""
-    given: dict[str, Any] = {
-        "max_new_tokens": args.max_new_tokens,
-        "temperature": args.temperature,
-        "top_p": args.top_p,
-        "stop": args.stop,
-        "seed": args.seed,
-    }
-    params = GenerationParams(**{k: v for k, v in given.items() if v is not None})
+    params = GenerationParams(**given_fields(args, GenerationParams))
     common: dict[str, Any] = {
         "request_id": uuid.uuid4().hex,
         "params": params,
@@ -265,22 +259,9 @@ class Mutation:
     @strawberry.mutation(description="Train a LoRA adapter; jobs run one at a time, later ones wait in order")
     @takes(FineTuneArgs)
     async def start_fine_tune(self, info: Info[Context, None], args: FineTuneArgs) -> FineTuneResult:
-        given: dict[str, Any] = {
-            "dataset": args.dataset_name,
-            "num_samples": args.num_samples,
-            "num_epochs": args.num_epochs,
-            "learning_rate": args.learning_rate,
-            "lora_r": args.lora_r,
-            "lora_alpha": args.lora_alpha,
-            "max_steps": args.max_steps,
-        }
         try:
             require_admin(info, "startFineTune")
-            spec = FineTuneSpec(
-                job_id=uuid.uuid4().hex,
-                adapter_name=args.adapter_name,
-                **{k: v for k, v in given.items() if v is not None},
-            )
+            spec = FineTuneSpec(job_id=uuid.uuid4().hex, **given_fields(args, FineTuneSpec, dataset="dataset_name"))
             record = await _ctx(info).training.submit(spec)
         except SwitchboardError as exc:
             _note_refusal(info, exc)
@@ -486,9 +467,3 @@ schema = Schema(
         OperationMetrics,
     ],
 )
-for _kind, _type in (
-    (StrawberryOperationType.QUERY, schema._schema.query_type),
-    (StrawberryOperationType.MUTATION, schema._schema.mutation_type),
-):
-    assert _type is not None
-    know_root_fields(_kind, frozenset(_type.fields) | {"__typename", "__schema", "__type"})

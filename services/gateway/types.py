@@ -33,6 +33,13 @@ def from_message(kind: type[T], *messages: msgspec.Struct, **given: Any) -> T:
     return kind(**values)
 
 
+def given_fields(args: object, kind: type[msgspec.Struct], **renamed: str) -> dict[str, Any]:
+    """The fields of message `kind` that the caller set in `args` (None: left out, so `kind`'s default
+    applies), each read from the attribute of the same name or from `renamed[field]`."""
+    given = {name: getattr(args, renamed.get(name, name), None) for name in kind.__struct_fields__}
+    return {name: value for name, value in given.items() if value is not None}
+
+
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
