@@ -386,15 +386,14 @@ class InferenceActor(Actor):
         assert self.scheduler is not None
         relay = Relay()
         self.scheduler.submit(job, relay)
-        seq = 0
         last = job.admitted
         async for piece in relay.pieces():
-            await self._publish(TokenChunk(request_id=job.request_id, seq=seq, token=piece))
+            await self._publish(TokenChunk(request_id=job.request_id, seq=job.chunks_published, token=piece))
             now = time.perf_counter()
-            (self.metrics.time_per_output_token if seq else self.metrics.time_to_first_token).observe(now - last)
+            first = job.chunks_published == 0
+            (self.metrics.time_to_first_token if first else self.metrics.time_per_output_token).observe(now - last)
             last = now
-            seq += 1
-            job.chunks_published = seq
+            job.chunks_published += 1
         if relay.outcome is not None:
             reason = relay.outcome.finish_reason
             error = None
@@ -403,7 +402,7 @@ class InferenceActor(Actor):
                 error = ErrorMessage(ErrorCode.UNAVAILABLE, "the inference worker shut down mid-answer")
             final = TokenChunk(
                 request_id=job.request_id,
-                seq=seq,
+                seq=job.chunks_published,
                 done=True,
                 finish_reason=reason,
                 usage=Usage(job.prompt_tokens, relay.outcome.completion_tokens),
@@ -413,7 +412,7 @@ class InferenceActor(Actor):
             self._log().error("generation failed", extra={"request_id": job.request_id, "error": repr(relay.error)})
             final = TokenChunk(
                 request_id=job.request_id,
-                seq=seq,
+                seq=job.chunks_published,
                 done=True,
                 finish_reason=FinishReason.ERROR,
                 error=ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {relay.error}"),
