@@ -19,6 +19,10 @@ ui-build:
 up: setup ui-build
     {{py}} scripts/up.py
 
+# the same on a three-node local NATS cluster (nats/cluster.conf), NATS_REPLICAS=3, two inference workers
+up-cluster: setup ui-build
+    {{py}} scripts/up.py --cluster
+
 # the web app with hot reload on http://localhost:5173, beside a running `just up` (its gateway on :8080)
 ui-dev: ui-build
     cd ui && npx vite --port 5173

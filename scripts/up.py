@@ -1,6 +1,8 @@
 """`just up`: start nats-server and every service, prefix and interleave their logs, stop all on Ctrl-C.
 
-`just down` (this script with `--down`) stops an `up` running in another terminal.
+`just up-cluster` (`--cluster`): three local nats-server nodes from nats/cluster.conf instead of one, every
+service with NATS_URL listing all three and NATS_REPLICAS=3, and two inference workers with their own
+adapter folders. `just down` (`--down`) stops an `up` running in another terminal.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ DATASETS = DATA / "datasets"  # local fine-tune datasets: the only folder the tr
 NATS_AUTH_DIR = DATA / "nats-auth"  # NATS_AUTH=on: the users' passwords (mode 0600) and nats-server's auth.conf
 VENV_BIN = Path(sys.executable).parent
 NATS_URL = "nats://127.0.0.1:4222"
+CLUSTER = DATA / "cluster"  # `--cluster`: each node's JetStream store and each worker's adapters
+CLUSTER_NODES = ("a", "b", "c")  # node i: clients 4222+i, monitoring 8222+i, routes 6222+i
 GRAPHQL_URL = "http://127.0.0.1:8080/graphql"
 UI_URL = "http://localhost:3000"
 READY_SUBJECTS = {"svc.inference.generate", "svc.search.query", "svc.adapters.list", "svc.training.submit"}
@@ -44,23 +48,22 @@ def nats_auth_on() -> bool:
     return os.environ.get("NATS_AUTH", "off").strip().lower() in ("on", "true", "1", "yes")
 
 
-def nats_config() -> tuple[Path, dict[str, dict[str, str]]]:
-    """The nats-server config to run, and each service's NATS login (none without NATS_AUTH=on).
+def nats_config(base: Path) -> tuple[Path, dict[str, dict[str, str]]]:
+    """The nats-server config to run (`base`, from nats/), and each service's NATS login (none without
+    NATS_AUTH=on).
 
     With NATS_AUTH=on the users (one per service, least privilege, and `operator`) and their passwords are
-    made once under .data/nats-auth/ and kept; the server runs nats/nats-server.conf plus their
-    `authorization` block, and each service reads its own password file."""
-    base = ROOT / "nats" / "nats-server.conf"
+    made once under .data/nats-auth/ and kept; the server runs `base` plus their `authorization` block, and
+    each service reads its own password file."""
     if not nats_auth_on():
         return base, {}
     from services.runtime.nats_auth import Credentials
 
     creds = Credentials.ensure(NATS_AUTH_DIR)
     creds.write_conf()
-    config = NATS_AUTH_DIR / "server.conf"
+    config = NATS_AUTH_DIR / f"{base.stem}-server.conf"
     config.write_text(
-        f"# nats/nats-server.conf with the users of auth.conf (made by `just up`)\n{base.read_text()}\n"
-        'include "auth.conf"\n'
+        f'# nats/{base.name} with the users of auth.conf (made by `just up`)\n{base.read_text()}\ninclude "auth.conf"\n'
     )
     logins = {
         user: {"NATS_USER": user, "NATS_PASSWORD_FILE": str(NATS_AUTH_DIR / f"{user}.password")}
@@ -69,13 +72,48 @@ def nats_config() -> tuple[Path, dict[str, dict[str, str]]]:
     return config, logins
 
 
-def services() -> list[Proc]:
+def cluster_node(index: int) -> dict[str, str]:
+    """Node `index`'s values for nats/cluster.conf (all on loopback, ports 4222/6222/8222 + index)."""
+    routes = ", ".join(f"nats-route://127.0.0.1:{6222 + i}" for i in range(len(CLUSTER_NODES)))
+    return {
+        "NATS_NODE": f"node-{CLUSTER_NODES[index]}",
+        "NATS_LISTEN": f"127.0.0.1:{4222 + index}",
+        "NATS_HTTP": f"127.0.0.1:{8222 + index}",
+        "NATS_CLUSTER_LISTEN": f"127.0.0.1:{6222 + index}",
+        "NATS_ROUTES": f"[{routes}]",
+        "NATS_STORE_DIR": str(CLUSTER / f"nats-{CLUSTER_NODES[index]}"),
+    }
+
+
+def nats_urls(cluster: bool) -> str:
+    if not cluster:
+        return NATS_URL
+    return ",".join(f"nats://127.0.0.1:{4222 + i}" for i in range(len(CLUSTER_NODES)))
+
+
+def services(cluster: bool = False) -> list[Proc]:
     py = str(VENV_BIN / "python")
     nats = str(VENV_BIN / "nats-server")
-    config, logins = nats_config()
+    config, logins = nats_config(ROOT / "nats" / ("cluster.conf" if cluster else "nats-server.conf"))
+    inference = [Proc("inference", [py, "-m", "services.inference"], logins.get("inference", {}))]
+    natses = [Proc("nats", [nats, "-c", str(config)])]
+    if cluster:
+        natses = [Proc(f"nats-{n}", [nats, "-c", str(config)], cluster_node(i)) for i, n in enumerate(CLUSTER_NODES)]
+        inference = [
+            Proc(
+                f"inference-{i}",
+                [py, "-m", "services.inference"],
+                {
+                    "WORKER_ID": f"inference-{i}",
+                    "ADAPTER_DIR": str(CLUSTER / f"adapters-{i}"),
+                    **logins.get("inference", {}),
+                },
+            )
+            for i in (1, 2)
+        ]
     procs = [
-        Proc("nats", [nats, "-c", str(config)]),
-        Proc("inference", [py, "-m", "services.inference"], logins.get("inference", {})),
+        *natses,
+        *inference,
         Proc("search", [py, "-m", "services.search"], logins.get("search", {})),
         Proc("adapters", [py, "-m", "services.adapters"], logins.get("adapters", {})),
         Proc("training", [py, "-m", "services.training"], {"DATASET_DIR": str(DATASETS), **logins.get("training", {})}),
@@ -100,8 +138,8 @@ async def pump(proc: Proc, color: str, width: int) -> None:
         print(prefix + line, flush=True)
 
 
-async def spawn(proc: Proc, color: str, width: int) -> asyncio.Task[None]:
-    env = {**os.environ, "NATS_URL": NATS_URL, "PYTHONUNBUFFERED": "1", **proc.env}
+async def spawn(proc: Proc, color: str, width: int, base_env: dict[str, str]) -> asyncio.Task[None]:
+    env = {**os.environ, **base_env, "PYTHONUNBUFFERED": "1", **proc.env}
     proc.process = await asyncio.create_subprocess_exec(
         *proc.argv,
         cwd=ROOT,
@@ -122,12 +160,14 @@ async def wait_port(port: int, timeout: float) -> bool:
     return False
 
 
-def ready() -> bool:
-    """GraphQL answers and every service's endpoint is subscribed (read from NATS monitoring, not by
-    sending requests that would log errors while workers are still loading)."""
+def ready(monitors: int) -> bool:
+    """GraphQL answers and every service's endpoint is subscribed (read from NATS monitoring of each of
+    `monitors` nodes, not by sending requests that would log errors while workers are still loading)."""
     try:
-        with urllib.request.urlopen("http://127.0.0.1:8222/subsz?subs=1", timeout=2) as response:
-            subs = {s["subject"] for s in json.loads(response.read()).get("subscriptions_list", [])}
+        subs: set[str] = set()
+        for index in range(monitors):
+            with urllib.request.urlopen(f"http://127.0.0.1:{8222 + index}/subsz?subs=1", timeout=2) as response:
+                subs |= {s["subject"] for s in json.loads(response.read()).get("subscriptions_list", [])}
         body = json.dumps({"query": "{ health }"}).encode()
         request = urllib.request.Request(GRAPHQL_URL, body, {"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=2) as response:
@@ -139,14 +179,17 @@ def ready() -> bool:
     return healthy and ui and subs >= READY_SUBJECTS
 
 
-async def announce_when_ready(stop: asyncio.Event) -> None:
+async def announce_when_ready(stop: asyncio.Event, cluster: bool) -> None:
+    nodes = len(CLUSTER_NODES) if cluster else 1
     while not stop.is_set():
-        if await asyncio.to_thread(ready):
+        if await asyncio.to_thread(ready, nodes):
+            monitoring = ", ".join(f"http://127.0.0.1:{8222 + i}" for i in range(nodes))
             print(
-                "\n  Switchboard is up\n"
-                f"    Web app     {UI_URL}  (Chat, Fine-tune, GraphQL Explorer)\n"
+                "\n  Switchboard is up"
+                + (" on a three-node NATS cluster (NATS_REPLICAS=3)\n" if cluster else "\n")
+                + f"    Web app     {UI_URL}  (Chat, Fine-tune, GraphQL Explorer)\n"
                 f"    GraphQL     {GRAPHQL_URL}  (HTTP + graphql-transport-ws)\n"
-                f"    NATS        {NATS_URL}  (monitoring http://127.0.0.1:8222)\n"
+                f"    NATS        {nats_urls(cluster)}  (monitoring {monitoring})\n"
                 + (
                     f'    NATS users  on: nats --user operator --password "$(cat {NATS_AUTH_DIR}/operator.password)" '
                     "sub 'infer.tokens.>'\n"
@@ -176,15 +219,19 @@ async def stop_all(procs: list[Proc]) -> None:
             await p.wait()
 
 
-async def up() -> int:
-    for port, what in ((4222, "NATS"), (8080, "GraphQL"), (3000, "web app")):
+async def up(cluster: bool) -> int:
+    nats_ports = [(4222 + i, f"NATS node {i}") for i in range(len(CLUSTER_NODES) if cluster else 1)]
+    if cluster:
+        nats_ports += [(6222 + i, f"NATS routes of node {i}") for i in range(len(CLUSTER_NODES))]
+    for port, what in (*nats_ports, (8080, "GraphQL"), (3000, "web app")):
         if port_busy(port):
             print(f"port {port} ({what}) is already in use: is Switchboard already up? `just down` stops it.")
             return 1
     (DATA / "nats").mkdir(parents=True, exist_ok=True)
     DATASETS.mkdir(parents=True, exist_ok=True)
     PIDFILE.write_text(str(os.getpid()))
-    procs = services()
+    procs = services(cluster)
+    base_env = {"NATS_URL": nats_urls(cluster), **({"NATS_REPLICAS": "3"} if cluster else {})}
     width = max(len(p.name) for p in procs)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -192,12 +239,15 @@ async def up() -> int:
         loop.add_signal_handler(sig, stop.set)
     pumps: list[asyncio.Task[None]] = []
     try:
+        last_nats = [p for p in procs if p.name.startswith("nats")][-1]
         for index, proc in enumerate(procs):
-            pumps.append(await spawn(proc, COLORS[index % len(COLORS)], width))
-            if proc.name == "nats" and not await wait_port(4222, 10):
-                print("nats-server did not start; see its log above")
-                return 1
-        ready = asyncio.create_task(announce_when_ready(stop))
+            pumps.append(await spawn(proc, COLORS[index % len(COLORS)], width, base_env))
+            if proc is last_nats:  # every node listens before the services connect
+                for port, what in nats_ports[: len(CLUSTER_NODES) if cluster else 1]:
+                    if not await wait_port(port, 10):
+                        print(f"{what} did not start; see its log above")
+                        return 1
+        ready = asyncio.create_task(announce_when_ready(stop, cluster))
         while not stop.is_set():
             for index, proc in enumerate(procs):
                 p = proc.process
@@ -206,7 +256,7 @@ async def up() -> int:
                     delay = min(30, 2**proc.restarts)
                     print(f"{proc.name} exited with {p.returncode}; restarting in {delay}s", flush=True)
                     await asyncio.sleep(delay)
-                    pumps.append(await spawn(proc, COLORS[index % len(COLORS)], width))
+                    pumps.append(await spawn(proc, COLORS[index % len(COLORS)], width, base_env))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
         ready.cancel()
@@ -246,5 +296,6 @@ def down() -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--down", action="store_true", help="stop an `up` running elsewhere")
+    parser.add_argument("--cluster", action="store_true", help="three NATS nodes, NATS_REPLICAS=3, two workers")
     args = parser.parse_args()
-    sys.exit(down() if args.down else asyncio.run(up()))
+    sys.exit(down() if args.down else asyncio.run(up(args.cluster)))

@@ -71,12 +71,13 @@ SCRIPTED_WORKER_ID = "scripted"
 class ScriptedWorker:
     script: Callable[[GenerateRequest], Script]
     nc: Client | None = None
+    worker_id: str = SCRIPTED_WORKER_ID
     requests: list[GenerateRequest] = field(default_factory=list)
     active: set[str] = field(default_factory=set)  # request ids still being sent
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def on_ping(self, msg: Msg) -> None:
-        """Liveness probes, as a real worker answers them (`infer.ping.scripted`)."""
+        """Liveness probes, as a real worker answers them (`infer.ping.<worker_id>`)."""
         await msg.respond(subjects.PING_ACTIVE if msg.data.decode() in self.active else subjects.PING_UNKNOWN)
 
     async def on_generate(self, msg: Msg) -> None:
@@ -89,7 +90,7 @@ class ScriptedWorker:
         subject = subjects.tokens_subject(request.request_id)
         for chunk in chunks[: script.before_accept]:
             await nc.publish(subject, encode(chunk))
-        accept = Accept(request.request_id, SCRIPTED_WORKER_ID, prompt_tokens=3, max_new_tokens=len(script.tokens))
+        accept = Accept(request.request_id, self.worker_id, prompt_tokens=3, max_new_tokens=len(script.tokens))
         await msg.respond(encode(accept))
 
         self.active.add(request.request_id)
@@ -110,15 +111,17 @@ class ScriptedWorker:
 
 
 @contextlib.asynccontextmanager
-async def scripted_worker(nats_url: str, script: Callable[[GenerateRequest], Script]) -> AsyncIterator[ScriptedWorker]:
-    """Serve `svc.inference.generate` with `script` until the block ends."""
+async def scripted_worker(
+    nats_url: str, script: Callable[[GenerateRequest], Script], worker_id: str = SCRIPTED_WORKER_ID
+) -> AsyncIterator[ScriptedWorker]:
+    """Serve `svc.inference.generate` with `script` until the block ends, answering probes as `worker_id`."""
     import nats
 
     nc = await nats.connect(nats_url, name="scripted-inference-worker")
-    worker = ScriptedWorker(script, nc=nc)
+    worker = ScriptedWorker(script, nc=nc, worker_id=worker_id)
     try:
         await nc.subscribe(subjects.INFERENCE_GENERATE, queue=subjects.INFERENCE_QUEUE, cb=worker.on_generate)
-        await nc.subscribe(subjects.ping_subject(SCRIPTED_WORKER_ID), cb=worker.on_ping)
+        await nc.subscribe(subjects.ping_subject(worker_id), cb=worker.on_ping)
         await nc.flush()
         yield worker
     finally:

@@ -78,7 +78,7 @@ async def test_a_worker_reading_a_long_prompt_may_be_silent_past_the_token_timeo
 async def test_a_worker_that_no_longer_holds_the_request_is_given_up(
     own_nats: NatsServer, client: InferenceClient
 ) -> None:
-    script = Script(["a", "b", ""], interval_s=30)
+    script = Script(["a", "b", ""], before_accept=1, interval_s=30)  # mid-answer: "a" was sent
     async with scripted_worker(own_nats.url, lambda _: script) as worker:
 
         async def forget() -> None:
@@ -159,3 +159,36 @@ async def test_a_killed_worker_is_noticed_within_seconds(
     assert caught.value.code is ErrorCode.UNAVAILABLE and "stopped mid-answer" in caught.value.message
     assert noticed_after < NOTICED_WITHIN_S, f"noticed after {noticed_after:.1f}s"
     print(f"killed worker noticed after {noticed_after:.2f}s")
+
+
+async def test_a_request_whose_worker_stops_before_its_first_chunk_goes_to_another_worker(
+    own_nats: NatsServer, client: InferenceClient
+) -> None:
+    """Accepted, then the worker is gone before it sent anything (queued behind other requests, say): the
+    request goes to the workers again and the client sees the whole answer, no error."""
+    asked = request("retried")
+
+    async def fail_over(first: ScriptedWorker) -> None:
+        for _ in range(100):  # until the first worker accepted
+            if first.requests:
+                break
+            await asyncio.sleep(0.05)
+        async with scripted_worker(own_nats.url, lambda _: Script(["x", "y", ""]), worker_id="second") as second:
+            assert first.nc is not None
+            await first.nc.close()  # gone before its first chunk
+            for _ in range(200):
+                if second.requests:
+                    break
+                await asyncio.sleep(0.05)
+            assert [r.request_id for r in second.requests] == [asked.request_id]
+            await asyncio.sleep(0.5)
+
+    silent = Script(["a", ""], interval_s=30)
+    async with scripted_worker(own_nats.url, lambda _: silent, worker_id="first") as first:
+        failing_over = asyncio.create_task(fail_over(first))
+        started = time.monotonic()
+        chunks = [chunk async for chunk in client.stream(asked)]
+        took = time.monotonic() - started
+        await failing_over
+    assert "".join(c.token for c in chunks) == "xy" and chunks[-1].done
+    assert took < NOTICED_WITHIN_S, f"took {took:.1f}s"

@@ -61,7 +61,7 @@ class AdaptersActor(Actor):
     async def start(self, ctx: ActorContext) -> None:
         self._log = ctx.log
         self._nc = ctx.nc
-        self._store = await AdapterStore.open(ctx.js, self.config.kv_history, ctx.log)
+        self._store = await AdapterStore.open(ctx.js, self.config.kv_history, ctx.log, ctx.settings.nats_replicas)
         registered = Gauge(
             "switchboard_adapters_registered", "Adapters in the registry (KV `adapters`)", registry=ctx.metrics.registry
         )

@@ -52,16 +52,18 @@ class AdapterStore:
         self._log = log
 
     @classmethod
-    async def open(cls, js: JetStreamContext, history: int, log: logging.Logger) -> AdapterStore:
-        """Create both buckets unless they exist (file storage), and make sure key `active` exists."""
+    async def open(cls, js: JetStreamContext, history: int, log: logging.Logger, replicas: int = 1) -> AdapterStore:
+        """Create both buckets unless they exist (file storage, `replicas` copies), and make sure key `active`
+        exists."""
         kv = await open_key_value(
             js,
             subjects.ADAPTERS_BUCKET,
             "adapter.<name>: adapter metadata; active: the default adapter (empty: base model)",
             history,
             log,
+            replicas=replicas,
         )
-        objects = await open_adapter_files(js)
+        objects = await open_adapter_files(js, log, replicas)
         store = cls(kv, objects, js, log)
         # `nats kv get adapters active` works from the start; a choice made before a restart is kept
         with contextlib.suppress(KeyWrongLastSequenceError):

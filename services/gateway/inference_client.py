@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
@@ -34,6 +34,7 @@ from .token_relay import Liveness, TokenRelay, join
 BUSY_FIRST_PAUSE_S = 0.05
 BUSY_LONGEST_PAUSE_S = 0.5  # a freed slot is taken within half a second
 PROBE_TIMEOUT_S = 1.0  # a live worker answers a liveness probe from its event loop in milliseconds
+RESTARTS = 2  # times a request whose worker stopped before its first chunk is asked of the workers again
 
 NO_WORKER = "no inference worker is running; start one with `python -m services.inference` (`just up` does)"
 
@@ -99,11 +100,16 @@ class InferenceClient:
             return Liveness.SILENT  # our own connection is in trouble: not the worker's fault (yet)
         return Liveness.ACTIVE if reply.data == subjects.PING_ACTIVE else Liveness.UNKNOWN
 
+    def _prober(self, accept: Accept, request_id: str) -> Callable[[], Awaitable[Liveness]]:
+        return lambda: self._probe(accept.worker_id, request_id)
+
     async def stream(self, request: GenerateRequest) -> AsyncIterator[TokenChunk]:
         """Yield the generation's chunks in `seq` order; an early exit cancels the generation.
 
         Chunks that arrive while the caller is busy with the previous one come out joined into one (tokens in
         order, the `seq` of the last), so a slow reader costs one chunk per catch-up, not one per token.
+        A worker that stops before its first chunk (found by the liveness probe) costs no error: the request
+        goes to the workers again, up to `RESTARTS` times.
 
         Raises:
             SwitchboardError: the worker's typed error (after the text generated before it), BUSY or
@@ -121,9 +127,23 @@ class InferenceClient:
         self._metrics.streams_open.inc()
         try:
             accept = await self._start(request)
-            relay.watch(lambda: self._probe(accept.worker_id, request.request_id))
+            relay.watch(self._prober(accept, request.request_id))
+            restarts = RESTARTS
             while True:
-                chunks = await relay.take()
+                try:
+                    chunks = await relay.take()
+                except SwitchboardError as exc:
+                    # the worker stopped before its first chunk (queued behind others, or reading the prompt):
+                    # nothing was sent yet, so another worker may answer it from the start
+                    if exc.code is not ErrorCode.UNAVAILABLE or relay.started or not restarts:
+                        raise
+                    restarts -= 1
+                    try:
+                        accept = await self._start(request)
+                    except SwitchboardError:
+                        raise exc from None  # no other worker: what happened to the first is the news
+                    relay.rewatch(self._prober(accept, request.request_id))
+                    continue
                 if waiting_first:
                     self._metrics.time_to_first_token.observe(time.perf_counter() - asked)
                     waiting_first = False

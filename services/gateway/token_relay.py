@@ -64,6 +64,24 @@ class TokenRelay:
         self._watchdog.cancel()
         self._watchdog = self._loop.call_at(self._heard_at + PROBE_AFTER_S, self._check_silence)
 
+    @property
+    def started(self) -> bool:
+        """Whether any chunk (or a broken one) has arrived."""
+        return self._expected > 0 or bool(self._waiting)
+
+    def rewatch(self, probe: Probe) -> None:
+        """Start over with another worker, for a request whose first worker stopped before its first chunk:
+        the error is forgotten and the silence counts from now. Only valid while `started` is False."""
+        assert not self.started
+        if self._probing is not None:
+            self._probing.cancel()
+            self._probing = None
+        self._broken = None
+        self._confirmed = False
+        self._unanswered = 0
+        self._heard_at = self._loop.time()
+        self.watch(probe)
+
     def close(self) -> None:
         """Stop the silence timer and any probe; call when the stream ends."""
         self._watchdog.cancel()

@@ -80,7 +80,9 @@ class InferenceActor(Actor):
                 max_age=self.config.tokens_max_age_s,
                 max_bytes=self.config.tokens_max_bytes,
                 discard=DiscardPolicy.OLD,
+                num_replicas=self.settings.nats_replicas,
             ),
+            ctx.log,
         )
         source = await asyncio.to_thread(resolve_model, self.settings)
         torch.set_num_threads(self.config.threads)

@@ -4,6 +4,7 @@ every inference worker, so a worker anywhere needs nothing but the NATS URL."""
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import tarfile
 import tempfile
@@ -19,9 +20,12 @@ from .jetstream import open_object_store
 MAX_UNPACKED_BYTES = 2 * 1024**3  # a LoRA adapter is megabytes; refuse archives that unpack to more
 
 
-async def open_adapter_files(js: JetStreamContext) -> ObjectStore:
-    """Object Store `adapter-files`, created (file storage) by whichever service needs it first."""
-    return await open_object_store(js, subjects.ADAPTER_FILES_BUCKET, "one object per adapter: its saved files")
+async def open_adapter_files(js: JetStreamContext, log: logging.Logger, replicas: int) -> ObjectStore:
+    """Object Store `adapter-files`, created (file storage, `replicas` copies) by whichever service needs it
+    first."""
+    return await open_object_store(
+        js, subjects.ADAPTER_FILES_BUCKET, "one object per adapter: its saved files", log, replicas=replicas
+    )
 
 
 def pack(folder: Path) -> bytes:

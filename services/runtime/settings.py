@@ -71,9 +71,22 @@ def _default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
+MAX_REPLICAS = 5  # JetStream keeps at most 5 copies of a stream (NATS docs, "Streams": Replicas)
+
+
+def _replicas() -> int:
+    replicas = env_int("NATS_REPLICAS", 1, minimum=1)
+    if replicas > MAX_REPLICAS:
+        raise SwitchboardError(
+            ErrorCode.BAD_REQUEST, f"NATS_REPLICAS={replicas} must be at most {MAX_REPLICAS} (JetStream's limit)"
+        )
+    return replicas
+
+
 @dataclass(frozen=True)
 class Settings:
-    """The seed's variables (`MODEL_ID`, `LOAD_IN_4BIT`, `HF_TOKEN`, `ADAPTER_DIR`) and `NATS_URL`."""
+    """The seed's variables (`MODEL_ID`, `LOAD_IN_4BIT`, `HF_TOKEN`, `ADAPTER_DIR`), `NATS_URL` (comma-separated
+    for a cluster) and `NATS_REPLICAS`."""
 
     nats_url: str = "nats://127.0.0.1:4222"
     model_id: str | None = None  # None: the bundled SmolLM2-135M-Instruct
@@ -87,6 +100,7 @@ class Settings:
     worker_id: str = field(default_factory=_default_worker_id)
     nats_user: str | None = None  # NATS_USER: this service's NATS user (`just up` with NATS_AUTH=on sets it)
     nats_password: str | None = field(default=None, repr=False)  # NATS_PASSWORD, or read from NATS_PASSWORD_FILE
+    nats_replicas: int = 1  # NATS_REPLICAS: copies of every stream, KV bucket and object store (1..5, NATS's limit)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -104,4 +118,5 @@ class Settings:
             worker_id=env_str("WORKER_ID", _default_worker_id()),
             nats_user=os.environ.get("NATS_USER", "").strip() or None,
             nats_password=_secret("NATS_PASSWORD"),
+            nats_replicas=_replicas(),
         )

@@ -232,7 +232,9 @@ class JobRun:
             lora_r=self.spec.lora_r,
             lora_alpha=self.spec.lora_alpha,
         )
-        registered = await publish_adapter(self.nc, self.js, out_dir, meta, self.config.register_timeout_s, self.log)
+        registered = await publish_adapter(
+            self.nc, self.js, out_dir, meta, self.config.register_timeout_s, self.log, self.settings.nats_replicas
+        )
         self.log.info(
             "adapter registered",
             extra={"job_id": self.job_id, "adapter": registered.name, "bytes": registered.size_bytes},

@@ -34,9 +34,16 @@ from .validate import check_name_free
 
 
 async def publish_adapter(
-    nc: Client, js: JetStreamContext, folder: Path, meta: AdapterMeta, timeout_s: float, log: logging.Logger
+    nc: Client,
+    js: JetStreamContext,
+    folder: Path,
+    meta: AdapterMeta,
+    timeout_s: float,
+    log: logging.Logger,
+    replicas: int = 1,
 ) -> AdapterMeta:
-    """Upload `folder` as object `meta.name` and register it; returns the registered metadata.
+    """Upload `folder` as object `meta.name` and register it; returns the registered metadata. The object
+    store is created with `replicas` copies when it does not exist yet.
 
     Raises SwitchboardError when the name was taken meanwhile or the registry refuses or does not answer
     (then the uploaded object is removed again).
@@ -44,7 +51,7 @@ async def publish_adapter(
     await check_name_free(js, meta.name)  # never overwrite a registered adapter's files
     data = pack(folder)
     meta = msgspec.structs.replace(meta, size_bytes=len(data))
-    store = await open_adapter_files(js)
+    store = await open_adapter_files(js, log, replicas)
     await store.put(meta.name, data)
     log.info("adapter files stored", extra={"adapter": meta.name, "bytes": len(data)})
     try:

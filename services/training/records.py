@@ -57,14 +57,15 @@ class JobStore:
         self._log = log
 
     @classmethod
-    async def open(cls, js: JetStreamContext, history: int, log: logging.Logger) -> JobStore:
-        """Create bucket `training` unless it exists (file storage)."""
+    async def open(cls, js: JetStreamContext, history: int, log: logging.Logger, replicas: int = 1) -> JobStore:
+        """Create bucket `training` unless it exists (file storage, `replicas` copies)."""
         kv = await open_key_value(
             js,
             subjects.TRAINING_BUCKET,
             "job.<job_id>: a fine-tune job's record (spec, state, steps, losses, error, adapter)",
             history,
             log,
+            replicas=replicas,
         )
         return cls(kv, js, log)
 

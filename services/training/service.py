@@ -103,9 +103,11 @@ class TrainingActor(Actor):
                 max_msgs=self.config.max_queued,
                 discard=DiscardPolicy.NEW,
                 duplicate_window=120.0,
+                num_replicas=ctx.settings.nats_replicas,
             ),
+            ctx.log,
         )
-        self._store = await JobStore.open(ctx.js, self.config.kv_history, ctx.log)
+        self._store = await JobStore.open(ctx.js, self.config.kv_history, ctx.log, ctx.settings.nats_replicas)
         await self._recover()
         await self._refresh_positions()
         await ctx.nc.subscribe(subjects.TRAIN_CANCEL_WILDCARD, cb=self._on_cancel)
