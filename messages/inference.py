@@ -9,7 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from .errors import ErrorMessage
-from .fields import AdapterName, RequestId
+from .fields import AdapterName, RequestId, Subject
 from .search import SearchResult
 
 MAX_PROMPT_CHARS = 200_000
@@ -48,6 +48,9 @@ class GenerateRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     adapter: AdapterName | None = None
     base_model: bool = False  # answer with the base model even while an adapter is active (not with `adapter`)
     sources: Annotated[list[SearchResult], Meta(max_length=10)] | None = None  # web results to ground in
+    # a subject the worker asks (body: request_id) every few seconds while it runs the request; no responder,
+    # or "unknown", means whoever asked is gone, and the generation is cancelled (gateways set it)
+    requester_ping: Subject | None = None
 
 
 class Accept(msgspec.Struct, frozen=True, tag="accept", tag_field="type"):

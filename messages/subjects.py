@@ -19,6 +19,7 @@ PING_UNKNOWN = b"unknown"  # the reply when it does not
 
 # -- gateway ---------------------------------------------------------------------------------
 GATEWAY_SERVICE = "gateway"
+REQUESTER_PING_PREFIX = "gateway.ping"  # `gateway.ping.<instance>`: does this gateway still want request <body>?
 
 # -- metrics: every service instance answers (no queue group) with its Prometheus figures --------
 METRICS_SCRAPE = "metrics.scrape"
@@ -77,6 +78,12 @@ def tokens_subject(request_id: str) -> str:
 def ping_subject(worker_id: str) -> str:
     """The subject one inference worker answers liveness probes on (the gateway asks while a stream is silent)."""
     return f"{PING_PREFIX}.{worker_id}"
+
+
+def requester_ping_subject(instance: str) -> str:
+    """The subject one gateway answers on whether it still wants a generation (workers ask while they run it);
+    the reply is `PING_ACTIVE` or `PING_UNKNOWN`, as for `ping_subject`."""
+    return f"{REQUESTER_PING_PREFIX}.{instance}"
 
 
 def cancel_subject(request_id: str) -> str:

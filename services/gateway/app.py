@@ -32,7 +32,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class SwitchboardView(GraphQLView[Context, None]):
     graphql_transport_ws_handler_class = LimitedTransportWSHandler
 
-    def __init__(self, nc: Client, config: GatewayConfig, metrics: GatewayMetrics) -> None:
+    def __init__(self, nc: Client, config: GatewayConfig, metrics: GatewayMetrics, inference: InferenceClient) -> None:
         super().__init__(
             schema=schema,
             graphql_ide=None,  # strawberry's GraphiQL loads from a CDN; the web app brings an offline Explorer
@@ -44,7 +44,7 @@ class SwitchboardView(GraphQLView[Context, None]):
         self._keys = config.keys
         self._context = Context(
             nc=nc,
-            inference=InferenceClient(nc, config, metrics),
+            inference=inference,
             search=SearchClient(nc, config.search_timeout_s),
             adapters=AdaptersClient(nc, config.request_timeout_s),
             training=TrainingClient(nc, config.request_timeout_s),
@@ -171,8 +171,15 @@ async def _index(request: web.Request) -> web.Response:
     )
 
 
-def build_app(nc: Client, config: GatewayConfig, metrics: GatewayMetrics | None = None) -> web.Application:
-    """The gateway's routes: /graphql, the OpenAI API under /v1, /metrics (every instance's figures)."""
+def build_app(
+    nc: Client,
+    config: GatewayConfig,
+    metrics: GatewayMetrics | None = None,
+    inference: InferenceClient | None = None,
+) -> web.Application:
+    """The gateway's routes: /graphql, the OpenAI API under /v1, /metrics (every instance's figures).
+
+    `inference` talks to the workers (default: one that answers no requester pings)."""
     metrics = metrics or GatewayMetrics()
     middlewares = [
         openai_counting(metrics),  # outermost: counts what the caller got, refusals at the door included
@@ -184,7 +191,7 @@ def build_app(nc: Client, config: GatewayConfig, metrics: GatewayMetrics | None 
         open_paths = frozenset({"/metrics"}) if config.metrics_open else frozenset()
         middlewares.append(access_middleware(config.keys, open_paths))
     app = web.Application(middlewares=middlewares, client_max_size=config.max_message_bytes)
-    view = SwitchboardView(nc, config, metrics)
+    view = SwitchboardView(nc, config, metrics, inference or InferenceClient(nc, config, metrics))
     app.router.add_route("*", "/graphql", view)
     OpenAIRoutes(view.context).register(app)
     app.router.add_routes([metrics_route(nc, config.metrics_wait_s)])

@@ -7,7 +7,9 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import msgspec
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -40,10 +42,34 @@ NO_WORKER = "no inference worker is running; start one with `python -m services.
 
 
 class InferenceClient:
-    def __init__(self, nc: Client, config: GatewayConfig, metrics: GatewayMetrics | None = None) -> None:
+    """Generations through the workers. With `requester` (this gateway's instance id), every request names
+    `gateway.ping.<requester>`, which `answer_requester_pings` answers: a worker whose gateway died (or no
+    longer wants the request) stops generating within seconds."""
+
+    def __init__(
+        self,
+        nc: Client,
+        config: GatewayConfig,
+        metrics: GatewayMetrics | None = None,
+        requester: str | None = None,
+    ) -> None:
         self._nc = nc
         self._config = config
         self._metrics = metrics or GatewayMetrics()
+        self._requester_ping = subjects.requester_ping_subject(requester) if requester else None
+        self._open: set[str] = set()  # request ids of the streams open here
+
+    async def answer_requester_pings(self) -> None:
+        """Answer workers' "do you still want request <body>?" on `gateway.ping.<requester>`."""
+        if self._requester_ping is None:
+            return
+
+        async def answer(msg: Msg) -> None:
+            wanted = msg.data.decode(errors="replace") in self._open
+            with contextlib.suppress(Exception):
+                await msg.respond(subjects.PING_ACTIVE if wanted else subjects.PING_UNKNOWN)
+
+        await self._nc.subscribe(self._requester_ping, cb=answer)
 
     async def _request(self, subject: str, payload: bytes) -> bytes:
         return await request(
@@ -116,6 +142,8 @@ class InferenceClient:
                 UNAVAILABLE when no worker takes the request, TIMEOUT after `token_timeout_s` of silence,
                 INTERNAL when the token stream is broken.
         """
+        if self._requester_ping is not None and request.requester_ping is None:
+            request = msgspec.structs.replace(request, requester_ping=self._requester_ping)
         relay = TokenRelay(self._config.token_timeout_s)
         # subscribe before asking, so not even the first token can be missed
         sub = await self._nc.subscribe(
@@ -125,6 +153,7 @@ class InferenceClient:
         asked = time.perf_counter()
         waiting_first = True
         self._metrics.streams_open.inc()
+        self._open.add(request.request_id)
         try:
             accept = await self._start(request)
             relay.watch(self._prober(accept, request.request_id))
@@ -160,6 +189,7 @@ class InferenceClient:
                     yield join(chunks[:end])  # the text generated before the error
                 raise SwitchboardError.from_message(error)
         finally:
+            self._open.discard(request.request_id)
             self._metrics.streams_open.dec()
             relay.close()
             # the cancel first, also when the client left while an accept was on its way (the worker may have

@@ -11,6 +11,7 @@ from services.runtime import Actor, ActorContext, Settings
 
 from .app import build_app
 from .config import GatewayConfig
+from .inference_client import InferenceClient
 from .metrics import GatewayMetrics
 
 
@@ -30,8 +31,11 @@ class GatewayActor(Actor):
     async def start(self, ctx: ActorContext) -> None:
         # handler_cancellation: an HTTP client that goes away cancels its request, so an abandoned `infer` stops
         # its generation (the stream's cleanup publishes the cancel) instead of holding a slot to the end
+        metrics = GatewayMetrics(ctx.metrics.registry)
+        inference = InferenceClient(ctx.nc, self.config, metrics, requester=ctx.settings.worker_id)
+        await inference.answer_requester_pings()  # workers stop what this gateway no longer wants, even if it dies
         self._runner = web.AppRunner(
-            build_app(ctx.nc, self.config, GatewayMetrics(ctx.metrics.registry)),
+            build_app(ctx.nc, self.config, metrics, inference),
             access_log=None,
             shutdown_timeout=5,
             handler_cancellation=True,

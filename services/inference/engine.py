@@ -37,6 +37,7 @@ class Prepared:
     cancel: threading.Event = field(default_factory=threading.Event)
     admitted: float = field(default_factory=time.perf_counter)  # when it was prepared (time.perf_counter)
     chunks_published: int = 0  # token chunks sent so far (the next chunk's seq)
+    requester_ping: str | None = None  # where to ask whether the requester still wants it (GenerateRequest's)
 
     @property
     def prompt_tokens(self) -> int:

@@ -43,6 +43,7 @@ from .gate import ModelGate
 from .kv_cache import supported
 from .metrics import InferenceMetrics, Occupancy
 from .relay import Relay
+from .requester_watch import RequesterWatch
 from .scheduler import Scheduler
 from .sequential import SequentialScheduler
 
@@ -57,6 +58,7 @@ class InferenceActor(Actor):
         self.engine: Engine | None = None
         self._active: dict[str, Prepared] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._requesters: RequesterWatch | None = None
         self.scheduler: Scheduler | None = None
         self._ctx: ActorContext | None = None
         self._shutting_down = False
@@ -119,6 +121,8 @@ class InferenceActor(Actor):
             await self._warm_up()
         self._adapters.start_watching()
         await ctx.nc.subscribe(subjects.CANCEL_WILDCARD, cb=self._on_cancel)
+        self._requesters = RequesterWatch(ctx.nc, lambda: list(self._active.values()), self._cancel, ctx.log)
+        self._requesters.start()
         await ctx.nc.subscribe(subjects.ping_subject(self.settings.worker_id), cb=self._on_ping)
         # not a queue group: every worker on the job's host hears it, the others ignore it
         await ctx.nc.subscribe(subjects.INFERENCE_GPU_RELEASE, cb=self._on_gpu_release)
@@ -176,6 +180,8 @@ class InferenceActor(Actor):
 
     async def stop(self) -> None:
         self._shutting_down = True
+        if self._requesters is not None:
+            await self._requesters.stop()
         for job in self._active.values():
             job.cancel.set()
         if self.scheduler is not None:
@@ -221,6 +227,7 @@ class InferenceActor(Actor):
             raise SwitchboardError(ErrorCode.BAD_REQUEST, "give either an adapter or the base model, not both")
         job = self.engine.prepare(request)
         job.adapter = None if request.base_model else request.adapter or self._adapters.active
+        job.requester_ping = request.requester_ping
         if job.adapter is not None:  # exists, fits this base model; the version this request will use
             try:
                 job.adapter_revision = await self._adapters.resolve(job.adapter)
@@ -330,10 +337,16 @@ class InferenceActor(Actor):
         subject = str(getattr(msg, "subject", ""))
         job = self._active.get(subjects.request_id_of(subject))
         if job is not None:
-            job.cancel.set()
-            if self.scheduler is not None:
-                self.scheduler.wake()
-            self._log().info("cancel", extra={"request_id": job.request_id})
+            self._cancel(job, "asked")
+
+    def _cancel(self, job: Prepared, why: str) -> None:
+        """Stop `job` at its next decode step (it ends with finish_reason `cancelled`)."""
+        if job.cancel.is_set():
+            return
+        job.cancel.set()
+        if self.scheduler is not None:
+            self.scheduler.wake()
+        self._log().info("cancel", extra={"request_id": job.request_id, "why": why})
 
     # -- one generation ----------------------------------------------------------------------
 

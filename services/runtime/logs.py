@@ -62,6 +62,9 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level)
     for noisy in ("nats", "aiohttp.access", "httpx", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # nats-py logs every failed reconnect attempt with a traceback; connection.py's error callback already logs
+    # each one on a line of its own
+    logging.getLogger("nats.aio.client").setLevel(logging.CRITICAL)
 
 
 def get_logger(name: str) -> logging.Logger:

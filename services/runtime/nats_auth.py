@@ -96,11 +96,16 @@ def permissions() -> dict[str, Permissions]:
                 f"{subjects.TRAIN_CANCEL_PREFIX}.*",
                 subjects.METRICS_SCRAPE,
             ],
-            [f"{subjects.TOKENS_PREFIX}.*", f"{subjects.TRAIN_PROGRESS_PREFIX}.*"],
+            [
+                f"{subjects.TOKENS_PREFIX}.*",
+                f"{subjects.TRAIN_PROGRESS_PREFIX}.*",
+                f"{subjects.REQUESTER_PING_PREFIX}.*",
+            ],
         ),
         "inference": (
             [
                 f"{subjects.TOKENS_PREFIX}.*",
+                f"{subjects.REQUESTER_PING_PREFIX}.*",
                 *_stream_owner(tokens),
                 *_kv(subjects.ADAPTERS_BUCKET, write=False),
                 *_objects(subjects.ADAPTER_FILES_BUCKET, write=False),
