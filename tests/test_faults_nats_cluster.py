@@ -90,9 +90,13 @@ async def nc(cluster: NatsCluster) -> AsyncIterator[Client]:
 
 
 @pytest.fixture(scope="module")
-async def stack(settings: Settings, bundled_model: Path) -> AsyncIterator[Stack]:
+async def stack(settings: Settings, cluster: NatsCluster, bundled_model: Path) -> AsyncIterator[Stack]:
     contexts: dict[str, ActorContext] = {}
     each = {name: worker_settings(settings) for name in ("adapters", "training", "inference", "gateway")}
+    # the gateway and the worker start on different nodes (nats-py learns the others from the cluster), so
+    # killing one's node cuts the path between them
+    each["gateway"] = replace(each["gateway"], nats_url=cluster.nodes[0].url)
+    each["inference"] = replace(each["inference"], nats_url=cluster.nodes[1].url)
     gateway = GatewayActor(each["gateway"], GatewayConfig(port=0))
     actors: list[tuple[str, Any]] = [
         ("adapters", AdaptersActor(each["adapters"], REGISTRY)),

@@ -116,9 +116,9 @@ async def test_a_gap_in_seq_is_an_error_after_the_text_before_it(url: str) -> No
     SCRIPTS["gap"] = Script(words(6), before_accept=6, skip_seq=3)
     received = await frames(url, "gap")
     assert received[0]["data"]["inferStream"]["token"] == "".join(words(3))
-    error = received[-1]["errors"][0]
-    assert error["extensions"]["code"] == "INTERNAL"
-    assert "expected chunk 3, got 4" in error["message"]
+    error = received[-1]["errors"][0]  # seq 3 is nowhere, not in stream TOKENS either
+    assert error["extensions"]["code"] == "UNAVAILABLE"
+    assert "chunks 3 to 3 of the answer were lost" in error["message"]
 
 
 async def test_a_websocket_client_that_does_not_read_gets_joined_chunks_later(url: str) -> None:

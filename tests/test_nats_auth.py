@@ -125,6 +125,22 @@ async def test_search_cannot_read_token_streams(server: NatsServer, operator: Cl
     assert any("permissions violation for subscription" in e.lower() for e in search.errors), search.errors
 
 
+async def test_the_gateway_reads_chunks_back_from_tokens(server: NatsServer, operator: Client) -> None:
+    """What the gateway does when chunks were lost on the way: an ordered consumer on one request's subject."""
+    await operator.jetstream().add_stream(name=subjects.TOKENS_STREAM, subjects=[subjects.TOKENS_WILDCARD])
+    async with Login(server, "inference") as worker:
+        await worker.publish(subjects.tokens_subject("kept"), b"chunk 0")
+        await worker.flush()
+    gateway = Login(server, "gateway")
+    async with gateway as nc:
+        sub = await nc.jetstream().subscribe(
+            subjects.tokens_subject("kept"), stream=subjects.TOKENS_STREAM, ordered_consumer=True
+        )
+        assert (await sub.next_msg(timeout=5)).data == b"chunk 0"
+        await sub.unsubscribe()
+    assert not gateway.errors, gateway.errors
+
+
 async def test_no_one_reads_another_services_replies(server: NatsServer) -> None:
     training = Login(server, "training")
     async with training as nc:

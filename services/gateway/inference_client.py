@@ -36,6 +36,7 @@ from .token_relay import Liveness, TokenRelay, join
 BUSY_FIRST_PAUSE_S = 0.05
 BUSY_LONGEST_PAUSE_S = 0.5  # a freed slot is taken within half a second
 PROBE_TIMEOUT_S = 1.0  # a live worker answers a liveness probe from its event loop in milliseconds
+REPLAY_TIMEOUT_S = 3.0  # reading lost chunks back from TOKENS (a stream leader is being elected, say)
 RESTARTS = 2  # times a request whose worker stopped before its first chunk is asked of the workers again
 
 NO_WORKER = "no inference worker is running; start one with `python -m services.inference` (`just up` does)"
@@ -126,6 +127,33 @@ class InferenceClient:
             return Liveness.SILENT  # our own connection is in trouble: not the worker's fault (yet)
         return Liveness.ACTIVE if reply.data == subjects.PING_ACTIVE else Liveness.UNKNOWN
 
+    async def _replay(self, request_id: str, first: int, end: int) -> list[TokenChunk]:
+        """Chunks `first` <= seq < `end` of `request_id`, read back from stream TOKENS (an ordered consumer on
+        the request's subject). Raises SwitchboardError(UNAVAILABLE) when they are not there within
+        `REPLAY_TIMEOUT_S`."""
+        found: list[TokenChunk] = []
+        try:
+            async with asyncio.timeout(REPLAY_TIMEOUT_S):
+                sub = await self._nc.jetstream().subscribe(
+                    subjects.tokens_subject(request_id), stream=subjects.TOKENS_STREAM, ordered_consumer=True
+                )
+                try:
+                    while True:
+                        chunk = decode((await sub.next_msg(timeout=REPLAY_TIMEOUT_S)).data, TokenChunk)
+                        if first <= chunk.seq < end:
+                            found.append(chunk)
+                        if chunk.seq >= end - 1 or chunk.done:
+                            return found
+                finally:
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
+        except (TimeoutError, NatsError) as exc:
+            raise SwitchboardError(
+                ErrorCode.UNAVAILABLE,
+                f"chunks {first} to {end - 1} of the answer were lost on the way and could not be read back from "
+                f"stream TOKENS ({type(exc).__name__}); ask again",
+            ) from exc
+
     def _prober(self, accept: Accept, request_id: str) -> Callable[[], Awaitable[Liveness]]:
         return lambda: self._probe(accept.worker_id, request_id)
 
@@ -144,7 +172,9 @@ class InferenceClient:
         """
         if self._requester_ping is not None and request.requester_ping is None:
             request = msgspec.structs.replace(request, requester_ping=self._requester_ping)
-        relay = TokenRelay(self._config.token_timeout_s)
+        relay = TokenRelay(
+            self._config.token_timeout_s, lambda first, end: self._replay(request.request_id, first, end)
+        )
         # subscribe before asking, so not even the first token can be missed
         sub = await self._nc.subscribe(
             subjects.tokens_subject(request.request_id), cb=relay.on_msg, pending_msgs_limit=-1

@@ -3,7 +3,8 @@
 A reader that is slower than the worker (a slow websocket client, or the gateway itself under load) takes
 every chunk that arrived since it last looked in one go, joined in order, so catching up costs one frame,
 not one per token. Nothing is dropped or reordered: `seq` is checked on every NATS message, and a joined
-chunk carries the `seq` of its last token.
+chunk carries the `seq` of its last token. Chunks that never arrived (the gateway's NATS connection moved to
+another server while they were sent) are read back from stream TOKENS, which keeps every chunk.
 """
 
 from __future__ import annotations
@@ -34,14 +35,19 @@ class Liveness(Enum):
 
 
 Probe = Callable[[], Awaitable[Liveness]]
+# the chunks with first <= seq < end, read back from stream TOKENS (raises SwitchboardError when it cannot)
+Replay = Callable[[int, int], Awaitable[list[TokenChunk]]]
 
 
 class TokenRelay:
     """Receives the chunks of one request (`on_msg`, a nats-py subscription callback) and hands them out
     in batches (`take`). Single reader; the callback never blocks."""
 
-    def __init__(self, token_timeout_s: float) -> None:
+    def __init__(self, token_timeout_s: float, replay: Replay | None = None) -> None:
         self._timeout_s = token_timeout_s
+        self._replay = replay
+        self._held: list[TokenChunk] = []  # arrived after a gap, waiting for the gap to be filled
+        self._filling: asyncio.Task[None] | None = None
         self._waiting: list[TokenChunk] = []
         self._wakeup: asyncio.Future[None] | None = None
         self._expected = 0
@@ -71,8 +77,8 @@ class TokenRelay:
 
     def rewatch(self, probe: Probe) -> None:
         """Start over with another worker, for a request whose first worker stopped before its first chunk:
-        the error is forgotten and the silence counts from now. Only valid while `started` is False."""
-        assert not self.started
+        the error is forgotten and the silence counts from now. The new worker's chunks may be in already
+        (they can arrive before its Accept)."""
         if self._probing is not None:
             self._probing.cancel()
             self._probing = None
@@ -87,6 +93,8 @@ class TokenRelay:
         self._watchdog.cancel()
         if self._probing is not None:
             self._probing.cancel()
+        if self._filling is not None:
+            self._filling.cancel()
 
     def _check_silence(self) -> None:
         now = self._loop.time()
@@ -124,17 +132,59 @@ class TokenRelay:
         except msgspec.DecodeError as exc:
             self._fail(SwitchboardError(ErrorCode.INTERNAL, f"token stream broken: an unreadable chunk ({exc})"))
             return
-        if chunk.seq != self._expected:
+        self._heard_at = self._loop.time()
+        if chunk.seq < self._expected:
+            return  # delivered already (read back from TOKENS while it was also on its way live)
+        if chunk.seq > self._expected or self._filling is not None:
+            self._gap(chunk)
+            return
+        self._take_in(chunk)
+
+    def _take_in(self, chunk: TokenChunk) -> None:
+        self._expected += 1
+        self._waiting.append(chunk)
+        self._wake()
+
+    def _gap(self, chunk: TokenChunk) -> None:
+        """Chunks before `chunk` did not arrive (the NATS connection moved to another server, say): read them
+        back from stream TOKENS, then go on; without a replay, or when TOKENS lacks them, the stream fails."""
+        if self._replay is None:
             self._fail(
                 SwitchboardError(
                     ErrorCode.INTERNAL, f"token stream broken: expected chunk {self._expected}, got {chunk.seq}"
                 )
             )
             return
-        self._expected += 1
-        self._heard_at = self._loop.time()
-        self._waiting.append(chunk)
-        self._wake()
+        self._held.append(chunk)
+        if self._filling is None:
+            self._filling = self._loop.create_task(self._fill(self._replay))
+
+    async def _fill(self, replay: Replay) -> None:
+        try:
+            while self._held and self._broken is None:
+                self._held.sort(key=lambda c: c.seq)
+                end = self._held[0].seq
+                if end > self._expected:
+                    first = self._expected
+                    found = [c for c in await replay(first, end) if c.seq >= self._expected]
+                    if [c.seq for c in found] != list(range(first, end)):
+                        raise SwitchboardError(
+                            ErrorCode.UNAVAILABLE,
+                            f"chunks {first} to {end - 1} of the answer were lost on the way and are not in "
+                            "stream TOKENS; ask again",
+                        )
+                    for chunk in found:
+                        self._take_in(chunk)
+                held, self._held = self._held, []
+                for chunk in held:
+                    if chunk.seq == self._expected:
+                        self._take_in(chunk)
+                    elif chunk.seq > self._expected:
+                        self._held.append(chunk)
+        except SwitchboardError as exc:
+            self._fail(exc)
+        finally:
+            self._filling = None
 
     def _fail(self, error: SwitchboardError) -> None:
         if self._broken is None:
@@ -151,7 +201,8 @@ class TokenRelay:
 
         Raises:
             SwitchboardError: TIMEOUT after `token_timeout_s` without a chunk; UNAVAILABLE when the worker
-                stopped (see `watch`); INTERNAL when a chunk came out of order or could not be read (the
+                stopped (see `watch`); UNAVAILABLE when chunks were lost and could not be read back from
+                TOKENS; INTERNAL when a chunk could not be read, or came out of order with no replay (the
                 chunks before any of these are handed out first).
         """
         if not self._waiting and self._broken is None:

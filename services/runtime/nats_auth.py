@@ -48,6 +48,7 @@ def _stream_reader(stream: str) -> list[str]:
         f"{api}.CONSUMER.DELETE.{stream}.>",
         f"{api}.CONSUMER.INFO.{stream}.>",
         f"{api}.CONSUMER.MSG.NEXT.{stream}.>",
+        f"$JS.FC.{stream}.>",  # an ordered consumer's flow-control replies
     ]
 
 
@@ -95,6 +96,7 @@ def permissions() -> dict[str, Permissions]:
                 f"{subjects.PING_PREFIX}.*",
                 f"{subjects.TRAIN_CANCEL_PREFIX}.*",
                 subjects.METRICS_SCRAPE,
+                *_stream_reader(tokens),  # chunks that did not arrive are read back from TOKENS
             ],
             [
                 f"{subjects.TOKENS_PREFIX}.*",
