@@ -1,6 +1,6 @@
 """`python -m services.training` as a real process: killed mid-job, the next one marks the job failed (not
-"running" forever) and frees the queue at once; stopped with SIGTERM mid-job, it records the job as failed
-and exits 0."""
+"running" forever) and frees the queue at once; a client following the job's progress hears of it within
+seconds; stopped with SIGTERM mid-job, it records the job as failed and exits 0."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from nats.aio.client import Client
 
 from messages import JobState, subjects
 from services.runtime import Settings
-from tests.conftest import REPO
+from tests.conftest import REPO, worker_settings
+from tests.gateway_fixtures import gateway
+from tests.graphql_client import Subscription
 from tests.test_training_common import (
     TINY,
     get_job,
@@ -26,6 +28,7 @@ from tests.test_training_common import (
     read_record,
     spec,
     submitted,
+    trainer,
     until_answering,
     wait_for,
 )
@@ -111,3 +114,38 @@ async def test_sigterm_mid_job_records_it_failed_and_exits_0(
     assert done.error is not None and "stopped during this job" in done.error
     assert done.finished is not None
     assert await queue_empty(nc, timeout=5)  # acked: no later worker reruns it
+
+
+PROGRESS = "subscription($id: String!) { fineTuneProgress(jobId: $id) { state step error } }"
+
+
+async def test_a_progress_stream_hears_of_a_killed_training_service_within_seconds(
+    nc: Client, base_settings: Settings, bundled_model: Path, tmp_path: Path
+) -> None:
+    """With no training service left, the stream ends UNAVAILABLE within seconds (not silence); once one runs
+    again, the job reads as failed."""
+    log = tmp_path / "training.log"
+    job = spec(**LONG)
+    async with gateway(worker_settings(base_settings)) as url:
+        with training_process(base_settings, log) as proc:
+            await until_answering(nc, subjects.TRAINING_JOBS, timeout=60)
+            await submitted(nc, job)
+            await wait_for(nc, job.job_id, (JobState.RUNNING,), timeout=180, min_step=1)
+            async with Subscription(url, PROGRESS, {"id": job.job_id}) as stream:
+                events = []
+                async for message in stream.messages(timeout=60):
+                    events.append(message)
+                    if len(events) == 1:
+                        proc.send_signal(signal.SIGKILL)
+                        killed_at = time.monotonic()
+                took = time.monotonic() - killed_at
+        error = events[-1]["errors"][0]
+        print(f"training killed: the progress stream ended {error['extensions']['code']} after {took:.2f}s")
+        assert error["extensions"]["code"] == "UNAVAILABLE" and "training service" in error["message"]
+        assert took < 10.0
+        async with trainer(nc, base_settings):  # a training service runs again: the job is failed at once
+            async with Subscription(url, PROGRESS, {"id": job.job_id}) as stream:
+                firsts = [m async for m in stream.messages(timeout=30)]
+        first = firsts[0]
+        assert first["data"]["fineTuneProgress"]["state"] == "failed", first
+        assert "stopped during this job" in first["data"]["fineTuneProgress"]["error"]

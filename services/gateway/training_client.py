@@ -28,6 +28,7 @@ from messages import (
 
 from .nats_request import request
 
+PROGRESS_CHECK_S = 5.0  # a progress stream silent this long re-reads the job (the training service may be gone)
 NO_TRAINER = "the training service is not running; start it with `python -m services.training` (`just up` does)"
 
 
@@ -98,11 +99,21 @@ class TrainingClient:
             if current.state in FINISHED_STATES:
                 return
             last_step = current.step
-            async for msg in sub.messages:
-                update = decode(msg.data, Progress)
+            while True:
+                try:
+                    msg = await sub.next_msg(timeout=PROGRESS_CHECK_S)
+                except TimeoutError:
+                    # silence: re-read the record. A job whose worker was killed is marked failed by any
+                    # training service once its heartbeat is stale; with none running, say so rather than wait
+                    update = progress_of(await self.job(job_id))
+                    if update == current:
+                        continue
+                else:
+                    update = decode(msg.data, Progress)
                 if update.step < last_step and update.state == current.state:
                     continue  # older than the record we started from
                 last_step = update.step
+                current = update
                 yield update
                 if update.state in FINISHED_STATES:
                     return

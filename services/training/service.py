@@ -182,9 +182,14 @@ class TrainingActor(Actor):
         return JobList(jobs=await self.store.all())
 
     async def get_job(self, request: GetJob) -> JobRecord:
+        """The job's record. A "running" job whose heartbeat stopped (its worker was killed) is marked failed
+        first, so whoever asks learns it within `stale_after_s`, not when the queue redelivers it."""
         record = await self.store.get(request.job_id)
         if record is None:
             raise _no_job(request.job_id)
+        if record.state is JobState.RUNNING and age_s(record.heartbeat) > self.config.stale_after_s:
+            await self._fail_orphan(record)
+            record = await self.store.get(request.job_id) or record
         return record
 
     async def forget(self, request: ForgetJob) -> JobRecord:
