@@ -46,6 +46,8 @@ from tests.graphql_client import Subscription
 from tests.nats_cluster import NatsCluster
 from tests.test_training_common import REGISTRY, TINY, spec, submitted, wait_for
 
+pytestmark = pytest.mark.fault
+
 NOTICED_WITHIN_S = 5.0
 RECOVERED_WITHIN_S = 30.0  # JetStream elects a new stream leader in seconds; reads fail (typed) until then  # issue 14: a stream that cannot finish ends with a typed error within 5 s
 STORES = ("TOKENS", "TRAIN_JOBS", "KV_adapters", "KV_training", "OBJ_adapter-files")

@@ -32,6 +32,8 @@ from tests.gateway_fixtures import gateway
 from tests.graphql_client import Subscription, post
 from tests.test_training_common import until_answering
 
+pytestmark = pytest.mark.fault
+
 NOTICED_WITHIN_S = 5.0
 STREAM = "subscription($p: String!, $n: Int!) { inferStream(prompt: $p, maxNewTokens: $n) { token done requestId } }"
 PROMPT = "Write a long story about a lighthouse keeper and the sea."
