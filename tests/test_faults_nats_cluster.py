@@ -67,6 +67,25 @@ def cluster() -> Iterator[NatsCluster]:
     nodes.cleanup()
 
 
+async def until_whole(nc: Client, timeout_s: float = 60.0) -> float:
+    """Wait until every store has a leader and two current followers again (after a node came back); returns
+    how long that took."""
+    js = nc.jetstream()
+    started = time.monotonic()
+    while True:
+        try:
+            infos = [await js.stream_info(name) for name in STORES]
+            if all(
+                i.cluster and i.cluster.leader and sum(1 for p in i.cluster.replicas or [] if p.current) == 2
+                for i in infos
+            ):
+                return time.monotonic() - started
+        except nats.errors.Error:
+            pass  # no leader yet for one of them
+        assert time.monotonic() - started < timeout_s, "the cluster did not recover"
+        await asyncio.sleep(0.2)
+
+
 @dataclass
 class Stack:
     contexts: dict[str, ActorContext]
@@ -193,6 +212,7 @@ async def test_a_node_dying_mid_answer(service: str, cluster: NatsCluster, stack
         got = await answer(stack.graphql_url, 60, fault=lambda: cluster.kill(victim))
     finally:
         cluster.start(victim)
+        print(f"every store whole again {await until_whole(nc):.1f}s after the node came back")
     print(
         f"node under the {service} killed mid-answer: error={got.error}, longest pause {got.longest_pause_s:.2f}s, "
         f"ended {got.ended_after_s:.2f}s after the kill"
@@ -246,6 +266,7 @@ async def test_no_adapter_active_choice_or_job_record_is_lost_with_a_node(
             print(f"{stream}'s leader {leader} killed: all state read back after {time.monotonic() - killed_at:.2f}s")
         finally:
             cluster.start(victim)
+            await until_whole(nc)
         assert after.state is JobState.SUCCEEDED and after.adapter == adapter
         assert adapter in names
         assert active == adapter.encode()

@@ -10,7 +10,7 @@ import pytest
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from messages import FinishReason, TokenChunk, decode, subjects
+from messages import FinishReason, ModelInfo, TokenChunk, decode, subjects
 from services.runtime import Settings
 from tests.gateway_fixtures import stack
 from tests.graphql_client import Subscription, post
@@ -105,4 +105,56 @@ async def test_an_http_client_that_leaves_at_any_moment_cancels(nc: Client, url:
     with contextlib.suppress(asyncio.CancelledError):
         await essay
     final = await final_chunk(nc, request_id)
+    assert final.finish_reason is FinishReason.CANCELLED, final
+
+
+async def active_generations(nc: Client) -> int:
+    msg = await nc.request(subjects.INFERENCE_INFO, b"{}", timeout=5)
+    return decode(msg.data, ModelInfo).active_generations
+
+
+async def until_idle(nc: Client, timeout_s: float = 15.0) -> int:
+    """Wait until the worker runs nothing; returns what it still runs after `timeout_s` (0 when idle)."""
+    for _ in range(int(timeout_s / 0.1)):
+        if not (running := await active_generations(nc)):
+            break
+        await asyncio.sleep(0.1)
+    return running
+
+
+@pytest.mark.parametrize("leave_after_s", [0.0, 0.01, 0.05, 0.2])
+@pytest.mark.parametrize("transport", ["http", "websocket"])
+async def test_a_client_that_leaves_before_the_first_token_holds_no_slot(
+    nc: Client, url: str, transport: str, leave_after_s: float
+) -> None:
+    """Gone before the accept, or between the accept and the first token: whatever the worker started is
+    cancelled, and no slot stays taken."""
+    assert await until_idle(nc) == 0
+    if transport == "http":
+        essay = asyncio.create_task(
+            post(url, 'mutation { infer(prompt: "Write a long essay on lakes.", maxNewTokens: 400) { text } }')
+        )
+        await asyncio.sleep(leave_after_s)
+        essay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await essay
+    else:
+        sub = Subscription(url, STREAM)
+        await sub.__aenter__()
+        await asyncio.sleep(leave_after_s)
+        await sub.close()
+    assert await until_idle(nc) == 0, "an abandoned generation still holds a slot"
+
+
+@pytest.mark.parametrize("after_chunks", [1, 5, 20])
+async def test_a_websocket_client_that_leaves_at_any_moment_cancels(nc: Client, url: str, after_chunks: int) -> None:
+    sub = Subscription(url, STREAM)
+    await sub.__aenter__()
+    seen = []
+    async for message in sub.messages():
+        seen.append(message["data"]["inferStream"])
+        if len(seen) == after_chunks:
+            break
+    await sub.close()
+    final = await final_chunk(nc, str(seen[0]["requestId"]))
     assert final.finish_reason is FinishReason.CANCELLED, final
