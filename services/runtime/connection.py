@@ -31,7 +31,7 @@ async def connect(settings: Settings, name: str, log: logging.Logger) -> Client:
         if "authorization violation" in text.lower() and text not in last_error:
             log.error(
                 "NATS refused the login; check NATS_USER and NATS_PASSWORD (or NATS_PASSWORD_FILE)",
-                extra={"user": settings.nats_user or "(none)"},
+                extra={"user": settings.nats_user or "(none)", "error": text},
             )
         else:
             log.debug("nats not reachable yet", extra={"error": repr(exc)})
