@@ -32,6 +32,7 @@ CLUSTER_NODES = ("a", "b", "c")  # node i: clients 4222+i, monitoring 8222+i, ro
 GRAPHQL_URL = "http://127.0.0.1:8080/graphql"
 UI_URL = "http://localhost:3000"
 READY_SUBJECTS = {"svc.inference.generate", "svc.search.query", "svc.adapters.list", "svc.training.submit"}
+EXIT_CONFIG = 78  # services.runtime.actor.EXIT_CONFIG: a service's configuration is wrong; no restart
 COLORS = ["36", "35", "33", "32", "34", "31", "96", "95"]
 
 
@@ -251,6 +252,13 @@ async def up(cluster: bool) -> int:
         while not stop.is_set():
             for index, proc in enumerate(procs):
                 p = proc.process
+                if p is not None and p.returncode == EXIT_CONFIG and not stop.is_set():
+                    print(
+                        f"\n{proc.name} cannot start with this configuration (its error is above); "
+                        "fix it and run again. Stopping everything.",
+                        flush=True,
+                    )
+                    return 1
                 if p is not None and p.returncode is not None and not stop.is_set():
                     proc.restarts += 1
                     delay = min(30, 2**proc.restarts)

@@ -17,7 +17,7 @@ from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
 from messages import AdapterMeta, ErrorCode, SwitchboardError, decode, encode, subjects
-from services.runtime import open_key_value
+from services.runtime import open_key_value, when_ready
 from services.runtime.adapter_files import open_adapter_files
 
 # how JetStream lays out a KV bucket (the same in every client)
@@ -40,6 +40,11 @@ class Active:
 
     name: str | None  # None: the base model
     revision: int
+
+
+async def _create_active(kv: KeyValue) -> None:
+    with contextlib.suppress(KeyWrongLastSequenceError):  # there already: keep the choice
+        await kv.create(subjects.ACTIVE_KEY, b"")
 
 
 class AdapterStore:
@@ -66,8 +71,7 @@ class AdapterStore:
         objects = await open_adapter_files(js, log, replicas)
         store = cls(kv, objects, js, log)
         # `nats kv get adapters active` works from the start; a choice made before a restart is kept
-        with contextlib.suppress(KeyWrongLastSequenceError):
-            await kv.create(subjects.ACTIVE_KEY, b"")
+        await when_ready(lambda: _create_active(kv), "key active of KV adapters", log)
         return store
 
     # -- adapters ----------------------------------------------------------------------------

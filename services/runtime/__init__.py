@@ -2,7 +2,7 @@
 
 from .actor import Actor, ActorContext, main, running, serve
 from .endpoints import Responder, decoding
-from .jetstream import ensure_stream, open_key_value, open_object_store
+from .jetstream import ensure_stream, open_key_value, open_object_store, when_ready
 from .logs import get_logger, setup_logging
 from .models import BUNDLED_MODEL_ID, ModelSource, ensure_bundled_model, resolve_model
 from .replies import MICRO_STATUS, reply_error
@@ -32,4 +32,5 @@ __all__ = [
     "running",
     "serve",
     "setup_logging",
+    "when_ready",
 ]

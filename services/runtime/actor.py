@@ -19,7 +19,7 @@ from nats.micro import add_service
 from nats.micro.service import Service
 from prometheus_client import CollectorRegistry
 
-from messages import SwitchboardError
+from messages import ErrorCode, SwitchboardError
 
 from .connection import connect
 from .logs import get_logger, setup_logging
@@ -116,10 +116,20 @@ async def serve(actor: Actor, settings: Settings, stop: asyncio.Event) -> None:
     await task
 
 
+EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: the configuration is wrong; starting again will not help
+
+
+def exit_code(exc: SwitchboardError) -> int:
+    """`EXIT_CONFIG` for a refused setting (BAD_REQUEST: a bad variable, NATS refusing NATS_REPLICAS), 1 for
+    what may pass (NATS not reachable yet)."""
+    return EXIT_CONFIG if exc.code is ErrorCode.BAD_REQUEST else 1
+
+
 def main(
     factory: Callable[[Settings], Actor], loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
 ) -> None:
-    """Entry point for `python -m services.<name>`: exit 0 on SIGTERM/SIGINT, 1 on a startup failure.
+    """Entry point for `python -m services.<name>`: exit 0 on SIGTERM/SIGINT; on a startup failure, exit
+    `EXIT_CONFIG` (78) when the configuration is wrong and 1 otherwise (see `exit_code`).
 
     `loop_factory` makes the event loop (default: asyncio's own), e.g. `uvloop.new_event_loop`.
     """
@@ -128,7 +138,7 @@ def main(
         settings = Settings.from_env()
     except SwitchboardError as exc:
         logging.getLogger("switchboard").error("cannot start: %s", str(exc))
-        sys.exit(1)
+        sys.exit(exit_code(exc))
     setup_logging(settings.log_level, settings.log_format)
 
     async def _run() -> None:
@@ -143,4 +153,4 @@ def main(
             runner.run(_run())
     except SwitchboardError as exc:
         logging.getLogger("switchboard").error("cannot start: %s", str(exc))
-        sys.exit(1)
+        sys.exit(exit_code(exc))

@@ -1,25 +1,36 @@
 """Idempotent creation of the streams, KV buckets and object stores an actor owns.
 
 Every one is created with `replicas` copies (`NATS_REPLICAS`, default 1). One that exists already with
-other settings is brought to them with `update_stream`; where NATS refuses (more replicas than the
-cluster has JetStream nodes, replicas above 1 on a single server, a storage or retention change), the
-actor fails to start with a `SwitchboardError` that names the stream, each setting that differs, and
-NATS's reason.
+other settings is brought to them with `update_stream`, except that its replicas are only ever raised: a
+service started without `NATS_REPLICAS` beside a cluster must not take the copies away (lowering them is
+an operator's `nats stream edit`). Where NATS refuses (more replicas than the cluster has JetStream nodes,
+replicas above 1 on a single server, a storage or retention change), the actor fails to start with a
+`SwitchboardError` that names the stream, each setting that differs, and NATS's reason.
+
+A cluster that is still electing leaders (just started, or a node just died) answers JetStream requests
+with timeouts or 503s for some seconds: every call here is retried for up to `JETSTREAM_READY_S`, then
+fails with `SwitchboardError(UNAVAILABLE)`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, ObjectStoreConfig, StorageType, StreamConfig
-from nats.js.errors import APIError, BucketNotFoundError, NotFoundError
+from nats.js.errors import APIError, BucketNotFoundError, NotFoundError, ServiceUnavailableError
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
 from messages import ErrorCode, SwitchboardError
+
+T = TypeVar("T")
+JETSTREAM_READY_S = 60.0  # how long a starting service waits for JetStream (a cluster electing leaders)
 
 # the settings `ensure_stream` compares and reports; the others it passes to NATS as given
 _COMPARED = (
@@ -53,11 +64,40 @@ def _value(value: Any) -> Any:
     return getattr(value, "value", value)  # enums compare and print by their wire value
 
 
+async def when_ready(call: Callable[[], Awaitable[T]], what: str, log: logging.Logger) -> T:
+    """`call()`, again while JetStream answers with a timeout or 503 (no leader yet), for up to
+    `JETSTREAM_READY_S`. Raises SwitchboardError(UNAVAILABLE) when it never answers."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + JETSTREAM_READY_S
+    pause = 0.25
+    while True:
+        try:
+            return await call()
+        except (NatsTimeoutError, ServiceUnavailableError) as exc:
+            if loop.time() + pause > deadline:
+                raise SwitchboardError(
+                    ErrorCode.UNAVAILABLE,
+                    f"JetStream did not answer for {what} within {JETSTREAM_READY_S:g}s ({type(exc).__name__}); "
+                    "is the NATS cluster up and does it have a quorum of JetStream nodes?",
+                ) from exc
+            log.info("jetstream not ready yet; retrying", extra={"what": what, "error": type(exc).__name__})
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+
 async def _bring_to(
     js: JetStreamContext, stream: str, replicas: int, wanted: dict[str, Any], log: logging.Logger
 ) -> None:
-    """Update the existing `stream` where its config differs from `wanted` (StreamConfig field names)."""
+    """Update the existing `stream` where its config differs from `wanted` (StreamConfig field names);
+    replicas are raised, never lowered."""
     info = await js.stream_info(stream)
+    have = info.config.num_replicas or 1
+    if wanted.get("num_replicas", have) < have:
+        log.warning(
+            "jetstream keeps more replicas than NATS_REPLICAS asks for",
+            extra={"stream": stream, "replicas": have, "NATS_REPLICAS": wanted["num_replicas"]},
+        )
+        wanted = {**wanted, "num_replicas": have}
     differences = {
         name: (_value(getattr(info.config, name)), _value(want))
         for name, want in wanted.items()
@@ -79,7 +119,12 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig, log: logging
     """Create the stream, or bring an existing one to `config` (the settings in `_COMPARED` that it sets).
 
     `config.num_replicas` is the replica count (the caller passes `Settings.nats_replicas`).
-    Raises `SwitchboardError(BAD_REQUEST)` when NATS refuses to create or change it."""
+    Raises `SwitchboardError`: BAD_REQUEST when NATS refuses to create or change it, UNAVAILABLE when
+    JetStream does not answer (see `when_ready`)."""
+    await when_ready(lambda: _ensure_stream(js, config, log), f"stream {config.name}", log)
+
+
+async def _ensure_stream(js: JetStreamContext, config: StreamConfig, log: logging.Logger) -> None:
     name = config.name or ""
     replicas = config.num_replicas or 1
     try:
@@ -100,8 +145,15 @@ async def open_key_value(
     js: JetStreamContext, bucket: str, description: str, history: int, log: logging.Logger, *, replicas: int = 1
 ) -> KeyValue:
     """KV `bucket` (file storage, `replicas` copies), created if missing; an existing bucket's history and
-    replicas are brought to `history` and `replicas`. Raises `SwitchboardError(BAD_REQUEST)` when NATS
-    refuses either."""
+    replicas are brought to `history` and `replicas`. Raises `SwitchboardError` as `ensure_stream` does."""
+    return await when_ready(
+        lambda: _open_key_value(js, bucket, description, history, log, replicas), f"KV bucket {bucket}", log
+    )
+
+
+async def _open_key_value(
+    js: JetStreamContext, bucket: str, description: str, history: int, log: logging.Logger, replicas: int
+) -> KeyValue:
     try:
         kv = await js.key_value(bucket)
     except BucketNotFoundError:
@@ -122,7 +174,15 @@ async def open_object_store(
     js: JetStreamContext, bucket: str, description: str, log: logging.Logger, *, replicas: int = 1
 ) -> ObjectStore:
     """Object store `bucket` (file storage, `replicas` copies), created if missing; an existing one's
-    replicas are brought to `replicas`. Raises `SwitchboardError(BAD_REQUEST)` when NATS refuses."""
+    replicas are brought to `replicas`. Raises `SwitchboardError` as `ensure_stream` does."""
+    return await when_ready(
+        lambda: _open_object_store(js, bucket, description, log, replicas), f"object store {bucket}", log
+    )
+
+
+async def _open_object_store(
+    js: JetStreamContext, bucket: str, description: str, log: logging.Logger, replicas: int
+) -> ObjectStore:
     try:
         store = await js.object_store(bucket)
     except BucketNotFoundError:

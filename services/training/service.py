@@ -35,7 +35,16 @@ from messages import (
     subjects,
 )
 from messages.training import FINISHED_STATES
-from services.runtime import Actor, ActorContext, Responder, Settings, decoding, ensure_stream, get_logger
+from services.runtime import (
+    Actor,
+    ActorContext,
+    Responder,
+    Settings,
+    decoding,
+    ensure_stream,
+    get_logger,
+    when_ready,
+)
 
 from .config import TrainingConfig
 from .gpu import reclaim_gpu, this_host
@@ -108,8 +117,8 @@ class TrainingActor(Actor):
             ctx.log,
         )
         self._store = await JobStore.open(ctx.js, self.config.kv_history, ctx.log, ctx.settings.nats_replicas)
-        await self._recover()
-        await self._refresh_positions()
+        await when_ready(self._recover, "the jobs in KV training", ctx.log)
+        await when_ready(self._refresh_positions, "the jobs in KV training", ctx.log)
         await ctx.nc.subscribe(subjects.TRAIN_CANCEL_WILDCARD, cb=self._on_cancel)
         endpoints: list[tuple[str, str, Callable[[bytes], Awaitable[JobRecord | JobList]]]] = [
             ("submit", subjects.TRAINING_SUBMIT, decoding(decode_request, FineTuneSpec, self.submit)),
@@ -124,7 +133,7 @@ class TrainingActor(Actor):
                 queue_group=subjects.TRAINING_QUEUE,
                 handler=self._responder.handler(name, answer),
             )
-        self._pull = await self._subscribe(ctx.js)
+        self._pull = await when_ready(lambda: self._subscribe(ctx.js), "stream TRAIN_JOBS's consumer", ctx.log)
         self._loop_task = asyncio.create_task(self._fetch_loop())
 
     async def stop(self) -> None:
