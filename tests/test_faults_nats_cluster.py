@@ -141,7 +141,9 @@ async def test_every_stream_bucket_and_object_store_keeps_three_copies(nc: Clien
         assert len(info.cluster.replicas or []) == 2, (name, info.cluster)
 
 
-async def test_a_bucket_made_with_one_copy_is_raised_to_the_setting(nc: Client, cluster: NatsCluster) -> None:
+async def test_a_bucket_made_with_one_copy_is_raised_to_the_setting_and_never_lowered(
+    nc: Client, cluster: NatsCluster
+) -> None:
     js = nc.jetstream()
     await open_key_value(js, "raise-me", "test", 1, log, replicas=1)
     assert (await js.stream_info("KV_raise-me")).config.num_replicas == 1
@@ -156,6 +158,9 @@ async def test_a_bucket_made_with_one_copy_is_raised_to_the_setting(nc: Client, 
             break
         assert time.monotonic() < deadline, cluster_info
         await asyncio.sleep(0.2)
+    # a service started without NATS_REPLICAS beside the cluster leaves the copies alone
+    await open_key_value(js, "raise-me", "test", 1, log, replicas=1)
+    assert (await js.stream_info("KV_raise-me")).config.num_replicas == 3
 
 
 async def test_three_copies_on_a_single_server_are_refused_with_the_reason() -> None:
