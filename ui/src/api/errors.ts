@@ -21,14 +21,19 @@ export function fromGraphQLErrors(errors: readonly GraphQLErrorShape[]): ApiErro
   return new ApiError(first?.message ?? 'the server returned an error', code);
 }
 
-/** The text to show for anything thrown while talking to the gateway. */
+export const UNREACHABLE_MESSAGE = "Can't reach the server: check your network, or whether Switchboard is running";
+
+/** The text to show for anything thrown while talking to the gateway; never "[object …]". */
 export function describe(error: unknown): string {
   if (error instanceof ApiError) return error.message;
-  if (error instanceof Error) return error.message;
+  if (error instanceof Error) return error.message || UNREACHABLE_MESSAGE;
   if (Array.isArray(error)) return fromGraphQLErrors(error as GraphQLErrorShape[]).message;
   if (error && typeof error === 'object' && 'reason' in error) {
+    // a websocket CloseEvent: the server's reason when it gave one
     const reason = String((error as { reason: unknown }).reason || '');
-    return `lost the connection to the gateway${reason ? `: ${reason}` : ''}`;
+    return reason ? `lost the connection to the gateway: ${reason}` : UNREACHABLE_MESSAGE;
   }
-  return String(error);
+  if (typeof error === 'string' && error) return error;
+  // a bare websocket `error` Event (network gone, server stopped) or anything else without words
+  return UNREACHABLE_MESSAGE;
 }
