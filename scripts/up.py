@@ -221,10 +221,10 @@ async def stop_all(procs: list[Proc]) -> None:
 
 
 async def up(cluster: bool) -> int:
-    nats_ports = [(4222 + i, f"NATS node {i}") for i in range(len(CLUSTER_NODES) if cluster else 1)]
-    if cluster:
-        nats_ports += [(6222 + i, f"NATS routes of node {i}") for i in range(len(CLUSTER_NODES))]
-    for port, what in (*nats_ports, (8080, "GraphQL"), (3000, "web app")):
+    nodes = len(CLUSTER_NODES) if cluster else 1
+    client_ports = [(4222 + i, f"NATS node {i}") for i in range(nodes)]
+    route_ports = [(6222 + i, f"NATS routes of node {i}") for i in range(nodes)] if cluster else []
+    for port, what in (*client_ports, *route_ports, (8080, "GraphQL"), (3000, "web app")):
         if port_busy(port):
             print(f"port {port} ({what}) is already in use: is Switchboard already up? `just down` stops it.")
             return 1
@@ -244,7 +244,7 @@ async def up(cluster: bool) -> int:
         for index, proc in enumerate(procs):
             pumps.append(await spawn(proc, COLORS[index % len(COLORS)], width, base_env))
             if proc is last_nats:  # every node listens before the services connect
-                for port, what in nats_ports[: len(CLUSTER_NODES) if cluster else 1]:
+                for port, what in client_ports:
                     if not await wait_port(port, 10):
                         print(f"{what} did not start; see its log above")
                         return 1

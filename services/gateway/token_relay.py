@@ -35,7 +35,7 @@ class Liveness(Enum):
 
 
 Probe = Callable[[], Awaitable[Liveness]]
-# the chunks with first <= seq < end, read back from stream TOKENS (raises SwitchboardError when it cannot)
+# the chunks with first <= seq < end that stream TOKENS holds (those it could read back in time)
 Replay = Callable[[int, int], Awaitable[list[TokenChunk]]]
 
 
@@ -72,8 +72,8 @@ class TokenRelay:
 
     @property
     def started(self) -> bool:
-        """Whether any chunk (or a broken one) has arrived."""
-        return self._expected > 0 or bool(self._waiting)
+        """Whether any chunk has arrived (taken in, or held behind a gap)."""
+        return self._expected > 0 or bool(self._held)
 
     def rewatch(self, probe: Probe) -> None:
         """Start over with another worker, for a request whose first worker stopped before its first chunk:

@@ -33,7 +33,15 @@ from messages import (
     encode,
     subjects,
 )
-from services.runtime import Actor, ActorContext, Settings, ensure_stream, reply_error, resolve_model
+from services.runtime import (
+    Actor,
+    ActorContext,
+    Settings,
+    answer_ping,
+    ensure_stream,
+    reply_error,
+    resolve_model,
+)
 
 from .adapters import Adapters
 from .batched import BatchedScheduler, BatchLimits
@@ -329,9 +337,7 @@ class InferenceActor(Actor):
 
     async def _on_ping(self, msg: Msg) -> None:
         """A liveness probe: answer whether this worker holds the request named in the body."""
-        held = msg.data.decode(errors="replace") in self._active
-        with contextlib.suppress(Exception):
-            await msg.respond(subjects.PING_ACTIVE if held else subjects.PING_UNKNOWN)
+        await answer_ping(msg, self._active)
 
     async def _on_cancel(self, msg: object) -> None:
         subject = str(getattr(msg, "subject", ""))

@@ -5,7 +5,7 @@ from .endpoints import Responder, decoding
 from .jetstream import ensure_stream, open_key_value, open_object_store, when_ready
 from .logs import get_logger, setup_logging
 from .models import BUNDLED_MODEL_ID, ModelSource, ensure_bundled_model, resolve_model
-from .replies import MICRO_STATUS, reply_error
+from .replies import MICRO_STATUS, answer_ping, reply_error
 from .settings import Settings, env_bool, env_float, env_int, env_str
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "ModelSource",
     "Responder",
     "Settings",
+    "answer_ping",
     "decoding",
     "ensure_bundled_model",
     "ensure_stream",

@@ -30,6 +30,7 @@ from nats.js.object_store import ObjectStore
 from messages import ErrorCode, SwitchboardError
 
 T = TypeVar("T")
+NAME_IN_USE = 10058  # JetStream's error code for a create that raced another instance's
 JETSTREAM_READY_S = 60.0  # how long a starting service waits for JetStream (a cluster electing leaders)
 
 # the settings `ensure_stream` compares and reports; the others it passes to NATS as given
@@ -85,14 +86,13 @@ async def when_ready(call: Callable[[], Awaitable[T]], what: str, log: logging.L
             pause = min(pause * 2, 2.0)
 
 
-async def _bring_to(
-    js: JetStreamContext, stream: str, replicas: int, wanted: dict[str, Any], log: logging.Logger
-) -> None:
+async def _bring_to(js: JetStreamContext, stream: str, wanted: dict[str, Any], log: logging.Logger) -> None:
     """Update the existing `stream` where its config differs from `wanted` (StreamConfig field names);
     replicas are raised, never lowered."""
     info = await js.stream_info(stream)
     have = info.config.num_replicas or 1
-    if wanted.get("num_replicas", have) < have:
+    asked = wanted.get("num_replicas", have)
+    if asked < have:
         log.warning(
             "jetstream keeps more replicas than NATS_REPLICAS asks for",
             extra={"stream": stream, "replicas": have, "NATS_REPLICAS": wanted["num_replicas"]},
@@ -108,7 +108,7 @@ async def _bring_to(
     try:
         await js.update_stream(dataclasses.replace(info.config, **wanted))
     except APIError as exc:
-        raise _refused(stream, replicas, differences, exc) from exc
+        raise _refused(stream, asked, differences, exc) from exc
     log.info(
         "jetstream settings changed",
         extra={"stream": stream, **{name: f"{have} -> {want}" for name, (have, want) in differences.items()}},
@@ -133,12 +133,12 @@ async def _ensure_stream(js: JetStreamContext, config: StreamConfig, log: loggin
         try:
             await js.add_stream(config)
         except APIError as exc:
-            if exc.err_code != 10058:  # 10058: another instance created it a moment ago
+            if exc.err_code != NAME_IN_USE:
                 raise _refused(name, replicas, {}, exc) from exc
         else:
             return
     wanted = {key: getattr(config, key) for key in _COMPARED if getattr(config, key) not in (None, 0)}  # unset
-    await _bring_to(js, name, replicas, wanted, log)
+    await _bring_to(js, name, wanted, log)
 
 
 async def open_key_value(
@@ -163,10 +163,10 @@ async def _open_key_value(
         try:
             return await js.create_key_value(config)
         except APIError as exc:
-            if exc.err_code != 10058:
+            if exc.err_code != NAME_IN_USE:
                 raise _refused(f"KV_{bucket}", replicas, {}, exc) from exc
             kv = await js.key_value(bucket)  # another service created it a moment ago
-    await _bring_to(js, f"KV_{bucket}", replicas, {"max_msgs_per_subject": history, "num_replicas": replicas}, log)
+    await _bring_to(js, f"KV_{bucket}", {"max_msgs_per_subject": history, "num_replicas": replicas}, log)
     return kv
 
 
@@ -190,8 +190,8 @@ async def _open_object_store(
         try:
             return await js.create_object_store(bucket, config)
         except APIError as exc:
-            if exc.err_code != 10058:
+            if exc.err_code != NAME_IN_USE:
                 raise _refused(f"OBJ_{bucket}", replicas, {}, exc) from exc
             store = await js.object_store(bucket)
-    await _bring_to(js, f"OBJ_{bucket}", replicas, {"num_replicas": replicas}, log)
+    await _bring_to(js, f"OBJ_{bucket}", {"num_replicas": replicas}, log)
     return store
