@@ -42,11 +42,12 @@ export interface ChatState {
   adapter: string | null;
 }
 
-const STORAGE_KEY = 'switchboard.chat.v1';
+/** Where the single conversation lived before there was a list; each listed one is under `${STORAGE_KEY}.<id>`. */
+export const STORAGE_KEY = 'switchboard.chat.v1';
 
-function load(store: Storage): ChatState {
+function load(store: Storage, key: string = STORAGE_KEY): ChatState {
   try {
-    const saved = JSON.parse(store.getItem(STORAGE_KEY) ?? 'null') as ChatState | null;
+    const saved = JSON.parse(store.getItem(key) ?? 'null') as ChatState | null;
     if (saved && Array.isArray(saved.turns)) {
       // a generation cut short by a reload is not coming back
       const turns = saved.turns.map((t) => (t.status === 'streaming' ? { ...t, status: 'stopped' as const } : t));
@@ -72,15 +73,15 @@ export function history(turns: readonly Turn[]): ChatMessageInput[] {
   return out;
 }
 
-export function createConversation(store: Storage | undefined = globalThis.localStorage) {
-  const [state, setState] = createStore<ChatState>(store ? load(store) : { turns: [], webSearch: false, adapter: null });
+export function createConversation(store: Storage | undefined = globalThis.localStorage, key: string = STORAGE_KEY) {
+  const [state, setState] = createStore<ChatState>(store ? load(store, key) : { turns: [], webSearch: false, adapter: null });
   let nextId = state.turns.reduce((m, t) => Math.max(m, t.id), 0) + 1;
   let stopCurrent: (() => void) | undefined;
 
   const save = () => {
     if (!store) return;
     try {
-      store.setItem(STORAGE_KEY, JSON.stringify(state));
+      store.setItem(key, JSON.stringify(state));
     } catch {
       /* full or unavailable: the conversation still works, it just won't survive a reload */
     }
@@ -100,8 +101,8 @@ export function createConversation(store: Storage | undefined = globalThis.local
   });
   // another tab saved: take its conversation (unless this one is streaming an answer of its own)
   globalThis.addEventListener?.('storage', (event: StorageEvent) => {
-    if (!store || event.key !== STORAGE_KEY || event.storageArea !== store || busy()) return;
-    setState(reconcile(load(store)));
+    if (!store || event.key !== key || event.storageArea !== store || busy()) return;
+    setState(reconcile(load(store, key)));
     nextId = state.turns.reduce((m, t) => Math.max(m, t.id), 0) + 1;
   });
 
@@ -196,6 +197,14 @@ export function createConversation(store: Storage | undefined = globalThis.local
     save();
   }
 
+  /** Put back turns taken away (an undone Clear); an answer that was streaming comes back stopped. */
+  function replace(turns: readonly Turn[]): void {
+    stop();
+    setState('turns', turns.map((t) => (t.status === 'streaming' ? { ...t, status: 'stopped' as const } : { ...t })));
+    nextId = state.turns.reduce((m, t) => Math.max(m, t.id), 0) + 1;
+    save();
+  }
+
   function setWebSearch(on: boolean): void {
     setState('webSearch', on);
     save();
@@ -206,7 +215,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
     save();
   }
 
-  return { state, busy, send, stop, retry, clear, setWebSearch, setAdapter };
+  return { state, busy, send, stop, retry, clear, replace, setWebSearch, setAdapter };
 }
 
 export type Conversation = ReturnType<typeof createConversation>;

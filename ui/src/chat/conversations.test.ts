@@ -1,0 +1,215 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Turn } from './conversation';
+import { createConversations, LIST_KEY, parseList, titleOf, turnsKey, UNDO_MS } from './conversations';
+
+/** A Storage that keeps its items in a Map (each test gets its own). */
+class FakeStorage implements Storage {
+  private items = new Map<string, string>();
+  get length(): number {
+    return this.items.size;
+  }
+  clear(): void {
+    this.items.clear();
+  }
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  key(index: number): string | null {
+    return [...this.items.keys()][index] ?? null;
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, String(value));
+  }
+}
+
+const turn = (id: number, role: Turn['role'], content: string, status: Turn['status'] = 'done'): Turn => ({ id, role, content, status });
+const saved = (turns: Turn[]) => JSON.stringify({ turns, webSearch: false, adapter: null });
+const stored = (store: Storage) => parseList(store.getItem(LIST_KEY));
+
+/** A clock that moves on one millisecond each time it is read. */
+function clock(start = 1_000_000) {
+  let t = start;
+  return () => (t += 1);
+}
+
+describe('conversations', () => {
+  let store: FakeStorage;
+  beforeEach(() => {
+    store = new FakeStorage();
+    vi.useFakeTimers();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('starts with one empty conversation, open, and keeps the list in one key', () => {
+    const list = createConversations(store, clock());
+    expect(list.entries()).toHaveLength(1);
+    expect(list.openId()).toBe(list.entries()[0].id);
+    expect(stored(store)).toEqual({ open: list.openId(), items: list.entries() });
+  });
+
+  it('migrates the single conversation from before the list as the first one, nothing lost', () => {
+    const turns = [turn(1, 'user', 'What is the capital of France?'), turn(2, 'assistant', 'Paris.')];
+    store.setItem('switchboard.chat.v1', saved(turns));
+    const list = createConversations(store, clock());
+    expect(list.entries()).toHaveLength(1);
+    const [first] = list.entries();
+    expect(first.title).toBe('What is the capital of France?');
+    expect(list.openId()).toBe(first.id);
+    expect(list.current().state.turns.map((t) => t.content)).toEqual(['What is the capital of France?', 'Paris.']);
+    expect(JSON.parse(store.getItem(turnsKey(first.id)) ?? '{}').turns).toEqual(turns);
+    expect(store.getItem('switchboard.chat.v1')).toBeNull();
+    // and a second start finds the list, not a second migration
+    expect(createConversations(store, clock()).entries().map((e) => e.id)).toEqual([first.id]);
+  });
+
+  it('titles by the first question, lists the most recent first, and reopens the open one', () => {
+    const list = createConversations(store, clock());
+    const a = list.openId();
+    // a second New chat while this one has no question opens it rather than another empty one
+    expect(list.create()).toBe(a);
+    // sending needs the websocket: set the turns the way a finished question leaves them
+    list.get(a).replace([turn(1, 'user', 'First')]);
+    list.rename(a, '');
+    const b = list.create();
+    expect(b).not.toBe(a);
+    list.get(b).replace([turn(1, 'user', 'Second question\nwith a second line'), turn(2, 'assistant', 'Yes.')]);
+    list.rename(b, '');
+    expect(list.entries().find((e) => e.id === b)?.title).toBe('Second question');
+    list.open(a);
+    const again = createConversations(store, clock());
+    expect(again.openId()).toBe(a);
+    expect(again.entries().map((e) => e.title)).toEqual(['Second question', 'First']);
+  });
+
+  it('renames; an empty name goes back to the first question', () => {
+    const list = createConversations(store, clock());
+    const id = list.openId();
+    list.get(id).replace([turn(1, 'user', 'Tell me about NATS')]);
+    list.rename(id, '  Messaging notes ');
+    expect(list.entries()[0]).toMatchObject({ title: 'Messaging notes', named: true });
+    list.rename(id, '   ');
+    expect(list.entries()[0]).toMatchObject({ title: 'Tell me about NATS', named: false });
+  });
+
+  it('deletes with an Undo that restores the conversation whole, and deletes for good when it runs out', () => {
+    const list = createConversations(store, clock());
+    const a = list.openId();
+    list.get(a).replace([turn(1, 'user', 'Keep me'), turn(2, 'assistant', 'Kept.')]);
+    list.rename(a, 'Important');
+    const b = list.create();
+    list.open(a);
+
+    list.remove(a);
+    expect(list.entries().map((e) => e.id)).toEqual([b]);
+    expect(list.openId()).toBe(b);
+    expect(store.getItem(turnsKey(a))).toBeNull();
+    expect(list.pendingUndo()?.message).toBe('Deleted “Important”');
+
+    list.pendingUndo()?.undo();
+    expect(list.pendingUndo()).toBeUndefined();
+    expect(list.entries().map((e) => e.id).sort()).toEqual([a, b].sort());
+    expect(list.openId()).toBe(a);
+    expect(list.entries().find((e) => e.id === a)).toMatchObject({ title: 'Important', named: true });
+    expect(list.current().state.turns.map((t) => t.content)).toEqual(['Keep me', 'Kept.']);
+
+    list.remove(a);
+    vi.advanceTimersByTime(UNDO_MS + 1);
+    expect(list.pendingUndo()).toBeUndefined();
+    expect(store.getItem(turnsKey(a))).toBeNull();
+    expect(createConversations(store, clock()).entries().map((e) => e.id)).toEqual([b]);
+  });
+
+  it('deleting the last conversation leaves a new empty one open', () => {
+    const list = createConversations(store, clock());
+    const only = list.openId();
+    list.get(only).replace([turn(1, 'user', 'Alone')]);
+    list.rename(only, '');
+    list.remove(only);
+    expect(list.entries()).toHaveLength(1);
+    expect(list.openId()).not.toBe(only);
+    expect(list.current().state.turns).toEqual([]);
+  });
+
+  it('clears with an Undo that puts the turns back', () => {
+    const list = createConversations(store, clock());
+    const id = list.openId();
+    list.get(id).replace([turn(1, 'user', 'Hi'), turn(2, 'assistant', 'Hello!')]);
+    list.rename(id, '');
+    list.clear(id);
+    expect(list.current().state.turns).toEqual([]);
+    expect(list.entries()[0].title).toBe('');
+    expect(list.pendingUndo()?.message).toBe('Chat cleared');
+    list.pendingUndo()?.undo();
+    expect(list.current().state.turns.map((t) => t.content)).toEqual(['Hi', 'Hello!']);
+    expect(list.entries()[0].title).toBe('Hi');
+    expect(JSON.parse(store.getItem(turnsKey(id)) ?? '{}').turns).toHaveLength(2);
+  });
+
+  it('a newer Undo settles the older one', () => {
+    const list = createConversations(store, clock());
+    const a = list.openId();
+    list.get(a).replace([turn(1, 'user', 'A')]);
+    list.rename(a, '');
+    const b = list.create();
+    list.get(b).replace([turn(1, 'user', 'B')]);
+    list.rename(b, '');
+    list.remove(a);
+    list.clear(b);
+    expect(list.pendingUndo()?.message).toBe('Chat cleared');
+    list.pendingUndo()?.undo();
+    expect(list.entries().map((e) => e.id)).toEqual([b]);
+  });
+
+  it('recovers the conversations from their own keys when the list is corrupt', () => {
+    store.setItem(turnsKey('x1'), saved([turn(1, 'user', 'Lost list')]));
+    store.setItem(LIST_KEY, '{not json');
+    const list = createConversations(store, clock());
+    expect(list.entries().map((e) => [e.id, e.title])).toEqual([['x1', 'Lost list']]);
+    expect(stored(store)?.items.map((e) => e.id)).toEqual(['x1']);
+  });
+
+  it('drops entries that are not entries and keeps the rest', () => {
+    store.setItem(
+      LIST_KEY,
+      JSON.stringify({ open: 'ok', items: [{ id: 'ok', title: 'Fine', named: true, usedAt: 5 }, { id: 3 }, null, 'x'] }),
+    );
+    store.setItem(turnsKey('ok'), saved([]));
+    const list = createConversations(store, clock());
+    expect(list.entries().map((e) => e.id)).toEqual(['ok']);
+    expect(list.openId()).toBe('ok');
+  });
+
+  it('takes another tab’s list, keeping its own open conversation while it exists', () => {
+    // jsdom's StorageEvent wants its own Storage
+    localStorage.clear();
+    const store = localStorage;
+    const list = createConversations(store, clock());
+    const mine = list.openId();
+    const theirs = { id: 'other', title: 'From the other tab', named: false, usedAt: 9_999_999 };
+    const raise = () =>
+      window.dispatchEvent(new StorageEvent('storage', { key: LIST_KEY, newValue: store.getItem(LIST_KEY), storageArea: store }));
+    store.setItem(LIST_KEY, JSON.stringify({ open: 'other', items: [...list.entries(), theirs] }));
+    raise();
+    expect(list.entries().map((e) => e.id)).toEqual(['other', mine]);
+    expect(list.openId()).toBe(mine);
+    // the other tab deleted the one open here: this tab opens the most recent
+    store.setItem(LIST_KEY, JSON.stringify({ open: 'other', items: [theirs] }));
+    raise();
+    expect(list.openId()).toBe('other');
+    // garbage from the other tab changes nothing
+    store.setItem(LIST_KEY, 'garbage');
+    raise();
+    expect(list.entries().map((e) => e.id)).toEqual(['other']);
+  });
+});
+
+describe('titleOf', () => {
+  it('takes the first line and shortens a long one', () => {
+    expect(titleOf('  Hello\nthere ')).toBe('Hello');
+    expect(titleOf('x'.repeat(200))).toHaveLength(80);
+    expect(titleOf(undefined)).toBe('');
+  });
+});
