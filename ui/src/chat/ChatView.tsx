@@ -1,14 +1,17 @@
-/** The Chat section: the conversation, the adapter picker, clear, and the input bar. */
-import { createEffect, For, on, Show } from 'solid-js';
+/** The Chat section: the conversations sidebar, and the open conversation with the adapter picker, clear, and the input bar. */
+import { createEffect, createSignal, For, on, Show, type JSX } from 'solid-js';
 import { activeModelLabel, status } from '../shell/status';
 import { Composer } from './Composer';
-import { BASE_MODEL, conversation } from './conversation';
+import { BASE_MODEL, type Conversation } from './conversation';
+import { conversations } from './conversations';
+import { ConversationList, UndoToast } from './ConversationList';
 import { MessageBubble } from './MessageBubble';
 
 const SUGGESTIONS = ['What is the capital of France?', 'Write a haiku about the sea.', 'Explain recursion in one paragraph.'];
 
-export function ChatView() {
-  const chat = conversation();
+/** One conversation; `menu` opens the conversations drawer at phone width. */
+function ChatPanel(props: { chat: Conversation; onClear: () => void; menu: JSX.Element }) {
+  const chat = props.chat;
   let scroller: HTMLDivElement | undefined;
   let pinned = true;
 
@@ -35,6 +38,7 @@ export function ChatView() {
   return (
     <section class="chat" aria-label="Chat">
       <div class="chat-toolbar">
+        {props.menu}
         <label>
           <span class="muted">Answer with</span>
           {/* `selected` on each option (not `value` on the select) keeps the choice shown while the list changes */}
@@ -68,7 +72,7 @@ export function ChatView() {
           </select>
         </label>
         <span class="spacer" />
-        <button type="button" onClick={() => chat.clear()} disabled={!chat.state.turns.length}>
+        <button type="button" onClick={() => props.onClear()} disabled={!chat.state.turns.length}>
           Clear chat
         </button>
       </div>
@@ -115,5 +119,41 @@ export function ChatView() {
       />
       <p class="hint">Enter sends · Shift+Enter adds a line · Esc stops an answer</p>
     </section>
+  );
+}
+
+export function ChatView() {
+  const list = conversations();
+  const [drawer, setDrawer] = createSignal(false);
+  let menuButton: HTMLButtonElement | undefined;
+  const closeDrawer = () => {
+    if (!drawer()) return;
+    setDrawer(false);
+    menuButton?.focus();
+  };
+  const menu = () => (
+    <button
+      type="button"
+      class="conv-menu"
+      ref={menuButton}
+      aria-label="Conversations"
+      aria-controls="conversations"
+      aria-expanded={drawer()}
+      onClick={() => setDrawer(!drawer())}
+    >
+      <svg class="icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2">
+        <path d="M4 6h16M4 12h16M4 18h16" />
+      </svg>
+    </button>
+  );
+  return (
+    <div class="chat-layout">
+      <ConversationList open={drawer()} onClose={closeDrawer} />
+      {/* keyed: switching conversations shows the other one; one still streaming keeps its own turns */}
+      <Show when={list.openId()} keyed>
+        {(id) => <ChatPanel chat={list.get(id)} onClear={() => list.clear(id)} menu={menu()} />}
+      </Show>
+      <UndoToast />
+    </div>
   );
 }

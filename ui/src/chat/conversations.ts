@@ -126,8 +126,18 @@ export function createConversations(store: Storage | undefined = globalThis.loca
   const [pending, setPending] = createSignal<Undo>();
   const cache = new Map<string, Conversation>();
 
-  const write = (list: ConversationEntry[]) => {
+  // an entry that did not change stays the same object, so the view keeps its row (and a rename in progress)
+  const take = (fresh: ConversationEntry[]): ConversationEntry[] => {
+    const before = new Map(items().map((e) => [e.id, e]));
+    const list = fresh.map((e) => {
+      const old = before.get(e.id);
+      return old && old.title === e.title && old.named === e.named && old.usedAt === e.usedAt ? old : e;
+    });
     setItems(list);
+    return list;
+  };
+  const write = (fresh: ConversationEntry[]) => {
+    const list = take(fresh);
     try {
       store?.setItem(LIST_KEY, JSON.stringify({ open: openId(), items: list } satisfies SavedList));
     } catch {
@@ -274,7 +284,7 @@ export function createConversations(store: Storage | undefined = globalThis.loca
     if (!store || event.key !== LIST_KEY || event.storageArea !== store) return;
     const list = read();
     if (!list) return;
-    setItems(list.items);
+    take(list.items);
     if (!list.items.some((e) => e.id === openId())) {
       const next = byRecent(list.items)[0];
       if (next) setOpenId(next.id);

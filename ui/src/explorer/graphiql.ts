@@ -9,9 +9,11 @@ import { createRoot } from 'react-dom/client';
 import { authHeaders } from '../api/auth';
 import { endpoints } from '../api/config';
 import { wsClient } from '../api/ws';
+import { accumulate } from './streamed';
 
 const DEFAULT_QUERY = `# Switchboard's GraphQL API. Ctrl+Enter runs; the docs are in the sidebar.
-# Subscriptions (inferStream, fineTuneProgress) run over graphql-ws; the result pane shows the latest event.
+# Subscriptions (inferStream, fineTuneProgress) run over graphql-ws; the result pane shows the latest event,
+# under "extensions.streamed" the number of events so far and, for inferStream, the tokens joined.
 {
   health
   modelInfo { modelId device activeAdapter state }
@@ -36,11 +38,14 @@ export function createFetcher(): Fetcher {
   return (params, options) => {
     if (isSubscription(params.query, params.operationName)) {
       // GraphiQL shows formatted results as they come; the types differ only in how errors are typed
-      return wsClient().iterate({
-        query: params.query,
-        variables: params.variables ?? undefined,
-        operationName: params.operationName ?? undefined,
-      }) as unknown as ReturnType<Fetcher>;
+      // each event carries what came before it (the tokens joined), so the text grows in the result pane
+      return accumulate(
+        wsClient().iterate({
+          query: params.query,
+          variables: params.variables ?? undefined,
+          operationName: params.operationName ?? undefined,
+        }),
+      ) as unknown as ReturnType<Fetcher>;
     }
     return http(params, options);
   };
