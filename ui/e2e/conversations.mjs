@@ -105,8 +105,30 @@ await flow('conversations', async () => {
   });
   assert.equal((await page.getByTestId('answer').allInnerTexts())[0], first.answers[0]);
 
+  // the list works from the keyboard: Shift+Tab from Delete reaches Rename, then the conversation; Enter opens it
+  await page.getByRole('button', { name: 'Delete “Name a colour.”' }).focus();
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), SECOND);
+  await page.keyboard.press('Enter');
+  await same(SECOND, second);
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  const keyboardName = page.getByLabel('Conversation name');
+  await waitFor(async () => (await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))) === 'Conversation name', {
+    what: 'the name field to take the keyboard',
+  });
+  await page.keyboard.press('Escape');
+  await waitFor(async () => !(await keyboardName.count()), { what: 'Esc to end the rename' });
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), `Rename “${SECOND}”`);
+  await item('Geography').click();
+
   // delete for good: gone after a reload
   await page.getByRole('button', { name: 'Delete “Geography”' }).click();
+  // the keyboard stays in the list, on the conversation now open
+  await waitFor(async () => (await page.evaluate(() => document.activeElement?.textContent?.trim())) === SECOND, {
+    what: 'focus on the open conversation',
+  });
   await waitFor(async () => (await titles()).join() === SECOND, { what: 'the second delete' });
   await page.reload();
   await page.locator('#chat-input').waitFor();

@@ -8,15 +8,15 @@ const titleOf = (entry: ConversationEntry) => entry.title || 'New chat';
 function Item(props: { entry: ConversationEntry; onPicked: () => void }) {
   const list = conversations();
   const [editing, setEditing] = createSignal(false);
-  let openButton: HTMLButtonElement | undefined;
-  let renameButton: HTMLButtonElement | undefined;
   const current = () => list.openId() === props.entry.id;
-  // Enter and blur save, Esc cancels; whichever comes first ends the edit
-  const finish = (name?: string, focus?: HTMLButtonElement) => {
+  // Enter and blur save, Esc cancels; whichever comes first ends the edit. A renamed row is drawn anew, so the
+  // button to return to is found by the conversation's id.
+  const finish = (name?: string, focus?: '.conv-open' | '.conv-rename-button') => {
     if (!editing()) return;
     setEditing(false);
     if (name !== undefined) list.rename(props.entry.id, name);
-    queueMicrotask(() => focus?.focus());
+    const id = props.entry.id;
+    if (focus) queueMicrotask(() => document.querySelector<HTMLElement>(`[data-id="${CSS.escape(id)}"] ${focus}`)?.focus());
   };
 
   return (
@@ -27,7 +27,6 @@ function Item(props: { entry: ConversationEntry; onPicked: () => void }) {
           <button
             type="button"
             class="conv-open"
-            ref={openButton}
             aria-current={current() ? 'page' : undefined}
             title={titleOf(props.entry)}
             onClick={() => {
@@ -44,15 +43,20 @@ function Item(props: { entry: ConversationEntry; onPicked: () => void }) {
           aria-label="Conversation name"
           value={props.entry.title}
           maxLength={80}
-          ref={(el) => queueMicrotask(() => el.select())}
+          ref={(el) =>
+            queueMicrotask(() => {
+              el.focus();
+              el.select();
+            })
+          }
           onKeyDown={(e) => {
             if (e.key === 'Enter') {
               e.preventDefault();
-              finish(e.currentTarget.value, openButton);
+              finish(e.currentTarget.value, '.conv-open');
             } else if (e.key === 'Escape') {
               e.preventDefault();
               e.stopPropagation();
-              finish(undefined, renameButton);
+              finish(undefined, '.conv-rename-button');
             }
           }}
           onBlur={(e) => finish(e.currentTarget.value)}
@@ -61,8 +65,7 @@ function Item(props: { entry: ConversationEntry; onPicked: () => void }) {
       <div class="conv-actions">
         <button
           type="button"
-          class="icon-button"
-          ref={renameButton}
+          class="icon-button conv-rename-button"
           aria-label={`Rename “${titleOf(props.entry)}”`}
           title="Rename"
           onClick={() => setEditing(true)}
@@ -77,7 +80,11 @@ function Item(props: { entry: ConversationEntry; onPicked: () => void }) {
           class="icon-button danger"
           aria-label={`Delete “${titleOf(props.entry)}”`}
           title="Delete"
-          onClick={() => list.remove(props.entry.id)}
+          onClick={() => {
+            list.remove(props.entry.id);
+            // its row is gone: keep the keyboard in the list, on the conversation now open
+            queueMicrotask(() => document.querySelector<HTMLButtonElement>('.conv-open[aria-current="page"]')?.focus());
+          }}
         >
           <svg class="icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2">
             <path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13" />
