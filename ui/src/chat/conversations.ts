@@ -292,6 +292,9 @@ export function createConversations(store: Storage | undefined = globalThis.loca
     }
   });
 
+  // an answer that was streaming when the page went away picks up in its own conversation, shown or not
+  for (const entry of items()) if (store && storedTurns(store, turnsKey(entry.id)).some((t) => t.status === 'streaming')) get(entry.id);
+
   if (!items().length) create();
   else if (!initial.open) change((list) => list); // recovered or migrated: keep the list it found
 
