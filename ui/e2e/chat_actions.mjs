@@ -34,6 +34,11 @@ await flow('chat_actions', async () => {
   await block.getByRole('button', { name: 'Copied' }).waitFor({ timeout: 5000 });
   assert.equal(await clipboard(), CODE);
   await screenshot(page, 'chat-code-block');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const keyword = await block.locator('.hljs-keyword').first().evaluate((el) => getComputedStyle(el).color);
+  assert.equal(keyword, 'rgb(255, 123, 114)', 'the dark theme colours keywords');
+  await screenshot(page, 'chat-code-block-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
   await page.getByRole('button', { name: 'Clear chat' }).click();
 
   // Copy an answer: its Markdown source, as stored
@@ -45,6 +50,13 @@ await flow('chat_actions', async () => {
   const stored = await page.evaluate((key) => JSON.parse(localStorage.getItem(key)).turns[1].content, KEY);
   assert.equal(await clipboard(), stored);
   assert.match(stored, /Paris/);
+  // every control in the conversation has an accessible name
+  const unnamed = await page.evaluate(() =>
+    [...document.querySelectorAll('.conversation button, .conversation textarea')]
+      .filter((el) => !el.getAttribute('aria-label') && !el.textContent?.trim())
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
+  assert.deepEqual(unnamed, [], 'controls without a name');
 
   // Regenerate: the same question again, still one question, a new answer done
   await first.getByRole('button', { name: 'Regenerate' }).click();
