@@ -111,7 +111,9 @@ export function ChatView() {
                 turn={turn}
                 busy={chat.busy()}
                 onRetry={() => chat.retry(turn.id, label()) && focusInput()}
-                onRegenerate={index() === chat.state.turns.length - 1 ? () => chat.regenerate(turn.id, label()) && focusInput() : undefined}
+                onRegenerate={
+                  index() === chat.state.turns.length - 1 ? () => chat.regenerate(turn.id, label()) && focusInput() : undefined
+                }
                 onEdit={(text) => {
                   const sent = chat.edit(turn.id, text, label());
                   if (sent) focusInput();

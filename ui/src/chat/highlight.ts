@@ -20,7 +20,11 @@ import typescript from 'highlight.js/lib/languages/typescript';
 import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
 
-const LANGUAGES = { bash, c, cpp, css, diff, dockerfile, go, ini, java, javascript, json, markdown, python, rust, shell, sql, typescript, xml, yaml };
+// highlight.js's own aliases come with them: js, ts, py, sh, html, yml, ...
+const LANGUAGES = {
+  bash, c, cpp, css, diff, dockerfile, go, ini, java, javascript,
+  json, markdown, python, rust, shell, sql, typescript, xml, yaml,
+};
 for (const [name, language] of Object.entries(LANGUAGES)) hljs.registerLanguage(name, language);
 
 const escapeHtml = (text: string) =>

@@ -71,4 +71,12 @@ describe('renderMarkdown', () => {
     expect(div.querySelector('pre code')?.textContent).toBe('<script>alert(1)</script>\n');
     expect(div.querySelectorAll('pre code span').length).toBeGreaterThan(0);
   });
+
+  it('knows the usual short names of a language', () => {
+    const div = document.createElement('div');
+    div.innerHTML = renderMarkdown('```js\nconst a = 1;\n```\n\n```sh\necho hi\n```');
+    expect([...div.querySelectorAll('.code-lang')].map((el) => el.textContent)).toEqual(['js', 'sh']);
+    expect(div.querySelectorAll('pre code')[0].querySelector('.hljs-keyword')?.textContent).toBe('const');
+    expect(div.querySelectorAll('pre code')[1].querySelector('span')).not.toBeNull();
+  });
 });
