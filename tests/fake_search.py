@@ -27,8 +27,18 @@ class FakeSearchBackend:
     results: list[SearchResult] = field(default_factory=list)
     delay_s: float = 0.0
     error: Exception | None = None
+    down: str | None = None  # what `unreachable` answers (None: the web is reachable)
+    probe_delay_s: float = 0.0  # how long `unreachable` takes (a resolver that does not answer)
     calls: list[Call] = field(default_factory=list)
+    probes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def unreachable(self, timeout_s: float) -> str | None:
+        with self._lock:
+            self.probes += 1
+        if self.probe_delay_s:
+            time.sleep(self.probe_delay_s)
+        return self.down
 
     def search(self, query: str, max_results: int) -> list[SearchResult]:
         with self._lock:

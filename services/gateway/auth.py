@@ -41,6 +41,7 @@ USER_FIELDS = frozenset(
         "fineTuneJobs",
         "webSearch",
         "access",
+        "inferResume",
         "infer",
         "inferStream",
         "fineTuneProgress",

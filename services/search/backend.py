@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 from ddgs import DDGS
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
@@ -48,6 +51,11 @@ class SearchBackend(Protocol):
         """Search synchronously (it runs in a thread). Raises `BackendError`; no results is `[]`."""
         ...
 
+    def unreachable(self, timeout_s: float) -> str | None:
+        """Why the web cannot be reached from here, in words, or None when it can: a quick check (it runs in a
+        thread, given `timeout_s`) made before searching, so that offline a search fails in seconds."""
+        ...
+
 
 class DdgsBackend:
     """Metasearch through the `ddgs` package; one `DDGS` client per call, so calls may run in parallel."""
@@ -57,6 +65,16 @@ class DdgsBackend:
         self.region = region
         self.safesearch = safesearch
         self.timeout_s = timeout_s
+
+    def unreachable(self, timeout_s: float) -> str | None:
+        """Connect to the first hop of every search: `DDGS_PROXY` when set (ddgs goes through it), else
+        DuckDuckGo (a name lookup, then TCP on 443)."""
+        host, port = first_hop(os.environ.get("DDGS_PROXY"))
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                return None
+        except OSError as exc:
+            return f"cannot connect to {host}:{port} ({exc.strerror or exc.__class__.__name__})"
 
     def search(self, query: str, max_results: int) -> list[SearchResult]:
         try:
@@ -82,6 +100,22 @@ class DdgsBackend:
         except OSError as exc:
             raise BackendError("offline", OFFLINE_TEXT, repr(exc)) from exc
         return [result for row in rows[:max_results] if (result := _to_result(row)) is not None]
+
+
+def first_hop(proxy: str | None) -> tuple[str, int]:
+    """The host and port a search connects to first: the proxy's (`http://host:port`, `socks5h://...`; ddgs's
+    `tb` alias is Tor's 127.0.0.1:9150), else DuckDuckGo's HTML endpoint."""
+    if not proxy:
+        return "html.duckduckgo.com", 443
+    if proxy == "tb":
+        return "127.0.0.1", 9150
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    default = 1080 if parts.scheme.startswith("socks") else 443 if parts.scheme == "https" else 80
+    try:
+        port = parts.port or default
+    except ValueError:
+        port = default
+    return parts.hostname or "127.0.0.1", port
 
 
 def _to_result(row: dict[str, Any]) -> SearchResult | None:

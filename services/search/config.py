@@ -21,6 +21,7 @@ class SearchConfig:
     cache_ttl_s: float = 300.0  # how long a result stays fresh; 0 turns the cache off
     cache_size: int = 256  # how many queries the cache keeps; 0 turns the cache off
     min_interval_s: float = 1.0  # at most one backend call per interval; 0 means no limit
+    probe_timeout_s: float = 2.0  # how long the check that the web is reachable at all may take; 0 skips it
 
     @classmethod
     def from_env(cls) -> SearchConfig:
@@ -33,6 +34,7 @@ class SearchConfig:
             cache_ttl_s=env_float("SEARCH_CACHE_TTL_S", cls.cache_ttl_s),
             cache_size=env_int("SEARCH_CACHE_SIZE", cls.cache_size),
             min_interval_s=env_float("SEARCH_MIN_INTERVAL_S", cls.min_interval_s),
+            probe_timeout_s=env_float("SEARCH_PROBE_TIMEOUT_S", cls.probe_timeout_s, minimum=0.0),
         )
         if config.max_results > MAX_RESULTS_LIMIT:
             raise SwitchboardError(

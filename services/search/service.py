@@ -23,10 +23,11 @@ from messages import (
 )
 from services.runtime import Actor, ActorContext, Settings, get_logger, reply_error
 
-from .backend import BackendError, SearchBackend, make_backend
+from .backend import OFFLINE_TEXT, BackendError, SearchBackend, make_backend
 from .cache import CacheKey, ResultCache, cache_key
 from .config import SearchConfig
 from .limiter import MinIntervalLimiter, RateLimited
+from .reachability import Reachability
 
 _BACKEND_CODES = {
     "offline": ErrorCode.OFFLINE,
@@ -47,6 +48,7 @@ class SearchActor(Actor):
         self.backend = backend if backend is not None else make_backend(self.config)
         self.cache = ResultCache(self.config.cache_ttl_s, self.config.cache_size)
         self.limiter = MinIntervalLimiter(self.config.min_interval_s)
+        self.reachability = Reachability(self.backend.unreachable, self.config.probe_timeout_s)
         self._requests: set[asyncio.Task[None]] = set()  # queries being answered
         self._calls: set[asyncio.Task[list[SearchResult]]] = set()  # backend calls, some outliving their query
         self._log: logging.Logger = get_logger(self.name)
@@ -120,6 +122,9 @@ class SearchActor(Actor):
     # -- one backend call --------------------------------------------------------------------
 
     async def _search(self, text: str, max_results: int, key: CacheKey) -> list[SearchResult]:
+        if self.config.probe_timeout_s and (why := await self.reachability.why_down()) is not None:
+            self._log.warning("search skipped: the web is unreachable", extra={"why": why})
+            raise SwitchboardError(ErrorCode.OFFLINE, f"{OFFLINE_TEXT}: {why}")
         budget = self.config.timeout_s
         loop = asyncio.get_running_loop()
         started = loop.time()

@@ -14,6 +14,8 @@ export interface TokenChunk {
   usage: { promptTokens: number; completionTokens: number } | null;
   sources: Source[] | null;
   searchNotice: string | null;
+  /** 'SEARCHING' / 'GENERATING' on the progress events before the tokens (seq -1, token ''); null on tokens */
+  stage: string | null;
 }
 
 export type ChatRole = 'SYSTEM' | 'USER' | 'ASSISTANT';
@@ -32,6 +34,7 @@ export const INFER_STREAM = /* GraphQL */ `
       usage { promptTokens completionTokens }
       sources { title url }
       searchNotice
+      stage
     }
   }
 `;

@@ -6,6 +6,7 @@ import { BASE_MODEL, type Conversation } from './conversation';
 import { conversations } from './conversations';
 import { ConversationList, UndoToast } from './ConversationList';
 import { MessageBubble } from './MessageBubble';
+import { activeAdapter, introName } from './picker';
 
 const SUGGESTIONS = ['What is the capital of France?', 'Write a haiku about the sea.', 'Explain recursion in one paragraph.'];
 
@@ -30,6 +31,7 @@ function ChatPanel(props: { chat: Conversation; onClear: () => void; menu: JSX.E
   // a button that sent something disappears: keep the keyboard in the input
   const focusInput = () => queueMicrotask(() => document.getElementById('chat-input')?.focus());
   // chosen for this conversation but no longer saved (deleted elsewhere): shown as such, sending explains why
+  const adapterLoaded = () => Boolean(status() && activeAdapter(status()));
   const missingAdapter = () => {
     const chosen = chat.state.adapter;
     return chosen && chosen !== BASE_MODEL && !adapters().includes(chosen) ? chosen : undefined;
@@ -47,13 +49,15 @@ function ChatPanel(props: { chat: Conversation; onClear: () => void; menu: JSX.E
             onChange={(e) => chat.setAdapter(e.currentTarget.value || null)}
             disabled={chat.busy()}
           >
-            <option value="" selected={!chat.state.adapter}>
-              Active model ({activeModelLabel(status())})
+            {/* with no adapter loaded the active model is the base model: one entry, not two meaning the same */}
+            <option value="" selected={!chat.state.adapter || (chat.state.adapter === BASE_MODEL && !adapterLoaded())}>
+              {adapterLoaded() || !status() ? 'Active model' : 'Base model'} ({activeModelLabel(status())})
             </option>
-            <option value={BASE_MODEL} selected={chat.state.adapter === BASE_MODEL}>
-              Base model{status() ? ` (${status()?.modelInfo.modelId})` : ''}
-              {status() && !status()?.adapters.active ? ', also while an adapter is loaded' : ''}
-            </option>
+            <Show when={adapterLoaded()}>
+              <option value={BASE_MODEL} selected={chat.state.adapter === BASE_MODEL}>
+                Base model ({status()?.modelInfo.modelId})
+              </option>
+            </Show>
             <For each={adapters()}>
               {(name) => (
                 <option value={name} selected={name === chat.state.adapter}>
@@ -91,7 +95,7 @@ function ChatPanel(props: { chat: Conversation; onClear: () => void; menu: JSX.E
           when={chat.state.turns.length}
           fallback={
             <div class="empty">
-              <h2>Chat with {activeModelLabel(status())}</h2>
+              <h2>Chat with {introName(chat.state.adapter, status())}</h2>
               <p>Answers stream token by token. Turn on web search (the globe in the input bar) to ground them in fresh results.</p>
               <div class="suggestions">
                 <For each={SUGGESTIONS}>
@@ -106,7 +110,21 @@ function ChatPanel(props: { chat: Conversation; onClear: () => void; menu: JSX.E
           }
         >
           <For each={chat.state.turns}>
-            {(turn) => <MessageBubble turn={turn} onRetry={() => chat.retry(turn.id, label()) && focusInput()} />}
+            {(turn, index) => (
+              <MessageBubble
+                turn={turn}
+                busy={chat.busy()}
+                onRetry={() => chat.retry(turn.id, label()) && focusInput()}
+                onRegenerate={
+                  index() === chat.state.turns.length - 1 ? () => chat.regenerate(turn.id, label()) && focusInput() : undefined
+                }
+                onEdit={(text) => {
+                  const sent = chat.edit(turn.id, text, label());
+                  if (sent) focusInput();
+                  return sent;
+                }}
+              />
+            )}
           </For>
         </Show>
       </div>

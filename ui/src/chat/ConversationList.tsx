@@ -65,7 +65,7 @@ function Item(props: { entry: ConversationEntry; onPicked: () => void }) {
       <div class="conv-actions">
         <button
           type="button"
-          class="icon-button conv-rename-button"
+          class="conv-icon conv-rename-button"
           aria-label={`Rename “${titleOf(props.entry)}”`}
           title="Rename"
           onClick={() => setEditing(true)}
@@ -77,7 +77,7 @@ function Item(props: { entry: ConversationEntry; onPicked: () => void }) {
         </button>
         <button
           type="button"
-          class="icon-button danger"
+          class="conv-icon danger"
           aria-label={`Delete “${titleOf(props.entry)}”`}
           title="Delete"
           onClick={() => {
@@ -125,7 +125,7 @@ export function ConversationList(props: { open: boolean; onClose: () => void }) 
           >
             New chat
           </button>
-          <button type="button" class="icon-button conv-close" aria-label="Close conversations" onClick={() => props.onClose()}>
+          <button type="button" class="conv-icon conv-close" aria-label="Close conversations" onClick={() => props.onClose()}>
             ×
           </button>
         </div>
@@ -149,7 +149,7 @@ export function UndoToast() {
             <button type="button" class="link" onClick={() => pending().undo()}>
               Undo
             </button>
-            <button type="button" class="icon-button" aria-label="Dismiss" onClick={() => list.dismissUndo()}>
+            <button type="button" class="conv-icon" aria-label="Dismiss" onClick={() => list.dismissUndo()}>
               ×
             </button>
           </div>

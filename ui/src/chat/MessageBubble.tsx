@@ -1,31 +1,141 @@
-/** One turn of the conversation: the user's text, or the model's Markdown answer with its sources and notices. */
-import { For, Show } from 'solid-js';
-import { renderMarkdown } from './markdown';
+/** One turn of the conversation: the user's text, or the model's Markdown answer with its sources and notices,
+ * and the turn's actions (Copy, Regenerate, Edit). */
+import { createEffect, createSignal, For, onCleanup, Show } from 'solid-js';
+import { addCodeCopyButtons, copyText, COPIED_MS, retryHelps } from './actions';
+import { Collapsible } from './Collapsible';
 import { modelLabel, type Turn } from './conversation';
+import { formatFigures } from './figures';
+import { CopyIcon, EditIcon, RegenerateIcon } from './icons';
+import { renderMarkdown } from './markdown';
 
-export function MessageBubble(props: { turn: Turn; onRetry?: () => void }) {
+export interface MessageBubbleProps {
+  turn: Turn;
+  /** an answer is streaming: no action may start */
+  busy?: boolean;
+  onRetry?: () => void;
+  /** given for the last answer only */
+  onRegenerate?: () => void;
+  /** resend a question with new text (and drop the turns after it); false when it was not sent */
+  onEdit?: (text: string) => boolean;
+}
+
+/** Copy the answer's Markdown; says "Copied" for a moment. */
+function CopyButton(props: { text: string }) {
+  const [said, setSaid] = createSignal<string>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  onCleanup(() => clearTimeout(timer));
+  const copy = async () => {
+    const ok = await copyText(props.text);
+    setSaid(ok ? 'Copied' : "Couldn't copy");
+    clearTimeout(timer);
+    timer = setTimeout(() => setSaid(undefined), COPIED_MS);
+  };
+  return (
+    <>
+      <button type="button" class="icon-button" aria-label="Copy" title="Copy the answer (Markdown)" onClick={() => void copy()}>
+        <CopyIcon />
+      </button>
+      <span class="copied" role="status">
+        {said()}
+      </span>
+    </>
+  );
+}
+
+/** The question being edited in place: Enter or Save resends it, Esc or Cancel leaves it as it was. */
+function EditForm(props: { text: string; busy?: boolean; onSave: (text: string) => boolean; onCancel: () => void }) {
+  const [text, setText] = createSignal(props.text);
+  const save = () => {
+    if (!props.busy && props.onSave(text())) props.onCancel();
+  };
+  return (
+    <form
+      class="bubble edit-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        save();
+      }}
+    >
+      <textarea
+        aria-label="Edit message"
+        value={text()}
+        rows={Math.min(12, Math.max(2, props.text.split('\n').length))}
+        ref={(el) => queueMicrotask(() => el.focus())}
+        onInput={(e) => setText(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') {
+            e.preventDefault();
+            props.onCancel();
+          } else if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            save();
+          }
+        }}
+      />
+      <div class="edit-actions">
+        <button type="button" onClick={() => props.onCancel()}>
+          Cancel
+        </button>
+        <button type="submit" class="primary" disabled={props.busy || !text().trim()}>
+          Save
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function MessageBubble(props: MessageBubbleProps) {
   const t = () => props.turn;
+  const [editing, setEditing] = createSignal(false);
+  let answerDiv: HTMLDivElement | undefined;
+  // "Copy code" on each code block once the answer is complete (the Markdown is re-rendered as it streams)
+  createEffect(() => {
+    t().content;
+    if (answerDiv && t().status !== 'streaming') addCodeCopyButtons(answerDiv);
+  });
   return (
     <div class={`bubble-row ${t().role}`} data-testid={`turn-${t().role}`} data-status={t().status}>
       <Show
         when={t().role === 'assistant'}
         fallback={
-          <div class="bubble">
-            <span class="visually-hidden">You: </span>
-            {t().content}
-          </div>
+          <Show
+            when={!editing()}
+            fallback={<EditForm text={t().content} busy={props.busy} onSave={(text) => props.onEdit?.(text) ?? false} onCancel={() => setEditing(false)} />}
+          >
+            <div class="bubble">
+              <span class="visually-hidden">You: </span>
+              <Collapsible text={t().content}>{t().content}</Collapsible>
+              <Show when={props.onEdit}>
+                <div class="msg-actions">
+                  <button type="button" class="icon-button" aria-label="Edit" title="Edit and resend" disabled={props.busy} onClick={() => setEditing(true)}>
+                    <EditIcon />
+                  </button>
+                </div>
+              </Show>
+            </div>
+          </Show>
         }
       >
         <article class="bubble" classList={{ error: t().status === 'error' && !t().content }} aria-busy={t().status === 'streaming'}>
           <span class="visually-hidden">Switchboard: </span>
-          <Show when={t().content || t().status !== 'streaming'} fallback={<span class="typing muted">Thinking</span>}>
-            <div
-              class="markdown"
-              classList={{ typing: t().status === 'streaming' }}
-              data-testid="answer"
-              // sanitized by renderMarkdown (DOMPurify); raw HTML in answers is escaped
-              innerHTML={renderMarkdown(t().content)}
-            />
+          <Show
+            when={t().content || t().status !== 'streaming'}
+            fallback={
+              <span class="typing muted" data-testid="stage">
+                {t().stage === 'searching' ? 'Searching the web…' : 'Thinking'}
+              </span>
+            }
+          >
+            <Collapsible text={t().content} enabled={t().status !== 'streaming'}>
+              <div
+                class="markdown"
+                classList={{ typing: t().status === 'streaming' }}
+                data-testid="answer"
+                ref={answerDiv}
+                // sanitized by renderMarkdown (DOMPurify); raw HTML in answers is escaped
+                innerHTML={renderMarkdown(t().content)}
+              />
+            </Collapsible>
           </Show>
           <Show when={t().notice}>
             <div class="notice" role="note" data-testid="search-notice">
@@ -52,8 +162,8 @@ export function MessageBubble(props: { turn: Turn; onRetry?: () => void }) {
             <div class="field-error" role="alert" data-testid="turn-error">
               {t().error}
             </div>
-            <Show when={props.onRetry}>
-              <button type="button" class="retry" onClick={() => props.onRetry?.()}>
+            <Show when={props.onRetry && retryHelps(t().errorCode)}>
+              <button type="button" class="retry" onClick={() => props.onRetry?.()} disabled={props.busy}>
                 Retry
               </button>
             </Show>
@@ -70,6 +180,21 @@ export function MessageBubble(props: { turn: Turn; onRetry?: () => void }) {
             </Show>
             <Show when={t().completionTokens}>
               <span>{t().completionTokens} tokens</span>
+            </Show>
+            <Show when={t().status !== 'streaming' && formatFigures(t())}>
+              {(figures) => <span data-testid="figures">{figures()}</span>}
+            </Show>
+            <Show when={t().status !== 'streaming' && (t().content || props.onRegenerate)}>
+              <span class="msg-actions">
+                <Show when={t().content}>
+                  <CopyButton text={t().content} />
+                </Show>
+                <Show when={props.onRegenerate && t().status !== 'error'}>
+                  <button type="button" class="icon-button" aria-label="Regenerate" title="Ask again for a new answer" disabled={props.busy} onClick={() => props.onRegenerate?.()}>
+                    <RegenerateIcon />
+                  </button>
+                </Show>
+              </span>
             </Show>
           </div>
         </article>

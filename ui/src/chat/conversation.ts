@@ -19,6 +19,14 @@ export interface Turn {
   adapter?: string | null;
   /** which model answered, as the header named it when the question was sent */
   model?: string;
+  /** what the server is doing before the first token (from the stream's progress events), cleared at it */
+  stage?: 'searching' | 'generating';
+  /** when the question was sent, the first token arrived, and the answer ended (ms, Date.now()) */
+  sentAt?: number;
+  firstTokenAt?: number;
+  doneAt?: number;
+  /** the error's code when the answer failed (the gateway's extensions.code: CONTEXT_OVERFLOW, UNAVAILABLE, ...) */
+  errorCode?: string;
 }
 
 /** The picker's value for "the base model, even while an adapter is active" (no adapter name starts with '@'). */
@@ -126,7 +134,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
     setState('turns', (turns) => [
       ...turns,
       { id: nextId, role: 'user', content: prompt, status: 'done' },
-      { id: answerId, role: 'assistant', content: '', status: 'streaming', adapter: state.adapter, model: modelLabel(state.adapter, activeLabel) },
+      { id: answerId, role: 'assistant', content: '', status: 'streaming', adapter: state.adapter, model: modelLabel(state.adapter, activeLabel), sentAt: Date.now() },
     ]);
     nextId += 2;
     save();
@@ -146,10 +154,18 @@ export function createConversation(store: Storage | undefined = globalThis.local
       {
         next: ({ inferStream: chunk }) =>
           update(answerId, (turn) => {
-            turn.content += chunk.token;
             if (chunk.sources?.length) turn.sources = chunk.sources;
             if (chunk.searchNotice) turn.notice = chunk.searchNotice;
+            if (chunk.stage) {
+              // a progress event before the tokens (seq -1, no token)
+              turn.stage = chunk.stage === 'SEARCHING' ? 'searching' : 'generating';
+              return;
+            }
+            turn.stage = undefined;
+            if (chunk.token && turn.firstTokenAt === undefined) turn.firstTokenAt = Date.now();
+            turn.content += chunk.token;
             if (chunk.done) {
+              turn.doneAt = Date.now();
               turn.status = 'done';
               turn.finishReason = chunk.finishReason ?? undefined;
               turn.completionTokens = chunk.usage?.completionTokens;
@@ -159,10 +175,13 @@ export function createConversation(store: Storage | undefined = globalThis.local
         error: (error) =>
           finish((turn) => {
             turn.status = 'error';
+            turn.stage = undefined;
             turn.error = describe(error);
+            turn.errorCode = error.code;
           }),
         complete: () =>
           finish((turn) => {
+            turn.stage = undefined;
             if (turn.status === 'streaming') turn.status = 'done';
           }),
       },
@@ -177,6 +196,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
     if (current) {
       update(current.id, (turn) => {
         turn.status = 'stopped';
+        turn.stage = undefined;
       });
       save();
     }
@@ -189,6 +209,24 @@ export function createConversation(store: Storage | undefined = globalThis.local
     if (index < 1 || busy() || state.turns[index].status !== 'error' || question?.role !== 'user') return false;
     setState('turns', (turns) => turns.filter((t) => t.id !== answerId && t.id !== question.id));
     return send(question.content, activeLabel);
+  }
+
+  /** Ask the last question again with the same history: its answer (`answerId`, the last turn) is replaced. */
+  function regenerate(answerId: number, activeLabel?: string): boolean {
+    const index = state.turns.length - 1;
+    const question = state.turns[index - 1];
+    if (busy() || state.turns[index]?.id !== answerId || state.turns[index].role !== 'assistant') return false;
+    if (question?.role !== 'user') return false;
+    setState('turns', (turns) => turns.slice(0, index - 1));
+    return send(question.content, activeLabel);
+  }
+
+  /** Replace the question `questionId` with `text` and ask it: every turn from that question on is dropped. */
+  function edit(questionId: number, text: string, activeLabel?: string): boolean {
+    const index = state.turns.findIndex((t) => t.id === questionId);
+    if (index < 0 || state.turns[index].role !== 'user' || !text.trim() || busy()) return false;
+    setState('turns', (turns) => turns.slice(0, index));
+    return send(text, activeLabel);
   }
 
   function clear(): void {
@@ -215,7 +253,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
     save();
   }
 
-  return { state, busy, send, stop, retry, clear, replace, setWebSearch, setAdapter };
+  return { state, busy, send, stop, retry, regenerate, edit, clear, replace, setWebSearch, setAdapter };
 }
 
 export type Conversation = ReturnType<typeof createConversation>;

@@ -159,14 +159,15 @@ export function createConversations(store: Storage | undefined = globalThis.loca
     let chat = cache.get(id);
     if (!chat) {
       const inner = createConversation(store, turnsKey(id));
-      chat = {
-        ...inner,
-        send(text: string, activeLabel?: string): boolean {
-          const sent = inner.send(text, activeLabel);
+      // whatever asks a question makes this the most recent conversation (and may change its first question)
+      const asking =
+        <A extends unknown[]>(fn: (...args: A) => boolean) =>
+        (...args: A): boolean => {
+          const sent = fn(...args);
           if (sent) retitle(id, true);
           return sent;
-        },
-      };
+        };
+      chat = { ...inner, send: asking(inner.send), retry: asking(inner.retry), regenerate: asking(inner.regenerate), edit: asking(inner.edit) };
       cache.set(id, chat);
     }
     return chat;

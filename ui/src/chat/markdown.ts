@@ -1,6 +1,7 @@
 /** Model answers as Markdown rendered to sanitized HTML: code blocks and lists, never raw HTML or scripts. */
 import DOMPurify from 'dompurify';
 import { Marked } from 'marked';
+import { renderCodeBlock } from './highlight';
 
 const marked = new Marked({ gfm: true, breaks: true, async: false });
 
@@ -9,6 +10,10 @@ marked.use({
   renderer: {
     html({ text }) {
       return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    },
+    // fenced and indented code: a language label and highlight.js spans (still sanitized below)
+    code({ text, lang }) {
+      return renderCodeBlock(text.replace(/\n$/, ''), lang);
     },
   },
 });
