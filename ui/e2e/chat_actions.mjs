@@ -47,7 +47,11 @@ await flow('chat_actions', async () => {
   assert.match(figures, /^\d+\.\d s to first token · \d+\.\d tokens\/s$/, `figures: ${figures}`);
   await first.getByRole('button', { name: 'Copy', exact: true }).click();
   await first.getByRole('status').filter({ hasText: 'Copied' }).waitFor({ timeout: 5000 });
-  const stored = await page.evaluate((key) => JSON.parse(localStorage.getItem(key)).turns[1].content, KEY);
+  // the open conversation's turns are under `${KEY}.<id>`, the id in the conversation list
+  const stored = await page.evaluate((key) => {
+    const open = JSON.parse(localStorage.getItem('switchboard.chats.v1')).open;
+    return JSON.parse(localStorage.getItem(`${key}.${open}`)).turns[1].content;
+  }, KEY);
   assert.equal(await clipboard(), stored);
   assert.match(stored, /Paris/);
   // every control in the conversation has an accessible name
