@@ -14,6 +14,7 @@ export interface TokenChunk {
   usage: { promptTokens: number; completionTokens: number } | null;
   sources: Source[] | null;
   searchNotice: string | null;
+  stage: string | null;
 }
 
 export type ChatRole = 'SYSTEM' | 'USER' | 'ASSISTANT';
@@ -32,6 +33,17 @@ export const INFER_STREAM = /* GraphQL */ `
       usage { promptTokens completionTokens }
       sources { title url }
       searchNotice
+      stage
+    }
+  }
+`;
+
+/** The rest of a generation, from chunk `fromSeq` on (replayed from the server's TOKENS stream, then live). */
+export const INFER_RESUME = /* GraphQL */ `
+  subscription Resume($requestId: String!, $fromSeq: Int) {
+    inferResume(requestId: $requestId, fromSeq: $fromSeq) {
+      token done seq requestId finishReason
+      usage { promptTokens completionTokens }
     }
   }
 `;
