@@ -6,16 +6,16 @@ from __future__ import annotations
 from tests.ui_fixtures import AppStack, run_flow
 
 # the flows read the server's answer back through graphql-ws in node; node 20 has WebSocket behind this flag
-NODE_WS = {"NODE_OPTIONS": "--experimental-websocket"}
+NODE_WS = "--experimental-websocket"
 
 
 def test_reload_mid_answer_resumes_to_the_servers_text(app_stack: AppStack) -> None:
-    result = run_flow(app_stack, "chat_resume", **NODE_WS)
+    result = run_flow(app_stack, "chat_resume", NODE_OPTIONS=NODE_WS)
     assert result.figures["fromSeq"] > 0
     assert result.figures["chars"] > 0
 
 
 def test_dropped_connection_resumes_and_unreachable_reads_in_words(app_stack: AppStack) -> None:
-    result = run_flow(app_stack, "connection", **NODE_WS)
+    result = run_flow(app_stack, "connection", NODE_OPTIONS=NODE_WS)
     assert result.figures["closedSockets"] >= 1
     assert result.figures["error"].startswith("Can't reach the server")
