@@ -10,12 +10,12 @@ NODE_WS = "--experimental-websocket"
 
 
 def test_reload_mid_answer_resumes_to_the_servers_text(app_stack: AppStack) -> None:
-    result = run_flow(app_stack, "chat_resume", NODE_OPTIONS=NODE_WS)
+    result = run_flow(app_stack, "chat_resume", timeout=420, NODE_OPTIONS=NODE_WS)
     assert result.figures["fromSeq"] > 0
     assert result.figures["chars"] > 0
 
 
 def test_dropped_connection_resumes_and_unreachable_reads_in_words(app_stack: AppStack) -> None:
-    result = run_flow(app_stack, "connection", NODE_OPTIONS=NODE_WS)
+    result = run_flow(app_stack, "connection", timeout=480, NODE_OPTIONS=NODE_WS)
     assert result.figures["closedSockets"] >= 1
     assert result.figures["error"].startswith("Can't reach the server")

@@ -3,7 +3,8 @@
 import { createClient } from 'graphql-ws';
 import { GRAPHQL_URL, waitFor } from './lib.mjs';
 
-export const STORY = 'Write a long story about a lighthouse keeper. Use many paragraphs.';
+// long enough to reload mid-way, short enough to finish soon on a busy CPU (the bundled model writes ~60-120 tokens)
+export const STORY = 'In about eighty words, tell a story about a lighthouse keeper.';
 
 /** Send `text` and wait until more than `words` words of the answer have streamed; returns the answer's turn. */
 export async function startAnswer(page, text, words = 8) {
@@ -18,12 +19,36 @@ export async function startAnswer(page, text, words = 8) {
   return turn;
 }
 
-/** The requestIds of the generations the page streams or resumes, in order (filled as chunks arrive). */
+/** What `turn` shows: its status, error and status line (for a failure's message). */
+export async function describeTurn(turn) {
+  const text = async (id) => ((await turn.getByTestId(id).count()) ? (await turn.getByTestId(id).textContent()).trim() : null);
+  return JSON.stringify({
+    status: await turn.getAttribute('data-status'),
+    error: await text('turn-error'),
+    stopped: await text('stopped'),
+    reconnecting: await text('reconnecting'),
+    tail: ((await text('answer')) ?? '').slice(-60),
+  });
+}
+
+/** Wait for `turn` to reach `status`; the failure says where it stands instead. */
+export async function waitForStatus(turn, status, timeout, what, more = () => '') {
+  try {
+    await waitFor(async () => (await turn.getAttribute('data-status')) === status, { timeout, what });
+  } catch (error) {
+    throw new Error(`${error.message}; the turn: ${await describeTurn(turn)} ${more()}`);
+  }
+}
+
+/** The requestIds of the generations the page streams or resumes, in order (filled as chunks arrive); the
+ * GraphQL errors it receives land in `ids.errors`. */
 export function recordRequestIds(page) {
   const ids = [];
+  ids.errors = [];
   page.on('websocket', (ws) =>
     ws.on('framereceived', ({ payload }) => {
       const message = JSON.parse(String(payload));
+      if (message.type === 'error' || message.payload?.errors) ids.errors.push(JSON.stringify(message.payload));
       const data = message.type === 'next' ? message.payload?.data : undefined;
       const id = (data?.inferStream ?? data?.inferResume)?.requestId;
       if (id && !ids.includes(id)) ids.push(id);

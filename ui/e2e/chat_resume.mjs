@@ -2,7 +2,7 @@
 // last one it kept) and the answer reaches its end with exactly the text the server generated; the end of the
 // conversation is in view above the input bar.
 import { assert, flow, openApp, recordSubscribes, waitFor } from './lib.mjs';
-import { checkSameAnswer, recordRequestIds, startAnswer, STORY } from './answers.mjs';
+import { checkSameAnswer, recordRequestIds, waitForStatus, startAnswer, STORY } from './answers.mjs';
 
 await flow('chat_resume', async () => {
   const { page, consoleErrors, done } = await openApp('#/chat');
@@ -17,10 +17,7 @@ await flow('chat_resume', async () => {
   await page.reload();
   const resumed = page.getByTestId('turn-assistant').last();
   await resumed.waitFor();
-  await waitFor(async () => (await resumed.getAttribute('data-status')) === 'done', {
-    timeout: 120000,
-    what: 'the resumed answer to reach its end',
-  });
+  await waitForStatus(resumed, 'done', 240000, 'the answer to go on to its end', () => `errors: ${ids.errors}`);
   const resume = subscribes.find((v) => v.requestId === requestId && 'fromSeq' in v);
   assert.ok(resume, `no inferResume for ${requestId} after the reload: ${JSON.stringify(subscribes)}`);
   assert.ok(resume.fromSeq > 0, `resumed from ${resume.fromSeq}, though chunks had been shown`);

@@ -4,7 +4,7 @@
 // own. (Playwright's setOffline sets navigator.onLine but leaves open websockets alone in this Chromium: the
 // flow routes the page's websockets through Playwright to cut them for real; the gateway sees them close.)
 import { assert, ask, flow, openApp, waitFor } from './lib.mjs';
-import { checkSameAnswer, recordRequestIds, startAnswer, STORY } from './answers.mjs';
+import { checkSameAnswer, recordRequestIds, waitForStatus, startAnswer, STORY } from './answers.mjs';
 
 const statusText = async (page) => ((await page.getByTestId('connection-status').textContent()) ?? '').trim();
 
@@ -41,10 +41,7 @@ await flow('connection', async () => {
   await page.waitForTimeout(2500);
   refuse = false;
   await context.setOffline(false);
-  await waitFor(async () => (await turn.getAttribute('data-status')) === 'done', {
-    timeout: 120000,
-    what: 'the answer to go on to its end',
-  });
+  await waitForStatus(turn, 'done', 240000, 'the answer to go on to its end', () => `errors: ${ids.errors}`);
   await waitFor(async () => (await statusText(page)) === '', { timeout: 15000, what: 'the status line to clear' });
   const { server } = await checkSameAnswer(page, turn, requestId, assert);
 
