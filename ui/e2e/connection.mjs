@@ -55,6 +55,8 @@ await flow('connection', async () => {
   await waitFor(async () => (await statusText(page)) === "Can't reach the server", {
     timeout: 5000,
     what: `"Can't reach the server" in the status line`,
+  }).catch(async (e) => {
+    throw new Error(`${e.message}; it reads "${await statusText(page)}" (${open.length} sockets let through)`);
   });
   refuse = false;
   await waitFor(async () => (await statusText(page)) === '', { timeout: 20000, what: 'the page to reconnect on its own' });

@@ -35,7 +35,8 @@ export function wsClient(): Client {
       closed: (event) => {
         const code = (event as CloseEvent | undefined)?.code;
         if (code === 4403) keyRefused(); // no key, or a refused one
-        report({ type: 'closed', clean: code === 1000 || code === 4403, opened });
+        // with nothing in flight the socket was on its way out anyway (the lazy close after the last operation)
+        report({ type: 'closed', clean: code === 1000 || code === 4403 || inFlight.size === 0, opened });
         // graphql-ws would send the subscribe again on a new socket after a normal close (1000) even with
         // retryAttempts 0: end them here first, as errors, so nothing is ever re-subscribed behind our back
         for (const fail of [...inFlight]) fail(event);
