@@ -145,3 +145,23 @@ describe('a dropped connection', () => {
     expect(chat.state.turns[1].status).toBe('stopped');
   });
 });
+
+describe('another tab mid-answer', () => {
+  it('is taken once its answer ended, never as a stream this tab does not follow', () => {
+    const here = createConversation(localStorage);
+    const mid = JSON.stringify({
+      turns: [question, { id: 2, role: 'assistant', content: 'Once', status: 'streaming', requestId: 'r1', lastSeq: 0 }],
+      webSearch: false,
+      adapter: null,
+    });
+    localStorage.setItem(KEY, mid);
+    window.dispatchEvent(new StorageEvent('storage', { key: KEY, newValue: mid, storageArea: localStorage }));
+    expect(here.state.turns).toHaveLength(0);
+    expect(here.busy()).toBe(false);
+    expect(calls).toHaveLength(0);
+    const end = mid.replace('"streaming"', '"done"');
+    localStorage.setItem(KEY, end);
+    window.dispatchEvent(new StorageEvent('storage', { key: KEY, newValue: end, storageArea: localStorage }));
+    expect(here.state.turns.map((t) => t.status)).toEqual(['done', 'done']);
+  });
+});

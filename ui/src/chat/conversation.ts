@@ -130,7 +130,10 @@ export function createConversation(store: Storage | undefined = globalThis.local
   // another tab saved: take its conversation (unless this one is streaming an answer of its own)
   globalThis.addEventListener?.('storage', (event: StorageEvent) => {
     if (!store || event.key !== STORAGE_KEY || event.storageArea !== store || busy()) return;
-    setState(reconcile(load(store)));
+    const theirs = load(store);
+    // that tab is mid-answer: its last save, once the answer ends, follows (this tab does not resume it)
+    if (theirs.turns.some((t) => t.status === 'streaming')) return;
+    setState(reconcile(theirs));
     nextId = state.turns.reduce((m, t) => Math.max(m, t.id), 0) + 1;
   });
 
