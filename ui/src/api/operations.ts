@@ -39,6 +39,16 @@ export const INFER_STREAM = /* GraphQL */ `
   }
 `;
 
+/** The rest of a generation, from chunk `fromSeq` on (replayed from the server's TOKENS stream, then live). */
+export const INFER_RESUME = /* GraphQL */ `
+  subscription Resume($requestId: String!, $fromSeq: Int) {
+    inferResume(requestId: $requestId, fromSeq: $fromSeq) {
+      token done seq requestId finishReason
+      usage { promptTokens completionTokens }
+    }
+  }
+`;
+
 export interface ModelInfo {
   modelId: string;
   device: string;

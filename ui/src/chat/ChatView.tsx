@@ -1,5 +1,5 @@
 /** The Chat section: the conversations sidebar, and the open conversation with the adapter picker, clear, and the input bar. */
-import { createEffect, createSignal, For, on, Show, type JSX } from 'solid-js';
+import { createEffect, createSignal, For, on, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import { activeModelLabel, status } from '../shell/status';
 import { Composer } from './Composer';
 import { BASE_MODEL, type Conversation } from './conversation';
@@ -25,6 +25,25 @@ function ChatPanel(props: { chat: Conversation; onClear: () => void; menu: JSX.E
       },
     ),
   );
+
+  // ... and keep the end in view when the conversation's box shrinks (the toolbar wraps once the status names the
+  // model, the input grows a line) or a turn grows without new text (its status line, an error, Retry)
+  onMount(() => {
+    const el = scroller;
+    if (!el) return;
+    const follow = () => {
+      if (pinned) el.scrollTop = el.scrollHeight;
+    };
+    if (typeof ResizeObserver === 'undefined') return; // jsdom
+    const resized = new ResizeObserver(follow);
+    resized.observe(el);
+    const changed = new MutationObserver(follow);
+    changed.observe(el, { childList: true, subtree: true, characterData: true, attributes: true });
+    onCleanup(() => {
+      resized.disconnect();
+      changed.disconnect();
+    });
+  });
 
   const adapters = () => status()?.adapters.available ?? [];
   const label = () => (status() ? activeModelLabel(status()) : undefined);

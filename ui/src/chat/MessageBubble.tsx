@@ -170,7 +170,10 @@ export function MessageBubble(props: MessageBubbleProps) {
           </Show>
           <div class="meta">
             <Show when={t().status === 'stopped'}>
-              <span data-testid="stopped">Stopped</span>
+              <span data-testid="stopped">Stopped{t().stopReason ? `: ${t().stopReason}` : ''}</span>
+            </Show>
+            <Show when={t().status === 'streaming' && t().reconnecting}>
+              <span data-testid="reconnecting">Reconnecting…</span>
             </Show>
             <Show when={t().finishReason === 'length'}>
               <span>Cut off at the token limit</span>

@@ -1,7 +1,8 @@
 /** One conversation: its turns, sending the whole history with each question, streaming, stopping, clearing. */
 import { createStore, produce, reconcile } from 'solid-js/store';
-import { describe } from '../api/errors';
-import { INFER_STREAM, type ChatMessageInput, type Source, type TokenChunk } from '../api/operations';
+import { GIVE_UP_MS, pause } from '../api/connection';
+import { describe, type ApiError } from '../api/errors';
+import { INFER_RESUME, INFER_STREAM, type ChatMessageInput, type Source, type TokenChunk } from '../api/operations';
 import { subscribe } from '../api/ws';
 
 export type TurnStatus = 'streaming' | 'done' | 'stopped' | 'error';
@@ -27,7 +28,33 @@ export interface Turn {
   doneAt?: number;
   /** the error's code when the answer failed (the gateway's extensions.code: CONTEXT_OVERFLOW, UNAVAILABLE, ...) */
   errorCode?: string;
+  /** the generation's id on the server (from its first event) and the `seq` of the last chunk shown: what
+   * `inferResume` needs to go on after a reload or a dropped connection */
+  requestId?: string;
+  lastSeq?: number;
+  /** the connection dropped while this answer streamed; it goes on once the gateway is back */
+  reconnecting?: boolean;
+  /** why a stopped answer stopped, when it was not the Stop button */
+  stopReason?: string;
 }
+
+/** Note the generation's id and progress from `chunk`; false for a chunk already shown (a resume that overlaps
+ * what had arrived), which must then be skipped. Stage events (`seq` < 0) carry only the id. */
+export function track(turn: Turn, chunk: Pick<TokenChunk, 'requestId' | 'seq'>): boolean {
+  if (chunk.requestId) turn.requestId = chunk.requestId;
+  if (chunk.seq < 0) return true;
+  if (turn.lastSeq !== undefined && chunk.seq <= turn.lastSeq) return false;
+  turn.lastSeq = chunk.seq;
+  return true;
+}
+
+/** The first chunk `inferResume` should send for `turn`: the one after the last shown, 0 when none came. */
+export function resumeFrom(turn: Pick<Turn, 'lastSeq'>): number {
+  return turn.lastSeq === undefined ? 0 : turn.lastSeq + 1;
+}
+
+/** The words a stopped answer shows when the server no longer has its generation. */
+export const EXPIRED_REASON = 'the server no longer has the rest of this answer';
 
 /** The picker's value for "the base model, even while an adapter is active" (no adapter name starts with '@'). */
 export const BASE_MODEL = '@base';
@@ -57,8 +84,10 @@ function load(store: Storage, key: string = STORAGE_KEY): ChatState {
   try {
     const saved = JSON.parse(store.getItem(key) ?? 'null') as ChatState | null;
     if (saved && Array.isArray(saved.turns)) {
-      // a generation cut short by a reload is not coming back
-      const turns = saved.turns.map((t) => (t.status === 'streaming' ? { ...t, status: 'stopped' as const } : t));
+      // a generation cut short by a reload goes on (resume()) when the server told its id; else it is not coming back
+      const turns = saved.turns.map((t) =>
+        t.status === 'streaming' && !t.requestId ? { ...t, status: 'stopped' as const } : t,
+      );
       return { turns, webSearch: Boolean(saved.webSearch), adapter: saved.adapter ?? null };
     }
   } catch {
@@ -110,7 +139,10 @@ export function createConversation(store: Storage | undefined = globalThis.local
   // another tab saved: take its conversation (unless this one is streaming an answer of its own)
   globalThis.addEventListener?.('storage', (event: StorageEvent) => {
     if (!store || event.key !== key || event.storageArea !== store || busy()) return;
-    setState(reconcile(load(store, key)));
+    const theirs = load(store, key);
+    // that tab is mid-answer: its last save, once the answer ends, follows (this tab does not resume it)
+    if (theirs.turns.some((t) => t.status === 'streaming')) return;
+    setState(reconcile(theirs));
     nextId = state.turns.reduce((m, t) => Math.max(m, t.id), 0) + 1;
   });
 
@@ -154,6 +186,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
       {
         next: ({ inferStream: chunk }) =>
           update(answerId, (turn) => {
+            if (!track(turn, chunk)) return;
             if (chunk.sources?.length) turn.sources = chunk.sources;
             if (chunk.searchNotice) turn.notice = chunk.searchNotice;
             if (chunk.stage) {
@@ -172,13 +205,15 @@ export function createConversation(store: Storage | undefined = globalThis.local
             }
             saveSoon();
           }),
-        error: (error) =>
+        error: (error) => {
+          if (dropped(answerId, error)) return;
           finish((turn) => {
             turn.status = 'error';
             turn.stage = undefined;
             turn.error = describe(error);
             turn.errorCode = error.code;
-          }),
+          });
+        },
         complete: () =>
           finish((turn) => {
             turn.stage = undefined;
@@ -187,6 +222,105 @@ export function createConversation(store: Storage | undefined = globalThis.local
       },
     );
     return true;
+  }
+
+  /** The connection went while answer `answerId` streamed: when the server told its id, go on with resume(). */
+  function dropped(answerId: number, error: ApiError): boolean {
+    const turn = state.turns.find((t) => t.id === answerId);
+    if (error.code !== 'UNREACHABLE' || !turn?.requestId || turn.status !== 'streaming') return false;
+    update(answerId, (t) => {
+      t.reconnecting = true;
+    });
+    resume(answerId);
+    return true;
+  }
+
+  /**
+   * Go on with answer `answerId` where it stopped showing (after a reload, or a dropped connection): its chunks
+   * from `resumeFrom(turn)` on through `inferResume`. While the gateway cannot be reached, try again with back-off
+   * for up to `GIVE_UP_MS` since the last sign of it; the server forgets the generation after about as long.
+   */
+  function resume(answerId: number): void {
+    let attempt = 0;
+    let lastContact = Date.now();
+    let waiting = false;
+    const finish = (fn: (turn: Turn) => void) => {
+      update(answerId, (turn) => {
+        turn.reconnecting = false;
+        turn.stage = undefined;
+        fn(turn);
+      });
+      stopCurrent = undefined;
+      save();
+    };
+    const attemptOnce = () => {
+      const turn = state.turns.find((t) => t.id === answerId);
+      if (!turn || turn.status !== 'streaming') return;
+      if (!turn.requestId) {
+        finish((t) => {
+          t.status = 'stopped';
+        });
+        return;
+      }
+      stopCurrent = subscribe<{ inferResume: Pick<TokenChunk, 'token' | 'done' | 'seq' | 'requestId' | 'finishReason' | 'usage'> }>(
+        INFER_RESUME,
+        { requestId: turn.requestId, fromSeq: resumeFrom(turn) },
+        {
+          next: ({ inferResume: chunk }) => {
+            attempt = 0;
+            lastContact = Date.now();
+            update(answerId, (t) => {
+              t.reconnecting = false;
+              if (!track(t, chunk)) return;
+              t.stage = undefined;
+              if (chunk.token && t.firstTokenAt === undefined) t.firstTokenAt = Date.now();
+              t.content += chunk.token;
+              if (chunk.done) {
+                t.doneAt = Date.now();
+                t.status = 'done';
+                t.finishReason = chunk.finishReason ?? undefined;
+                t.completionTokens = chunk.usage?.completionTokens;
+              }
+            });
+            saveSoon();
+          },
+          error: (error) => {
+            if (error.code === 'UNREACHABLE' && Date.now() - lastContact < GIVE_UP_MS) {
+              update(answerId, (t) => {
+                t.reconnecting = true;
+              });
+              waiting = true;
+              stopCurrent = () => {
+                waiting = false;
+              };
+              void pause(attempt++).then(() => {
+                if (waiting) attemptOnce();
+              });
+              return;
+            }
+            finish((t) => {
+              if (error.code === 'NOT_FOUND') {
+                t.status = 'stopped';
+                t.stopReason = EXPIRED_REASON;
+              } else {
+                t.status = 'error';
+                t.errorCode = error.code;
+                t.error =
+                  error.code === 'UNREACHABLE'
+                    ? `${describe(error)} (gave up resuming the answer after ${GIVE_UP_MS / 1000} s)`
+                    : describe(error);
+              }
+            });
+          },
+          complete: () =>
+            finish((t) => {
+              t.stage = undefined;
+              if (t.status === 'streaming') t.status = 'done';
+            }),
+        },
+      );
+    };
+    attemptOnce();
   }
 
   function stop(): void {
@@ -252,6 +386,9 @@ export function createConversation(store: Storage | undefined = globalThis.local
     setState('adapter', name);
     save();
   }
+
+  // an answer that was streaming when the page went away goes on
+  for (const turn of state.turns) if (turn.status === 'streaming') resume(turn.id);
 
   return { state, busy, send, stop, retry, regenerate, edit, clear, replace, setWebSearch, setAdapter };
 }

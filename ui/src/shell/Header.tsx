@@ -1,6 +1,7 @@
 /** The top bar: product name, the tabs, and the model every chat uses unless it picks another. */
 import { For, Show } from 'solid-js';
 import { forgetKey, keyNeeded } from '../api/auth';
+import { ConnectionStatus } from './ConnectionStatus';
 import { activeModelLabel, status, statusError } from './status';
 import { routes, type Route } from './routes';
 
@@ -21,6 +22,7 @@ export function Header(props: { route: Route }) {
           )}
         </For>
       </nav>
+      <ConnectionStatus />
       <div class="active-model" role="status" aria-live="polite">
         <Show
           when={!statusError()}
