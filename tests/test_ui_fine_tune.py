@@ -12,3 +12,14 @@ def test_fine_tune_from_the_form_to_a_loaded_adapter(app_stack: AppStack) -> Non
     assert "1" in figures["position"]  # waiting behind the first job
     assert figures["afterReload"]["state"] in ("running", "succeeded")
     assert len(figures["losses"]) >= 2
+
+
+def test_fine_tune_stages_times_chart_history_and_layout(app_stack: AppStack) -> None:
+    result = run_flow(app_stack, "fine_tune_stages", timeout=420)
+    figures = result.figures
+    focus = figures["focus"]
+    assert focus["fieldTop"] >= focus["headerBottom"]
+    assert any(s.startswith("training:") for s in figures["seen"]["stages"])
+    assert figures["axes"]["y"] == "loss" and figures["axes"]["x"] == "step"
+    assert "samples8" in figures["settings"]
+    assert figures["widthsBefore"] == figures["widthsAsking"]

@@ -235,7 +235,7 @@ export function LossChart(props: {
   return (
     <div class="ft-chart-box">
       {chart}
-      <Show when={geometry().count >= 3}>
+      <Show when={geometry().count >= 2}>
         <label class="ft-smooth">
           <input type="checkbox" checked={smoothed()} onChange={(event) => setSmoothed(event.currentTarget.checked)} />{' '}
           Smooth the curve (moving average)
