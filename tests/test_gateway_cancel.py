@@ -1,4 +1,5 @@
-"""A subscription that completes early, or a client that disconnects (websocket or HTTP), cancels its generation."""
+"""A subscription that completes early, or a client that disconnects (websocket or HTTP), cancels its generation
+(a dropped websocket once the resume grace, GATEWAY_RESUME_GRACE_S, has passed: 0.5 s here)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from services.runtime import Settings
 from tests.gateway_fixtures import stack
 from tests.graphql_client import Subscription, post
 
+GRACE_S = 0.5
 STREAM = """subscription { inferStream(prompt: "Write a very long story about a dragon.", maxNewTokens: 400)
   { token done requestId seq } }"""
 
 
 @pytest.fixture(scope="module")
 async def url(base_settings: Settings, bundled_model: object) -> AsyncIterator[str]:
-    async with stack(base_settings) as graphql_url:
+    async with stack(base_settings, resume_grace_s=GRACE_S) as graphql_url:
         yield graphql_url
 
 
@@ -54,10 +56,10 @@ async def test_disconnect_cancels(nc: Client, url: str) -> None:
     sub = Subscription(url, STREAM)
     await sub.__aenter__()
     request_id = await read_a_few(sub)
-    await sub.close()  # the browser tab went away
+    await sub.close()  # the browser tab went away (and did not come back within the grace)
     final = await final_chunk(nc, request_id)
     assert final.finish_reason is FinishReason.CANCELLED
-    assert final.usage is not None and final.usage.completion_tokens < 60
+    assert final.usage is not None and final.usage.completion_tokens < 200
 
 
 async def test_complete_cancels(nc: Client, url: str) -> None:

@@ -94,9 +94,10 @@ class SwitchboardView(GraphQLView[Context, None]):
 
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
         # its own (strawberry sets `connection_params` on a websocket's), with its own record of refusals
+        websocket = response if isinstance(response, web.WebSocketResponse) else None
         if not self._keys.enabled:
-            return replace(self._context, refused={})
-        return replace(self._context, role=role_of_request(self._keys, request), refused={})
+            return replace(self._context, refused={}, websocket=websocket)
+        return replace(self._context, role=role_of_request(self._keys, request), refused={}, websocket=websocket)
 
 
 def cors_middleware(origins: tuple[str, ...]) -> Middleware:

@@ -21,6 +21,7 @@ class GatewayConfig:
     cors_origins: tuple[str, ...] = tuple(DEFAULT_ORIGINS.split(","))
     request_timeout_s: float = 5.0  # how long to wait for a worker to accept
     token_timeout_s: float = 60.0  # longest silence between two chunks before giving up
+    resume_grace_s: float = 30.0  # how long a generation whose websocket dropped runs on, waiting for inferResume
     busy_wait_s: float = 60.0  # how long a request waits for a free generation slot on some worker
     search_timeout_s: float = 12.0  # the search service gives up after SEARCH_TIMEOUT_S (8 s) itself
     keys: ApiKeys = field(default_factory=ApiKeys)  # none: every caller is an admin (loopback only)
@@ -39,6 +40,7 @@ class GatewayConfig:
             cors_origins=origins,
             request_timeout_s=env_float("GATEWAY_REQUEST_TIMEOUT_S", cls.request_timeout_s, minimum=0.1),
             token_timeout_s=env_float("GATEWAY_TOKEN_TIMEOUT_S", cls.token_timeout_s, minimum=0.1),
+            resume_grace_s=env_float("GATEWAY_RESUME_GRACE_S", cls.resume_grace_s, minimum=0.0),
             busy_wait_s=env_float("GATEWAY_BUSY_WAIT_S", cls.busy_wait_s, minimum=0.0),
             search_timeout_s=env_float("GATEWAY_SEARCH_TIMEOUT_S", cls.search_timeout_s, minimum=0.1),
             keys=ApiKeys.from_env(),

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription as JsSubscription
 from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.errors import NotFoundError
 
 from messages import (
     Accept,
     Cancel,
     ErrorCode,
+    ErrorMessage,
     GenerateReply,
     GenerateRequest,
     ModelInfo,
@@ -39,8 +45,20 @@ BUSY_LONGEST_PAUSE_S = 0.5  # a freed slot is taken within half a second
 PROBE_TIMEOUT_S = 1.0  # a live worker answers a liveness probe from its event loop in milliseconds
 REPLAY_TIMEOUT_S = 3.0  # reading lost chunks back from TOKENS (a stream leader is being elected, say)
 RESTARTS = 2  # times a request whose worker stopped before its first chunk is asked of the workers again
+RESUME_PROBE_S = 2.0  # while a resumed answer is silent, how often its worker is asked whether it still runs
+REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # one NATS subject token: no `.`, `*` or `>`
+
+log = logging.getLogger("switchboard.gateway")
 
 NO_WORKER = "no inference worker is running; start one with `python -m services.inference` (`just up` does)"
+
+
+@dataclass
+class _Detached:
+    """A generation whose websocket dropped: it runs on until `expiry` fires, unless `inferResume` claims it."""
+
+    worker_id: str | None
+    expiry: asyncio.TimerHandle
 
 
 class InferenceClient:
@@ -59,7 +77,9 @@ class InferenceClient:
         self._config = config
         self._metrics = metrics or GatewayMetrics()
         self._requester_ping = subjects.requester_ping_subject(requester) if requester else None
-        self._open: set[str] = set()  # request ids of the streams open here
+        self._open: set[str] = set()  # request ids of the streams open here (and of those detached)
+        self._detached: dict[str, _Detached] = {}  # request id -> its generation, waiting to be resumed
+        self._cancels: set[asyncio.Task[None]] = set()  # cancels published when a grace ran out
 
     async def answer_requester_pings(self) -> None:
         """Answer workers' "do you still want request <body>?" on `gateway.ping.<requester>`."""
@@ -151,8 +171,12 @@ class InferenceClient:
     def _prober(self, accept: Accept, request_id: str) -> Callable[[], Awaitable[Liveness]]:
         return lambda: self._probe(accept.worker_id, request_id)
 
-    async def stream(self, request: GenerateRequest) -> AsyncIterator[TokenChunk]:
-        """Yield the generation's chunks in `seq` order; an early exit cancels the generation.
+    async def stream(
+        self, request: GenerateRequest, resumable: Callable[[], bool] | None = None
+    ) -> AsyncIterator[TokenChunk]:
+        """Yield the generation's chunks in `seq` order; an early exit cancels the generation, except when
+        `resumable()` says so then (the client's connection dropped): it runs on for `resume_grace_s`, waiting
+        for `resume`.
 
         Chunks that arrive while the caller is busy with the previous one come out joined into one (tokens in
         order, the `seq` of the last), so a slow reader costs one chunk per catch-up, not one per token.
@@ -162,7 +186,7 @@ class InferenceClient:
         Raises:
             SwitchboardError: the worker's typed error (after the text generated before it), BUSY or
                 UNAVAILABLE when no worker takes the request, TIMEOUT after `token_timeout_s` of silence,
-                INTERNAL when the token stream is broken.
+                UNAVAILABLE when chunks were lost on the way.
         """
         if self._requester_ping is not None and request.requester_ping is None:
             request = msgspec.structs.replace(request, requester_ping=self._requester_ping)
@@ -173,13 +197,15 @@ class InferenceClient:
         sub = await self._nc.subscribe(
             subjects.tokens_subject(request.request_id), cb=relay.on_msg, pending_msgs_limit=-1
         )
-        finished = False
+        finished = left = False
+        worker_id: str | None = None
         asked = time.perf_counter()
         waiting_first = True
         self._metrics.streams_open.inc()
         self._open.add(request.request_id)
         try:
             accept = await self._start(request)
+            worker_id = accept.worker_id
             relay.watch(self._prober(accept, request.request_id))
             restarts = RESTARTS
             while True:
@@ -195,33 +221,185 @@ class InferenceClient:
                         accept = await self._start(request)
                     except SwitchboardError:
                         raise exc from None  # no other worker: what happened to the first is the news
+                    worker_id = accept.worker_id
                     relay.rewatch(self._prober(accept, request.request_id))
                     continue
                 if waiting_first:
                     self._metrics.time_to_first_token.observe(time.perf_counter() - asked)
                     waiting_first = False
-                end = next((i for i, chunk in enumerate(chunks) if chunk.done), None)
-                if end is None:
-                    yield join(chunks)
-                    continue
-                finished = True
-                error = chunks[end].error
-                if error is None:
-                    yield join(chunks[: end + 1])
+                text, error, finished = settle(chunks)
+                if text:
+                    yield join(text)
+                if error is not None:
+                    raise SwitchboardError.from_message(error)
+                if finished:
                     return
-                if end:
-                    yield join(chunks[:end])  # the text generated before the error
-                raise SwitchboardError.from_message(error)
+        except (GeneratorExit, asyncio.CancelledError):
+            left = True  # the caller went away (not an error of ours)
+            raise
         finally:
-            self._open.discard(request.request_id)
             self._metrics.streams_open.dec()
             relay.close()
-            # the cancel first, also when the client left while an accept was on its way (the worker may have
-            # started; one that never ran this request ignores it). A cleanup await that a second cancellation
-            # interrupts must not leave the generation running or the subscription open.
-            if not finished:
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    cancel = Cancel(request.request_id, "client went away")
-                    await asyncio.shield(self._nc.publish(subjects.cancel_subject(request.request_id), encode(cancel)))
+            await self._leave(request.request_id, worker_id, finished, resumable if left else None)
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.shield(sub.unsubscribe())
+
+    async def resume(
+        self, request_id: str, from_seq: int = 0, resumable: Callable[[], bool] | None = None
+    ) -> AsyncIterator[TokenChunk]:
+        """Yield generation `request_id`'s chunks from `seq` `from_seq` on: those kept in stream TOKENS first,
+        then the rest as the worker writes them, until the last. Joined as `stream` joins them.
+
+        A generation whose client dropped (`stream` with `resumable`) is claimed: it no longer ends when its
+        grace runs out, and this caller leaving ends it as a `stream` caller leaving would. Any other
+        generation (one still streamed to another client, or one another gateway started) is only read.
+
+        Raises:
+            SwitchboardError: BAD_REQUEST for an id that cannot be one (field `request_id`); NOT_FOUND when
+                TOKENS keeps nothing of it (unknown, or older than TOKENS_MAX_AGE_S); the generation's own
+                error; UNAVAILABLE when its worker stopped; TIMEOUT after `token_timeout_s` of silence.
+        """
+        if not REQUEST_ID.fullmatch(request_id):
+            raise SwitchboardError(
+                ErrorCode.BAD_REQUEST, "must be the requestId of an answer: letters, digits, - and _", "request_id"
+            )
+        detached = self._detached.pop(request_id, None)
+        if detached is not None:
+            detached.expiry.cancel()
+        elif request_id not in self._open and not await self._kept(request_id):
+            raise SwitchboardError(
+                ErrorCode.NOT_FOUND,
+                f"no answer {request_id} is kept: the id is unknown, or the answer is older than the TOKENS "
+                "stream keeps them (TOKENS_MAX_AGE_S)",
+                "request_id",
+            )
+        worker_id = detached.worker_id if detached is not None else None
+        finished = left = False
+        self._metrics.streams_open.inc()
+        sub = await self._nc.jetstream().subscribe(
+            subjects.tokens_subject(request_id), stream=subjects.TOKENS_STREAM, ordered_consumer=True
+        )
+        try:
+            async for chunks in self._kept_chunks(sub, request_id, worker_id):
+                text, error, finished = settle(from_seq_on(chunks, from_seq))
+                if text:
+                    yield join(text)
+                if error is not None:
+                    raise SwitchboardError.from_message(error)
+                if finished:
+                    return
+        except (GeneratorExit, asyncio.CancelledError):
+            left = True
+            raise
+        finally:
+            self._metrics.streams_open.dec()
+            if detached is not None:
+                await self._leave(request_id, worker_id, finished, resumable if left else None)
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(sub.unsubscribe())
+
+    async def _kept(self, request_id: str) -> bool:
+        """Whether stream TOKENS holds a chunk of `request_id`.
+
+        Raises:
+            SwitchboardError: UNAVAILABLE when JetStream does not answer.
+        """
+        try:
+            await self._nc.jetstream().get_last_msg(subjects.TOKENS_STREAM, subjects.tokens_subject(request_id))
+        except NotFoundError:
+            return False
+        except (NatsError, TimeoutError) as exc:
+            raise SwitchboardError(
+                ErrorCode.UNAVAILABLE, f"stream TOKENS cannot be read now ({exc.__class__.__name__}); try again"
+            ) from exc
+        return True
+
+    async def _kept_chunks(
+        self, sub: JsSubscription, request_id: str, worker_id: str | None
+    ) -> AsyncIterator[list[TokenChunk]]:
+        """The chunks an ordered consumer delivers, in batches of those waiting; while none come, the worker
+        (when known) is asked every `RESUME_PROBE_S` whether it still runs the request.
+
+        Raises:
+            SwitchboardError: UNAVAILABLE when the worker is gone or no longer holds the request and nothing
+                more came; TIMEOUT after `token_timeout_s` of silence.
+        """
+        loop = asyncio.get_running_loop()
+        silent_since = loop.time()
+        last_look = False
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=RESUME_PROBE_S)
+            except (NatsTimeoutError, TimeoutError):
+                if last_look:
+                    raise SwitchboardError(
+                        ErrorCode.UNAVAILABLE, "the inference worker stopped mid-answer; ask again"
+                    ) from None
+                if worker_id is not None and await self._probe(worker_id, request_id) in (
+                    Liveness.GONE,
+                    Liveness.UNKNOWN,
+                ):
+                    last_look = True  # its last chunks may still be on their way: one more wait
+                elif loop.time() - silent_since > self._config.token_timeout_s:
+                    raise SwitchboardError(
+                        ErrorCode.TIMEOUT,
+                        f"no token for {self._config.token_timeout_s:g} s (GATEWAY_TOKEN_TIMEOUT_S); ask again",
+                    ) from None
+                continue
+            chunks = [decode(msg.data, TokenChunk)]
+            while sub.pending_msgs:
+                chunks.append(decode((await sub.next_msg()).data, TokenChunk))
+            silent_since = loop.time()
+            last_look = False
+            yield chunks
+
+    async def _leave(
+        self, request_id: str, worker_id: str | None, finished: bool, resumable: Callable[[], bool] | None
+    ) -> None:
+        """The client of an unfinished generation went away: keep it for `resume_grace_s` when a worker took
+        it and `resumable()`, else cancel it now. The cancel is shielded, also when the client left while an
+        accept was on its way (the worker may have started; one that never ran this request ignores it): a
+        cleanup that a second cancellation interrupts must not leave the generation running."""
+        grace = self._config.resume_grace_s
+        if not finished and worker_id is not None and grace > 0 and resumable is not None and resumable():
+            expiry = asyncio.get_running_loop().call_later(grace, self._abandon, request_id)
+            self._detached[request_id] = _Detached(worker_id, expiry)
+            log.info("generation detached", extra={"request_id": request_id, "grace_s": grace})
+            return
+        self._open.discard(request_id)
+        if not finished:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(self._cancel(request_id, "client went away"))
+
+    def _abandon(self, request_id: str) -> None:
+        """The grace of a detached generation ran out: cancel it."""
+        if self._detached.pop(request_id, None) is None:
+            return
+        self._open.discard(request_id)
+        task = asyncio.create_task(self._cancel(request_id, "its client did not come back to resume it"))
+        self._cancels.add(task)
+        task.add_done_callback(self._cancels.discard)
+
+    async def _cancel(self, request_id: str, why: str) -> None:
+        with contextlib.suppress(NatsError):
+            await self._nc.publish(subjects.cancel_subject(request_id), encode(Cancel(request_id, why)))
+
+
+def settle(chunks: list[TokenChunk]) -> tuple[list[TokenChunk], ErrorMessage | None, bool]:
+    """Split a batch at the generation's last chunk: the chunks to send (the text before an error, or up to
+    and including the last chunk), the error it ended with, and whether it ended."""
+    end = next((i for i, chunk in enumerate(chunks) if chunk.done), None)
+    if end is None:
+        return chunks, None, False
+    error = chunks[end].error
+    return (chunks[:end] if error is not None else chunks[: end + 1]), error, True
+
+
+def from_seq_on(chunks: list[TokenChunk], from_seq: int) -> list[TokenChunk]:
+    """The chunks with `seq` >= `from_seq`, and the last chunk in any case (its token dropped when the
+    caller has it already): a caller that had every token still learns how the answer ended."""
+    return [
+        chunk if chunk.seq >= from_seq else msgspec.structs.replace(chunk, token="")
+        for chunk in chunks
+        if chunk.seq >= from_seq or chunk.done
+    ]

@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import strawberry
+from aiohttp import web
 from graphql import GraphQLError, OperationType, get_operation_ast
 from nats.aio.client import Client
 from strawberry.extensions import ParserCache, ValidationCache
@@ -31,6 +32,7 @@ from .event_plan import PlannedEventExecutor
 from .inference_client import InferenceClient
 from .metrics import GatewayMetrics, OperationMetrics
 from .search_client import Grounding, SearchClient
+from .selection import selects
 from .training_client import TrainingClient
 from .types import (
     Access,
@@ -38,6 +40,7 @@ from .types import (
     AdapterResult,
     AdaptersInfo,
     BaseModelResult,
+    ChunkStage,
     FineTuneArgs,
     FineTuneJob,
     FineTuneProgress,
@@ -52,7 +55,7 @@ from .types import (
     WebSearchResult,
     given_fields,
 )
-from .websocket import operation_problem, parse_document
+from .websocket import completed_by_client, operation_problem, parse_document
 
 log = logging.getLogger("switchboard.gateway")
 P = ParamSpec("P")
@@ -73,6 +76,12 @@ class Context:
     connection_params: dict[str, object] | None = None  # a websocket's connection_init payload
     metrics: GatewayMetrics | None = None
     refused: dict[str, str] = field(default_factory=dict)  # root field -> error code it answered `ok: false` with
+    websocket: web.WebSocketResponse | None = None  # the connection a subscription runs on (None over HTTP)
+
+    def may_resume(self) -> bool:
+        """Whether a generation this operation leaves unfinished should wait for `inferResume`: on a websocket,
+        unless the client stopped the operation itself (graphql-ws `complete`)."""
+        return self.websocket is not None and not completed_by_client()
 
 
 def require_admin(info: Info[Context, None], what: str) -> None:
@@ -102,11 +111,11 @@ def typed_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return wrapper
 
 
-def build_request(args: GenerationArgs, grounding: Grounding) -> GenerateRequest:
+def build_request(args: GenerationArgs, grounding: Grounding, request_id: str | None = None) -> GenerateRequest:
     """`args.messages` are the earlier turns; `args.prompt` is the new user turn appended to them."""
     params = GenerationParams(**given_fields(args, GenerationParams))
     common: dict[str, Any] = {
-        "request_id": uuid.uuid4().hex,
+        "request_id": request_id or uuid.uuid4().hex,
         "params": params,
         "sources": list(grounding.results) or None,
         "adapter": args.adapter,
@@ -347,23 +356,55 @@ async def workers_follow(ctx: Context, active: str | None, timeout_s: float = 15
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="Stream an answer token by token; completing the subscription cancels it")
+    @strawberry.subscription(
+        description="Stream an answer token by token; completing the subscription cancels it. A connection that "
+        "drops instead leaves the answer running for GATEWAY_RESUME_GRACE_S: inferResume picks it up by requestId"
+    )
     @takes(GenerationArgs)
     async def infer_stream(self, info: Info[Context, None], args: GenerationArgs) -> AsyncGenerator[TokenChunk, None]:
         ctx = _ctx(info)
+        request_id = uuid.uuid4().hex
+        stages = selects(info, "stage")
+        if stages and args.web_search:
+            yield TokenChunk.progress(ChunkStage.SEARCHING, request_id)
         grounding = await grounding_for(ctx, args.prompt, args.web_search)  # never raises: failure is a notice
-        request = build_request(args, grounding)
-        stream: AsyncIterator[ChunkMessage] = ctx.inference.stream(request)
+        sources = Source.all_of(grounding.results) if args.web_search else None
+        if stages:
+            event = TokenChunk.progress(ChunkStage.GENERATING, request_id)
+            event.sources, event.search_notice = sources, grounding.notice
+            yield event
+        request = build_request(args, grounding, request_id)
+        stream: AsyncIterator[ChunkMessage] = ctx.inference.stream(request, ctx.may_resume)
         first = True
         try:
             with _counting(ctx, "inferStream"):
                 async for chunk in stream:
                     out = TokenChunk.of(chunk)
                     if first and args.web_search:
-                        out.sources = Source.all_of(grounding.results)
-                        out.search_notice = grounding.notice
+                        out.sources, out.search_notice = sources, grounding.notice
                     first = False
                     yield out
+        except SwitchboardError as exc:
+            raise user_error(exc) from exc
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+
+    @strawberry.subscription(
+        description="Pick an answer up again by its requestId (after a reload or a dropped connection): its chunks "
+        "from seq `fromSeq` on, read back from stream TOKENS, then live until the last. NOT_FOUND when the id is "
+        "unknown or expired (TOKENS_MAX_AGE_S)"
+    )
+    async def infer_resume(
+        self, info: Info[Context, None], request_id: str, from_seq: int = 0
+    ) -> AsyncGenerator[TokenChunk, None]:
+        ctx = _ctx(info)
+        if from_seq < 0:
+            raise user_error(SwitchboardError(ErrorCode.BAD_REQUEST, "must be 0 or more", "from_seq"))
+        stream: AsyncIterator[ChunkMessage] = ctx.inference.resume(request_id, from_seq, ctx.may_resume)
+        try:
+            with _counting(ctx, "inferResume"):
+                async for chunk in stream:
+                    yield TokenChunk.of(chunk)
         except SwitchboardError as exc:
             raise user_error(exc) from exc
         finally:

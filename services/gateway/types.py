@@ -84,6 +84,12 @@ class WebSearchResult:
     snippet: str
 
 
+@strawberry.enum(description="Where an answer is, before its first token")
+class ChunkStage(Enum):
+    SEARCHING = "searching"
+    GENERATING = "generating"
+
+
 @strawberry.type(
     description="One streamed piece of an answer: one token, or several joined in order when the client fell "
     "behind; `seq` is that of the last one (it may jump by more than one, never backwards)"
@@ -101,10 +107,21 @@ class TokenChunk:
     search_notice: str | None = strawberry.field(
         default=None, description="With webSearch: why the answer is not grounded, if it is not (first chunk only)"
     )
+    stage: ChunkStage | None = strawberry.field(
+        default=None,
+        description="Set on the progress events inferStream sends before the tokens when this field is selected: "
+        "SEARCHING (webSearch runs), then GENERATING (the request goes to a worker; with webSearch, with the "
+        "sources). They carry no token and seq -1, and are not kept for inferResume",
+    )
 
     @classmethod
     def of(cls, chunk: TokenChunkMessage) -> TokenChunk:
         return from_message(cls, chunk, usage=Usage.of(chunk.usage))
+
+    @classmethod
+    def progress(cls, stage: ChunkStage, request_id: str) -> TokenChunk:
+        """A progress event (no token, `seq` -1) of generation `request_id`."""
+        return cls(token="", done=False, request_id=request_id, seq=-1, stage=stage)
 
 
 @strawberry.type(description="A whole answer")

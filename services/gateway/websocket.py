@@ -10,19 +10,39 @@ an `error` message for that id with `extensions.code`, and the connection stays 
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from functools import lru_cache
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage, SubscribeMessage
 
 OVERSIZE = "__switchboard_oversize__"  # set by the view's decoder on a message over the limit: its size
 HARD_LIMIT_BYTES = 16 * 1024**2  # past this aiohttp closes the connection (1009) rather than read on
 
 
+# operation tasks the client ended with `complete`; the others end because their connection closed
+_completed: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+
+def completed_by_client() -> bool:
+    """True inside an operation the client stopped with graphql-ws `complete` (an explicit stop), False inside
+    one that ends because its connection closed (a reload, a dropped network) or outside any operation."""
+    task = asyncio.current_task()
+    return task is not None and task in _completed
+
+
 class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
-    """Refuses, with a coded `error` for its id, a `subscribe` over the size limit or past the operation cap."""
+    """Refuses, with a coded `error` for its id, a `subscribe` over the size limit or past the operation cap;
+    marks the operations a client completes (`completed_by_client`)."""
+
+    async def handle_complete(self, message: CompleteMessage) -> None:
+        operation = self.operations.get(message["id"])
+        if operation is not None and operation.task is not None:
+            _completed.add(operation.task)
+        await super().handle_complete(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if not self.connection_acknowledged or message["id"] in self.operations:
