@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.ui_fixtures import AppStack, run_flow
 
 
@@ -14,8 +16,9 @@ def test_fine_tune_from_the_form_to_a_loaded_adapter(app_stack: AppStack) -> Non
     assert len(figures["losses"]) >= 2
 
 
+@pytest.mark.timeout(900)  # the stack, then a small job on two shared cores can take minutes
 def test_fine_tune_stages_times_chart_history_and_layout(app_stack: AppStack) -> None:
-    result = run_flow(app_stack, "fine_tune_stages", timeout=420)
+    result = run_flow(app_stack, "fine_tune_stages", timeout=560)
     figures = result.figures
     focus = figures["focus"]
     assert focus["fieldTop"] >= focus["headerBottom"]

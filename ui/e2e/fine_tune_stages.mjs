@@ -59,19 +59,20 @@ await flow('fine_tune_stages', async () => {
       }));
       const key = `${snapshot.stage}:${snapshot.words}`;
       if (seen.stages.at(-1) !== key) seen.stages.push(key);
-      if (snapshot.elapsed) seen.elapsed.push(snapshot.elapsed);
+      if (snapshot.elapsed && seen.elapsed.at(-1) !== snapshot.elapsed) seen.elapsed.push(snapshot.elapsed);
       if (snapshot.eta && !seen.eta.includes(snapshot.eta)) seen.eta.push(snapshot.eta);
       if (snapshot.stage === 'loading_data' || snapshot.stage === 'loading_model') {
         seen.emptyBarWhileLoading ||= snapshot.bar;
         seen.stepsWhileLoading ||= Boolean(snapshot.steps);
         if (!seen.shot) {
           seen.shot = true;
+          await progress.scrollIntoViewIfNeeded();
           await screenshot(page, 'fine-tune-loading');
         }
       }
       return false;
     },
-    { timeout: 240000, interval: 100, what: 'the job to finish' },
+    { timeout: 420000, interval: 100, what: 'the job to finish' },
   );
   assert.equal(await progress.getAttribute('data-state'), 'succeeded');
   assert.ok(
@@ -116,6 +117,11 @@ await flow('fine_tune_stages', async () => {
   const duration = (await row.getByTestId('job-duration').textContent()).trim();
   assert.match(duration, /^\d+ s$|^\d+ min \d\d s$/);
 
+  // at 1280 px the History table fits its card (settings and duration added, Created left to a tooltip)
+  const historyOverflow = await page.$eval('.ft-history', (table) => table.parentElement.scrollWidth - table.parentElement.clientWidth);
+  await row.scrollIntoViewIfNeeded();
+  await screenshot(page, 'fine-tune-history');
+
   // at phone width the History row (settings included) fits without sideways scrolling
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(300);
@@ -156,5 +162,5 @@ await flow('fine_tune_stages', async () => {
 
   assert.deepEqual(consoleErrors, []);
   await done();
-  return { scrolledBefore, focus, seen, took, axes, settings, duration, widthsBefore, widthsAsking };
+  return { scrolledBefore, focus, seen, took, axes, settings, duration, historyOverflow, widthsBefore, widthsAsking };
 });

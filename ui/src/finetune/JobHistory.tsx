@@ -70,7 +70,6 @@ export function JobHistory(props: {
                   <th scope="col">Steps</th>
                   <th scope="col">Settings</th>
                   <th scope="col">Duration</th>
-                  <th scope="col">Created</th>
                   <th scope="col">Finished</th>
                   <th scope="col">Loss curve</th>
                   <Show when={props.forget}>
@@ -118,10 +117,7 @@ export function JobHistory(props: {
                       <td data-label="Duration" data-testid="job-duration">
                         {formatDuration(secondsBetween(job.started, job.finished))}
                       </td>
-                      <td data-label="Created">
-                        <time datetime={job.created}>{formatTime(job.created)}</time>
-                      </td>
-                      <td data-label="Finished">
+                      <td data-label="Finished" title={`submitted ${formatTime(job.created)}`}>
                         <Show when={job.finished} fallback="—">
                           <time datetime={job.finished ?? undefined}>{formatTime(job.finished)}</time>
                         </Show>
