@@ -7,6 +7,7 @@ import pytest
 from tests.ui_fixtures import AppStack, run_flow
 
 
+@pytest.mark.timeout(900)  # the stack, then two jobs on two shared cores
 def test_fine_tune_from_the_form_to_a_loaded_adapter(app_stack: AppStack) -> None:
     result = run_flow(app_stack, "fine_tune", timeout=600)
     figures = result.figures
