@@ -108,7 +108,7 @@ await flow('fine_tune', async () => {
 
   // the cancelled job leaves the history on Remove, once confirmed
   await secondRow.getByRole('button', { name: /^Remove/ }).click();
-  await secondRow.getByRole('button', { name: 'Yes, remove' }).click();
+  await secondRow.getByRole('button', { name: 'Yes', exact: true }).click();
   await secondRow.waitFor({ state: 'detached', timeout: 30000 });
   const left = (await graphql('{ fineTuneJobs { jobId } }')).fineTuneJobs.map((j) => j.jobId);
   assert.ok(!left.includes(secondJob) && left.includes(firstJob), `jobs left: ${left}`);

@@ -121,6 +121,7 @@ await flow('fine_tune_stages', async () => {
   const historyOverflow = await page.$eval('.ft-history', (table) => table.parentElement.scrollWidth - table.parentElement.clientWidth);
   await row.scrollIntoViewIfNeeded();
   await screenshot(page, 'fine-tune-history');
+  assert.ok(historyOverflow <= 0, `the History table scrolls sideways by ${historyOverflow} px at 1280 px`);
 
   // at phone width the History row (settings included) fits without sideways scrolling
   await page.setViewportSize({ width: 390, height: 844 });
@@ -156,7 +157,7 @@ await flow('fine_tune_stages', async () => {
   await confirm.waitFor({ state: 'detached' });
   assert.ok((await graphql('{ fineTuneJobs { jobId } }')).fineTuneJobs.some((j) => j.jobId === jobId), 'No removed the job');
   await row.getByRole('button', { name: /^Remove the succeeded job/ }).click();
-  await confirm.getByRole('button', { name: 'Yes, remove' }).click();
+  await confirm.getByRole('button', { name: 'Yes', exact: true }).click();
   await row.waitFor({ state: 'detached', timeout: 30000 });
   assert.ok(!(await graphql('{ fineTuneJobs { jobId } }')).fineTuneJobs.some((j) => j.jobId === jobId), 'the job stayed');
 

@@ -136,7 +136,7 @@ export function JobHistory(props: {
                             <div class="ft-swap-ghost" aria-hidden="true">
                               <div class="row-actions ft-confirm">
                                 <span>Remove?</span>
-                                <span class="button">Yes, remove</span>
+                                <span class="button">Yes</span>
                                 <span class="button">No</span>
                               </div>
                             </div>
@@ -174,7 +174,7 @@ export function JobHistory(props: {
                                   disabled={!canChangeServer()}
                                   onClick={() => void remove(job.jobId)}
                                 >
-                                  Yes, remove
+                                  Yes
                                 </button>
                                 <button type="button" id={removeId(job.jobId, 'no')} onClick={() => keep(job.jobId)}>
                                   No
