@@ -44,6 +44,7 @@ from .training import (
     JobState,
     ListJobs,
     Progress,
+    TrainingStage,
 )
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "SearchResults",
     "SwitchboardError",
     "TokenChunk",
+    "TrainingStage",
     "Usage",
     "check_adapter_name",
     "decode",

@@ -54,6 +54,15 @@ class JobState(StrEnum):
 FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 
 
+class TrainingStage(StrEnum):
+    """What a running job is doing, in the order it does it (None before it starts and once it ended)."""
+
+    LOADING_DATA = "loading_data"  # reading and tokenizing the dataset
+    LOADING_MODEL = "loading_model"  # the base model with a fresh LoRA
+    TRAINING = "training"  # optimizer steps
+    SAVING = "saving"  # writing, uploading and registering the adapter
+
+
 class JobRecord(msgspec.Struct, frozen=True, tag="job", tag_field="type"):
     """A job as KV `training` keeps it (key `job.<job_id>`); also the answer to submit and job lookups.
 
@@ -77,6 +86,7 @@ class JobRecord(msgspec.Struct, frozen=True, tag="job", tag_field="type"):
     device: str | None = None  # "cpu" or "cuda"
     queue_position: int | None = None
     ack_subject: str | None = None  # JetStream's ack subject of the job message, so a successor can end it
+    stage: TrainingStage | None = None  # while running; None in records written before stages existed
 
 
 class Progress(msgspec.Struct, frozen=True):
@@ -90,6 +100,7 @@ class Progress(msgspec.Struct, frozen=True):
     queue_position: int | None = None
     error: str | None = None
     adapter: str | None = None
+    stage: TrainingStage | None = None  # while running: loading_data, loading_model, training, saving
 
 
 class CancelJob(msgspec.Struct, frozen=True):

@@ -27,6 +27,7 @@ from messages import (
     JobState,
     ListJobs,
     Progress,
+    TrainingStage,
     decode,
     encode,
     subjects,
@@ -200,7 +201,12 @@ class ProgressLog:
         return log
 
     def steps(self) -> list[int]:
-        return [p.step for p in self.seen if p.state is JobState.RUNNING and p.loss is not None]
+        """The step of every message that reported one (a later stage's message repeats the last loss)."""
+        return [
+            p.step
+            for p in self.seen
+            if p.state is JobState.RUNNING and p.loss is not None and p.stage in (None, TrainingStage.TRAINING)
+        ]
 
     def states(self) -> list[JobState]:
         return [p.state for p in self.seen]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.ui_fixtures import AppStack, run_flow
 
 
+@pytest.mark.timeout(900)  # the stack, then two jobs on two shared cores
 def test_fine_tune_from_the_form_to_a_loaded_adapter(app_stack: AppStack) -> None:
     result = run_flow(app_stack, "fine_tune", timeout=600)
     figures = result.figures
@@ -12,3 +15,15 @@ def test_fine_tune_from_the_form_to_a_loaded_adapter(app_stack: AppStack) -> Non
     assert "1" in figures["position"]  # waiting behind the first job
     assert figures["afterReload"]["state"] in ("running", "succeeded")
     assert len(figures["losses"]) >= 2
+
+
+@pytest.mark.timeout(900)  # the stack, then a small job on two shared cores can take minutes
+def test_fine_tune_stages_times_chart_history_and_layout(app_stack: AppStack) -> None:
+    result = run_flow(app_stack, "fine_tune_stages", timeout=560)
+    figures = result.figures
+    focus = figures["focus"]
+    assert focus["fieldTop"] >= focus["headerBottom"]
+    assert any(s.startswith("training:") for s in figures["seen"]["stages"])
+    assert figures["axes"]["y"] == "loss" and figures["axes"]["x"] == "step"
+    assert "samples8" in figures["settings"]
+    assert figures["widthsBefore"] == figures["widthsAsking"]

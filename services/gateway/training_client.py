@@ -42,6 +42,7 @@ def progress_of(record: JobRecord) -> Progress:
         queue_position=record.queue_position,
         error=record.error,
         adapter=record.adapter,
+        stage=record.stage,
     )
 
 

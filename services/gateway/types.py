@@ -222,6 +222,12 @@ class FineTuneStatus:
     queued: int = 0
 
 
+STAGE_DESCRIPTION = (
+    "What a running job is doing: loading_data, loading_model, training or saving; null before it starts, "
+    "once it ended, and for jobs recorded before stages existed"
+)
+
+
 @strawberry.type(description="One fine-tune job with its loss curve")
 class FineTuneJob:
     job_id: str
@@ -244,6 +250,7 @@ class FineTuneJob:
     learning_rate: float
     lora_r: int
     lora_alpha: int
+    stage: str | None = strawberry.field(default=None, description=STAGE_DESCRIPTION)
 
     @classmethod
     def of(cls, record: JobRecord) -> FineTuneJob:
@@ -266,6 +273,7 @@ class FineTuneProgress:
     queue_position: int | None
     error: str | None
     adapter: str | None
+    stage: str | None = strawberry.field(default=None, description=STAGE_DESCRIPTION)
 
     @classmethod
     def of(cls, progress: Progress) -> FineTuneProgress:

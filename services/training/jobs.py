@@ -27,6 +27,7 @@ from messages import (
     JobRecord,
     JobState,
     SwitchboardError,
+    TrainingStage,
     utc_timestamp,
 )
 from services.runtime import Settings, resolve_model
@@ -50,6 +51,11 @@ IN_PROGRESS_EVERY_S = 1.0  # at most this often per step; the heartbeat covers s
 class _Total:
     steps: int
     examples: int
+
+
+@dataclass(frozen=True)
+class _Stage:
+    stage: TrainingStage
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,9 @@ class JobRun:
         self.record: JobRecord | None = None  # what this run last wrote
         self._step = 0
         self._total: int | None = None
+        self._stage: TrainingStage | None = None
         self._losses: list[float] = []
-        self._events: asyncio.Queue[_Total | _Step | None] = asyncio.Queue()  # None: no more
+        self._events: asyncio.Queue[_Total | _Stage | _Step | None] = asyncio.Queue()  # None: no more
         self._write_lock = asyncio.Lock()
         self._last_write = 0.0
         self._last_in_progress = 0.0
@@ -189,8 +196,9 @@ class JobRun:
         job_id = self.job_id
 
         class Hooks:
-            def on_phase(self, phase: str) -> None:
-                log.info(f"job {phase}", extra={"job_id": job_id})
+            def on_phase(self, stage: TrainingStage) -> None:
+                log.info(f"job {stage.value.replace('_', ' ')}", extra={"job_id": job_id})
+                loop.call_soon_threadsafe(events.put_nowait, _Stage(stage))
 
             def on_total(self, total_steps: int, examples: int) -> None:
                 loop.call_soon_threadsafe(events.put_nowait, _Total(total_steps, examples))
@@ -270,7 +278,12 @@ class JobRun:
         if not self._owned(record):
             return None
         return msgspec.structs.replace(
-            record, step=self._step, total_steps=self._total, loss_history=list(self._losses), heartbeat=now_iso()
+            record,
+            step=self._step,
+            total_steps=self._total,
+            loss_history=list(self._losses),
+            heartbeat=now_iso(),
+            stage=self._stage,
         )
 
     async def _write(self) -> None:
@@ -293,19 +306,21 @@ class JobRun:
         """Apply the training thread's reports in order: every step is published, KV writes are throttled."""
         while (event := await self._events.get()) is not None:
             self._apply(event)
-            if isinstance(event, _Total) or time.monotonic() - self._last_write >= self.config.kv_interval_s:
+            if isinstance(event, _Total | _Stage) or time.monotonic() - self._last_write >= self.config.kv_interval_s:
                 await self._write()
             if self.record is not None:
                 loss = event.loss if isinstance(event, _Step) else None
                 record = msgspec.structs.replace(
-                    self.record, step=self._step, total_steps=self._total, loss_history=self._losses
+                    self.record, step=self._step, total_steps=self._total, loss_history=self._losses, stage=self._stage
                 )
                 await publish_progress(self.nc, record, loss)
             if time.monotonic() - self._last_in_progress >= IN_PROGRESS_EVERY_S:
                 await self._in_progress()
 
-    def _apply(self, event: _Total | _Step) -> None:
-        if isinstance(event, _Total):
+    def _apply(self, event: _Total | _Stage | _Step) -> None:
+        if isinstance(event, _Stage):
+            self._stage = event.stage
+        elif isinstance(event, _Total):
             self._total = event.steps
             self.log.info(
                 "job planned", extra={"job_id": self.job_id, "steps": event.steps, "examples": event.examples}
@@ -347,7 +362,7 @@ class JobRun:
             if snapshot is None:
                 return None
             return msgspec.structs.replace(
-                snapshot, state=state, error=error, adapter=adapter, finished=now_iso(), ack_subject=None
+                snapshot, state=state, error=error, adapter=adapter, finished=now_iso(), ack_subject=None, stage=None
             )
 
         async with self._write_lock:

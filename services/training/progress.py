@@ -22,6 +22,7 @@ def progress_of(record: JobRecord, loss: float | None = None) -> Progress:
         queue_position=record.queue_position,
         error=record.error,
         adapter=record.adapter,
+        stage=record.stage,
     )
 
 

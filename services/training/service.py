@@ -405,7 +405,7 @@ class TrainingActor(Actor):
             if stored.state is not JobState.RUNNING or stored.worker_id != record.worker_id:
                 return None
             return msgspec.structs.replace(
-                stored, state=JobState.FAILED, error=why, finished=now_iso(), ack_subject=None
+                stored, state=JobState.FAILED, error=why, finished=now_iso(), ack_subject=None, stage=None
             )
 
         stored = await self.store.change(record.spec.job_id, failed)

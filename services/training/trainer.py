@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import torch
 
-from messages import ErrorCode, FineTuneSpec, SwitchboardError
+from messages import ErrorCode, FineTuneSpec, SwitchboardError, TrainingStage
 from services.runtime import ModelSource
 
 from .data import batches, build_examples, load_rows, micro_batches_per_epoch
@@ -35,7 +35,7 @@ class Cancelled(Exception):
 class Hooks(Protocol):
     """How the trainer reports; called from the training thread."""
 
-    def on_phase(self, phase: str) -> None: ...
+    def on_phase(self, stage: TrainingStage) -> None: ...
 
     def on_total(self, total_steps: int, examples: int) -> None: ...
 
@@ -94,7 +94,7 @@ def train(plan: Plan, hooks: Hooks, out_dir: Path) -> Result:
 
     _quiet()
     torch.manual_seed(plan.seed)
-    hooks.on_phase("loading data")
+    hooks.on_phase(TrainingStage.LOADING_DATA)
     rows = load_rows(plan.source, plan.spec.num_samples, plan.hf_token)
     _check(plan)
     tokenizer: Any = AutoTokenizer.from_pretrained(plan.model.location, token=plan.hf_token)
@@ -104,7 +104,7 @@ def train(plan: Plan, hooks: Hooks, out_dir: Path) -> Result:
     hooks.on_total(total, len(examples))
     _check(plan)
 
-    hooks.on_phase("loading model")
+    hooks.on_phase(TrainingStage.LOADING_MODEL)
     model = _load_model(plan)
     _check(plan)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -113,7 +113,7 @@ def train(plan: Plan, hooks: Hooks, out_dir: Path) -> Result:
     stream = batches(examples, plan.micro_batch, int(pad_id or 0), plan.seed)
     device = torch.device("cuda:0" if plan.device == "cuda" else "cpu")
 
-    hooks.on_phase("training")
+    hooks.on_phase(TrainingStage.TRAINING)
     model.train()
     losses: list[float] = []
     for step in range(1, total + 1):
@@ -138,7 +138,7 @@ def train(plan: Plan, hooks: Hooks, out_dir: Path) -> Result:
         hooks.on_step(step, step_loss)
 
     _check(plan)
-    hooks.on_phase("saving")
+    hooks.on_phase(TrainingStage.SAVING)
     model.peft_config["default"].base_model_name_or_path = plan.model.model_id
     model.save_pretrained(str(out_dir), save_embedding_layers=False)  # LoRA only: no hub lookup
     return Result(steps=len(losses), losses=losses)

@@ -106,8 +106,9 @@ await flow('fine_tune', async () => {
   await adapterRow.waitFor({ state: 'detached', timeout: 30000 });
   assert.ok(!(await graphql('{ adapters { available } }')).adapters.available.includes(NAME));
 
-  // the cancelled job leaves the history on Remove
+  // the cancelled job leaves the history on Remove, once confirmed
   await secondRow.getByRole('button', { name: /^Remove/ }).click();
+  await secondRow.getByRole('button', { name: 'Yes', exact: true }).click();
   await secondRow.waitFor({ state: 'detached', timeout: 30000 });
   const left = (await graphql('{ fineTuneJobs { jobId } }')).fineTuneJobs.map((j) => j.jobId);
   assert.ok(!left.includes(secondJob) && left.includes(firstJob), `jobs left: ${left}`);

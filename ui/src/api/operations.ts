@@ -192,13 +192,15 @@ export interface FineTuneJob {
   learningRate: number;
   loraR: number;
   loraAlpha: number;
+  /** while running: 'loading_data', 'loading_model', 'training' or 'saving'; null otherwise (or an older server) */
+  stage?: string | null;
 }
 
 export const FINE_TUNE_JOBS = /* GraphQL */ `
   query Jobs {
     fineTuneJobs {
       jobId adapterName dataset state step totalSteps lossHistory finalLoss error adapter queuePosition
-      created started finished device numSamples numEpochs learningRate loraR loraAlpha
+      created started finished device numSamples numEpochs learningRate loraR loraAlpha stage
     }
   }
 `;
@@ -212,11 +214,13 @@ export interface FineTuneProgress {
   queuePosition: number | null;
   error: string | null;
   adapter: string | null;
+  /** as FineTuneJob.stage */
+  stage?: string | null;
 }
 
 export const FINE_TUNE_PROGRESS = /* GraphQL */ `
   subscription Progress($jobId: String!) {
-    fineTuneProgress(jobId: $jobId) { jobId state step totalSteps loss queuePosition error adapter }
+    fineTuneProgress(jobId: $jobId) { jobId state step totalSteps loss queuePosition error adapter stage }
   }
 `;
 

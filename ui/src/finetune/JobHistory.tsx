@@ -1,10 +1,15 @@
-/** "History": finished fine-tune jobs, newest first, each with its final loss and a small loss curve. */
+/** "History": finished fine-tune jobs, newest first, each with its settings, duration, final loss and a small loss
+ * curve; removing one asks first. */
 import { createSignal, For, Show } from 'solid-js';
 import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import type { FineTuneJob } from '../api/operations';
-import { formatLoss, formatSteps, formatTime, stateBadgeClass } from './format';
+import { formatLoss, formatSteps, formatTime, jobSettings, stateBadgeClass } from './format';
 import { isFinished } from './live';
 import { LossChart } from './LossChart';
+import { formatDuration, secondsBetween } from './stage';
+
+// job ids are letters, digits, '.', '_' and '-': valid in ids as they are
+const removeId = (jobId: string, what: 'remove' | 'no') => `ft-${what}-job-${jobId}`;
 
 export function JobHistory(props: {
   jobs: FineTuneJob[] | undefined;
@@ -14,8 +19,18 @@ export function JobHistory(props: {
 }) {
   const [removing, setRemoving] = createSignal<string>();
   const [removeError, setRemoveError] = createSignal<string>();
+  const [confirming, setConfirming] = createSignal<string>();
   let heading: HTMLHeadingElement | undefined;
+  const ask = (jobId: string) => {
+    setConfirming(jobId);
+    queueMicrotask(() => document.getElementById(removeId(jobId, 'no'))?.focus());
+  };
+  const keep = (jobId: string) => {
+    setConfirming(undefined);
+    queueMicrotask(() => document.getElementById(removeId(jobId, 'remove'))?.focus());
+  };
   const remove = async (jobId: string) => {
+    setConfirming(undefined);
     setRemoving(jobId);
     setRemoveError(undefined);
     const problem = await props.forget?.(jobId);
@@ -53,7 +68,8 @@ export function JobHistory(props: {
                   <th scope="col">State</th>
                   <th scope="col">Final loss</th>
                   <th scope="col">Steps</th>
-                  <th scope="col">Created</th>
+                  <th scope="col">Settings</th>
+                  <th scope="col">Duration</th>
                   <th scope="col">Finished</th>
                   <th scope="col">Loss curve</th>
                   <Show when={props.forget}>
@@ -84,10 +100,24 @@ export function JobHistory(props: {
                       </td>
                       <td data-label="Final loss">{formatLoss(job.finalLoss)}</td>
                       <td data-label="Steps">{formatSteps(job.step, job.totalSteps)}</td>
-                      <td data-label="Created">
-                        <time datetime={job.created}>{formatTime(job.created)}</time>
+                      <td data-label="Settings">
+                        <dl class="ft-settings" data-testid="job-settings">
+                          <For each={jobSettings(job)}>
+                            {([name, value]) => (
+                              <div>
+                                <dt>{name}</dt>
+                                <dd class="ft-ellipsis" title={value}>
+                                  {value}
+                                </dd>
+                              </div>
+                            )}
+                          </For>
+                        </dl>
                       </td>
-                      <td data-label="Finished">
+                      <td data-label="Duration" data-testid="job-duration">
+                        {formatDuration(secondsBetween(job.started, job.finished))}
+                      </td>
+                      <td data-label="Finished" title={`submitted ${formatTime(job.created)}`}>
                         <Show when={job.finished} fallback="—">
                           <time datetime={job.finished ?? undefined}>{formatTime(job.finished)}</time>
                         </Show>
@@ -102,15 +132,56 @@ export function JobHistory(props: {
                       </td>
                       <Show when={props.forget}>
                         <td class="ft-actions-cell">
-                          <button
-                            type="button"
-                            disabled={removing() === job.jobId || !canChangeServer()}
-                            aria-label={`Remove the ${job.state} job ${job.adapterName} from the history`}
-                            title={canChangeServer() ? 'Remove from the history (a saved adapter stays)' : ADMIN_ONLY}
-                            onClick={() => void remove(job.jobId)}
-                          >
-                            Remove
-                          </button>
+                          <div class="ft-swap">
+                            <div class="ft-swap-ghost" aria-hidden="true">
+                              <div class="row-actions ft-confirm">
+                                <span>Remove?</span>
+                                <span class="button">Yes</span>
+                                <span class="button">No</span>
+                              </div>
+                            </div>
+                            <Show
+                              when={confirming() === job.jobId}
+                              fallback={
+                                <div class="row-actions">
+                                  <button
+                                    type="button"
+                                    id={removeId(job.jobId, 'remove')}
+                                    disabled={removing() === job.jobId || !canChangeServer()}
+                                    aria-label={`Remove the ${job.state} job ${job.adapterName} from the history`}
+                                    title={
+                                      canChangeServer() ? 'Remove from the history (a saved adapter stays)' : ADMIN_ONLY
+                                    }
+                                    onClick={() => ask(job.jobId)}
+                                  >
+                                    Remove
+                                  </button>
+                                </div>
+                              }
+                            >
+                              <div
+                                class="row-actions ft-confirm"
+                                role="group"
+                                aria-label={`Remove the job ${job.adapterName} from the history?`}
+                                onKeyDown={(event) => {
+                                  if (event.key === 'Escape') keep(job.jobId);
+                                }}
+                              >
+                                <span>Remove?</span>
+                                <button
+                                  type="button"
+                                  class="danger"
+                                  disabled={!canChangeServer()}
+                                  onClick={() => void remove(job.jobId)}
+                                >
+                                  Yes
+                                </button>
+                                <button type="button" id={removeId(job.jobId, 'no')} onClick={() => keep(job.jobId)}>
+                                  No
+                                </button>
+                              </div>
+                            </Show>
+                          </div>
                         </td>
                       </Show>
                     </tr>

@@ -1,7 +1,7 @@
-import { cleanup, render, screen } from '@solidjs/testing-library';
+import { cleanup, fireEvent, render, screen } from '@solidjs/testing-library';
 import { createSignal } from 'solid-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chartGeometry, LossChart } from './LossChart';
+import { chartGeometry, LossChart, lossAxis, smooth, stepTicks } from './LossChart';
 
 afterEach(cleanup);
 
@@ -83,23 +83,71 @@ describe('LossChart', () => {
     expect(pointsOf(svg)).toHaveLength(3);
     expect(svg.querySelectorAll('line.axis, text')).toHaveLength(0);
   });
+
+  it('labels both axes and shows their tick values', () => {
+    render(() => <LossChart losses={[2.5, 2.1, 1.7, 1.2, 0.9]} />);
+    const svg = screen.getByTestId('loss-chart');
+    expect(screen.getByTestId('axis-y')).toHaveTextContent('loss');
+    expect(screen.getByTestId('axis-x')).toHaveTextContent('step');
+    const yTicks = [...svg.querySelectorAll('text[data-axis="y"]')].map((t) => t.textContent);
+    expect(yTicks).toEqual(['0', '1', '2', '3']);
+    const xTicks = [...svg.querySelectorAll('text[data-axis="x"]')].map((t) => t.textContent);
+    expect(xTicks).toEqual(['1', '2', '3', '4', '5']);
+    expect(svg.getAttribute('data-y-low')).toBe('0');
+  });
+
+  it('draws a smoothed line over the raw one when asked', () => {
+    render(() => <LossChart losses={[3, 2, 2.6, 1.8, 2.2]} />);
+    const svg = screen.getByTestId('loss-chart');
+    expect(svg.querySelectorAll('polyline')).toHaveLength(1);
+    const toggle = screen.getByRole('checkbox', { name: /Smooth the curve/ });
+    fireEvent.click(toggle);
+    expect(svg).toHaveAttribute('data-smoothed', 'true');
+    const lines = svg.querySelectorAll('polyline');
+    expect(lines).toHaveLength(2);
+    expect(lines[1].getAttribute('class')).toContain('line-smooth');
+    expect(lines[1].getAttribute('points')).not.toBe(lines[0].getAttribute('points'));
+    fireEvent.click(toggle);
+    expect(svg.querySelectorAll('polyline')).toHaveLength(1);
+  });
 });
 
 describe('chartGeometry', () => {
-  it('scales the lowest loss to the bottom and the highest to the top', () => {
+  it('puts a loss at its height above 0: twice the loss, twice the height', () => {
     const g = chartGeometry([4, 2, 3], BOX);
-    expect(g).toMatchObject({ count: 3, min: 2, max: 4, firstStep: 1, lastStep: 3 });
-    expect(g.points).toBe('0.0,0.0 50.0,50.0 100.0,25.0');
+    expect(g).toMatchObject({ count: 3, min: 2, max: 4, firstStep: 1, lastStep: 3, yLow: 0, yHigh: 4 });
+    expect(g.points).toBe('0.0,0.0 50.0,25.0 100.0,12.5');
   });
 
-  it('draws a flat curve across the middle', () => {
-    expect(chartGeometry([1, 1, 1], BOX).points).toBe('0.0,25.0 50.0,25.0 100.0,25.0');
+  it('draws a flat curve at its height, not in an invented middle', () => {
+    const g = chartGeometry([1, 1, 1], BOX);
+    expect(g.yHigh).toBe(1);
+    expect(g.points).toBe('0.0,0.0 50.0,0.0 100.0,0.0');
+  });
+
+  it('does not make a 1% change look like a climb', () => {
+    const g = chartGeometry([2.93, 2.95, 2.969], BOX);
+    expect(g.yLow).toBe(0);
+    expect(g.yHigh).toBeGreaterThanOrEqual(2.969);
+    const ys = g.points.split(' ').map((p) => Number(p.split(',')[1]));
+    // the whole change spans a small part of the 50-unit height
+    expect(Math.max(...ys) - Math.min(...ys)).toBeLessThan(2);
   });
 
   it('keeps step spacing where losses are missing', () => {
     const g = chartGeometry([undefined, 2, Number.NaN, Number.NaN, 1], BOX);
     expect(g).toMatchObject({ count: 2, firstStep: 2, lastStep: 5 });
-    expect(g.points).toBe('0.0,0.0 100.0,50.0');
+    expect(g.points).toBe('0.0,0.0 100.0,25.0');
+    expect(g.xTicks.map((t) => t.value)).toEqual([2, 3, 4, 5]);
+    expect(g.xTicks[0].at).toBe(0);
+    expect(g.xTicks[3].at).toBe(100);
+  });
+
+  it('places the loss ticks on the axis, 0 at the bottom', () => {
+    const g = chartGeometry([2.5, 1.7, 1.2], BOX);
+    expect(g.yTicks.map((t) => t.value)).toEqual([0, 1, 2, 3]);
+    expect(g.yTicks[0].at).toBe(50);
+    expect(g.yTicks[3].at).toBe(0);
   });
 
   it('copes with long histories', () => {
@@ -107,5 +155,47 @@ describe('chartGeometry', () => {
     const g = chartGeometry(losses, BOX);
     expect(g.count).toBe(200_000);
     expect(g.max).toBe(1);
+    expect(g.xTicks.length).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('lossAxis', () => {
+  it('starts at 0 and ends on a round tick above the highest loss', () => {
+    expect(lossAxis(2.93, 2.969)).toEqual({ low: 0, high: 3, ticks: [0, 1, 2, 3] });
+    expect(lossAxis(0.12, 0.41)).toEqual({ low: 0, high: 0.6, ticks: [0, 0.2, 0.4, 0.6] });
+    expect(lossAxis(7, 13).ticks).toEqual([0, 5, 10, 15]);
+  });
+
+  it('has a span when every loss is 0, and reaches below 0 for negative losses', () => {
+    expect(lossAxis(0, 0)).toMatchObject({ low: 0, high: 1 });
+    const axis = lossAxis(-1.5, 2);
+    expect(axis.low).toBeLessThanOrEqual(-1.5);
+    expect(axis.ticks).toContain(0);
+  });
+});
+
+describe('stepTicks', () => {
+  it('labels whole steps only', () => {
+    expect(stepTicks(1, 2)).toEqual([1, 2]);
+    expect(stepTicks(1, 6)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(stepTicks(1, 400)).toEqual([100, 200, 300, 400]);
+    expect(stepTicks(1, 400).every(Number.isInteger)).toBe(true);
+    expect(stepTicks(3, 3)).toEqual([3]);
+  });
+});
+
+describe('smooth', () => {
+  it('starts at the first value and follows the trend with less noise', () => {
+    const noisy = [3, 2, 2.6, 1.8, 2.2, 1.5];
+    const smoothed = smooth(noisy);
+    expect(smoothed[0]).toBeCloseTo(3);
+    expect(smoothed).toHaveLength(noisy.length);
+    const wiggle = (xs: number[]) => xs.slice(1).reduce((sum, x, i) => sum + Math.abs(x - xs[i]), 0);
+    expect(wiggle(smoothed)).toBeLessThan(wiggle(noisy));
+    expect(smoothed.at(-1)!).toBeLessThan(smoothed[0]);
+  });
+
+  it('leaves a constant series as it is', () => {
+    for (const value of smooth([2, 2, 2, 2])) expect(value).toBeCloseTo(2);
   });
 });

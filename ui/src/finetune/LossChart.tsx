@@ -1,17 +1,33 @@
-/** A loss curve as an SVG polyline; non-finite losses are skipped, fewer than two points show an empty state. */
-import { Show, createMemo } from 'solid-js';
+/** A loss curve as SVG with honest axes: loss from 0 (a change of 1% looks like one), step along the bottom, both
+ * labelled with tick values; an optional smoothed line (EMA). Non-finite losses are skipped; fewer than two points
+ * show an empty state. */
+import { createMemo, createSignal, For, Show } from 'solid-js';
 import { formatLoss } from './format';
+
+export interface Tick {
+  value: number;
+  /** where it goes along its axis, in the box's units */
+  at: number;
+}
 
 export interface ChartGeometry {
   /** how many finite losses are drawn */
   count: number;
   /** the polyline's points attribute ("x,y x,y ..."), empty when there are fewer than two */
   points: string;
+  /** the same steps' smoothed losses (see `smooth`), empty when there are fewer than two */
+  smoothPoints: string;
+  /** the lowest and highest finite loss */
   min: number;
   max: number;
-  /** the step of the first and the last finite loss (1-based) */
+  /** the loss axis: from `yLow` (0 unless a loss is negative) to `yHigh`, with its ticks */
+  yLow: number;
+  yHigh: number;
+  yTicks: Tick[];
+  /** the step of the first and the last finite loss (1-based), and the step axis's ticks */
   firstStep: number;
   lastStep: number;
+  xTicks: Tick[];
 }
 
 export interface Box {
@@ -23,11 +39,59 @@ export interface Box {
   bottom: number;
 }
 
-/** Where each finite loss goes in `box`; x is its step (position in `losses`), y its value scaled to the range. */
+/** A round tick spacing (1, 2, 2.5 or 5 times a power of ten) that cuts `span` into about `count` parts. */
+export function niceStep(span: number, count: number): number {
+  if (!(span > 0) || !(count > 0)) return 1;
+  const raw = span / count;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const fraction = raw / magnitude;
+  const nice = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 2.5 ? 2.5 : fraction <= 5 ? 5 : 10;
+  return nice * magnitude;
+}
+
+const tidy = (value: number): number => Number(value.toPrecision(12)); // 0.1 + 0.2 is 0.3 on an axis
+
+/** The loss axis for losses between `min` and `max`: it always includes 0, so that the height of the curve is in
+ * proportion to the losses (2.930 → 2.969 is a 1% change and looks like one), and ends on round ticks. */
+export function lossAxis(min: number, max: number, count = 4): { low: number; high: number; ticks: number[] } {
+  let low = Math.min(0, min);
+  let high = Math.max(0, max);
+  if (high === low) high = low + 1;
+  const step = niceStep(high - low, count);
+  low = tidy(Math.floor(low / step) * step);
+  high = tidy(Math.ceil(high / step) * step);
+  const ticks: number[] = [];
+  for (let i = 0; low + i * step <= high + step / 2; i += 1) ticks.push(tidy(low + i * step));
+  return { low, high, ticks };
+}
+
+/** Whole-number steps to label between `first` and `last` (about `count` of them); both ends when that is all. */
+export function stepTicks(first: number, last: number, count = 5): number[] {
+  if (last <= first) return [first];
+  let step = niceStep(last - first, count);
+  step = step < 1 ? 1 : step === 2.5 ? 2 : Math.round(step);
+  const ticks: number[] = [];
+  for (let value = Math.ceil(first / step) * step; value <= last; value += step) ticks.push(value);
+  return ticks.length >= 2 ? ticks : [first, last];
+}
+
+export const SMOOTHING = 0.6;
+
+/** An exponential moving average of `values` (weight `weight` on the past), corrected for its start at 0 as
+ * TensorBoard does, so that the first smoothed value is the first value. */
+export function smooth(values: readonly number[], weight = SMOOTHING): number[] {
+  let average = 0;
+  return values.map((value, i) => {
+    average = weight * average + (1 - weight) * value;
+    return average / (1 - weight ** (i + 1));
+  });
+}
+
+/** Where each finite loss goes in `box`: x by its step (position in `losses`), y by its value on `lossAxis`. */
 export function chartGeometry(losses: readonly (number | null | undefined)[], box: Box): ChartGeometry {
   const finite: [number, number][] = [];
   losses.forEach((loss, index) => {
-    if (typeof loss === 'number' && Number.isFinite(loss)) finite.push([index, loss]);
+    if (typeof loss === 'number' && Number.isFinite(loss)) finite.push([index + 1, loss]);
   });
   let min = finite.length ? finite[0][1] : 0;
   let max = min;
@@ -35,25 +99,34 @@ export function chartGeometry(losses: readonly (number | null | undefined)[], bo
     if (value < min) min = value;
     if (value > max) max = value;
   }
-  const firstStep = finite.length ? finite[0][0] + 1 : 0;
-  const lastStep = finite.length ? finite[finite.length - 1][0] + 1 : 0;
-  if (finite.length < 2) return { count: finite.length, points: '', min, max, firstStep, lastStep };
+  const firstStep = finite.length ? finite[0][0] : 0;
+  const lastStep = finite.length ? finite[finite.length - 1][0] : 0;
+  const axis = lossAxis(min, max);
+  const empty = { count: finite.length, points: '', smoothPoints: '', min, max, firstStep, lastStep };
+  if (finite.length < 2) return { ...empty, yLow: axis.low, yHigh: axis.high, yTicks: [], xTicks: [] };
   const plotW = box.width - box.left - box.right;
   const plotH = box.height - box.top - box.bottom;
-  const span = finite[finite.length - 1][0] - finite[0][0];
-  const range = max - min;
-  const points = finite
-    .map(([index, value]) => {
-      const x = box.left + ((index - finite[0][0]) / span) * plotW;
-      const y = range > 0 ? box.top + ((max - value) / range) * plotH : box.top + plotH / 2;
-      return `${x.toFixed(1)},${y.toFixed(1)}`;
-    })
-    .join(' ');
-  return { count: finite.length, points, min, max, firstStep, lastStep };
+  const x = (step: number) => box.left + ((step - firstStep) / (lastStep - firstStep)) * plotW;
+  const y = (value: number) => box.top + ((axis.high - value) / (axis.high - axis.low)) * plotH;
+  const line = (values: readonly number[]) =>
+    finite.map(([step], i) => `${x(step).toFixed(1)},${y(values[i]).toFixed(1)}`).join(' ');
+  const raw = finite.map(([, value]) => value);
+  return {
+    ...empty,
+    points: line(raw),
+    smoothPoints: line(smooth(raw)),
+    yLow: axis.low,
+    yHigh: axis.high,
+    yTicks: axis.ticks.map((value) => ({ value, at: y(value) })),
+    xTicks: stepTicks(firstStep, lastStep).map((value) => ({ value, at: x(value) })),
+  };
 }
 
-const FULL: Box = { width: 600, height: 220, left: 52, right: 12, top: 12, bottom: 28 };
+const FULL: Box = { width: 600, height: 230, left: 70, right: 16, top: 12, bottom: 46 };
 const COMPACT: Box = { width: 120, height: 32, left: 2, right: 2, top: 3, bottom: 3 };
+
+/** A tick value as short as its axis needs: "2.5", "0.25", "1e+4". */
+const tickText = (value: number): string => (Math.abs(value) >= 10_000 ? value.toExponential(0) : String(value));
 
 export function LossChart(props: {
   losses: readonly (number | null | undefined)[];
@@ -66,6 +139,7 @@ export function LossChart(props: {
 }) {
   const box = () => (props.compact ? COMPACT : FULL);
   const geometry = createMemo(() => chartGeometry(props.losses, box()));
+  const [smoothed, setSmoothed] = createSignal(false);
   const label = () => {
     const g = geometry();
     const what = props.title ? `${props.title}: ` : '';
@@ -75,7 +149,7 @@ export function LossChart(props: {
     const last = props.losses[g.lastStep - 1] as number;
     return `${what}loss from ${formatLoss(first)} at step ${g.firstStep} to ${formatLoss(last)} at step ${g.lastStep}`;
   };
-  return (
+  const chart = (
     <svg
       class={props.compact ? 'chart ft-sparkline' : 'chart ft-chart'}
       viewBox={`0 0 ${box().width} ${box().height}`}
@@ -83,6 +157,9 @@ export function LossChart(props: {
       aria-label={label()}
       data-testid={props.testId ?? 'loss-chart'}
       data-points={geometry().count}
+      data-y-low={geometry().yLow}
+      data-y-high={geometry().yHigh}
+      data-smoothed={!props.compact && smoothed() ? 'true' : 'false'}
       preserveAspectRatio={props.compact ? 'none' : 'xMidYMid meet'}
     >
       <Show
@@ -98,6 +175,25 @@ export function LossChart(props: {
         }
       >
         <Show when={!props.compact}>
+          <g class="ft-grid" aria-hidden="true">
+            <For each={geometry().yTicks}>
+              {(tick) => (
+                <>
+                  <line class="grid" x1={FULL.left} y1={tick.at} x2={FULL.width - FULL.right} y2={tick.at} />
+                  <text class="tick" data-axis="y" x={FULL.left - 6} y={tick.at + 4} text-anchor="end">
+                    {tickText(tick.value)}
+                  </text>
+                </>
+              )}
+            </For>
+            <For each={geometry().xTicks}>
+              {(tick) => (
+                <text class="tick" data-axis="x" x={tick.at} y={FULL.height - FULL.bottom + 17} text-anchor="middle">
+                  {tick.value}
+                </text>
+              )}
+            </For>
+          </g>
           <line class="axis" x1={FULL.left} y1={FULL.top} x2={FULL.left} y2={FULL.height - FULL.bottom} />
           <line
             class="axis"
@@ -106,21 +202,45 @@ export function LossChart(props: {
             x2={FULL.width - FULL.right}
             y2={FULL.height - FULL.bottom}
           />
-          <text x={FULL.left - 6} y={FULL.top + 4} text-anchor="end">
-            {formatLoss(geometry().max)}
+          <text
+            class="axis-label"
+            data-testid="axis-y"
+            text-anchor="middle"
+            transform={`translate(16 ${(FULL.top + FULL.height - FULL.bottom) / 2}) rotate(-90)`}
+          >
+            loss
           </text>
-          <text x={FULL.left - 6} y={FULL.height - FULL.bottom} text-anchor="end">
-            {formatLoss(geometry().min)}
-          </text>
-          <text x={FULL.left} y={FULL.height - 8} text-anchor="start">
-            step {geometry().firstStep}
-          </text>
-          <text x={FULL.width - FULL.right} y={FULL.height - 8} text-anchor="end">
-            step {geometry().lastStep}
+          <text
+            class="axis-label"
+            data-testid="axis-x"
+            x={(FULL.left + FULL.width - FULL.right) / 2}
+            y={FULL.height - 6}
+            text-anchor="middle"
+          >
+            step
           </text>
         </Show>
-        <polyline class="line" points={geometry().points} vector-effect="non-scaling-stroke" />
+        <polyline
+          class={!props.compact && smoothed() ? 'line line-raw' : 'line'}
+          points={geometry().points}
+          vector-effect="non-scaling-stroke"
+        />
+        <Show when={!props.compact && smoothed()}>
+          <polyline class="line line-smooth" points={geometry().smoothPoints} vector-effect="non-scaling-stroke" />
+        </Show>
       </Show>
     </svg>
+  );
+  if (props.compact) return chart;
+  return (
+    <div class="ft-chart-box">
+      {chart}
+      <Show when={geometry().count >= 2}>
+        <label class="ft-smooth">
+          <input type="checkbox" checked={smoothed()} onChange={(event) => setSmoothed(event.currentTarget.checked)} />{' '}
+          Smooth the curve (moving average)
+        </label>
+      </Show>
+    </div>
   );
 }

@@ -138,3 +138,18 @@ describe('ModelsPanel', () => {
     expect(await screen.findByTestId('models-error')).toHaveTextContent('adapter alpha is in use');
   });
 });
+
+describe('ModelsPanel column widths', () => {
+  it('reserves the actions column for the wider of its two states, unseen and unheard', () => {
+    setStatus(statusWith(['alpha'], null));
+    render(() => <ModelsPanel />);
+    const ghost = row('alpha').querySelector('.ft-swap-ghost') as HTMLElement;
+    expect(ghost).toHaveAttribute('aria-hidden', 'true');
+    expect(ghost).toHaveTextContent('Unload');
+    expect(ghost).toHaveTextContent('Delete?');
+    expect(ghost).toHaveTextContent('Yes, delete');
+    expect(ghost.querySelectorAll('button')).toHaveLength(0);
+    // the buttons a user reaches are the real ones only
+    expect(within(row('alpha')).getAllByRole('button').map((b) => b.textContent)).toEqual(['Load', 'Delete']);
+  });
+});

@@ -181,6 +181,25 @@ export function ModelsPanel() {
 // adapter names are letters, digits, '.', '_' and '-': valid in ids as they are
 const confirmId = (name: string, what: 'delete' | 'no' | 'toggle') => `ft-${what}-${name}`;
 
+/** Both sets of a row's actions, invisible, in the cell beside the real ones: the column is as wide as the wider
+ * set from the start, so the table does not shift when "Delete? Yes, delete / No" takes the place of Load and
+ * Delete. */
+function ActionsWidth() {
+  return (
+    <div class="ft-swap-ghost" aria-hidden="true">
+      <div class="row-actions">
+        <span class="button">Unload</span>
+        <span class="button">Delete</span>
+      </div>
+      <div class="row-actions ft-confirm">
+        <span>Delete?</span>
+        <span class="button">Yes, delete</span>
+        <span class="button">No</span>
+      </div>
+    </div>
+  );
+}
+
 function AdapterRow(props: {
   adapter: AdapterInfo;
   active: boolean;
@@ -211,53 +230,56 @@ function AdapterRow(props: {
         <time datetime={props.adapter.created}>{formatTime(props.adapter.created)}</time>
       </td>
       <td class="ft-actions-cell">
-        <Show
-          when={props.confirming}
-          fallback={
-            <div class="row-actions">
-              <button
-                type="button"
-                id={confirmId(props.adapter.name, 'toggle')}
-                disabled={props.busy || !canChangeServer()}
-                title={canChangeServer() ? undefined : ADMIN_ONLY}
-                aria-describedby={nameId()}
-                onClick={() => (props.active ? props.onUnload() : props.onLoad())}
-              >
-                {props.active ? 'Unload' : 'Load'}
+        <div class="ft-swap">
+          <ActionsWidth />
+          <Show
+            when={props.confirming}
+            fallback={
+              <div class="row-actions">
+                <button
+                  type="button"
+                  id={confirmId(props.adapter.name, 'toggle')}
+                  disabled={props.busy || !canChangeServer()}
+                  title={canChangeServer() ? undefined : ADMIN_ONLY}
+                  aria-describedby={nameId()}
+                  onClick={() => (props.active ? props.onUnload() : props.onLoad())}
+                >
+                  {props.active ? 'Unload' : 'Load'}
+                </button>
+                <button
+                  type="button"
+                  class="danger"
+                  id={confirmId(props.adapter.name, 'delete')}
+                  disabled={props.busy || !canChangeServer()}
+                  title={canChangeServer() ? undefined : ADMIN_ONLY}
+                  aria-describedby={nameId()}
+                  onClick={props.onAskDelete}
+                >
+                  Delete
+                </button>
+              </div>
+            }
+          >
+            <div
+              class="row-actions ft-confirm"
+              role="group"
+              aria-label={`Delete ${props.adapter.name}?`}
+              onKeyDown={(event) => {
+                if (event.key === 'Escape') props.onKeep();
+              }}
+            >
+              <span>Delete?</span>
+              <button type="button" class="danger" disabled={props.busy || !canChangeServer()}
+                  title={canChangeServer() ? undefined : ADMIN_ONLY} onClick={props.onDelete}>
+                Yes, delete
               </button>
-              <button
-                type="button"
-                class="danger"
-                id={confirmId(props.adapter.name, 'delete')}
-                disabled={props.busy || !canChangeServer()}
-                title={canChangeServer() ? undefined : ADMIN_ONLY}
-                aria-describedby={nameId()}
-                onClick={props.onAskDelete}
-              >
-                Delete
+              <button type="button" id={confirmId(props.adapter.name, 'no')} disabled={props.busy || !canChangeServer()}
+                  title={canChangeServer() ? undefined : ADMIN_ONLY} onClick={props.onKeep}>
+                No
               </button>
             </div>
-          }
-        >
-          <div
-            class="row-actions ft-confirm"
-            role="group"
-            aria-label={`Delete ${props.adapter.name}?`}
-            onKeyDown={(event) => {
-              if (event.key === 'Escape') props.onKeep();
-            }}
-          >
-            <span>Delete?</span>
-            <button type="button" class="danger" disabled={props.busy || !canChangeServer()}
-                title={canChangeServer() ? undefined : ADMIN_ONLY} onClick={props.onDelete}>
-              Yes, delete
-            </button>
-            <button type="button" id={confirmId(props.adapter.name, 'no')} disabled={props.busy || !canChangeServer()}
-                title={canChangeServer() ? undefined : ADMIN_ONLY} onClick={props.onKeep}>
-              No
-            </button>
-          </div>
-        </Show>
+          </Show>
+        </div>
       </td>
     </tr>
   );

@@ -59,6 +59,57 @@ describe('ProgressPanel', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('already succeeded');
   });
 
+  it('shows the stage and elapsed time instead of "0 steps" and an empty bar while loading', () => {
+    const started = new Date(Date.now() - 14_000).toISOString();
+    show({ ...fromRecord(job({ jobId: 'j', state: 'running', totalSteps: 2, started })), stage: 'loading_model' });
+    expect(screen.getByTestId('job-stage')).toHaveAttribute('data-stage', 'loading_model');
+    expect(screen.getByTestId('job-stage')).toHaveTextContent('Loading the model…');
+    expect(screen.getByTestId('job-elapsed')).toHaveTextContent(/^1[45] s elapsed$/);
+    expect(screen.queryByRole('progressbar')).toBeNull();
+    expect(screen.queryByTestId('job-steps')).toBeNull();
+    expect(screen.getByTestId('progress')).not.toHaveTextContent('0/2');
+    expect(screen.queryByTestId('job-eta')).toBeNull();
+  });
+
+  it('says a running job without a stage yet is starting', () => {
+    show(fromRecord(job({ jobId: 'j', state: 'running' })));
+    expect(screen.getByTestId('job-stage')).toHaveTextContent('Starting…');
+    expect(screen.queryByRole('progressbar')).toBeNull();
+  });
+
+  it('shows steps, the bar and an estimate once training', () => {
+    const now = Date.now();
+    const live: LiveJob = {
+      ...fromRecord(job({ jobId: 'j', state: 'running', step: 2, totalSteps: 10, lossHistory: [2, 1.9] })),
+      stage: 'training',
+      started: new Date(now - 30_000).toISOString(),
+      pace: { fromStep: 0, fromAt: now - 20_000, step: 2, at: now }, // 10 s a step, 8 steps left
+    };
+    show(live);
+    expect(screen.getByTestId('job-stage')).toHaveTextContent('Training');
+    expect(screen.getByTestId('job-steps')).toHaveTextContent('2/10 steps');
+    expect(screen.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '2');
+    expect(screen.getByTestId('job-elapsed')).toHaveTextContent(/^3[01] s elapsed$/);
+    expect(screen.getByTestId('job-eta')).toHaveTextContent(/^about 1 min (1\d|20) s left$/);
+  });
+
+  it('shows how long a finished job took, without a stage', () => {
+    show(
+      fromRecord(
+        job({
+          jobId: 'j',
+          state: 'succeeded',
+          step: 2,
+          totalSteps: 2,
+          started: '2025-01-01T00:00:00.000000Z',
+          finished: '2025-01-01T00:01:05.000000Z',
+        }),
+      ),
+    );
+    expect(screen.getByTestId('job-took')).toHaveTextContent('took 1 min 05 s');
+    expect(screen.queryByTestId('job-stage')).toBeNull();
+  });
+
   it('has an empty state', () => {
     show(undefined);
     expect(screen.queryByTestId('progress')).toBeNull();

@@ -1,5 +1,6 @@
-/** "Training progress": the current job's state, progress bar, live loss curve and Cancel; the jobs waiting. */
-import { createSignal, For, Show } from 'solid-js';
+/** "Training progress": the current job's state, stage, times, progress bar, live loss curve and Cancel; the
+ * jobs waiting. */
+import { createSignal, For, onCleanup, Show } from 'solid-js';
 import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import type { FineTuneJob } from '../api/operations';
 import { formatLoss, formatQueuePosition, formatSteps, stateBadgeClass } from './format';
@@ -10,6 +11,15 @@ import { request } from '../api/http';
 import { describe } from '../api/errors';
 import { LOAD_ADAPTER, type AdapterResult } from '../api/operations';
 import { refreshStatus, status } from '../shell/status';
+import { formatDuration, formatLeft, secondsBetween, secondsLeft, stageWords, stepsCounting } from './stage';
+
+/** A clock for elapsed times: the time now (ms), refreshed every second while the panel is shown. */
+function ticking() {
+  const [now, setNow] = createSignal(Date.now());
+  const timer = setInterval(() => setNow(Date.now()), 1000);
+  onCleanup(() => clearInterval(timer));
+  return now;
+}
 
 /** Load the adapter a job just made, from where its success is reported (or say that it is active, or gone). */
 function LoadNow(props: { name: string }) {
@@ -84,6 +94,7 @@ export function ProgressPanel(props: {
     }
   }
   const isCancelling = (jobId: string, state: string) => cancelling() === jobId && !isFinished(state);
+  const now = ticking();
 
   return (
     <section class="card" aria-labelledby="ft-progress-title">
@@ -103,6 +114,11 @@ export function ProgressPanel(props: {
             if (job().state === 'succeeded') return 100;
             return t ? Math.min(100, (job().step / t) * 100) : 0;
           };
+          const counting = () => stepsCounting(job().state, job().stage, job().step);
+          const words = () => stageWords(job().state, job().stage);
+          const elapsed = () => secondsBetween(job().started, now());
+          const took = () => secondsBetween(job().started, job().finished);
+          const left = () => (job().stage === 'training' ? secondsLeft(job().pace, total(), now()) : undefined);
           const lastLoss = () => {
             const losses = job().losses;
             for (let i = losses.length - 1; i >= 0; i -= 1) if (losses[i] !== undefined) return losses[i];
@@ -120,23 +136,45 @@ export function ProgressPanel(props: {
                 <Show when={job().dataset}>
                   <span>dataset {job().dataset}</span>
                 </Show>
-                <span>{formatSteps(job().step, total())}</span>
-                <span>loss {formatLoss(lastLoss())}</span>
+                <Show when={counting()}>
+                  <span data-testid="job-steps">{formatSteps(job().step, total())}</span>
+                  <span>loss {formatLoss(lastLoss())}</span>
+                </Show>
+                <Show when={isFinished(job().state) && took() !== undefined}>
+                  <span data-testid="job-took">took {formatDuration(took())}</span>
+                </Show>
               </p>
+              <Show when={words()}>
+                <p class="ft-stage" data-testid="job-stage" data-stage={job().stage ?? ''}>
+                  <span role="status">{words()}</span>
+                  <Show when={elapsed() !== undefined}>
+                    <span class="muted" data-testid="job-elapsed">
+                      {formatDuration(elapsed())} elapsed
+                    </span>
+                  </Show>
+                  <Show when={left() !== undefined}>
+                    <span class="muted" data-testid="job-eta">
+                      {formatLeft(left()!)}
+                    </span>
+                  </Show>
+                </p>
+              </Show>
               <Show when={job().state === 'queued'}>
                 <p data-testid="queue-position">Waiting: {formatQueuePosition(job().queuePosition)}.</p>
               </Show>
-              <div
-                class="progress"
-                role="progressbar"
-                aria-label={`Progress of ${job().adapterName ?? 'the job'}`}
-                aria-valuemin={0}
-                aria-valuemax={total() ?? undefined}
-                aria-valuenow={total() ? Math.min(job().step, total()!) : undefined}
-                aria-valuetext={total() ? `${job().step} of ${total()} steps` : `${job().state}, steps not known yet`}
-              >
-                <div style={{ width: `${percent()}%` }} />
-              </div>
+              <Show when={counting()}>
+                <div
+                  class="progress"
+                  role="progressbar"
+                  aria-label={`Progress of ${job().adapterName ?? 'the job'}`}
+                  aria-valuemin={0}
+                  aria-valuemax={total() ?? undefined}
+                  aria-valuenow={total() ? Math.min(job().step, total()!) : undefined}
+                  aria-valuetext={total() ? `${job().step} of ${total()} steps` : `${job().state}, steps not known yet`}
+                >
+                  <div style={{ width: `${percent()}%` }} />
+                </div>
+              </Show>
               <LossChart losses={job().losses} title="Training loss" />
               <Show when={job().state === 'failed' || (job().state === 'cancelled' && job().error)}>
                 <p class={job().state === 'failed' ? 'alert' : 'muted'} data-testid="job-error">

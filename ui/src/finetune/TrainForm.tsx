@@ -6,6 +6,7 @@ import { request } from '../api/http';
 import { START_FINE_TUNE, type FineTuneInput, type FineTuneResult } from '../api/operations';
 import { Field } from './Field';
 import { formatQueuePosition } from './format';
+import { focusField } from './reveal';
 import {
   DEFAULT_VALUES,
   MAX_NAME_LENGTH,
@@ -71,7 +72,10 @@ export function TrainForm(props: {
     if (attempted()) setErrors(check(next));
   };
 
-  const focus = (key: FieldKey) => document.getElementById(FIELD_IDS[key])?.focus();
+  const focus = (key: FieldKey) => {
+    const field = document.getElementById(FIELD_IDS[key]);
+    if (field) focusField(field);
+  };
 
   async function submit(event: SubmitEvent): Promise<void> {
     event.preventDefault();

@@ -54,3 +54,24 @@ export function formatQueuePosition(position: number | null | undefined): string
   if (position === 0) return 'next in line';
   return `${position} job${position === 1 ? '' : 's'} ahead`;
 }
+
+/** A job's settings as label/value pairs, in the form's order: dataset, samples, epochs, learning rate, LoRA r
+ * and alpha, device. */
+export function jobSettings(job: {
+  dataset: string;
+  numSamples: number | null;
+  numEpochs: number;
+  learningRate: number;
+  loraR: number;
+  loraAlpha: number;
+  device: string | null;
+}): [string, string][] {
+  return [
+    ['dataset', job.dataset],
+    ['samples', job.numSamples == null ? 'all' : String(job.numSamples)],
+    ['epochs', String(job.numEpochs)],
+    ['learning rate', String(job.learningRate)],
+    ['LoRA r / alpha', `${job.loraR} / ${job.loraAlpha}`],
+    ['device', job.device ?? '—'],
+  ];
+}

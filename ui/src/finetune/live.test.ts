@@ -98,3 +98,39 @@ describe('applyRecord', () => {
     expect(applyRecord(live, job({ jobId: 'j', state: 'running' }))).toBe(live);
   });
 });
+
+describe('stages and pace', () => {
+  const queued = fromRecord(job({ jobId: 'j', state: 'queued' }));
+
+  it('follows the stage while running and drops it once finished', () => {
+    let live = applyProgress(queued, progress({ jobId: 'j', state: 'running' }), 1000);
+    expect(live.stage).toBeNull();
+    expect(live.started).toBe(new Date(1000).toISOString()); // until the record says when
+    live = applyProgress(live, progress({ jobId: 'j', stage: 'loading_data' }), 2000);
+    expect(live.stage).toBe('loading_data');
+    live = applyProgress(live, progress({ jobId: 'j', stage: 'loading_model', totalSteps: 4 }), 3000);
+    expect(live).toMatchObject({ stage: 'loading_model', totalSteps: 4, pace: undefined });
+    live = applyProgress(live, progress({ jobId: 'j', state: 'succeeded', step: 4, totalSteps: 4 }), 9000);
+    expect(live.stage).toBeNull();
+    expect(live.finished).toBe(new Date(9000).toISOString());
+  });
+
+  it('notes the pace of steps while training', () => {
+    let live = applyProgress(queued, progress({ jobId: 'j', state: 'running' }), 0);
+    live = applyProgress(live, progress({ jobId: 'j', stage: 'training', totalSteps: 10 }), 5000);
+    live = applyProgress(live, progress({ jobId: 'j', stage: 'training', step: 1, totalSteps: 10, loss: 2 }), 7000);
+    live = applyProgress(live, progress({ jobId: 'j', stage: 'training', step: 2, totalSteps: 10, loss: 1.9 }), 9000);
+    expect(live.pace).toEqual({ fromStep: 0, fromAt: 5000, step: 2, at: 9000 });
+  });
+
+  it('keeps its stage when an older record comes back, and takes the recorded start time', () => {
+    const running = fromRecord(
+      job({ jobId: 'j', state: 'running', step: 5, stage: 'training', started: '2025-01-01T00:00:10.000000Z' }),
+    );
+    const stale = applyProgress(running, progress({ jobId: 'j', step: 2, stage: 'loading_model' }));
+    expect(stale).toMatchObject({ step: 5, stage: 'training' });
+    const seen = applyProgress(queued, progress({ jobId: 'j', state: 'running', stage: 'training', step: 1 }), 50);
+    const recorded = applyRecord(seen, job({ jobId: 'j', state: 'running', started: '2025-01-01T00:00:10.000000Z' }));
+    expect(recorded.started).toBe('2025-01-01T00:00:10.000000Z');
+  });
+});

@@ -1,5 +1,6 @@
 /** Pure job logic: which job is current, and merging its record with live progress updates. */
 import { FINISHED_STATES, type FineTuneJob, type FineTuneProgress } from '../api/operations';
+import { notePace, type Pace } from './stage';
 
 /** The job the progress panel shows: the list's record, kept up to date by `fineTuneProgress`. */
 export interface LiveJob {
@@ -15,6 +16,13 @@ export interface LiveJob {
   adapter: string | null;
   /** losses by step: index i holds step i + 1's loss (holes where a step was missed) */
   losses: (number | undefined)[];
+  /** what a running job is doing (see stage.ts); null when not running or not said */
+  stage: string | null;
+  /** when it started running (ISO), as recorded; until the record is read, when this page saw it start */
+  started: string | null;
+  finished: string | null;
+  /** steps over time as this page saw them while training: the basis of the estimate */
+  pace?: Pace;
 }
 
 export const isFinished = (state: string): boolean => FINISHED_STATES.has(state);
@@ -34,6 +42,9 @@ export function fromRecord(job: FineTuneJob): LiveJob {
     error: job.error,
     adapter: job.adapter,
     losses: [...job.lossHistory],
+    stage: job.stage ?? null,
+    started: job.started,
+    finished: job.finished,
   };
 }
 
@@ -50,6 +61,9 @@ export function unknownJob(jobId: string): LiveJob {
     error: null,
     adapter: null,
     losses: [],
+    stage: null,
+    started: null,
+    finished: null,
   };
 }
 
@@ -62,21 +76,28 @@ function withLoss(losses: (number | undefined)[], step: number, loss: number | n
 
 /** `live` after one progress update. Updates older than what is shown (a resubscription starts from the job's
  * stored record, which is written less often than steps are published) do not move it back. */
-export function applyProgress(live: LiveJob, update: FineTuneProgress): LiveJob {
+export function applyProgress(live: LiveJob, update: FineTuneProgress, now: number = Date.now()): LiveJob {
   if (update.jobId !== live.jobId) return live;
   if (isFinished(live.state) || rank(update.state) < rank(live.state)) return live;
   // a job starts from step 0: losses from before (an earlier attempt) are not this run's
   const started = live.state === 'queued' && update.state === 'running';
   const stale = !started && update.state === live.state && update.step < live.step;
+  const step = stale ? live.step : update.step;
+  const stage = update.state !== 'running' ? null : stale ? live.stage : (update.stage ?? null);
+  const training = stage === 'training' || (stage === null && update.state === 'running' && step > 0);
   return {
     ...live,
     state: update.state,
-    step: stale ? live.step : update.step,
+    step,
     totalSteps: update.totalSteps ?? live.totalSteps,
     queuePosition: update.queuePosition,
     error: update.error,
     adapter: update.adapter ?? live.adapter,
     losses: withLoss(started ? [] : live.losses, update.step, update.loss),
+    stage,
+    started: started ? new Date(now).toISOString() : live.started,
+    finished: isFinished(update.state) ? (live.finished ?? new Date(now).toISOString()) : live.finished,
+    pace: training ? notePace(started ? undefined : live.pace, step, now) : started ? undefined : live.pace,
   };
 }
 
@@ -86,7 +107,7 @@ export function applyRecord(live: LiveJob, job: FineTuneJob): LiveJob {
   if (job.jobId !== live.jobId) return live;
   if (isFinished(live.state) && !isFinished(job.state)) return live;
   if (isFinished(job.state) || rank(job.state) > rank(live.state)) return fromRecord(job);
-  const named = { ...live, adapterName: job.adapterName, dataset: job.dataset };
+  const named = { ...live, adapterName: job.adapterName, dataset: job.dataset, started: job.started ?? live.started };
   if (rank(job.state) < rank(live.state)) return named;
   const losses = live.losses.slice();
   job.lossHistory.forEach((loss, i) => {
@@ -96,6 +117,7 @@ export function applyRecord(live: LiveJob, job: FineTuneJob): LiveJob {
     ...named,
     step: Math.max(job.step, live.step),
     totalSteps: live.totalSteps ?? job.totalSteps,
+    stage: live.stage ?? job.stage ?? null,
     queuePosition: job.state === 'queued' ? job.queuePosition : live.queuePosition,
     losses,
   };

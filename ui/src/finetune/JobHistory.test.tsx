@@ -1,0 +1,81 @@
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@solidjs/testing-library';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JobHistory } from './JobHistory';
+import { job } from './testJobs';
+
+afterEach(cleanup);
+
+const done = job({
+  jobId: 'j1',
+  adapterName: 'pirate',
+  state: 'succeeded',
+  dataset: 'pirate.jsonl',
+  numSamples: 24,
+  numEpochs: 2,
+  learningRate: 0.0005,
+  loraR: 16,
+  loraAlpha: 32,
+  device: 'cpu',
+  step: 6,
+  totalSteps: 6,
+  lossHistory: [2.9, 2.5, 2.2, 2, 1.9, 1.8],
+  finalLoss: 1.8,
+  created: '2025-01-01T00:00:00.000000Z',
+  started: '2025-01-01T00:00:05.000000Z',
+  finished: '2025-01-01T00:02:10.000000Z',
+});
+const cancelledEarly = job({ jobId: 'j2', adapterName: 'quick', state: 'cancelled', started: null, finished: '2025-01-02T00:00:00Z' });
+
+function show(forget = vi.fn(async (_id: string) => undefined as string | undefined)) {
+  render(() => <JobHistory jobs={[done, cancelledEarly]} error={undefined} forget={forget} />);
+  return forget;
+}
+
+const row = (jobId: string) => screen.getAllByTestId('job-row').find((r) => r.dataset.jobId === jobId)!;
+
+describe('JobHistory', () => {
+  it("shows each job's settings and duration", () => {
+    show();
+    const settings = within(row('j1')).getByTestId('job-settings');
+    expect(settings).toHaveTextContent('datasetpirate.jsonl');
+    expect(settings).toHaveTextContent('samples24');
+    expect(settings).toHaveTextContent('epochs2');
+    expect(settings).toHaveTextContent('learning rate0.0005');
+    expect(settings).toHaveTextContent('LoRA r / alpha16 / 32');
+    expect(settings).toHaveTextContent('devicecpu');
+    expect(within(row('j1')).getByTestId('job-duration')).toHaveTextContent('2 min 05 s');
+    // cancelled before it started: all rows, no duration
+    expect(within(row('j2')).getByTestId('job-settings')).toHaveTextContent('samplesall');
+    expect(within(row('j2')).getByTestId('job-duration')).toHaveTextContent('—');
+  });
+
+  it('asks before removing a job, and removes it on Yes', async () => {
+    const forget = show();
+    fireEvent.click(within(row('j1')).getByRole('button', { name: /^Remove the succeeded job pirate/ }));
+    expect(forget).not.toHaveBeenCalled();
+    const group = within(row('j1')).getByRole('group', { name: 'Remove the job pirate from the history?' });
+    expect(group).toHaveTextContent('Remove?');
+    await waitFor(() => expect(within(group).getByRole('button', { name: 'No' })).toHaveFocus());
+    fireEvent.click(within(group).getByRole('button', { name: 'Yes' }));
+    await waitFor(() => expect(forget).toHaveBeenCalledWith('j1'));
+  });
+
+  it('keeps the job on No or Escape, and gives the keyboard back to Remove', async () => {
+    const forget = show();
+    const remove = () => within(row('j1')).getByRole('button', { name: /^Remove the succeeded job/ });
+    fireEvent.click(remove());
+    fireEvent.click(within(row('j1')).getByRole('button', { name: 'No' }));
+    await waitFor(() => expect(remove()).toHaveFocus());
+    fireEvent.click(remove());
+    fireEvent.keyDown(within(row('j1')).getByRole('button', { name: 'No' }), { key: 'Escape' });
+    await waitFor(() => expect(remove()).toHaveFocus());
+    expect(forget).not.toHaveBeenCalled();
+  });
+
+  it('shows why the server refused to remove a job', async () => {
+    show(vi.fn(async () => 'job j1 is running; cancel it first'));
+    fireEvent.click(within(row('j1')).getByRole('button', { name: /^Remove the/ }));
+    fireEvent.click(within(row('j1')).getByRole('button', { name: 'Yes' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('cancel it first');
+  });
+});
