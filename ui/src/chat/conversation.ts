@@ -166,7 +166,17 @@ export function createConversation(store: Storage | undefined = globalThis.local
     setState('turns', (turns) => [
       ...turns,
       { id: nextId, role: 'user', content: prompt, status: 'done' },
-      { id: answerId, role: 'assistant', content: '', status: 'streaming', adapter: state.adapter, model: modelLabel(state.adapter, activeLabel), sentAt: Date.now() },
+      {
+        id: answerId,
+        role: 'assistant',
+        content: '',
+        status: 'streaming',
+        adapter: state.adapter,
+        model: modelLabel(state.adapter, activeLabel),
+        sentAt: Date.now(),
+        // with web search, searching is the first thing the server does: say so before its first event
+        stage: state.webSearch ? 'searching' : undefined,
+      },
     ]);
     nextId += 2;
     save();

@@ -128,6 +128,7 @@ describe('stages, figures and error codes recorded by send', () => {
     chat.send('News?');
     const answer = () => chat.state.turns[1];
     const { next } = calls[0].handlers;
+    expect(answer().stage).toBe('searching'); // said at once, before the server's first event
     next({ inferStream: chunk({ stage: 'SEARCHING', seq: -1 }) });
     expect(answer().stage).toBe('searching');
     const sources = [{ title: 'A', url: 'https://a.example' }];
