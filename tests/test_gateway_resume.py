@@ -135,13 +135,22 @@ async def test_a_dropped_connection_not_resumed_is_cancelled_after_the_grace(bas
 
 async def test_unknown_and_malformed_ids_are_refused_in_words(url: str) -> None:
     unknown = await refusal(url, {"id": "0" * 32})
-    assert unknown["extensions"]["code"] == "NOT_FOUND" and "unknown" in unknown["message"]
+    assert unknown["extensions"]["code"] == "NOT_FOUND"
+    assert unknown["message"].startswith("`requestId` names no answer the server keeps: the id is unknown")
     assert unknown["extensions"]["argument"] == "requestId"
-    for bad in ("*", "infer.tokens.x", ">", ""):
+    for bad in ("*", "infer.tokens.x", ">", "", "a" * 65):
         error = await refusal(url, {"id": bad})
         assert error["extensions"]["code"] == "BAD_REQUEST", (bad, error)
     negative = await refusal(url, {"id": "0" * 32, "from": -1})
     assert negative["extensions"] == {"code": "BAD_REQUEST", "argument": "fromSeq"}
+
+
+async def test_a_refused_request_sends_no_progress_event_first(url: str) -> None:
+    query = """subscription { inferStream(prompt: "Hi", maxNewTokens: 0) { stage token } }"""
+    async with Subscription(url, query) as sub:
+        messages = [message async for message in sub.messages(15)]
+    assert len(messages) == 1, messages
+    assert messages[0]["errors"][0]["extensions"] == {"code": "BAD_REQUEST", "argument": "maxNewTokens"}
 
 
 async def test_resume_over_http_is_refused_like_any_subscription(url: str) -> None:

@@ -46,7 +46,7 @@ PROBE_TIMEOUT_S = 1.0  # a live worker answers a liveness probe from its event l
 REPLAY_TIMEOUT_S = 3.0  # reading lost chunks back from TOKENS (a stream leader is being elected, say)
 RESTARTS = 2  # times a request whose worker stopped before its first chunk is asked of the workers again
 RESUME_PROBE_S = 2.0  # while a resumed answer is silent, how often its worker is asked whether it still runs
-REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # one NATS subject token: no `.`, `*` or `>`
+REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # one NATS subject token: no `.`, `*` or `>`
 
 log = logging.getLogger("switchboard.gateway")
 
@@ -261,7 +261,9 @@ class InferenceClient:
         """
         if not REQUEST_ID.fullmatch(request_id):
             raise SwitchboardError(
-                ErrorCode.BAD_REQUEST, "must be the requestId of an answer: letters, digits, - and _", "request_id"
+                ErrorCode.BAD_REQUEST,
+                "must be the requestId of an answer: 1 to 64 letters, digits, - and _",
+                "request_id",
             )
         detached = self._detached.pop(request_id, None)
         if detached is not None:
@@ -269,8 +271,8 @@ class InferenceClient:
         elif request_id not in self._open and not await self._kept(request_id):
             raise SwitchboardError(
                 ErrorCode.NOT_FOUND,
-                f"no answer {request_id} is kept: the id is unknown, or the answer is older than the TOKENS "
-                "stream keeps them (TOKENS_MAX_AGE_S)",
+                "names no answer the server keeps: the id is unknown, or the answer is older than stream "
+                "TOKENS keeps them (TOKENS_MAX_AGE_S)",
                 "request_id",
             )
         worker_id = detached.worker_id if detached is not None else None

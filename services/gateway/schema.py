@@ -21,7 +21,17 @@ from strawberry.types import ExecutionContext, Info
 from strawberry.types import ExecutionResult as StrawberryResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from messages import ChatMessage, ErrorCode, FineTuneSpec, GenerateRequest, GenerationParams, JobState, SwitchboardError
+from messages import (
+    ChatMessage,
+    ErrorCode,
+    FineTuneSpec,
+    GenerateRequest,
+    GenerationParams,
+    JobState,
+    SwitchboardError,
+    decode,
+    encode,
+)
 from messages import TokenChunk as ChunkMessage
 
 from .adapters_client import AdaptersClient
@@ -364,6 +374,10 @@ class Subscription:
     async def infer_stream(self, info: Info[Context, None], args: GenerationArgs) -> AsyncGenerator[TokenChunk, None]:
         ctx = _ctx(info)
         request_id = uuid.uuid4().hex
+        try:  # refused now, as the worker would refuse it, before any progress event says otherwise
+            decode(encode(build_request(args, Grounding([]), request_id)), GenerateRequest)
+        except SwitchboardError as exc:
+            raise user_error(exc) from exc
         stages = selects(info, "stage")
         if stages and args.web_search:
             yield TokenChunk.progress(ChunkStage.SEARCHING, request_id)

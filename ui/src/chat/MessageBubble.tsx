@@ -182,7 +182,7 @@ export function MessageBubble(props: MessageBubbleProps) {
               {(label) => <span data-testid="answered-by">{label()}</span>}
             </Show>
             <Show when={t().completionTokens}>
-              <span>{t().completionTokens} tokens</span>
+              <span>{t().completionTokens === 1 ? '1 token' : `${t().completionTokens} tokens`}</span>
             </Show>
             <Show when={t().status !== 'streaming' && formatFigures(t())}>
               {(figures) => <span data-testid="figures">{figures()}</span>}

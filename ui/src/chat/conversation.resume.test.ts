@@ -15,7 +15,7 @@ vi.mock('../api/ws', () => ({
   },
 }));
 
-const { createConversation, EXPIRED_REASON, resumeFrom, track } = await import('./conversation');
+const { createConversation, CANCELLED_REASON, EXPIRED_REASON, finishTurn, resumeFrom, track } = await import('./conversation');
 type Turn = import('./conversation').Turn;
 
 const KEY = 'switchboard.chat.v1';
@@ -163,5 +163,18 @@ describe('another tab mid-answer', () => {
     localStorage.setItem(KEY, end);
     window.dispatchEvent(new StorageEvent('storage', { key: KEY, newValue: end, storageArea: localStorage }));
     expect(here.state.turns.map((t) => t.status)).toEqual(['done', 'done']);
+  });
+});
+
+describe('finishTurn', () => {
+  it('ends an answer the server cancelled as stopped, with the reason, and a finished one as done', () => {
+    const base: Turn = { id: 2, role: 'assistant', content: 'The waves', status: 'streaming' };
+    const cancelled = { ...base };
+    finishTurn(cancelled, { finishReason: 'cancelled', usage: { promptTokens: 5, completionTokens: 17 } });
+    expect(cancelled).toMatchObject({ status: 'stopped', stopReason: CANCELLED_REASON, completionTokens: 17 });
+    const done = { ...base };
+    finishTurn(done, { finishReason: 'length', usage: null });
+    expect(done).toMatchObject({ status: 'done', finishReason: 'length' });
+    expect(done.stopReason).toBeUndefined();
   });
 });

@@ -48,6 +48,18 @@ export function track(turn: Turn, chunk: Pick<TokenChunk, 'requestId' | 'seq'>):
   return true;
 }
 
+/** What a stopped answer shows when the server cancelled it (its gateway went away, say), not the Stop button. */
+export const CANCELLED_REASON = 'the server cancelled this answer (its connection to the server was lost); regenerate it';
+
+/** Record the answer's last chunk on `turn`: done, or stopped with a reason when the server cancelled it. */
+export function finishTurn(turn: Turn, chunk: Pick<TokenChunk, 'finishReason' | 'usage'>): void {
+  turn.doneAt = Date.now();
+  turn.finishReason = chunk.finishReason ?? undefined;
+  turn.completionTokens = chunk.usage?.completionTokens;
+  turn.status = chunk.finishReason === 'cancelled' ? 'stopped' : 'done';
+  if (turn.status === 'stopped') turn.stopReason = CANCELLED_REASON;
+}
+
 /** The first chunk `inferResume` should send for `turn`: the one after the last shown, 0 when none came. */
 export function resumeFrom(turn: Pick<Turn, 'lastSeq'>): number {
   return turn.lastSeq === undefined ? 0 : turn.lastSeq + 1;
@@ -208,10 +220,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
             if (chunk.token && turn.firstTokenAt === undefined) turn.firstTokenAt = Date.now();
             turn.content += chunk.token;
             if (chunk.done) {
-              turn.doneAt = Date.now();
-              turn.status = 'done';
-              turn.finishReason = chunk.finishReason ?? undefined;
-              turn.completionTokens = chunk.usage?.completionTokens;
+              finishTurn(turn, chunk);
             }
             saveSoon();
           }),
@@ -286,10 +295,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
               if (chunk.token && t.firstTokenAt === undefined) t.firstTokenAt = Date.now();
               t.content += chunk.token;
               if (chunk.done) {
-                t.doneAt = Date.now();
-                t.status = 'done';
-                t.finishReason = chunk.finishReason ?? undefined;
-                t.completionTokens = chunk.usage?.completionTokens;
+                finishTurn(t, chunk);
               }
             });
             saveSoon();

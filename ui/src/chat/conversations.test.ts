@@ -148,7 +148,7 @@ describe('conversations', () => {
     expect(JSON.parse(store.getItem(turnsKey(id)) ?? '{}').turns).toHaveLength(2);
   });
 
-  it('a newer Undo settles the older one', () => {
+  it('one Undo reverts every change made while it was on offer', () => {
     const list = createConversations(store, clock());
     const a = list.openId();
     list.get(a).replace([turn(1, 'user', 'A')]);
@@ -158,9 +158,36 @@ describe('conversations', () => {
     list.rename(b, '');
     list.remove(a);
     list.clear(b);
-    expect(list.pendingUndo()?.message).toBe('Chat cleared');
+    expect(list.pendingUndo()?.message).toBe('Chat cleared, and 1 more');
     list.pendingUndo()?.undo();
-    expect(list.entries().map((e) => e.id)).toEqual([b]);
+    expect(list.entries().map((e) => e.id).sort()).toEqual([a, b].sort());
+    expect(list.get(a).state.turns.map((t) => t.content)).toEqual(['A']);
+    expect(list.get(b).state.turns.map((t) => t.content)).toEqual(['B']);
+  });
+
+  it('two deletes in a row are both undone, and both final once the offer ends', () => {
+    vi.useFakeTimers();
+    try {
+      const list = createConversations(store, clock());
+      const a = list.openId();
+      list.get(a).replace([turn(1, 'user', 'A')]);
+      const b = list.create();
+      list.get(b).replace([turn(1, 'user', 'B')]);
+      list.remove(a);
+      list.remove(b);
+      list.pendingUndo()?.undo(); // (deleting the last one had opened a new empty chat; it stays)
+      expect(list.entries().map((e) => e.id)).toEqual(expect.arrayContaining([a, b]));
+      expect(list.get(a).state.turns.map((t) => t.content)).toEqual(['A']);
+      list.remove(a);
+      list.remove(b);
+      vi.advanceTimersByTime(UNDO_MS + 1);
+      expect(list.pendingUndo()).toBeUndefined();
+      expect(list.entries().map((e) => e.id)).not.toContain(a);
+      expect(store.getItem(turnsKey(a))).toBeNull();
+      expect(store.getItem(turnsKey(b))).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('recovers the conversations from their own keys when the list is corrupt', () => {

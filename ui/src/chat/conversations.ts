@@ -1,5 +1,5 @@
 /** The list of conversations kept in the browser: ids, titles, last use, which one is open; new, rename,
- * delete and clear, each of the last two undoable for a few seconds. The list is one localStorage key
+ * delete and clear, both undoable for a few seconds (one Undo reverts all made while it is offered). The list is one localStorage key
  * (`switchboard.chats.v1`); each conversation's turns are under `switchboard.chat.v1.<id>`. */
 import { createSignal } from 'solid-js';
 import { createConversation, STORAGE_KEY, type Conversation, type Turn } from './conversation';
@@ -211,19 +211,22 @@ export function createConversations(store: Storage | undefined = globalThis.loca
   }
 
   let undoTimer: ReturnType<typeof setTimeout> | undefined;
-  let settle: (() => void) | undefined;
-  /** Offer Undo for UNDO_MS; a newer offer settles the older one. */
+  // what one Undo puts back: every delete or clear made while the offer was up (a second delete within
+  // UNDO_MS must not make the first one final)
+  let offers: { undo: () => void; done: () => void }[] = [];
+  /** Offer Undo for UNDO_MS (counted from the latest change); one Undo reverts every change on offer. */
   function offer(message: string, undo: () => void, done: () => void = () => {}): void {
-    dismissUndo();
-    settle = done;
+    clearTimeout(undoTimer);
+    offers.push({ undo, done });
     undoTimer = setTimeout(dismissUndo, UNDO_MS);
     setPending({
-      message,
+      message: offers.length === 1 ? message : `${message}, and ${offers.length - 1} more`,
       undo: () => {
         clearTimeout(undoTimer);
-        settle = undefined;
+        const taken = offers.reverse();
+        offers = [];
         setPending(undefined);
-        undo();
+        for (const offered of taken) offered.undo(); // newest first: each puts back what it found
       },
     });
   }
@@ -232,9 +235,9 @@ export function createConversations(store: Storage | undefined = globalThis.loca
   function dismissUndo(): void {
     clearTimeout(undoTimer);
     setPending(undefined);
-    const done = settle;
-    settle = undefined;
-    done?.();
+    const taken = offers;
+    offers = [];
+    for (const offered of taken) offered.done();
   }
 
   /** Delete a conversation (stopping its answer); Undo brings it back whole, turns, title and place. */
