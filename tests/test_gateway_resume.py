@@ -4,6 +4,7 @@ live), and inferStream's progress events (`stage`) name the requestId before the
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,11 +43,7 @@ async def resumed(url: str, request_id: str, from_seq: int = 0) -> list[dict[str
 
 
 async def refusal(url: str, variables: dict[str, Any]) -> dict[str, Any]:
-    async with Subscription(url, RESUME, variables) as sub:
-        messages = [message async for message in sub.messages(15)]
-    assert len(messages) == 1 and "errors" in messages[0], messages
-    error: dict[str, Any] = messages[0]["errors"][0]
-    return error
+    return await first_error(url, RESUME, variables)
 
 
 async def test_the_first_event_names_the_request_before_any_token(url: str) -> None:
@@ -165,3 +162,29 @@ async def _take(source: AsyncIterator[dict[str, Any]], n: int) -> AsyncIterator[
         taken += 1
         if taken == n:
             return
+
+
+async def test_an_id_chosen_by_the_client_resumes_even_before_the_first_event(url: str) -> None:
+    request_id = uuid.uuid4().hex
+    query = """subscription($id: String!) { inferStream(prompt: "Count to twenty.", maxNewTokens: 30,
+      requestId: $id) { token seq done } }"""
+    sub = Subscription(url, query, {"id": request_id})
+    await sub.__aenter__()
+    await asyncio.sleep(1.0)  # the page reloads before it read a single event
+    await sub.close()
+    after = await resumed(url, request_id)
+    assert after[0]["requestId"] == request_id and after[-1]["done"]
+    assert after[-1]["finishReason"] == "length", "the answer was cancelled although it was resumable"
+    reused = await first_error(url, query, {"id": request_id})
+    assert reused["extensions"] == {"code": "CONFLICT", "argument": "requestId"}
+    assert reused["message"] == "`requestId` is already used by another answer; choose a new one"
+    bad = await first_error(url, query, {"id": "a.b"})
+    assert bad["extensions"] == {"code": "BAD_REQUEST", "argument": "requestId"}
+
+
+async def first_error(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    async with Subscription(url, query, variables) as sub:
+        messages = [message async for message in sub.messages(15)]
+    assert len(messages) == 1 and "errors" in messages[0], messages
+    error: dict[str, Any] = messages[0]["errors"][0]
+    return error

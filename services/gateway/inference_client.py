@@ -259,12 +259,7 @@ class InferenceClient:
                 TOKENS keeps nothing of it (unknown, or older than TOKENS_MAX_AGE_S); the generation's own
                 error; UNAVAILABLE when its worker stopped; TIMEOUT after `token_timeout_s` of silence.
         """
-        if not REQUEST_ID.fullmatch(request_id):
-            raise SwitchboardError(
-                ErrorCode.BAD_REQUEST,
-                "must be the requestId of an answer: 1 to 64 letters, digits, - and _",
-                "request_id",
-            )
+        check_id(request_id)
         detached = self._detached.pop(request_id, None)
         if detached is not None:
             detached.expiry.cancel()
@@ -299,6 +294,18 @@ class InferenceClient:
                 await self._leave(request_id, worker_id, finished, resumable if left else None)
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.shield(sub.unsubscribe())
+
+    async def check_new_id(self, request_id: str) -> None:
+        """Check an id a caller chose for a new generation: one no answer here or in TOKENS has.
+
+        Raises:
+            SwitchboardError: BAD_REQUEST for an id that cannot be one; CONFLICT for one in use or kept.
+        """
+        check_id(request_id)
+        if request_id in self._open or await self._kept(request_id):
+            raise SwitchboardError(
+                ErrorCode.CONFLICT, "is already used by another answer; choose a new one", "request_id"
+            )
 
     async def _kept(self, request_id: str) -> bool:
         """Whether stream TOKENS holds a chunk of `request_id`.
@@ -385,6 +392,15 @@ class InferenceClient:
     async def _cancel(self, request_id: str, why: str) -> None:
         with contextlib.suppress(NatsError):
             await self._nc.publish(subjects.cancel_subject(request_id), encode(Cancel(request_id, why)))
+
+
+def check_id(request_id: str) -> None:
+    """Raises SwitchboardError (BAD_REQUEST, field `request_id`) unless `request_id` is 1 to 64 letters, digits,
+    - and _: one NATS subject token, never a wildcard."""
+    if not REQUEST_ID.fullmatch(request_id):
+        raise SwitchboardError(
+            ErrorCode.BAD_REQUEST, "must be 1 to 64 letters, digits, - and _ (the id of an answer)", "request_id"
+        )
 
 
 def settle(chunks: list[TokenChunk]) -> tuple[list[TokenChunk], ErrorMessage | None, bool]:

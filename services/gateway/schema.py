@@ -138,6 +138,18 @@ def build_request(args: GenerationArgs, grounding: Grounding, request_id: str | 
     return GenerateRequest(prompt=args.prompt, **common)
 
 
+async def new_request_id(ctx: Context, args: GenerationArgs) -> str:
+    """The caller's `requestId` once checked (`InferenceClient.check_new_id`), else a new random one.
+
+    Raises:
+        SwitchboardError: BAD_REQUEST for an id that cannot be one, CONFLICT for one already used.
+    """
+    if args.request_id is None:
+        return uuid.uuid4().hex
+    await ctx.inference.check_new_id(args.request_id)
+    return args.request_id
+
+
 async def grounding_for(ctx: Context, prompt: str, web_search: bool | None) -> Grounding:
     return await ctx.search.ground(prompt) if web_search else Grounding([])
 
@@ -256,8 +268,9 @@ class Mutation:
     @takes(GenerationArgs)
     async def infer(self, info: Info[Context, None], args: GenerationArgs) -> InferenceResult:
         ctx = _ctx(info)
+        request_id = await new_request_id(ctx, args)
         grounding = await grounding_for(ctx, args.prompt, args.web_search)
-        request = build_request(args, grounding)
+        request = build_request(args, grounding, request_id)
         parts: list[str] = []
         last: ChunkMessage | None = None
         # closed at once when the caller leaves (not when the generator is collected): the cancel goes out now
@@ -373,8 +386,8 @@ class Subscription:
     @takes(GenerationArgs)
     async def infer_stream(self, info: Info[Context, None], args: GenerationArgs) -> AsyncGenerator[TokenChunk, None]:
         ctx = _ctx(info)
-        request_id = uuid.uuid4().hex
         try:  # refused now, as the worker would refuse it, before any progress event says otherwise
+            request_id = await new_request_id(ctx, args)
             decode(encode(build_request(args, Grounding([]), request_id)), GenerateRequest)
         except SwitchboardError as exc:
             raise user_error(exc) from exc

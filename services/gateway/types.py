@@ -328,6 +328,14 @@ class GenerationArgs:
     base_model: Annotated[
         bool | None, _described("Answer with the base model even when an adapter is active (this request only)")
     ] = False
+    request_id: Annotated[
+        str | None,
+        _described(
+            "Your own id for this answer (1 to 64 letters, digits, - and _, not used before): a client that keeps it "
+            "before sending can pick the answer up with inferResume even if it reloads before the first event. "
+            "Default: a new random id"
+        ),
+    ] = None
 
 
 @dataclass(frozen=True)

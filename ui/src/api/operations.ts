@@ -27,9 +27,9 @@ export interface ChatMessageInput {
 
 export const INFER_STREAM = /* GraphQL */ `
   subscription Chat($prompt: String!, $messages: [ChatMessageInput!], $webSearch: Boolean, $adapter: String,
-                    $baseModel: Boolean, $maxNewTokens: Int) {
+                    $baseModel: Boolean, $maxNewTokens: Int, $requestId: String) {
     inferStream(prompt: $prompt, messages: $messages, webSearch: $webSearch, adapter: $adapter,
-                baseModel: $baseModel, maxNewTokens: $maxNewTokens) {
+                baseModel: $baseModel, maxNewTokens: $maxNewTokens, requestId: $requestId) {
       token done seq requestId finishReason
       usage { promptTokens completionTokens }
       sources { title url }

@@ -15,7 +15,9 @@ vi.mock('../api/ws', () => ({
   },
 }));
 
-const { createConversation, CANCELLED_REASON, EXPIRED_REASON, finishTurn, resumeFrom, track } = await import('./conversation');
+const { createConversation, CANCELLED_REASON, EXPIRED_REASON, finishTurn, resumeFrom, track, UNSENT_REASON } = await import(
+  './conversation'
+);
 type Turn = import('./conversation').Turn;
 
 const KEY = 'switchboard.chat.v1';
@@ -95,6 +97,25 @@ describe('after a reload', () => {
     expect(chat.state.turns[1].stopReason).toBe(EXPIRED_REASON);
     expect(chat.state.turns[1].content).toBe('Once');
     expect(JSON.parse(localStorage.getItem(KEY) ?? '{}').turns[1].status).toBe('stopped');
+  });
+});
+
+describe('an id chosen before sending', () => {
+  it('is saved with the question and sent, so a reload before any event still resumes it', () => {
+    const chat = createConversation(localStorage);
+    chat.send('Hi');
+    const id = chat.state.turns[1].requestId;
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(calls[0].variables.requestId).toBe(id);
+    expect(JSON.parse(localStorage.getItem(KEY) ?? '{}').turns[1].requestId).toBe(id);
+  });
+
+  it('a question the server never got ends as stopped, saying so', () => {
+    saveTurns([question, { id: 2, role: 'assistant', content: '', status: 'streaming', requestId: 'r9' }]);
+    const chat = createConversation(localStorage);
+    expect(calls[0].variables).toEqual({ requestId: 'r9', fromSeq: 0 });
+    calls[0].handlers.error(new ApiError('unknown or expired request id', 'NOT_FOUND'));
+    expect(chat.state.turns[1]).toMatchObject({ status: 'stopped', stopReason: UNSENT_REASON });
   });
 });
 

@@ -36,16 +36,25 @@ export interface Turn {
   reconnecting?: boolean;
   /** why a stopped answer stopped, when it was not the Stop button */
   stopReason?: string;
+  /** the server has answered this turn at least once (a progress event or a chunk): a dropped connection
+   * then resumes it; before that, the question may never have reached the server */
+  heard?: boolean;
 }
 
 /** Note the generation's id and progress from `chunk`; false for a chunk already shown (a resume that overlaps
  * what had arrived), which must then be skipped. Stage events (`seq` < 0) carry only the id. */
 export function track(turn: Turn, chunk: Pick<TokenChunk, 'requestId' | 'seq'>): boolean {
   if (chunk.requestId) turn.requestId = chunk.requestId;
+  turn.heard = true;
   if (chunk.seq < 0) return true;
   if (turn.lastSeq !== undefined && chunk.seq <= turn.lastSeq) return false;
   turn.lastSeq = chunk.seq;
   return true;
+}
+
+/** A new id for an answer, as `inferStream(requestId:)` takes it: 32 hex digits. */
+export function newRequestId(): string {
+  return globalThis.crypto.randomUUID().replaceAll('-', '');
 }
 
 /** What a stopped answer shows when the server cancelled it (its gateway went away, say), not the Stop button. */
@@ -64,6 +73,9 @@ export function finishTurn(turn: Turn, chunk: Pick<TokenChunk, 'finishReason' | 
 export function resumeFrom(turn: Pick<Turn, 'lastSeq'>): number {
   return turn.lastSeq === undefined ? 0 : turn.lastSeq + 1;
 }
+
+/** The words a stopped answer shows when the page went away before the server had its question. */
+export const UNSENT_REASON = 'the question did not reach the server before the page went away; regenerate it';
 
 /** The words a stopped answer shows when the server no longer has its generation. */
 export const EXPIRED_REASON = 'the server no longer has the rest of this answer';
@@ -175,6 +187,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
     if (!prompt || busy()) return false;
     const messages = history(state.turns);
     const answerId = nextId + 1;
+    const requestId = newRequestId();
     setState('turns', (turns) => [
       ...turns,
       { id: nextId, role: 'user', content: prompt, status: 'done' },
@@ -186,6 +199,8 @@ export function createConversation(store: Storage | undefined = globalThis.local
         adapter: state.adapter,
         model: modelLabel(state.adapter, activeLabel),
         sentAt: Date.now(),
+        // chosen here and saved before the question goes out: a reload at any moment can pick the answer up
+        requestId,
         // with web search, searching is the first thing the server does: say so before its first event
         stage: state.webSearch ? 'searching' : undefined,
       },
@@ -204,6 +219,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
         messages: messages.length ? messages : null,
         webSearch: state.webSearch,
         ...modelChoice(state.adapter),
+        requestId,
       },
       {
         next: ({ inferStream: chunk }) =>
@@ -246,7 +262,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
   /** The connection went while answer `answerId` streamed: when the server told its id, go on with resume(). */
   function dropped(answerId: number, error: ApiError): boolean {
     const turn = state.turns.find((t) => t.id === answerId);
-    if (error.code !== 'UNREACHABLE' || !turn?.requestId || turn.status !== 'streaming') return false;
+    if (error.code !== 'UNREACHABLE' || !turn?.requestId || !turn.heard || turn.status !== 'streaming') return false;
     update(answerId, (t) => {
       t.reconnecting = true;
     });
@@ -317,7 +333,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
             finish((t) => {
               if (error.code === 'NOT_FOUND') {
                 t.status = 'stopped';
-                t.stopReason = EXPIRED_REASON;
+                t.stopReason = t.heard || t.lastSeq !== undefined || t.content ? EXPIRED_REASON : UNSENT_REASON;
               } else {
                 t.status = 'error';
                 t.errorCode = error.code;
