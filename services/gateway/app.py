@@ -94,7 +94,7 @@ class SwitchboardView(GraphQLView[Context, None]):
 
     async def get_context(self, request: web.Request, response: web.Response | web.WebSocketResponse) -> Context:
         # its own (strawberry sets `connection_params` on a websocket's), with its own record of refusals
-        websocket = response if isinstance(response, web.WebSocketResponse) else None
+        websocket = isinstance(response, web.WebSocketResponse)
         if not self._keys.enabled:
             return replace(self._context, refused={}, websocket=websocket)
         return replace(self._context, role=role_of_request(self._keys, request), refused={}, websocket=websocket)

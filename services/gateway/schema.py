@@ -13,7 +13,6 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import strawberry
-from aiohttp import web
 from graphql import GraphQLError, OperationType, get_operation_ast
 from nats.aio.client import Client
 from strawberry.extensions import ParserCache, ValidationCache
@@ -86,12 +85,12 @@ class Context:
     connection_params: dict[str, object] | None = None  # a websocket's connection_init payload
     metrics: GatewayMetrics | None = None
     refused: dict[str, str] = field(default_factory=dict)  # root field -> error code it answered `ok: false` with
-    websocket: web.WebSocketResponse | None = None  # the connection a subscription runs on (None over HTTP)
+    websocket: bool = False  # the operation runs on a websocket (a subscription), not over HTTP
 
     def may_resume(self) -> bool:
         """Whether a generation this operation leaves unfinished should wait for `inferResume`: on a websocket,
         unless the client stopped the operation itself (graphql-ws `complete`)."""
-        return self.websocket is not None and not completed_by_client()
+        return self.websocket and not completed_by_client()
 
 
 def require_admin(info: Info[Context, None], what: str) -> None:
