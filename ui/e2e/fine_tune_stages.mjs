@@ -122,6 +122,31 @@ await flow('fine_tune_stages', async () => {
   await row.scrollIntoViewIfNeeded();
   await screenshot(page, 'fine-tune-history');
   assert.ok(historyOverflow <= 0, `the History table scrolls sideways by ${historyOverflow} px at 1280 px`);
+  // ...and still fits with the widest values a row can hold: a 64-character name, a failed job's long error, a long
+  // duration and step count (a copy of the real row, filled in, measured and removed)
+  const worstOverflow = await page.$eval('[data-testid="job-row"]', (real) => {
+    const copy = real.cloneNode(true);
+    copy.querySelector('th[scope="row"] > span').textContent = 'W'.repeat(64);
+    const state = copy.querySelector('td[data-label="State"]');
+    state.querySelector('.badge').textContent = 'cancelled';
+    const error = document.createElement('div');
+    error.className = 'field-error ft-job-error';
+    error.textContent = 'CUDA out of memory. Tried to allocate 2.00 GiB; reduce the batch size or the LoRA rank. '.repeat(4);
+    state.append(error);
+    copy.querySelector('td[data-label="Steps"]').textContent = '10000/10000 steps';
+    copy.querySelector('td[data-label="Duration"]').textContent = '59 min 59 s';
+    copy.querySelector('td[data-label="Final loss"]').textContent = '1.000e+04';
+    real.parentElement.append(copy);
+    const wrap = real.closest('.table-wrap');
+    const overflow = wrap.scrollWidth - wrap.clientWidth;
+    const cells = [...copy.children].map((cell) => `${cell.dataset.label ?? 'Adapter'} ${Math.round(cell.getBoundingClientRect().width)}`);
+    copy.remove();
+    return { overflow, cells: `${cells.join(', ')} (in ${wrap.clientWidth} px)` };
+  });
+  assert.ok(
+    worstOverflow.overflow <= 0,
+    `with its widest values the History table scrolls sideways by ${worstOverflow.overflow} px: ${worstOverflow.cells}`,
+  );
 
   // at phone width the History row (settings included) fits without sideways scrolling
   await page.setViewportSize({ width: 390, height: 844 });

@@ -49,6 +49,19 @@ describe('JobHistory', () => {
     expect(within(row('j2')).getByTestId('job-duration')).toHaveTextContent('—');
   });
 
+  it('shows when a job finished as its day above its time, the submit time in the tooltip, and the whole name', () => {
+    show();
+    const finished = row('j1').querySelector('td[data-label="Finished"]')!;
+    const when = finished.querySelector('time')!;
+    expect(when).toHaveAttribute('datetime', '2025-01-01T00:02:10.000000Z');
+    const [day, time] = [...when.querySelectorAll('span')].map((span) => span.textContent);
+    expect(day).toBe(new Date('2025-01-01T00:02:10Z').toLocaleDateString(undefined, { dateStyle: 'medium' }));
+    expect(time).toBe(new Date('2025-01-01T00:02:10Z').toLocaleTimeString(undefined, { timeStyle: 'short' }));
+    expect(finished.getAttribute('title')).toMatch(/^submitted /);
+    expect(within(row('j1')).getByRole('rowheader')).toHaveTextContent('pirate');
+    expect(within(row('j1')).getByTitle('pirate, dataset pirate.jsonl')).toBeInTheDocument();
+  });
+
   it('asks before removing a job, and removes it on Yes', async () => {
     const forget = show();
     fireEvent.click(within(row('j1')).getByRole('button', { name: /^Remove the succeeded job pirate/ }));

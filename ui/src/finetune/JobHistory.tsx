@@ -3,7 +3,7 @@
 import { createSignal, For, Show } from 'solid-js';
 import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import type { FineTuneJob } from '../api/operations';
-import { formatLoss, formatSteps, formatTime, jobSettings, stateBadgeClass } from './format';
+import { formatDayAndTime, formatLoss, formatSteps, formatTime, jobSettings, stateBadgeClass } from './format';
 import { isFinished } from './live';
 import { LossChart } from './LossChart';
 import { formatDuration, secondsBetween } from './stage';
@@ -84,7 +84,7 @@ export function JobHistory(props: {
                   {(job) => (
                     <tr data-testid="job-row" data-job-id={job.jobId} data-state={job.state}>
                       <th scope="row">
-                        <span class="ft-ellipsis" title={`dataset ${job.dataset}`}>
+                        <span class="ft-job-name" title={`${job.adapterName}, dataset ${job.dataset}`}>
                           {job.adapterName}
                         </span>
                       </th>
@@ -93,7 +93,7 @@ export function JobHistory(props: {
                           {job.state}
                         </span>
                         <Show when={job.state === 'failed' && job.error}>
-                          <div class="field-error ft-ellipsis" title={job.error ?? undefined}>
+                          <div class="field-error ft-job-error" title={job.error ?? undefined}>
                             {job.error}
                           </div>
                         </Show>
@@ -118,8 +118,12 @@ export function JobHistory(props: {
                         {formatDuration(secondsBetween(job.started, job.finished))}
                       </td>
                       <td data-label="Finished" title={`submitted ${formatTime(job.created)}`}>
-                        <Show when={job.finished} fallback="—">
-                          <time datetime={job.finished ?? undefined}>{formatTime(job.finished)}</time>
+                        <Show when={formatDayAndTime(job.finished)} fallback="—">
+                          {(when) => (
+                            <time class="ft-when" datetime={job.finished ?? undefined}>
+                              <span>{when().day}</span> <span>{when().time}</span>
+                            </time>
+                          )}
                         </Show>
                       </td>
                       <td data-label="Loss curve">

@@ -26,6 +26,18 @@ export function formatTime(iso: string | null | undefined): string {
   return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** An ISO timestamp as its day and its time of day in the reader's locale ("Nov 30, 2026" and "4:58 AM"), for a
+ * cell that shows them on two lines; null when there is none or it does not parse. */
+export function formatDayAndTime(iso: string | null | undefined): { day: string; time: string } | null {
+  if (!iso) return null;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return null;
+  return {
+    day: date.toLocaleDateString(undefined, { dateStyle: 'medium' }),
+    time: date.toLocaleTimeString(undefined, { timeStyle: 'short' }),
+  };
+}
+
 /** "3/10 steps", "3 steps" while the total is unknown. */
 export function formatSteps(step: number, total: number | null | undefined): string {
   return total ? `${step}/${total} steps` : `${step} step${step === 1 ? '' : 's'}`;

@@ -62,6 +62,17 @@ function start(list: () => FineTuneJob[] | Error): ReturnType<typeof harness> & 
   return h;
 }
 
+describe('the job list', () => {
+  it('lets a re-read list leave the rows of unchanged jobs in place', async () => {
+    const done = job({ jobId: 'done', state: 'succeeded' });
+    const { store } = start(() => [{ ...done }]);
+    await settle();
+    const first = store.jobs()![0];
+    await store.refresh();
+    expect(store.jobs()![0]).toBe(first);
+  });
+});
+
 describe('createJobsStore', () => {
   it('follows the running job from the list, seeded with its loss history', async () => {
     const running = job({ jobId: 'run', state: 'running', step: 2, totalSteps: 5, lossHistory: [2, 1.5] });

@@ -12,6 +12,7 @@ import {
 } from '../api/operations';
 import { followJob, type Subscribe } from './follow';
 import { applyProgress, applyRecord, fromRecord, isFinished, pickCurrent, unknownJob, type LiveJob } from './live';
+import { keepUnchanged } from '../api/keep';
 import { refreshStatus } from '../shell/status';
 import { rememberJobId, rememberedJobId } from './storage';
 
@@ -54,7 +55,7 @@ export function createJobsStore(options: JobsOptions = {}) {
     try {
       const data = await request<{ fineTuneJobs: FineTuneJob[] }>(FINE_TUNE_JOBS);
       if (mine !== latest) return;
-      setJobs(data.fineTuneJobs);
+      setJobs((previous) => keepUnchanged(previous, data.fineTuneJobs, (job) => job.jobId));
       setListError(undefined);
     } catch (error) {
       if (mine === latest) setListError(describe(error));

@@ -2,6 +2,7 @@
 import { createSignal } from 'solid-js';
 import { request } from '../api/http';
 import { describe } from '../api/errors';
+import { keepUnchanged } from '../api/keep';
 import { STATUS, type StatusData } from '../api/operations';
 
 const POLL_MS = 5000;
@@ -22,7 +23,13 @@ export async function refreshStatus(): Promise<void> {
     const data = await request<StatusData>(STATUS);
     if (mine < applied) return;
     applied = mine;
-    setStatus(data);
+    setStatus((previous) => ({
+      ...data,
+      adapters: {
+        ...data.adapters,
+        adapters: keepUnchanged(previous?.adapters.adapters, data.adapters.adapters, (adapter) => adapter.name),
+      },
+    }));
     setStatusError(undefined);
   } catch (error) {
     if (mine < applied) return;
