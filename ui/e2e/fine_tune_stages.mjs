@@ -130,7 +130,7 @@ await flow('fine_tune_stages', async () => {
     const state = copy.querySelector('td[data-label="State"]');
     state.querySelector('.badge').textContent = 'cancelled';
     const error = document.createElement('div');
-    error.className = 'field-error ft-job-error';
+    error.className = 'field-error ft-job-error ft-job-error-clamped';
     error.textContent = 'CUDA out of memory. Tried to allocate 2.00 GiB; reduce the batch size or the LoRA rank. '.repeat(4);
     state.append(error);
     copy.querySelector('td[data-label="Steps"]').textContent = '10000/10000 steps';
@@ -165,6 +165,32 @@ await flow('fine_tune_stages', async () => {
   const adapterRow = page.locator(`[data-testid="model-row"][data-name="${NAME}"]`);
   await adapterRow.waitFor({ timeout: 30000 });
   await adapterRow.scrollIntoViewIfNeeded();
+  // a 64-character name with no '-' or '.' wraps in the Models table, and an unbroken name or path wraps inside the
+  // Training progress card instead of widening it (copies of real elements, filled in, measured and removed)
+  const unbroken = await page.$eval(`[data-testid="model-row"][data-name="${NAME}"]`, (real) => {
+    const copy = real.cloneNode(true);
+    copy.querySelector('th[scope="row"] > span').textContent = 'W'.repeat(64);
+    real.parentElement.append(copy);
+    const wrap = real.closest('.table-wrap');
+    const models = wrap.scrollWidth - wrap.clientWidth;
+    copy.remove();
+    const card = document.querySelector('[data-testid="progress"]').closest('.card');
+    const texts = [];
+    for (const [tag, text] of [
+      ['p', `Saved adapter ${'W'.repeat(64)}.`],
+      ['p', `cannot load dataset '/srv/data/${'a'.repeat(230)}.jsonl'`],
+    ]) {
+      const el = document.createElement(tag);
+      el.textContent = text;
+      card.querySelector('.ft-progress').append(el);
+      texts.push(el);
+    }
+    const progress = card.scrollWidth - card.clientWidth;
+    texts.forEach((el) => el.remove());
+    return { models, progress };
+  });
+  assert.deepEqual(unbroken, { models: 0, progress: 0 }, 'unbroken names widen the Models table or the progress card');
+
   const widthsBefore = await columnWidths(page);
   await adapterRow.getByRole('button', { name: 'Delete', exact: true }).click();
   await adapterRow.getByRole('group', { name: `Delete ${NAME}?` }).waitFor();
@@ -178,6 +204,11 @@ await flow('fine_tune_stages', async () => {
   await row.getByRole('button', { name: /^Remove the succeeded job/ }).click();
   const confirm = row.getByRole('group', { name: `Remove the job ${NAME} from the history?` });
   await confirm.waitFor();
+  // the list is read again every 5 s: the open question and the keyboard focus on No outlive a poll
+  const focusedNo = async () => page.evaluate(() => document.activeElement?.textContent?.trim() === 'No' && document.activeElement.closest('[data-testid="job-row"]')?.dataset.jobId);
+  await waitFor(async () => (await focusedNo()) === jobId, { what: 'focus on No' });
+  await page.waitForTimeout(6000);
+  assert.equal(await focusedNo(), jobId, 'a poll of the job list took the focus from "No"');
   await confirm.getByRole('button', { name: 'No' }).click();
   await confirm.waitFor({ state: 'detached' });
   assert.ok((await graphql('{ fineTuneJobs { jobId } }')).fineTuneJobs.some((j) => j.jobId === jobId), 'No removed the job');

@@ -62,6 +62,32 @@ describe('JobHistory', () => {
     expect(within(row('j1')).getByTitle('pirate, dataset pirate.jsonl')).toBeInTheDocument();
   });
 
+  it("shows a failed job's long error in three lines, the whole of it on Show all", () => {
+    const error = `cannot load dataset '/data/${'x'.repeat(120)}.jsonl': Trailing data at position 37`;
+    const failed = job({ jobId: 'j3', adapterName: 'broken', state: 'failed', error, lossHistory: [] });
+    const short = job({ jobId: 'j4', adapterName: 'quick-fail', state: 'failed', error: 'dataset has no rows', lossHistory: [] });
+    render(() => <JobHistory jobs={[failed, short]} error={undefined} />);
+    const shown = within(row('j3')).getByTestId('job-error');
+    expect(shown).toHaveTextContent('Trailing data at position 37');
+    expect(shown).toHaveClass('ft-job-error-clamped');
+    const toggle = within(row('j3')).getByRole('button', { name: 'Show all' });
+    expect(toggle).toHaveAttribute('aria-expanded', 'false');
+    fireEvent.click(toggle);
+    expect(shown).not.toHaveClass('ft-job-error-clamped');
+    expect(within(row('j3')).getByRole('button', { name: 'Show less' })).toHaveAttribute('aria-expanded', 'true');
+    // a short error is shown whole, with no button
+    expect(within(row('j4')).getByTestId('job-error')).not.toHaveClass('ft-job-error-clamped');
+    expect(within(row('j4')).queryByRole('button', { name: /Show/ })).toBeNull();
+  });
+
+  it('shows "—" for the loss curve of a job with fewer than two losses', () => {
+    const one = job({ jobId: 'j5', adapterName: 'one-step', state: 'succeeded', lossHistory: [2.1] });
+    render(() => <JobHistory jobs={[done, one]} error={undefined} />);
+    expect(row('j5').querySelector('td[data-label="Loss curve"]')).toHaveTextContent('—');
+    expect(within(row('j5')).queryByTestId('loss-sparkline')).toBeNull();
+    expect(within(row('j1')).getByTestId('loss-sparkline')).toBeInTheDocument();
+  });
+
   it('asks before removing a job, and removes it on Yes', async () => {
     const forget = show();
     fireEvent.click(within(row('j1')).getByRole('button', { name: /^Remove the succeeded job pirate/ }));

@@ -93,9 +93,7 @@ export function JobHistory(props: {
                           {job.state}
                         </span>
                         <Show when={job.state === 'failed' && job.error}>
-                          <div class="field-error ft-job-error" title={job.error ?? undefined}>
-                            {job.error}
-                          </div>
+                          {(error) => <JobError text={error()} />}
                         </Show>
                       </td>
                       <td data-label="Final loss">{formatLoss(job.finalLoss)}</td>
@@ -127,12 +125,14 @@ export function JobHistory(props: {
                         </Show>
                       </td>
                       <td data-label="Loss curve">
-                        <LossChart
-                          losses={job.lossHistory}
-                          compact
-                          testId="loss-sparkline"
-                          title={`Loss of ${job.adapterName}`}
-                        />
+                        <Show when={job.lossHistory.filter(Number.isFinite).length >= 2} fallback="—">
+                          <LossChart
+                            losses={job.lossHistory}
+                            compact
+                            testId="loss-sparkline"
+                            title={`Loss of ${job.adapterName}`}
+                          />
+                        </Show>
                       </td>
                       <Show when={props.forget}>
                         <td class="ft-actions-cell">
@@ -197,5 +197,31 @@ export function JobHistory(props: {
         </Show>
       </Show>
     </section>
+  );
+}
+
+/** More characters than this and a failed job's error shows its first three lines, with "Show all" for the rest. */
+export const ERROR_PREVIEW_CHARS = 90;
+
+/** A failed job's error: three lines in the table, the rest behind a button (keyboard and touch reach it). */
+function JobError(props: { text: string }) {
+  const [whole, setWhole] = createSignal(false);
+  const long = () => props.text.length > ERROR_PREVIEW_CHARS;
+  return (
+    <>
+      <div
+        class="field-error ft-job-error"
+        classList={{ 'ft-job-error-clamped': long() && !whole() }}
+        title={props.text}
+        data-testid="job-error"
+      >
+        {props.text}
+      </div>
+      <Show when={long()}>
+        <button type="button" class="link ft-job-error-toggle" aria-expanded={whole()} onClick={() => setWhole(!whole())}>
+          {whole() ? 'Show less' : 'Show all'}
+        </button>
+      </Show>
+    </>
   );
 }

@@ -13,7 +13,7 @@ import {
   type AdaptersInfo,
 } from '../api/operations';
 import { status, statusError } from '../shell/status';
-import { formatBytes, formatLoss, formatTime } from './format';
+import { formatBytes, formatDayAndTime, formatLoss, formatTime } from './format';
 import { refreshStatus } from '../shell/status';
 
 type Action = { kind: 'load' | 'unload' | 'delete'; name: string };
@@ -227,7 +227,13 @@ function AdapterRow(props: {
       <td data-label="Final loss">{formatLoss(props.adapter.finalLoss)}</td>
       <td data-label="Size">{formatBytes(props.adapter.sizeBytes)}</td>
       <td data-label="Created">
-        <time datetime={props.adapter.created}>{formatTime(props.adapter.created)}</time>
+        <Show when={formatDayAndTime(props.adapter.created)} fallback={formatTime(props.adapter.created)}>
+          {(when) => (
+            <time class="ft-when" datetime={props.adapter.created}>
+              <span>{when().day}</span> <span>{when().time}</span>
+            </time>
+          )}
+        </Show>
       </td>
       <td class="ft-actions-cell">
         <div class="ft-swap">
