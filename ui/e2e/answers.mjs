@@ -6,14 +6,15 @@ import { GRAPHQL_URL, waitFor } from './lib.mjs';
 // long enough to reload mid-way, short enough to finish soon on a busy CPU (the bundled model writes ~60-120 tokens)
 export const STORY = 'In about eighty words, tell a story about a lighthouse keeper.';
 
-/** Send `text` and wait until more than `words` words of the answer have streamed; returns the answer's turn. */
-export async function startAnswer(page, text, words = 8) {
+/** Send `text` and wait until more than `words` words of the answer have streamed (within `timeout` ms); returns
+ * the answer's turn. */
+export async function startAnswer(page, text, words = 8, timeout = 90000) {
   const input = page.getByLabel('Message');
   await input.fill(text);
   await input.press('Enter');
   const turn = page.getByTestId('turn-assistant').last();
   await waitFor(async () => ((await turn.getByTestId('answer').textContent()) ?? '').split(/\s+/).length > words, {
-    timeout: 90000,
+    timeout,
     what: `${words} words of the answer to "${text}"`,
   });
   return turn;

@@ -1,24 +1,12 @@
 // Chat: Stop cancels a long answer mid-way; the answer stops growing and the server's generation ends.
+import { startAnswer } from './answers.mjs';
 import { ask, assert, flow, graphql, openApp, waitFor } from './lib.mjs';
 
 const STORY = 'Write a very long story about a dragon who learns to bake bread. Use many paragraphs.';
 
-/** Send `text` and wait until more than `words` words of the answer have streamed; returns the answer's turn. */
-async function startAnswer(page, text, words = 5) {
-  const input = page.getByLabel('Message');
-  await input.fill(text);
-  await input.press('Enter');
-  const turn = page.getByTestId('turn-assistant').last();
-  await waitFor(async () => ((await turn.getByTestId('answer').textContent()) ?? '').split(/\s+/).length > words, {
-    timeout: 60000,
-    what: `${words} words of the answer to "${text}"`,
-  });
-  return turn;
-}
-
 await flow('chat_stop', async () => {
   const { page, consoleErrors, done } = await openApp('#/chat');
-  const answer = await startAnswer(page, STORY);
+  const answer = await startAnswer(page, STORY, 5, 60000);
   await page.getByRole('button', { name: 'Stop' }).click();
   await waitFor(async () => (await answer.getAttribute('data-status')) === 'stopped', { what: 'the stopped state' });
   const atStop = await answer.getByTestId('answer').textContent();
@@ -39,10 +27,10 @@ await flow('chat_stop', async () => {
 
   // Escape stops too; a stopped answer stays stopped after a reload, with what had arrived (an answer still
   // streaming at the reload goes on: chat_resume.mjs)
-  const poem = await startAnswer(page, 'Write a very long poem about the sea, with many verses.');
+  const poem = await startAnswer(page, 'Write a very long poem about the sea, with many verses.', 5, 60000);
   await page.keyboard.press('Escape');
   await waitFor(async () => (await poem.getAttribute('data-status')) === 'stopped', { what: 'Escape to stop' });
-  const story = await startAnswer(page, STORY, 8);
+  const story = await startAnswer(page, STORY, 8, 60000);
   await page.keyboard.press('Escape');
   await waitFor(async () => (await story.getAttribute('data-status')) === 'stopped', { what: 'Escape to stop' });
   await page.reload();

@@ -1,16 +1,11 @@
 // GraphQL Explorer: GraphiQL renders from our own bundle (no CDN), runs `{ health }`, has docs and history.
-import { assert, flow, openApp, screenshot, waitFor } from './lib.mjs';
+import { assert, flow, openApp, queryEditor, replaceText, screenshot, waitFor } from './lib.mjs';
 
 await flow('explorer', async () => {
   const { page, consoleErrors, consoleWarnings, done } = await openApp('#/explorer');
-  await page.locator('.graphiql-container').waitFor({ timeout: 60000 });
   // replace the default query with { health } and run it
-  const editor = page.locator('.graphiql-query-editor .monaco-editor').first();
-  await editor.waitFor({ timeout: 30000 });
-  await editor.click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.type('{ health }');
+  const editor = await queryEditor(page);
+  await replaceText(page, editor, '{ health }');
   await page.getByRole('button', { name: /execute/i }).first().click();
   const response = page.locator('.graphiql-response');
   const text = await waitFor(
@@ -28,17 +23,11 @@ await flow('explorer', async () => {
   await page.getByRole('button', { name: /show history/i }).first().click();
   await page.locator('.graphiql-history-item').first().waitFor({ timeout: 15000 });
   // variables go with the query (without them this one is an error: $x is required)
-  await editor.click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.type('query ($x: Boolean!) { health @include(if: $x) }');
+  await replaceText(page, editor, 'query ($x: Boolean!) { health @include(if: $x) }');
   await page.getByRole('button', { name: /execute/i }).first().click();
   await waitFor(async () => /\$x/.test(await response.innerText()), { timeout: 30000, what: 'the missing-variable error' });
   const variables = page.locator('section.graphiql-editor-tool .monaco-editor').first();
-  await variables.click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.type('{"x": true');
+  await replaceText(page, variables, '{"x": true');
   await page.getByRole('button', { name: /execute/i }).first().click();
   await waitFor(
     async () => {
@@ -48,10 +37,7 @@ await flow('explorer', async () => {
     { timeout: 30000, what: 'the query with variables' },
   );
   // subscriptions run over graphql-ws
-  await editor.click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.type('subscription { inferStream(prompt: "Say hi", maxNewTokens: 4) { token done } }');
+  await replaceText(page, editor, 'subscription { inferStream(prompt: "Say hi", maxNewTokens: 4) { token done } }');
   await page.getByRole('button', { name: /execute/i }).first().click();
   await waitFor(async () => /"done":\s*true/.test(await response.innerText()), { timeout: 60000, what: 'the stream' });
   assert.deepEqual(consoleErrors, []);

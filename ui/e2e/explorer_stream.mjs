@@ -1,6 +1,6 @@
 // Explorer: an inferStream subscription's text grows in the result pane as it streams (the joined tokens), and
 // ends equal to the answer the server sent; at 390 px the result pane keeps a usable width.
-import { assert, flow, openApp, screenshot, waitFor } from './lib.mjs';
+import { assert, flow, openApp, queryEditor, replaceText, screenshot, waitFor } from './lib.mjs';
 
 /** The result pane's text as Monaco shows it, its lines in order (wrapped parts joined). */
 const paneText = (page) =>
@@ -34,13 +34,9 @@ await flow('explorer_stream', async () => {
       if (chunk?.done) finished = true;
     }),
   );
-  await page.locator('.graphiql-container').waitFor({ timeout: 60000 });
-  const editor = page.locator('.graphiql-query-editor .monaco-editor').first();
-  await editor.waitFor({ timeout: 30000 });
-  await editor.click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.type(
+  await replaceText(
+    page,
+    await queryEditor(page),
     'subscription { inferStream(prompt: "Write a short story about a robot who learns to paint.", maxNewTokens: 64) { token done } }',
   );
   await page.getByRole('button', { name: /execute/i }).first().click();

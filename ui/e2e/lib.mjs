@@ -126,3 +126,19 @@ export async function ask(page, text, { status = 'done', timeout = 90000 } = {})
   await waitFor(async () => (await turn.getAttribute('data-status')) === status, { timeout, what: `answer ${status}` });
   return turn;
 }
+
+/** GraphiQL's query editor, once the Explorer has rendered it. */
+export async function queryEditor(page) {
+  await page.locator('.graphiql-container').waitFor({ timeout: 60000 });
+  const editor = page.locator('.graphiql-query-editor .monaco-editor').first();
+  await editor.waitFor({ timeout: 30000 });
+  return editor;
+}
+
+/** Replace the whole text of a Monaco editor (GraphiQL's query or variables) with `text`, typed as a user would. */
+export async function replaceText(page, editor, text) {
+  await editor.click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.type(text);
+}

@@ -69,6 +69,15 @@ export function finishTurn(turn: Turn, chunk: Pick<TokenChunk, 'finishReason' | 
   if (turn.status === 'stopped') turn.stopReason = CANCELLED_REASON;
 }
 
+/** Add a token chunk to `turn`, from `inferStream` or `inferResume`: the stage line goes, the first token's time is
+ * noted (for the figures), and the last chunk finishes the answer. */
+export function appendToken(turn: Turn, chunk: Pick<TokenChunk, 'token' | 'done' | 'finishReason' | 'usage'>): void {
+  turn.stage = undefined;
+  if (chunk.token && turn.firstTokenAt === undefined) turn.firstTokenAt = Date.now();
+  turn.content += chunk.token;
+  if (chunk.done) finishTurn(turn, chunk);
+}
+
 /** The first chunk `inferResume` should send for `turn`: the one after the last shown, 0 when none came. */
 export function resumeFrom(turn: Pick<Turn, 'lastSeq'>): number {
   return turn.lastSeq === undefined ? 0 : turn.lastSeq + 1;
@@ -232,12 +241,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
               turn.stage = chunk.stage === 'SEARCHING' ? 'searching' : 'generating';
               return;
             }
-            turn.stage = undefined;
-            if (chunk.token && turn.firstTokenAt === undefined) turn.firstTokenAt = Date.now();
-            turn.content += chunk.token;
-            if (chunk.done) {
-              finishTurn(turn, chunk);
-            }
+            appendToken(turn, chunk);
             saveSoon();
           }),
         error: (error) => {
@@ -306,13 +310,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
             lastContact = Date.now();
             update(answerId, (t) => {
               t.reconnecting = false;
-              if (!track(t, chunk)) return;
-              t.stage = undefined;
-              if (chunk.token && t.firstTokenAt === undefined) t.firstTokenAt = Date.now();
-              t.content += chunk.token;
-              if (chunk.done) {
-                finishTurn(t, chunk);
-              }
+              if (track(t, chunk)) appendToken(t, chunk);
             });
             saveSoon();
           },

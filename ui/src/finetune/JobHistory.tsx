@@ -3,8 +3,10 @@
 import { createSignal, For, Show } from 'solid-js';
 import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import type { FineTuneJob } from '../api/operations';
-import { formatDayAndTime, formatLoss, formatSteps, formatTime, jobSettings, stateBadgeClass } from './format';
+import { formatLoss, formatSteps, formatTime, jobSettings, stateBadgeClass } from './format';
 import { isFinished } from './live';
+import { createConfirmation } from './confirm';
+import { DayAndTime } from './DayAndTime';
 import { LossChart } from './LossChart';
 import { formatDuration, secondsBetween } from './stage';
 
@@ -19,18 +21,10 @@ export function JobHistory(props: {
 }) {
   const [removing, setRemoving] = createSignal<string>();
   const [removeError, setRemoveError] = createSignal<string>();
-  const [confirming, setConfirming] = createSignal<string>();
+  const confirmation = createConfirmation({ no: (jobId) => removeId(jobId, 'no'), asker: (jobId) => removeId(jobId, 'remove') });
   let heading: HTMLHeadingElement | undefined;
-  const ask = (jobId: string) => {
-    setConfirming(jobId);
-    queueMicrotask(() => document.getElementById(removeId(jobId, 'no'))?.focus());
-  };
-  const keep = (jobId: string) => {
-    setConfirming(undefined);
-    queueMicrotask(() => document.getElementById(removeId(jobId, 'remove'))?.focus());
-  };
   const remove = async (jobId: string) => {
-    setConfirming(undefined);
+    confirmation.close();
     setRemoving(jobId);
     setRemoveError(undefined);
     const problem = await props.forget?.(jobId);
@@ -116,13 +110,7 @@ export function JobHistory(props: {
                         {formatDuration(secondsBetween(job.started, job.finished))}
                       </td>
                       <td data-label="Finished" title={`submitted ${formatTime(job.created)}`}>
-                        <Show when={formatDayAndTime(job.finished)} fallback="—">
-                          {(when) => (
-                            <time class="ft-when" datetime={job.finished ?? undefined}>
-                              <span>{when().day}</span> <span>{when().time}</span>
-                            </time>
-                          )}
-                        </Show>
+                        <DayAndTime iso={job.finished} fallback="—" />
                       </td>
                       <td data-label="Loss curve">
                         <Show when={job.lossHistory.filter(Number.isFinite).length >= 2} fallback="—">
@@ -145,7 +133,7 @@ export function JobHistory(props: {
                               </div>
                             </div>
                             <Show
-                              when={confirming() === job.jobId}
+                              when={confirmation.asking() === job.jobId}
                               fallback={
                                 <div class="row-actions">
                                   <button
@@ -156,7 +144,7 @@ export function JobHistory(props: {
                                     title={
                                       canChangeServer() ? 'Remove from the history (a saved adapter stays)' : ADMIN_ONLY
                                     }
-                                    onClick={() => ask(job.jobId)}
+                                    onClick={() => confirmation.ask(job.jobId)}
                                   >
                                     Remove
                                   </button>
@@ -168,7 +156,7 @@ export function JobHistory(props: {
                                 role="group"
                                 aria-label={`Remove the job ${job.adapterName} from the history?`}
                                 onKeyDown={(event) => {
-                                  if (event.key === 'Escape') keep(job.jobId);
+                                  if (event.key === 'Escape') confirmation.keep(job.jobId);
                                 }}
                               >
                                 <span>Remove?</span>
@@ -180,7 +168,7 @@ export function JobHistory(props: {
                                 >
                                   Yes
                                 </button>
-                                <button type="button" id={removeId(job.jobId, 'no')} onClick={() => keep(job.jobId)}>
+                                <button type="button" id={removeId(job.jobId, 'no')} onClick={() => confirmation.keep(job.jobId)}>
                                   No
                                 </button>
                               </div>

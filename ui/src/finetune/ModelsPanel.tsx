@@ -13,7 +13,9 @@ import {
   type AdaptersInfo,
 } from '../api/operations';
 import { status, statusError } from '../shell/status';
-import { formatBytes, formatDayAndTime, formatLoss, formatTime } from './format';
+import { createConfirmation, focusSoon } from './confirm';
+import { DayAndTime } from './DayAndTime';
+import { formatBytes, formatLoss } from './format';
 import { refreshStatus } from '../shell/status';
 
 type Action = { kind: 'load' | 'unload' | 'delete'; name: string };
@@ -54,13 +56,13 @@ export function ModelsPanel() {
   const active = () => adapters()?.active ?? null;
   const [busy, setBusy] = createSignal<Action>();
   const [error, setError] = createSignal<string>();
-  const [confirming, setConfirming] = createSignal<string>();
+  const confirmation = createConfirmation({ no: (name) => confirmId(name, 'no'), asker: (name) => confirmId(name, 'delete') });
   let heading: HTMLHeadingElement | undefined;
 
   async function run(action: Action): Promise<void> {
     setBusy(action);
     setError(undefined);
-    setConfirming(undefined);
+    confirmation.close();
     try {
       const problem = await perform(action);
       if (problem) setError(problem);
@@ -72,18 +74,9 @@ export function ModelsPanel() {
       setBusy(undefined);
       if (action.kind === 'delete' || action.name === 'base') heading?.focus(); // the pressed button is gone
       // Load and Unload swap the button the user pressed: keep the keyboard there
-      else if (action.name !== 'base') queueMicrotask(() => document.getElementById(confirmId(action.name, 'toggle'))?.focus());
+      else if (action.name !== 'base') focusSoon(confirmId(action.name, 'toggle'));
     }
   }
-
-  const askDelete = (name: string) => {
-    setConfirming(name);
-    queueMicrotask(() => document.getElementById(confirmId(name, 'no'))?.focus());
-  };
-  const cancelDelete = (name: string) => {
-    setConfirming(undefined);
-    queueMicrotask(() => document.getElementById(confirmId(name, 'delete'))?.focus());
-  };
 
   return (
     <section class="card" aria-labelledby="ft-models-title">
@@ -153,12 +146,12 @@ export function ModelsPanel() {
                     adapter={adapter}
                     active={active() === adapter.name}
                     busy={Boolean(busy())}
-                    confirming={confirming() === adapter.name}
+                    confirming={confirmation.asking() === adapter.name}
                     onLoad={() => void run({ kind: 'load', name: adapter.name })}
                     onUnload={() => void run({ kind: 'unload', name: adapter.name })}
-                    onAskDelete={() => askDelete(adapter.name)}
+                    onAskDelete={() => confirmation.ask(adapter.name)}
                     onDelete={() => void run({ kind: 'delete', name: adapter.name })}
-                    onKeep={() => cancelDelete(adapter.name)}
+                    onKeep={() => confirmation.keep(adapter.name)}
                   />
                 )}
               </For>
@@ -227,13 +220,7 @@ function AdapterRow(props: {
       <td data-label="Final loss">{formatLoss(props.adapter.finalLoss)}</td>
       <td data-label="Size">{formatBytes(props.adapter.sizeBytes)}</td>
       <td data-label="Created">
-        <Show when={formatDayAndTime(props.adapter.created)} fallback={formatTime(props.adapter.created)}>
-          {(when) => (
-            <time class="ft-when" datetime={props.adapter.created}>
-              <span>{when().day}</span> <span>{when().time}</span>
-            </time>
-          )}
-        </Show>
+        <DayAndTime iso={props.adapter.created} />
       </td>
       <td class="ft-actions-cell">
         <div class="ft-swap">
