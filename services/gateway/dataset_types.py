@@ -7,7 +7,6 @@ import strawberry
 from messages import DatasetInfo
 from messages.datasets import PREVIEW_ROWS
 
-from .types import from_message
 
 
 @strawberry.type(description="A turn of a dataset row: system, user or assistant")
@@ -43,7 +42,16 @@ class Dataset:
 
     @classmethod
     def of(cls, info: DatasetInfo) -> Dataset:
-        return from_message(cls, info, _info=info)
+        return cls(
+            name=info.name,
+            format=info.format,
+            rows=info.rows,
+            tokens=info.tokens,
+            size_bytes=info.size_bytes,
+            created_at=info.created_at,
+            base_model=info.base_model,
+            _info=info,
+        )
 
 
 @strawberry.type(description="The outcome of uploadDataset / deleteDataset")

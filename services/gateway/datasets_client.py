@@ -61,7 +61,7 @@ class DatasetsClient:
         if len(data) > self.max_bytes:
             raise SwitchboardError(
                 ErrorCode.BAD_REQUEST,
-                f"is {len(data) / 2**20:.1f} MB, over the {self.max_bytes / 2**20:g} MB a dataset may have "
+                f"is {len(data) / 2**20:.1f} MB, over the {self.max_bytes / 2**20:.3g} MB a dataset may have "
                 "(DATASET_MAX_MB)",
                 FILE_ARGUMENT,
             )

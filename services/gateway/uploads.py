@@ -42,7 +42,7 @@ def upload_guard(max_file_bytes: int) -> Middleware:
         if request.content_length > limit:
             return _refused(
                 413,
-                f"the upload is {request.content_length / 2**20:.1f} MB, over the {max_file_bytes / 2**20:g} MB "
+                f"the upload is {request.content_length / 2**20:.1f} MB, over the {max_file_bytes / 2**20:.3g} MB "
                 "a dataset may have (DATASET_MAX_MB)",
             )
         return await handler(request)

@@ -169,7 +169,7 @@ class DatasetStore:
 def _too_large(size: int, max_bytes: int) -> SwitchboardError:
     return SwitchboardError(
         ErrorCode.BAD_REQUEST,
-        f"is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:g} MB a dataset may have (DATASET_MAX_MB)",
+        f"is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.3g} MB a dataset may have (DATASET_MAX_MB)",
         FILE_FIELD,
     )
 
