@@ -8,7 +8,6 @@ from messages import DatasetInfo
 from messages.datasets import PREVIEW_ROWS
 
 
-
 @strawberry.type(description="A turn of a dataset row: system, user or assistant")
 class DatasetTurn:
     role: str
