@@ -72,6 +72,7 @@ from .validate import check_name_free, check_not_training, check_spec_fields, de
 Q = TypeVar("Q")
 R = TypeVar("R")
 
+ORPHANED = "the training service stopped during this job (worker {worker} is gone); submit it again"
 GAVE_UP = (
     "the training service stopped during this job {times} times (last: worker {worker}); "
     "it is not taken up again; submit it again"
@@ -513,8 +514,11 @@ class TrainingActor(Actor):
         With `nak`, its message is handed back to JetStream at once (else it waits out TRAIN_ACK_WAIT_S).
         """
         worker = record.worker_id or "unknown"
-        giving_up = record.resumes >= MAX_RESUMES
-        why = GAVE_UP.format(times=record.resumes + 1, worker=worker) if giving_up else None
+        why = None
+        if record.resumes >= MAX_RESUMES:
+            why = GAVE_UP.format(times=record.resumes + 1, worker=worker)
+        elif not record.ack_subject:  # its queue message is unknown: nothing would take it up again
+            why = ORPHANED.format(worker=worker)
 
         def changed(stored: JobRecord) -> JobRecord | None:
             if stored.state is not JobState.RUNNING or stored.worker_id != record.worker_id:
