@@ -233,7 +233,12 @@ class TrainingActor(Actor):
         return info
 
     async def delete_dataset(self, request: GetDataset) -> DatasetInfo:
-        """Remove a dataset; a queued or running job that reads it keeps the error it then meets."""
+        """Remove a dataset no queued or running job reads (under the submit lock: a job submitted to this
+        worker at the same moment either sees the dataset gone or keeps it)."""
+        async with self._submit_lock:
+            return await self._delete_dataset(request)
+
+    async def _delete_dataset(self, request: GetDataset) -> DatasetInfo:
         for record in await self.store.all():
             names = (record.spec.dataset, record.spec.validation_dataset)
             if record.state in (JobState.QUEUED, JobState.RUNNING) and request.name in names:
@@ -269,20 +274,26 @@ class TrainingActor(Actor):
         if self._stopping:
             raise SwitchboardError(ErrorCode.UNAVAILABLE, "the training service is shutting down; try again")
         check_spec_fields(spec)
+        await check_name_free(self._js, spec.adapter_name)
         named = [(spec.dataset, DATASET_FIELD)]
         if spec.validation_dataset is not None:
             named.append((spec.validation_dataset, VALIDATION_FIELD))
+        uploaded = set()
         for name, field in named:
             source = await find_dataset(name, self.config, self.datasets, field)
-            if source.kind is SourceKind.HUB:
+            if source.kind is SourceKind.UPLOADED:
+                uploaded.add(name)
+            elif source.kind is SourceKind.HUB:
                 try:
                     await asyncio.to_thread(
                         check_hub_dataset, source.location, self.settings.hf_token, self.config.hub_endpoint
                     )
                 except SwitchboardError as exc:
                     raise SwitchboardError(exc.code, exc.message, field) from None
-        await check_name_free(self._js, spec.adapter_name)
         async with self._submit_lock:  # one submitter at a time here, so queue order and positions agree
+            for name, field in named:  # deleteDataset takes this lock too: an uploaded dataset is still there
+                if name in uploaded and await self.datasets.get(name) is None:
+                    raise SwitchboardError(ErrorCode.NOT_FOUND, f"names a dataset deleted just now ({name!r})", field)
             pending = [r for job_id in await pending_job_ids(self._js) if (r := await self.store.get(job_id))]
             check_not_training(spec.adapter_name, pending)
             record = await submit_job(self._nats(), self._js, self.store, spec)
