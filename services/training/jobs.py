@@ -49,6 +49,7 @@ from .validate import check_name_free, find_dataset
 
 CANCELLED_BY_USER = "cancelled by user"
 STOPPED = "the training service was stopped during this job; submit it again"
+HANDED_BACK = "the training service {worker} stopped; the job goes on from step {step} on the next worker"
 IN_PROGRESS_EVERY_S = 1.0  # at most this often per step; the heartbeat covers slow steps and loading
 
 
@@ -118,6 +119,7 @@ class JobRun:
         self.config = config
         self.log = log
         self.cancel = threading.Event()
+        self.hand_back = threading.Event()  # the service stops: checkpoint, and give the job back to the queue
         self.cancel_state = JobState.CANCELLED
         self.cancel_reason = CANCELLED_BY_USER
         self.record: JobRecord | None = None  # what this run last wrote
@@ -140,6 +142,13 @@ class JobRun:
     @property
     def job_id(self) -> str:
         return self.spec.job_id
+
+    def request_hand_back(self) -> None:
+        """The service is stopping: the job stops at the next micro-batch, saves a checkpoint of the last step
+        and goes back to the queue for the next worker (a cancel asked for first wins)."""
+        if not self.cancel.is_set():
+            self.hand_back.set()
+            self.request_cancel(STOPPED, JobState.QUEUED)
 
     def request_cancel(self, reason: str = CANCELLED_BY_USER, state: JobState = JobState.CANCELLED) -> None:
         """Stop the job at the next micro-batch; the first reason given is the one recorded."""
@@ -195,7 +204,7 @@ class JobRun:
         except SwitchboardError as exc:
             state, error = JobState.FAILED, str(exc)
         except asyncio.CancelledError as exc:  # the service is stopping and could not wait any longer
-            state, error, stopping = JobState.FAILED, STOPPED, exc
+            state, error, stopping = JobState.QUEUED, STOPPED, exc  # handed back from its last checkpoint
         except Exception as exc:
             self.log.exception("job crashed", extra={"job_id": self.job_id})
             state, error = JobState.FAILED, f"training failed: {type(exc).__name__}: {exc}"
@@ -204,13 +213,17 @@ class JobRun:
             await self._end_pump(pump)
             await asyncio.gather(beat, return_exceptions=True)
             shutil.rmtree(out_dir, ignore_errors=True)
-            if stopping is None:  # a job that ended for good needs its checkpoint no more
+            handed_back = state is JobState.QUEUED
+            if not handed_back:  # a job that ended for good needs its checkpoint no more
                 with contextlib.suppress(Exception):
                     await self.checkpoints.delete(self.job_id)
             if device == "cuda":
                 await reclaim_gpu(self.nc, handoff, self.config.gpu_timeout_s, self.log)
-            await self._finish(state, error, adapter)
-            await self._ack()
+            if handed_back:
+                await self._give_back()
+            else:
+                await self._finish(state, error, adapter)
+                await self._ack()
         if stopping is not None:
             raise stopping
 
@@ -265,6 +278,7 @@ class JobRun:
                 seed=config.seed,
                 hf_token=settings.hf_token,
                 cancel=cancel,
+                hand_back=self.hand_back,
                 validation=validation,
                 overlong=config.overlong,
                 checkpoint_every_s=config.checkpoint_every_s,
@@ -326,7 +340,7 @@ class JobRun:
         if record.state is not JobState.QUEUED:
             return None
         now = now_iso()
-        if record.resumes:  # taken up again: the work up to its checkpoint stands
+        if record.resumes or record.checkpoint_step:  # taken up again: the work up to its checkpoint stands
             kept = record.checkpoint_step or 0
             self._checkpoint_step = record.checkpoint_step
             self._step = kept
@@ -517,6 +531,33 @@ class JobRun:
             self.log.warning("job failed", extra={**extra, "error": error})
         else:
             self.log.info("job ended", extra=extra)
+
+    async def _give_back(self) -> None:
+        """Back to the queue, from the last stored checkpoint; its message is handed back to JetStream at once."""
+        step = self._checkpoint_step or 0
+        why = HANDED_BACK.format(worker=self.settings.worker_id, step=step)
+
+        def queued(record: JobRecord) -> JobRecord | None:
+            if not self._owned(record):
+                return None
+            return msgspec.structs.replace(
+                self._live(record), state=JobState.QUEUED, worker_id=None, heartbeat=None, stage=None, error=why
+            )
+
+        async with self._write_lock:
+            try:
+                stored = await self.store.change(self.job_id, queued)
+            except Exception as exc:
+                self.log.warning("job not handed back", extra={"job_id": self.job_id, "error": repr(exc)})
+                stored = None
+        if stored is not None and stored.state is JobState.QUEUED:
+            self.record = stored
+            await publish_progress(self.nc, stored)
+            self.log.info("job handed back", extra={"job_id": self.job_id, "checkpoint_step": step})
+        try:
+            await self.msg.nak()
+        except Exception as exc:  # JetStream redelivers it after TRAIN_ACK_WAIT_S anyway
+            self.log.warning("job message not handed back", extra={"job_id": self.job_id, "error": repr(exc)})
 
     async def _ack(self) -> None:
         try:

@@ -58,7 +58,7 @@ from .config import TrainingConfig
 from .datasets import DatasetStore, check_upload
 from .gpu import reclaim_gpu, this_host
 from .hub_check import check_hub_dataset
-from .jobs import CANCELLED_BY_USER, STOPPED, JobRun
+from .jobs import CANCELLED_BY_USER, JobRun
 from .liveness import live_workers
 from .metrics import TrainingMetrics
 from .progress import publish_progress
@@ -169,7 +169,8 @@ class TrainingActor(Actor):
         self._loop_task = asyncio.create_task(self._fetch_loop())
 
     async def stop(self) -> None:
-        """Stop fetching; a running job is cancelled, recorded as failed (stopped), acked, the GPU given back."""
+        """Stop fetching; a running job saves a checkpoint and goes back to the queue for the next worker (see
+        `JobRun.request_hand_back`), the GPU given back."""
         self._stopping = True
         run, run_task = self._run, self._run_task
         if self._loop_task is not None:
@@ -178,7 +179,7 @@ class TrainingActor(Actor):
                 await self._loop_task
         if run is not None and run_task is not None and not run_task.done():
             self._log.info("stopping the running job", extra={"job_id": run.job_id})
-            run.request_cancel(STOPPED, JobState.FAILED)
+            run.request_hand_back()
             await asyncio.wait({run_task}, timeout=self.config.stop_grace_s)
             if not run_task.done():  # stuck in a long load: record it now, the daemon thread dies with us
                 run_task.cancel()

@@ -23,6 +23,7 @@ import math
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -93,6 +94,7 @@ class Plan:
     seed: int
     hf_token: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    hand_back: threading.Event = field(default_factory=threading.Event)  # set with `cancel`: checkpoint first
     validation: DatasetSource | None = None  # a held-out dataset of its own (else a fraction of `source`)
     overlong: Overlong = Overlong.TRUNCATE
     checkpoint_every_s: float = 120.0  # when the spec gives no checkpoint_every_steps
@@ -195,9 +197,6 @@ def train(plan: Plan, hooks: Hooks, out_dir: Path) -> Result:
     stream = batches(prepared.train, plan.micro_batch, pad_id, plan.seed, start=done.step * plan.grad_accum)
     spec = plan.spec
     validating = bool(prepared.validation)
-    eval_every = spec.eval_every_steps or max(1, math.ceil(total / EVALUATIONS_PER_JOB))
-    every_steps = spec.checkpoint_every_steps
-    last_checkpoint = time.monotonic()
 
     hooks.on_phase(TrainingStage.TRAINING)
 
@@ -212,13 +211,68 @@ def train(plan: Plan, hooks: Hooks, out_dir: Path) -> Result:
             done.worse += 1
         return Evaluation(step, loss, done.best_step if spec.early_stopping_patience is not None else None)
 
+    if validating and not done.evals:
+        hooks.on_eval(evaluate(0))  # the base model: a fresh LoRA changes nothing yet
+    model.train()
+    try:
+        steps = _Steps(model, optimizer, schedule, params, stream, total, len(prepared.train))
+        _train_steps(plan, hooks, steps, done, evaluate if validating else None)
+    except Cancelled:
+        if plan.hand_back.is_set() and done.step > 0:  # the service stops: the next worker goes on from here
+            optimizer.zero_grad(set_to_none=True)
+            hooks.on_checkpoint(done.step, _checkpoint(model, optimizer, schedule, done, total, len(prepared.train)))
+        raise
+
+    _check(plan)
+    hooks.on_phase(TrainingStage.SAVING)
+    best_step = None
+    if spec.early_stopping_patience is not None and done.best_step is not None:
+        best_step = done.best_step
+        if done.best_state is not None and best_step != done.step:
+            from peft import set_peft_model_state_dict
+
+            set_peft_model_state_dict(model, done.best_state)
+    model.peft_config["default"].base_model_name_or_path = plan.model.model_id
+    model.save_pretrained(str(out_dir), save_embedding_layers=False)  # LoRA only: no hub lookup
+    return Result(steps=done.step, losses=done.losses, best_step=best_step)
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """What the step loop works on."""
+
+    model: Any
+    optimizer: Any
+    schedule: Any
+    params: list[torch.nn.Parameter]
+    stream: Iterator[dict[str, torch.Tensor]]
+    total: int
+    examples: int
+
+
+def _train_steps(
+    plan: Plan, hooks: Hooks, on: _Steps, done: _Progress, evaluate: Callable[[int], Evaluation] | None
+) -> None:
+    """Steps `done.step + 1` to `on.total` (fewer when early stopping ends them), reported and checkpointed;
+    `evaluate` (None: nothing held out) runs every `eval_every_steps` and at the last step."""
+    spec = plan.spec
+    device = torch.device("cuda:0" if plan.device == "cuda" else "cpu")
+    model, optimizer, schedule, params, stream, total = (
+        on.model,
+        on.optimizer,
+        on.schedule,
+        on.params,
+        on.stream,
+        on.total,
+    )
+    eval_every = spec.eval_every_steps or max(1, math.ceil(total / EVALUATIONS_PER_JOB))
+    every_steps = spec.checkpoint_every_steps
+    last_checkpoint = time.monotonic()
+
     def patience_ran_out() -> bool:
         return spec.early_stopping_patience is not None and done.worse >= spec.early_stopping_patience
 
-    if validating and not done.evals:
-        hooks.on_eval(evaluate(0))  # the base model: a fresh LoRA changes nothing yet
     stopped_early = patience_ran_out()
-    model.train()
     for step in range(done.step + 1, total + 1):
         if stopped_early:
             break
@@ -241,26 +295,13 @@ def train(plan: Plan, hooks: Hooks, out_dir: Path) -> Result:
         optimizer.zero_grad(set_to_none=True)
         done.step = step
         done.losses.append(step_loss)
-        evaluation = evaluate(step) if validating and (step % eval_every == 0 or step == total) else None
+        evaluation = evaluate(step) if evaluate is not None and (step % eval_every == 0 or step == total) else None
         hooks.on_step(step, step_loss, evaluation)
         stopped_early = patience_ran_out()
         due = step % every_steps == 0 if every_steps else time.monotonic() - last_checkpoint >= plan.checkpoint_every_s
         if due and step < total and not stopped_early:
-            hooks.on_checkpoint(step, _checkpoint(model, optimizer, schedule, done, total, len(prepared.train)))
+            hooks.on_checkpoint(step, _checkpoint(model, optimizer, schedule, done, total, on.examples))
             last_checkpoint = time.monotonic()
-
-    _check(plan)
-    hooks.on_phase(TrainingStage.SAVING)
-    best_step = None
-    if spec.early_stopping_patience is not None and done.best_step is not None:
-        best_step = done.best_step
-        if done.best_state is not None and best_step != done.step:
-            from peft import set_peft_model_state_dict
-
-            set_peft_model_state_dict(model, done.best_state)
-    model.peft_config["default"].base_model_name_or_path = plan.model.model_id
-    model.save_pretrained(str(out_dir), save_embedding_layers=False)  # LoRA only: no hub lookup
-    return Result(steps=done.step, losses=done.losses, best_step=best_step)
 
 
 def _evaluate(model: Any, examples: list[Example], plan: Plan, pad_id: int, device: torch.device) -> float:
