@@ -97,6 +97,7 @@ async def stored_names(own_nats: NatsServer) -> tuple[set[str], set[str], set[st
 
 
 async def test_upload_list_preview_delete(url: str, own_nats: NatsServer) -> None:
+    assert (await call(url, "{ datasets { name } }", key=USER))["data"]["datasets"] == []  # none yet: an empty list
     name = unique("chats")
     status, body = await upload(url, name, chat_rows(3))
     result = body["data"]["uploadDataset"]

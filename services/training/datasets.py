@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError, ObjectNotFoundError
+from nats.js.errors import (
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NoKeysError,
+    NotFoundError,
+    ObjectNotFoundError,
+)
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
@@ -87,7 +93,7 @@ class DatasetStore:
         """Every dataset, by name; an unreadable entry is logged and left out."""
         try:
             keys = await self.kv.keys()
-        except NotFoundError:  # nats-py: "no keys found"
+        except (NoKeysError, NotFoundError):  # an empty bucket
             return []
         found: list[DatasetInfo] = []
         for key in sorted(keys):
