@@ -8,7 +8,13 @@ const LONG = `${NAME}-long`;
 
 async function fillForm(page, { name, samples = '8', steps = '6', dataset = '' }) {
   await page.locator('#ft-name').fill(name);
-  await page.locator('#ft-dataset').fill(dataset);
+  // the dataset: bundled from the list, or another typed in (the list holds the uploaded datasets)
+  if (dataset) {
+    await page.locator('#ft-dataset').selectOption('@other');
+    await page.locator('#ft-dataset-other').fill(dataset);
+  } else {
+    await page.locator('#ft-dataset').selectOption('bundled');
+  }
   await page.locator('#ft-samples').fill(samples);
   await page.locator('#ft-max-steps').fill(steps);
 }
