@@ -290,7 +290,7 @@ export function TrainForm(props: {
                 onChange={(event) => set('validationDataset')(event.currentTarget.value)}
               >
                 <option value="" selected={values().validationDataset === ''}>
-                  None (hold out a fraction)
+                  None
                 </option>
                 <For each={uploaded()}>
                   {(dataset) => (
@@ -306,7 +306,7 @@ export function TrainForm(props: {
                 </Show>
               </select>
               <span id="ft-validation-hint" class="muted ft-hint">
-                An uploaded dataset to evaluate on.
+                An uploaded dataset to evaluate on. None: hold out a fraction of the training rows.
               </span>
               <Show when={errorOf('validationDataset')}>
                 <span id="ft-validation-error" class="field-error" data-testid="error-ft-validation">
