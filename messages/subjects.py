@@ -59,6 +59,16 @@ TRAIN_PROGRESS_WILDCARD = f"{TRAIN_PROGRESS_PREFIX}.*"
 TRAIN_CANCEL_WILDCARD = f"{TRAIN_CANCEL_PREFIX}.*"
 JOB_KEY_PREFIX = "job"  # KV `training`: `job.<job_id>` holds one job's record
 
+# datasets: uploaded by the gateway into `dataset-uploads` (kept an hour at most), checked and stored by training
+DATASETS_BUCKET = "datasets"  # KV (`dataset.<name>`: its info) and Object Store (`<name>`: the file as uploaded)
+DATASET_UPLOADS_BUCKET = "dataset-uploads"  # Object Store: uploads waiting to be checked
+CHECKPOINTS_BUCKET = "training-checkpoints"  # Object Store: `<job_id>`, a running job's last checkpoint
+DATASET_KEY_PREFIX = "dataset"
+DATASETS_ADD = "svc.training.datasets.add"  # check an upload and store it as a dataset
+DATASETS_LIST = "svc.training.datasets.list"
+DATASETS_GET = "svc.training.datasets.get"
+DATASETS_DELETE = "svc.training.datasets.delete"
+
 # single-GPU handoff: training asks the inference service on its host to lend the GPU, then gives it back
 INFERENCE_GPU_RELEASE = "svc.inference.gpu.release"
 INFERENCE_GPU_RECLAIM = "svc.inference.gpu.reclaim"
@@ -102,6 +112,11 @@ def train_progress_subject(job_id: str) -> str:
 
 def train_cancel_subject(job_id: str) -> str:
     return f"{TRAIN_CANCEL_PREFIX}.{job_id}"
+
+
+def dataset_key(name: str) -> str:
+    """The key in KV `datasets` that holds the info of dataset `name`."""
+    return f"{DATASET_KEY_PREFIX}.{name}"
 
 
 def adapter_key(name: str) -> str:

@@ -23,13 +23,15 @@ MAX_EPOCHS = 100.0
 MAX_LORA_R = 256
 MAX_LORA_ALPHA = 1024
 MAX_STEPS_LIMIT = 1_000_000
+MAX_VALIDATION_FRACTION = 0.5
 
 
 class FineTuneSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One LoRA fine-tune: train `adapter_name` on `dataset` (published on `train.jobs`).
 
-    `dataset` is "bundled" (the shipped set), a local .json/.jsonl file in Alpaca format
-    (instruction / input / output), or a Hugging Face dataset id (where the hub is reachable).
+    `dataset` is an uploaded dataset's name, "bundled" (the shipped set), a local .json/.jsonl file in
+    the dataset folder, or a Hugging Face dataset id (where the hub is reachable); any of the four formats
+    of `services.training.formats` (chat messages, ShareGPT, prompt/completion, Alpaca).
     """
 
     job_id: RequestId
@@ -41,6 +43,22 @@ class FineTuneSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     lora_r: Annotated[int, Meta(ge=1, le=MAX_LORA_R)] = 8
     lora_alpha: Annotated[int, Meta(ge=1, le=MAX_LORA_ALPHA)] = 16
     max_steps: Annotated[int, Meta(ge=1, le=MAX_STEPS_LIMIT)] | None = None  # an optional cap on optimizer steps
+    # held-out evaluation: a dataset of its own, or a fraction of `dataset` (None: 0.1 from 50 rows on, else 0)
+    validation_dataset: Annotated[str, Meta(min_length=1, max_length=1024)] | None = None
+    validation_fraction: Annotated[float, Meta(ge=0.0, le=MAX_VALIDATION_FRACTION)] | None = None
+    eval_every_steps: Annotated[int, Meta(ge=1, le=MAX_STEPS_LIMIT)] | None = None  # None: about 10 evaluations
+    early_stopping_patience: Annotated[int, Meta(ge=1, le=1000)] | None = None  # evaluations without a better loss
+    checkpoint_every_steps: Annotated[int, Meta(ge=1, le=MAX_STEPS_LIMIT)] | None = None  # None: every ~2 min
+
+
+class EvalPoint(
+    msgspec.Struct,
+    frozen=True,
+):
+    """The held-out loss at a step (step 0: the base model, before any training)."""
+
+    step: int
+    loss: float
 
 
 class JobState(StrEnum):
@@ -87,6 +105,17 @@ class JobRecord(msgspec.Struct, frozen=True, tag="job", tag_field="type"):
     queue_position: int | None = None
     ack_subject: str | None = None  # JetStream's ack subject of the job message, so a successor can end it
     stage: TrainingStage | None = None  # while running; None in records written before stages existed
+    eval_history: list[EvalPoint] = msgspec.field(default_factory=list)  # step 0 (base model), then each evaluation
+    best_step: int | None = None  # with early stopping: the step whose adapter is kept (lowest held-out loss)
+    data_format: str | None = None  # chat, sharegpt, prompt_completion or alpaca, once the data is loaded
+    train_rows: int | None = None
+    validation_rows: int | None = None
+    truncated_rows: int = 0  # cut to TRAIN_MAX_LENGTH tokens
+    dropped_rows: int = 0  # left out: too long (TRAIN_OVERLONG=drop) or nothing left to learn once cut
+    held_out_prompts: list[str] = msgspec.field(default_factory=list)  # up to 8 held-out questions, for Compare
+    checkpoint_step: int | None = None  # the step of the last checkpoint in Object Store `training-checkpoints`
+    resumed_from_step: int | None = None  # set when a worker took the job up again from a checkpoint
+    resumes: int = 0  # how many times the job was taken up again after its worker died
 
 
 class Progress(msgspec.Struct, frozen=True):
@@ -101,6 +130,8 @@ class Progress(msgspec.Struct, frozen=True):
     error: str | None = None
     adapter: str | None = None
     stage: TrainingStage | None = None  # while running: loading_data, loading_model, training, saving
+    eval_loss: float | None = None  # set on the message of a step where an evaluation ran
+    best_step: int | None = None
 
 
 class CancelJob(msgspec.Struct, frozen=True):

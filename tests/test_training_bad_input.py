@@ -154,7 +154,7 @@ async def test_unusable_data_is_refused_before_queueing(nc: Client, training_ser
     wrong = TINY.dataset_dir / "wrong.jsonl"
     wrong.write_text('{"question": "hi", "answer": "hello"}\n')
     message = await refused(nc, body(dataset=str(wrong)))
-    assert message.startswith("`dataset` is not in Alpaca format") and "lacks instruction, output" in message
+    assert message.startswith("`dataset` is in no known format") and "first row has answer, question" in message
 
     broken = TINY.dataset_dir / "broken.json"
     broken.write_text("[{")
@@ -171,7 +171,7 @@ async def test_a_bad_row_further_in_fails_the_job_clearly(nc: Client, training_s
     job = spec(dataset=str(later))
     await submitted(nc, job)
     done = await wait_for(nc, job.job_id, timeout=180)
-    assert done.state is JobState.FAILED and done.error and "cannot load dataset" in done.error
+    assert done.state is JobState.FAILED and done.error and "line 2: not JSON" in done.error
 
 
 async def test_a_local_json_file_trains(nc: Client, training_service: TrainingActor) -> None:

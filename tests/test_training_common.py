@@ -69,6 +69,7 @@ def spec(**changes: Any) -> FineTuneSpec:
         "num_samples": 8,
         "num_epochs": 2.0,
         "max_steps": 3,
+        "validation_fraction": 0.0,  # no held-out evaluation unless a test asks (it costs forwards per step)
     }
     fields.update(changes)
     return FineTuneSpec(**fields)

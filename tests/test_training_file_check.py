@@ -38,8 +38,9 @@ def test_alpaca_files_pass(tmp_path: Path, name: str, text: str) -> None:
         ("[{", "is not JSON or JSON Lines"),
         ("hello", "is not JSON or JSON Lines"),
         ("[1, 2]", "a row is int"),
-        ('{"question": "q", "answer": "a"}', "lacks instruction, output (it has answer, question)"),
-        ('[{"instruction": "q"}]', "lacks output"),
+        ('{"question": "q", "answer": "a"}', "in no known format ('data.jsonl'): its first row has answer, question"),
+        ('[{"instruction": "q"}]', "its first row has instruction;"),
+        ('{"prompt": "q"}', "`prompt` and `completion`"),
     ],
 )
 def test_other_files_are_refused_about_the_dataset(tmp_path: Path, text: str, words: str) -> None:

@@ -17,12 +17,14 @@ from .access import NO_KEY, WRONG_KEY, access_middleware, role_of_request
 from .adapters_client import AdaptersClient
 from .auth import Role, bearer_key
 from .config import GatewayConfig
+from .datasets_client import DatasetsClient
 from .inference_client import InferenceClient
 from .metrics import GatewayMetrics, metrics_route, openai_counting
 from .openai_api import OpenAIRoutes, error_response
 from .schema import Context, schema
 from .search_client import SearchClient
 from .training_client import TrainingClient
+from .uploads import upload_guard
 from .websocket import HARD_LIMIT_BYTES, OVERSIZE, LimitedTransportWSHandler
 
 _encode_json = msgspec.json.Encoder().encode
@@ -39,6 +41,7 @@ class SwitchboardView(GraphQLView[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=config.cors_origins,
             max_subscriptions_per_connection=config.max_subscriptions,
+            multipart_uploads_enabled=True,  # uploadDataset; `upload_guard` asks for a CSRF-safe header
         )
         self.max_message_bytes = config.max_message_bytes
         self._keys = config.keys
@@ -48,6 +51,7 @@ class SwitchboardView(GraphQLView[Context, None]):
             search=SearchClient(nc, config.search_timeout_s),
             adapters=AdaptersClient(nc, config.request_timeout_s),
             training=TrainingClient(nc, config.request_timeout_s),
+            datasets=DatasetsClient(nc, config.request_timeout_s, config.dataset_timeout_s, config.dataset_max_bytes),
             role=Role.ADMIN,
             keys_required=config.keys.enabled,
             metrics=metrics,
@@ -186,6 +190,7 @@ def build_app(
         openai_counting(metrics),  # outermost: counts what the caller got, refusals at the door included
         cors_middleware(config.cors_origins),
         json_errors_middleware(config.max_message_bytes),
+        upload_guard(config.dataset_max_bytes),
     ]
     if config.keys.enabled:
         # inside CORS (a browser can read the 401) and the JSON errors (a body too large to check is a 413 in JSON)

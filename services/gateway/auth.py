@@ -39,6 +39,8 @@ USER_FIELDS = frozenset(
         "adapters",
         "fineTuneStatus",
         "fineTuneJobs",
+        "datasets",
+        "dataset",
         "webSearch",
         "access",
         "inferResume",
@@ -48,7 +50,16 @@ USER_FIELDS = frozenset(
     }
 )
 ADMIN_FIELDS = frozenset(
-    {"startFineTune", "cancelFineTune", "deleteFineTuneJob", "loadAdapter", "useBaseModel", "deleteAdapter"}
+    {
+        "startFineTune",
+        "cancelFineTune",
+        "deleteFineTuneJob",
+        "loadAdapter",
+        "useBaseModel",
+        "deleteAdapter",
+        "uploadDataset",
+        "deleteDataset",
+    }
 )
 OPEN_FIELDS = frozenset({"health", "__typename"})  # answered without a key
 MIN_KEY_CHARS = 16

@@ -28,8 +28,14 @@ class GatewayConfig:
     allow_open: bool = False  # listen beyond loopback without keys
     max_subscriptions: int = 16  # operations in flight on one websocket
     max_message_bytes: int = 1024**2  # one websocket message or HTTP body (1 MiB)
+    dataset_max_mb: float = 100.0  # the largest dataset upload (DATASET_MAX_MB, as the training service)
+    dataset_timeout_s: float = 600.0  # how long checking an upload may take (GATEWAY_DATASET_TIMEOUT_S)
     metrics_open: bool = False  # GET /metrics without a key (exporters are often scraped so)
     metrics_wait_s: float = 0.5  # how long GET /metrics collects the instances' replies
+
+    @property
+    def dataset_max_bytes(self) -> int:
+        return int(self.dataset_max_mb * 2**20)
 
     @classmethod
     def from_env(cls) -> GatewayConfig:
@@ -39,6 +45,8 @@ class GatewayConfig:
             port=env_int("GATEWAY_PORT", cls.port, minimum=0),
             cors_origins=origins,
             request_timeout_s=env_float("GATEWAY_REQUEST_TIMEOUT_S", cls.request_timeout_s, minimum=0.1),
+            dataset_max_mb=env_float("DATASET_MAX_MB", cls.dataset_max_mb, minimum=0.001),
+            dataset_timeout_s=env_float("GATEWAY_DATASET_TIMEOUT_S", cls.dataset_timeout_s, minimum=1.0),
             token_timeout_s=env_float("GATEWAY_TOKEN_TIMEOUT_S", cls.token_timeout_s, minimum=0.1),
             resume_grace_s=env_float("GATEWAY_RESUME_GRACE_S", cls.resume_grace_s, minimum=0.0),
             busy_wait_s=env_float("GATEWAY_BUSY_WAIT_S", cls.busy_wait_s, minimum=0.0),

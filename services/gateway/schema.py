@@ -16,12 +16,14 @@ import strawberry
 from graphql import GraphQLError, OperationType, get_operation_ast
 from nats.aio.client import Client
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.file_uploads import Upload
 from strawberry.types import ExecutionContext, Info
 from strawberry.types import ExecutionResult as StrawberryResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from messages import (
     ChatMessage,
+    DatasetInfo,
     ErrorCode,
     FineTuneSpec,
     GenerateRequest,
@@ -36,6 +38,8 @@ from messages import TokenChunk as ChunkMessage
 from .adapters_client import AdaptersClient
 from .arguments import argument_names, takes
 from .auth import Role
+from .dataset_types import Dataset, DatasetResult
+from .datasets_client import DatasetsClient
 from .error_fields import graphql_argument, graphql_argument_at, graphql_message
 from .event_plan import PlannedEventExecutor
 from .inference_client import InferenceClient
@@ -80,6 +84,7 @@ class Context:
     search: SearchClient
     adapters: AdaptersClient
     training: TrainingClient
+    datasets: DatasetsClient
     role: Role | None = Role.ADMIN  # None: no key (only open fields are reached)
     keys_required: bool = False
     connection_params: dict[str, object] | None = None  # a websocket's connection_init payload
@@ -164,6 +169,24 @@ async def _on_job(
         _note_refusal(info, exc)
         return FineTuneResult(ok=False, error=graphql_message(exc), job_id=job_id, error_code=exc.code.value.upper())
     return FineTuneResult(ok=True, error=None, job_id=job_id)
+
+
+_DATASET_ARGUMENTS = frozenset({"name", "file"})
+
+
+async def _on_dataset(
+    info: Info[Context, None], what: str, call: Callable[[], Awaitable[DatasetInfo]]
+) -> DatasetResult:
+    try:
+        require_admin(info, what)
+        stored = await call()
+    except SwitchboardError as exc:
+        _note_refusal(info, exc)
+        argument = exc.field if exc.field in _DATASET_ARGUMENTS else None
+        return DatasetResult(
+            ok=False, error=graphql_message(exc), error_code=exc.code.value.upper(), error_field=argument
+        )
+    return DatasetResult(ok=True, dataset=Dataset.of(stored))
 
 
 def _counting(ctx: Context, operation: str) -> AbstractContextManager[None]:
@@ -251,6 +274,17 @@ class Query:
     async def fine_tune_jobs(self, info: Info[Context, None]) -> list[FineTuneJob]:
         return [FineTuneJob.of(job) for job in await _ctx(info).training.jobs()]
 
+    @strawberry.field(description="Every uploaded dataset, by name")
+    @typed_errors
+    async def datasets(self, info: Info[Context, None]) -> list[Dataset]:
+        return [Dataset.of(d) for d in await _ctx(info).datasets.all()]
+
+    @strawberry.field(description="One uploaded dataset, with its first rows; null when there is none")
+    @typed_errors
+    async def dataset(self, info: Info[Context, None], name: str) -> Dataset | None:
+        found = await _ctx(info).datasets.get(name)
+        return None if found is None else Dataset.of(found)
+
     @strawberry.field(description="Search the web (DuckDuckGo through the search service); raw results")
     @typed_errors
     async def web_search(
@@ -303,6 +337,21 @@ class Mutation:
                 error_field=_argument_of(exc, _FINE_TUNE_ARGUMENTS),
             )
         return FineTuneResult(ok=True, error=None, job_id=record.spec.job_id, queue_position=record.queue_position)
+
+    @strawberry.mutation(
+        description="Upload training data (JSON Lines or a JSON array; chat, ShareGPT, prompt/completion or Alpaca "
+        "rows), sent as a GraphQL multipart request; every row is checked before it is stored"
+    )
+    async def upload_dataset(self, info: Info[Context, None], name: str, file: Upload) -> DatasetResult:
+        async def upload() -> DatasetInfo:
+            data = file.read() if hasattr(file, "read") else bytes(file)
+            return await _ctx(info).datasets.upload(name, data)
+
+        return await _on_dataset(info, "uploadDataset", upload)
+
+    @strawberry.mutation(description="Remove an uploaded dataset (refused while a queued or running job reads it)")
+    async def delete_dataset(self, info: Info[Context, None], name: str) -> DatasetResult:
+        return await _on_dataset(info, "deleteDataset", lambda: _ctx(info).datasets.delete(name))
 
     @strawberry.mutation(description="Stop a running fine-tune, or drop a queued one")
     async def cancel_fine_tune(self, info: Info[Context, None], job_id: str) -> FineTuneResult:

@@ -43,6 +43,7 @@ def progress_of(record: JobRecord) -> Progress:
         error=record.error,
         adapter=record.adapter,
         stage=record.stage,
+        best_step=record.best_step,
     )
 
 

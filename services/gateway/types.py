@@ -11,11 +11,20 @@ import msgspec
 import strawberry
 
 from messages import AdapterMeta, JobRecord, Progress, SearchResult
+from messages import EvalPoint as EvalPointMessage
 from messages import ModelInfo as ModelInfoMessage
 from messages import TokenChunk as TokenChunkMessage
 from messages import Usage as UsageMessage
 from messages.inference import MAX_NEW_TOKENS_LIMIT, MAX_PROMPT_CHARS, MAX_STOP_STRINGS
-from messages.training import BUNDLED_DATASET, MAX_EPOCHS, MAX_LORA_ALPHA, MAX_LORA_R, MAX_SAMPLES, MAX_STEPS_LIMIT
+from messages.training import (
+    BUNDLED_DATASET,
+    MAX_EPOCHS,
+    MAX_LORA_ALPHA,
+    MAX_LORA_R,
+    MAX_SAMPLES,
+    MAX_STEPS_LIMIT,
+    MAX_VALIDATION_FRACTION,
+)
 
 T = TypeVar("T")
 
@@ -251,6 +260,32 @@ class FineTuneJob:
     lora_r: int
     lora_alpha: int
     stage: str | None = strawberry.field(default=None, description=STAGE_DESCRIPTION)
+    validation_dataset: str | None = None
+    validation_fraction: float | None = None
+    eval_every_steps: int | None = None
+    early_stopping_patience: int | None = None
+    checkpoint_every_steps: int | None = None
+    eval_history: list[EvalPoint] = strawberry.field(
+        default_factory=list, description="The held-out loss: step 0 (the base model), then each evaluation"
+    )
+    best_step: int | None = strawberry.field(
+        default=None, description="With early stopping: the step whose adapter was kept (lowest held-out loss)"
+    )
+    data_format: str | None = strawberry.field(default=None, description="chat, sharegpt, prompt_completion, alpaca")
+    train_rows: int | None = None
+    validation_rows: int | None = None
+    truncated_rows: int = strawberry.field(default=0, description="Rows cut to TRAIN_MAX_LENGTH tokens")
+    dropped_rows: int = strawberry.field(
+        default=0, description="Rows left out: too long (TRAIN_OVERLONG=drop), or nothing left to learn once cut"
+    )
+    held_out_prompts: list[str] = strawberry.field(
+        default_factory=list, description="Up to 8 questions of the held-out rows, to compare answers on"
+    )
+    checkpoint_step: int | None = strawberry.field(default=None, description="The step of the last checkpoint")
+    resumed_from_step: int | None = strawberry.field(
+        default=None, description="Set when the job was taken up again from a checkpoint after its worker died"
+    )
+    resumes: int = 0
 
     @classmethod
     def of(cls, record: JobRecord) -> FineTuneJob:
@@ -260,7 +295,19 @@ class FineTuneJob:
             record.spec,
             loss_history=list(record.loss_history),
             final_loss=record.loss_history[-1] if record.loss_history else None,
+            eval_history=EvalPoint.all_of(record.eval_history),
+            held_out_prompts=list(record.held_out_prompts),
         )
+
+
+@strawberry.type(description="The held-out loss at a step (step 0: the base model)")
+class EvalPoint:
+    step: int
+    loss: float
+
+    @classmethod
+    def all_of(cls, points: list[EvalPointMessage]) -> list[EvalPoint]:
+        return [cls(step=p.step, loss=p.loss) for p in points]
 
 
 @strawberry.type(description="A step of a fine-tune, or a change of its state")
@@ -274,6 +321,8 @@ class FineTuneProgress:
     error: str | None
     adapter: str | None
     stage: str | None = strawberry.field(default=None, description=STAGE_DESCRIPTION)
+    eval_loss: float | None = strawberry.field(default=None, description="Set on the steps where an evaluation ran")
+    best_step: int | None = None
 
     @classmethod
     def of(cls, progress: Progress) -> FineTuneProgress:
@@ -354,4 +403,24 @@ class FineTuneArgs:
     lora_alpha: Annotated[int | None, _described(f"LoRA alpha, 1 to {MAX_LORA_ALPHA} (default 16)")] = None
     max_steps: Annotated[
         int | None, _described(f"Stop after this many optimizer steps, 1 to {MAX_STEPS_LIMIT:,} (default: no cap)")
+    ] = None
+    validation_dataset: Annotated[
+        str | None, _described("Held-out rows from a dataset of their own (instead of validationFraction)")
+    ] = None
+    validation_fraction: Annotated[
+        float | None,
+        _described(
+            f"Rows of the data held out for evaluation, 0 to {MAX_VALIDATION_FRACTION:g} "
+            "(default 0.1 from 50 rows on, else 0)"
+        ),
+    ] = None
+    eval_every_steps: Annotated[
+        int | None, _described("Evaluate on the held-out rows every this many steps (default: about 10 times)")
+    ] = None
+    early_stopping_patience: Annotated[
+        int | None,
+        _described("Stop after this many evaluations without a lower held-out loss, keeping the best adapter"),
+    ] = None
+    checkpoint_every_steps: Annotated[
+        int | None, _described("Save a checkpoint to resume from every this many steps (default: about every 2 min)")
     ] = None

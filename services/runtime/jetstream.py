@@ -171,22 +171,29 @@ async def _open_key_value(
 
 
 async def open_object_store(
-    js: JetStreamContext, bucket: str, description: str, log: logging.Logger, *, replicas: int = 1
+    js: JetStreamContext,
+    bucket: str,
+    description: str,
+    log: logging.Logger,
+    *,
+    replicas: int = 1,
+    ttl_s: float | None = None,
 ) -> ObjectStore:
-    """Object store `bucket` (file storage, `replicas` copies), created if missing; an existing one's
-    replicas are brought to `replicas`. Raises `SwitchboardError` as `ensure_stream` does."""
+    """Object store `bucket` (file storage, `replicas` copies, objects dropped after `ttl_s` when given),
+    created if missing; an existing one's replicas are brought to `replicas`. Raises `SwitchboardError` as
+    `ensure_stream` does."""
     return await when_ready(
-        lambda: _open_object_store(js, bucket, description, log, replicas), f"object store {bucket}", log
+        lambda: _open_object_store(js, bucket, description, log, replicas, ttl_s), f"object store {bucket}", log
     )
 
 
 async def _open_object_store(
-    js: JetStreamContext, bucket: str, description: str, log: logging.Logger, replicas: int
+    js: JetStreamContext, bucket: str, description: str, log: logging.Logger, replicas: int, ttl_s: float | None
 ) -> ObjectStore:
     try:
         store = await js.object_store(bucket)
     except BucketNotFoundError:
-        config = ObjectStoreConfig(description=description, storage=StorageType.FILE, replicas=replicas)
+        config = ObjectStoreConfig(description=description, storage=StorageType.FILE, replicas=replicas, ttl=ttl_s)
         try:
             return await js.create_object_store(bucket, config)
         except APIError as exc:

@@ -97,6 +97,7 @@ def permissions() -> dict[str, Permissions]:
                 f"{subjects.TRAIN_CANCEL_PREFIX}.*",
                 subjects.METRICS_SCRAPE,
                 *_stream_reader(tokens),  # chunks that did not arrive are read back from TOKENS
+                *_objects(subjects.DATASET_UPLOADS_BUCKET, write=True),  # an upload, for training to check
             ],
             [
                 f"{subjects.TOKENS_PREFIX}.*",
@@ -136,6 +137,10 @@ def permissions() -> dict[str, Permissions]:
                 *_kv(subjects.TRAINING_BUCKET, write=True),
                 *_kv(subjects.ADAPTERS_BUCKET, write=False),
                 *_objects(subjects.ADAPTER_FILES_BUCKET, write=True),
+                *_kv(subjects.DATASETS_BUCKET, write=True),
+                *_objects(subjects.DATASETS_BUCKET, write=True),
+                *_objects(subjects.DATASET_UPLOADS_BUCKET, write=True),
+                *_objects(subjects.CHECKPOINTS_BUCKET, write=True),
             ],
             ["svc.training.>", f"{subjects.TRAIN_CANCEL_PREFIX}.*"],
         ),

@@ -8,6 +8,8 @@ from pathlib import Path
 from messages import ErrorCode, SwitchboardError
 from services.runtime import env_float, env_int, env_str
 
+from .render import Overlong
+
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -28,11 +30,18 @@ class TrainingConfig:
     kv_history: int = 3  # revisions KV `training` keeps per job
     dataset_dir: Path = Path(".data/datasets")  # local dataset files come only from here (DATASET_DIR)
     hub_endpoint: str | None = None  # where hub dataset ids are checked; None: huggingface_hub's (HF_ENDPOINT)
+    overlong: Overlong = Overlong.TRUNCATE  # rows over max_length: truncate or drop (TRAIN_OVERLONG)
+    dataset_max_mb: float = 100.0  # the largest dataset file accepted (DATASET_MAX_MB)
+    checkpoint_every_s: float = 120.0  # a job without checkpointEverySteps saves one about this often
 
     @property
     def stale_after_s(self) -> float:
         """A running job whose heartbeat is older than this has lost its worker."""
         return 3 * self.heartbeat_s
+
+    @property
+    def dataset_max_bytes(self) -> int:
+        return int(self.dataset_max_mb * 2**20)
 
     @classmethod
     def from_env(cls) -> TrainingConfig:
@@ -51,6 +60,9 @@ class TrainingConfig:
             max_queued=env_int("TRAIN_MAX_QUEUED", cls.max_queued, minimum=1),
             kv_history=env_int("TRAINING_KV_HISTORY", cls.kv_history, minimum=1),
             dataset_dir=Path(env_str("DATASET_DIR", str(cls.dataset_dir))).expanduser(),
+            overlong=_overlong(env_str("TRAIN_OVERLONG", cls.overlong.value)),
+            dataset_max_mb=env_float("DATASET_MAX_MB", cls.dataset_max_mb, minimum=0.001),
+            checkpoint_every_s=env_float("TRAIN_CHECKPOINT_EVERY_S", cls.checkpoint_every_s, minimum=1.0),
         )
         if config.device not in DEVICES:
             raise SwitchboardError(
@@ -65,3 +77,11 @@ class TrainingConfig:
                 f"TRAIN_HEARTBEAT_S={config.heartbeat_s:g}",
             )
         return config
+
+
+def _overlong(value: str) -> Overlong:
+    try:
+        return Overlong(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(o.value for o in Overlong)
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"TRAIN_OVERLONG={value!r} must be one of {choices}") from None

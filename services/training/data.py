@@ -1,135 +1,157 @@
-"""A job's training data: Alpaca rows loaded with `datasets`, formatted with the model's chat template,
-tokenized with the prompt masked out of the loss, and cut into padded batches."""
+"""A job's training data: rows read in any of the four formats (`formats`), split into training and held-out
+rows, rendered and masked with the chat template (`render`), cut to length, and served as padded batches.
+
+The batch order is a pure function of (seed, micro-batch index), so a job resumed from a checkpoint at
+micro-batch n sees exactly the batches it would have seen (`batches(..., start=n)`).
+"""
 
 from __future__ import annotations
 
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from messages import ErrorCode, SwitchboardError
 
-from .sources import DatasetSource, SourceKind
+from .formats import Conversation, DatasetFormat, FormatError, ParsedDataset, parse_file, parse_rows
+from .render import IGNORE, Example, Overlong, fit, render
+from .sources import DATASET_FIELD, DatasetSource, SourceKind
 
-IGNORE = -100  # label of a token that is not trained on (prompt and padding)
-COLUMNS = ("instruction", "input", "output")
+__all__ = ["IGNORE", "Example", "Prepared", "batches", "collate", "load_rows", "prepare"]
 
-
-@dataclass(frozen=True)
-class Row:
-    instruction: str
-    input: str
-    output: str
-
-    def user_turn(self) -> str:
-        return f"{self.instruction}\n\n{self.input}" if self.input else self.instruction
+DEFAULT_VALIDATION_FRACTION = 0.1  # held out when a dataset has at least MIN_ROWS_TO_SPLIT rows
+MIN_ROWS_TO_SPLIT = 50
+MAX_VALIDATION_ROWS = 200  # an evaluation reads at most this many rows (it runs every few steps on a CPU)
+HELD_OUT_PROMPTS = 8  # first questions of the held-out rows kept on the job, for Compare
 
 
-@dataclass(frozen=True)
-class Example:
-    input_ids: list[int]
-    labels: list[int]  # IGNORE on the prompt, the token ids on the answer
+@dataclass
+class Prepared:
+    """What a job trains and evaluates on, with the counts its record shows."""
+
+    format: DatasetFormat
+    train: list[Example]
+    validation: list[Example] = field(default_factory=list)
+    truncated: int = 0  # rows cut to TRAIN_MAX_LENGTH
+    dropped: int = 0  # rows left out: too long (TRAIN_OVERLONG=drop), or nothing left to learn once cut
+    held_out_prompts: list[str] = field(default_factory=list)
 
 
-def load_rows(source: DatasetSource, num_samples: int | None, hf_token: str | None) -> list[Row]:
-    """The first `num_samples` usable rows (all when None); raises SwitchboardError with a readable reason."""
+def load_rows(
+    source: DatasetSource, num_samples: int | None, hf_token: str | None, field_name: str = DATASET_FIELD
+) -> ParsedDataset:
+    """Every row of `source` (the first `num_samples` when given), parsed. Raises SwitchboardError about
+    `field_name` that names the line and the reason."""
+    shown = source.shown or source.location
+    try:
+        if source.kind is SourceKind.HUB:
+            return parse_rows(_hub_rows(source, hf_token), "row", num_samples)
+        return parse_file(Path(source.location).read_bytes(), num_samples)
+    except FormatError as exc:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{shown!r}: {exc}", field_name) from None
+    except FileNotFoundError:
+        raise SwitchboardError(ErrorCode.NOT_FOUND, f"{shown!r} is gone", field_name) from None
+
+
+def _hub_rows(source: DatasetSource, hf_token: str | None) -> Iterator[tuple[int, object]]:
     from datasets import load_dataset
 
     try:
-        if source.kind is SourceKind.HUB:
-            loaded: Any = load_dataset(source.location, split="train", token=hf_token)
-        else:
-            loaded = load_dataset("json", data_files=source.location, split="train")
+        loaded: Any = load_dataset(source.location, split="train", token=hf_token)
     except ConnectionError as exc:
         raise SwitchboardError(
             ErrorCode.OFFLINE,
             f"cannot load dataset {source.location!r}: the Hugging Face hub is not reachable from the training "
-            f"service ({_short(exc)}); use a local .json/.jsonl file or 'bundled'",
+            f"service ({_short(exc)}); upload the file instead (uploadDataset) or use 'bundled'",
+            DATASET_FIELD,
         ) from exc
     except FileNotFoundError as exc:
-        raise SwitchboardError(ErrorCode.NOT_FOUND, f"dataset {source.location!r} not found: {_short(exc)}") from exc
+        raise SwitchboardError(
+            ErrorCode.NOT_FOUND, f"dataset {source.location!r} not found: {_short(exc)}", DATASET_FIELD
+        ) from exc
     except Exception as exc:  # datasets raises many kinds: unreadable JSON, gated sets, missing splits
         raise SwitchboardError(
-            ErrorCode.BAD_REQUEST, f"cannot load dataset {source.location!r}: {type(exc).__name__}: {_short(exc)}"
+            ErrorCode.BAD_REQUEST,
+            f"cannot load dataset {source.location!r}: {type(exc).__name__}: {_short(exc)}",
+            DATASET_FIELD,
         ) from exc
-    names = list(getattr(loaded, "column_names", None) or [])
-    missing = [c for c in ("instruction", "output") if c not in names]
-    if missing:
+    yield from enumerate(loaded, start=1)
+
+
+def split(rows: list[Conversation], fraction: float | None, seed: int) -> tuple[list[Conversation], list[Conversation]]:
+    """(training rows, held-out rows): `fraction` of the rows (None: 0.1 from 50 rows on, else none), picked
+    with `seed`, at most MAX_VALIDATION_ROWS; at least one row always stays for training."""
+    if fraction is None:
+        fraction = DEFAULT_VALIDATION_FRACTION if len(rows) >= MIN_ROWS_TO_SPLIT else 0.0
+    count = min(MAX_VALIDATION_ROWS, math.floor(len(rows) * fraction), len(rows) - 1)
+    if count <= 0:
+        return rows, []
+    picked = set(random.Random(seed).sample(range(len(rows)), count))
+    return [r for i, r in enumerate(rows) if i not in picked], [r for i, r in enumerate(rows) if i in picked]
+
+
+def prepare(
+    train_rows: list[Conversation],
+    validation_rows: list[Conversation],
+    fmt: DatasetFormat,
+    tokenizer: Any,
+    max_length: int,
+    overlong: Overlong,
+) -> Prepared:
+    """Render, mask and cut every row. Raises SwitchboardError when no training row is left."""
+    prepared = Prepared(format=fmt, train=[], held_out_prompts=_questions(validation_rows))
+    for rows, out in ((train_rows, prepared.train), (validation_rows, prepared.validation)):
+        for row in rows:
+            example = fit(render(row, tokenizer), max_length, overlong)
+            if example is None:
+                prepared.dropped += 1
+                continue
+            prepared.truncated += example.truncated
+            out.append(example)
+    if not prepared.train:
         raise SwitchboardError(
             ErrorCode.BAD_REQUEST,
-            f"dataset {source.location!r} is not in Alpaca format: it lacks {', '.join(missing)} "
-            f"(it has {', '.join(names) or 'no columns'}); each row needs instruction, output and optionally input",
+            f"every row is longer than the {max_length} tokens a training example may have "
+            f"(TRAIN_MAX_LENGTH, TRAIN_OVERLONG={overlong.value}); nothing is left to learn from",
+            DATASET_FIELD,
         )
-    rows: list[Row] = []
-    for raw in loaded:
-        row = Row(
-            instruction=_text(raw.get("instruction")),
-            input=_text(raw.get("input")),
-            output=_text(raw.get("output")),
-        )
-        if row.instruction and row.output:
-            rows.append(row)
-        if num_samples is not None and len(rows) >= num_samples:
-            break
-    if not rows:
-        raise SwitchboardError(
-            ErrorCode.BAD_REQUEST, f"dataset {source.location!r} has no row with both an instruction and an output"
-        )
-    return rows
+    return prepared
 
 
-def build_examples(rows: list[Row], tokenizer: Any, max_length: int) -> list[Example]:
-    """Tokenize each row as one user turn and one assistant turn; only the answer's tokens carry labels.
-
-    Rows whose answer is cut off entirely by `max_length` are left out.
-    """
-    examples: list[Example] = []
-    for row in rows:
-        prompt, answer = _format(row, tokenizer)
-        prompt_ids = list(tokenizer(prompt, add_special_tokens=False)["input_ids"])
-        answer_ids = list(tokenizer(answer, add_special_tokens=False)["input_ids"])
-        input_ids = (prompt_ids + answer_ids)[:max_length]
-        labels = ([IGNORE] * len(prompt_ids) + answer_ids)[:max_length]
-        if any(label != IGNORE for label in labels):
-            examples.append(Example(input_ids=input_ids, labels=labels))
-    if not examples:
-        raise SwitchboardError(
-            ErrorCode.BAD_REQUEST,
-            f"every prompt is longer than the {max_length} tokens a training example may have "
-            "(TRAIN_MAX_LENGTH); nothing is left to learn from",
-        )
-    return examples
-
-
-def _format(row: Row, tokenizer: Any) -> tuple[str, str]:
-    """(prompt, answer) as text: the chat template's user turn and generation prompt, then the rest."""
-    user = [{"role": "user", "content": row.user_turn()}]
-    if getattr(tokenizer, "chat_template", None):
-        prompt = str(tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True))
-        full = str(tokenizer.apply_chat_template([*user, {"role": "assistant", "content": row.output}], tokenize=False))
-        if full.startswith(prompt):
-            return prompt, full[len(prompt) :]
-        return prompt, row.output + (tokenizer.eos_token or "")
-    prompt = f"### Instruction:\n{row.user_turn()}\n\n### Response:\n"
-    return prompt, row.output + (tokenizer.eos_token or "")
+def _questions(rows: list[Conversation]) -> list[str]:
+    questions = [q for row in rows if (q := row.first_question.strip())]
+    return questions[:HELD_OUT_PROMPTS]
 
 
 def micro_batches_per_epoch(examples: int, batch_size: int) -> int:
     return math.ceil(examples / batch_size)
 
 
-def batches(examples: list[Example], batch_size: int, pad_id: int, seed: int) -> Iterator[dict[str, torch.Tensor]]:
-    """Padded batches forever, reshuffled each epoch (deterministic for a seed)."""
-    order = list(range(len(examples)))
-    shuffle = random.Random(seed)
+def batches(
+    examples: list[Example], batch_size: int, pad_id: int, seed: int, start: int = 0
+) -> Iterator[dict[str, torch.Tensor]]:
+    """Padded batches forever from micro-batch `start` on; epoch e's order is a shuffle seeded by (seed, e)."""
+    per_epoch = micro_batches_per_epoch(len(examples), batch_size)
+    index = start
     while True:
-        shuffle.shuffle(order)
-        for start in range(0, len(order), batch_size):
-            yield collate([examples[i] for i in order[start : start + batch_size]], pad_id)
+        epoch, offset = divmod(index, per_epoch)
+        order = list(range(len(examples)))
+        random.Random(f"{seed}:{epoch}").shuffle(order)
+        for begin in range(offset * batch_size, len(order), batch_size):
+            yield collate([examples[i] for i in order[begin : begin + batch_size]], pad_id)
+            index += 1
+
+
+def evaluation_batches(examples: list[Example], batch_size: int, pad_id: int) -> Iterator[dict[str, torch.Tensor]]:
+    """The held-out rows once, in order, longest first (less padding per batch)."""
+    ordered = sorted(examples, key=lambda e: len(e.input_ids), reverse=True)
+    for begin in range(0, len(ordered), batch_size):
+        yield collate(ordered[begin : begin + batch_size], pad_id)
 
 
 def collate(batch: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
@@ -144,10 +166,6 @@ def collate(batch: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
         mask[i, :n] = 1
         labels[i, :n] = torch.tensor(example.labels, dtype=torch.long)
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:

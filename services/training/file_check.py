@@ -1,6 +1,6 @@
-"""A local dataset file looked at before its job is queued: its first row must be an Alpaca row
-(`instruction`, `output`, optionally `input`), so a file that is not JSON, or has other columns, is refused
-at once instead of failing when the job starts.
+"""A local dataset file looked at before its job is queued: its first row must be in one of the formats of
+`formats` (chat, ShareGPT, prompt/completion, Alpaca), so a file that is not JSON, or has other columns,
+is refused at once instead of failing when the job starts.
 
 Only the first row is read (the first line of JSON Lines; a JSON file whole only up to `PEEK_BYTES`): a
 bad row further in still fails the job, with the loader's reason.
@@ -15,14 +15,14 @@ import msgspec
 
 from messages import ErrorCode, SwitchboardError
 
+from .formats import FORMATS_HINT, detect
 from .sources import DATASET_FIELD
 
 PEEK_BYTES = 4 * 2**20  # a JSON file larger than this is left to the loader
-REQUIRED = ("instruction", "output")
 
 
 def check_local_file(path: Path, shown: str) -> None:
-    """Raise SwitchboardError (BAD_REQUEST, field `dataset`) when `path`'s first row is not an Alpaca row;
+    """Raise SwitchboardError (BAD_REQUEST, field `dataset`) when `path`'s first row is in no known format;
     `shown` is the name the caller gave (for the message)."""
     with path.open("rb") as handle:
         head = handle.read(PEEK_BYTES + 1)
@@ -37,13 +37,9 @@ def check_local_file(path: Path, shown: str) -> None:
         raise _refused(f"has no row ({shown!r}): it is empty or not JSON / JSON Lines")
     if isinstance(first, str):
         raise _refused(f"is not JSON or JSON Lines of rows ({shown!r}: {first})")
-    missing = [column for column in REQUIRED if column not in first]
-    if missing:
+    if detect(first) is None:
         has = ", ".join(sorted(first)) or "nothing"
-        raise _refused(
-            f"is not in Alpaca format ({shown!r}): its first row lacks {', '.join(missing)} (it has {has}); "
-            "each row needs instruction, output and optionally input"
-        )
+        raise _refused(f"is in no known format ({shown!r}): its first row has {has}; {FORMATS_HINT}")
 
 
 def _first_row(head: bytes, whole: bool) -> dict[str, Any] | str | None:

@@ -19,9 +19,12 @@ import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.object_store import ObjectStore
 
 from messages import (
     AdapterMeta,
+    ErrorCode,
+    EvalPoint,
     FineTuneSpec,
     GpuHandoff,
     JobRecord,
@@ -33,14 +36,16 @@ from messages import (
 from services.runtime import Settings, resolve_model
 
 from .config import TrainingConfig
+from .data import Prepared
+from .datasets import DatasetStore
 from .gpu import reclaim_gpu, release_gpu, this_host
 from .progress import publish_progress
 from .publish import publish_adapter
 from .records import JobStore, now_iso
-from .sources import resolve_dataset
+from .sources import DatasetSource, SourceKind
 from .threads import in_daemon_thread
-from .trainer import Cancelled, Plan, Result, pick_device, train
-from .validate import check_name_free
+from .trainer import VALIDATION_FIELD, Cancelled, Evaluation, Plan, Result, pick_device, train
+from .validate import check_name_free, find_dataset
 
 CANCELLED_BY_USER = "cancelled by user"
 STOPPED = "the training service was stopped during this job; submit it again"
@@ -50,7 +55,18 @@ IN_PROGRESS_EVERY_S = 1.0  # at most this often per step; the heartbeat covers s
 @dataclass(frozen=True)
 class _Total:
     steps: int
-    examples: int
+    prepared: Prepared
+
+
+@dataclass(frozen=True)
+class _Eval:
+    evaluation: Evaluation
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    step: int
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,10 @@ class _Stage:
 class _Step:
     step: int
     loss: float
+    evaluation: Evaluation | None = None
+
+
+_Event = _Total | _Stage | _Step | _Eval | _Checkpoint
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,8 @@ class JobRun:
         settings: Settings,
         config: TrainingConfig,
         log: logging.Logger,
+        datasets: DatasetStore,
+        checkpoints: ObjectStore,
         on_started: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.msg = msg
@@ -99,11 +121,17 @@ class JobRun:
         self.cancel_state = JobState.CANCELLED
         self.cancel_reason = CANCELLED_BY_USER
         self.record: JobRecord | None = None  # what this run last wrote
+        self.datasets = datasets
+        self.checkpoints = checkpoints
         self._step = 0
         self._total: int | None = None
         self._stage: TrainingStage | None = None
         self._losses: list[float] = []
-        self._events: asyncio.Queue[_Total | _Stage | _Step | None] = asyncio.Queue()  # None: no more
+        self._evals: list[EvalPoint] = []
+        self._best_step: int | None = None
+        self._data: dict[str, object] = {}  # the record's data fields, once the data is loaded
+        self._checkpoint_step: int | None = None
+        self._events: asyncio.Queue[_Event | None] = asyncio.Queue()  # None: no more
         self._write_lock = asyncio.Lock()
         self._last_write = 0.0
         self._last_in_progress = 0.0
@@ -176,6 +204,9 @@ class JobRun:
             await self._end_pump(pump)
             await asyncio.gather(beat, return_exceptions=True)
             shutil.rmtree(out_dir, ignore_errors=True)
+            if stopping is None:  # a job that ended for good needs its checkpoint no more
+                with contextlib.suppress(Exception):
+                    await self.checkpoints.delete(self.job_id)
             if device == "cuda":
                 await reclaim_gpu(self.nc, handoff, self.config.gpu_timeout_s, self.log)
             await self._finish(state, error, adapter)
@@ -186,25 +217,39 @@ class JobRun:
     # -- steps -------------------------------------------------------------------------------
 
     async def _train(self, device: str, out_dir: Path) -> _Trained:
-        """Check what may have changed since submitting, then train in a daemon thread."""
-        source = resolve_dataset(self.spec.dataset, self.config.dataset_dir)
+        """Check what may have changed since submitting, fetch the data and any checkpoint, train in a thread."""
         await check_name_free(self.js, self.spec.adapter_name)
+        source = await self._local(await find_dataset(self.spec.dataset, self.config, self.datasets), out_dir)
+        validation = None
+        if self.spec.validation_dataset is not None:
+            found = await find_dataset(self.spec.validation_dataset, self.config, self.datasets, VALIDATION_FIELD)
+            validation = await self._local(found, out_dir)
+        resume = await self._checkpoint()
         loop = asyncio.get_running_loop()
         events = self._events
         cancel = self.cancel
         log = self.log
         job_id = self.job_id
 
+        def put(event: _Event) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
         class Hooks:
             def on_phase(self, stage: TrainingStage) -> None:
                 log.info(f"job {stage.value.replace('_', ' ')}", extra={"job_id": job_id})
-                loop.call_soon_threadsafe(events.put_nowait, _Stage(stage))
+                put(_Stage(stage))
 
-            def on_total(self, total_steps: int, examples: int) -> None:
-                loop.call_soon_threadsafe(events.put_nowait, _Total(total_steps, examples))
+            def on_prepared(self, prepared: Prepared, total_steps: int) -> None:
+                put(_Total(total_steps, prepared))
 
-            def on_step(self, step: int, loss: float) -> None:
-                loop.call_soon_threadsafe(events.put_nowait, _Step(step, loss))
+            def on_step(self, step: int, loss: float, evaluation: Evaluation | None) -> None:
+                put(_Step(step, loss, evaluation))
+
+            def on_eval(self, evaluation: Evaluation) -> None:
+                put(_Eval(evaluation))
+
+            def on_checkpoint(self, step: int, data: bytes) -> None:
+                put(_Checkpoint(step, data))
 
         settings, config, spec = self.settings, self.config, self.spec
 
@@ -220,10 +265,36 @@ class JobRun:
                 seed=config.seed,
                 hf_token=settings.hf_token,
                 cancel=cancel,
+                validation=validation,
+                overlong=config.overlong,
+                checkpoint_every_s=config.checkpoint_every_s,
+                resume=resume,
             )
             return _Trained(model_id=model.model_id, result=train(plan, Hooks(), out_dir))
 
         return await in_daemon_thread(work, name=f"train-{self.job_id}")
+
+    async def _local(self, source: DatasetSource, folder: Path) -> DatasetSource:
+        """An uploaded dataset copied next to the job's output; other sources as they are."""
+        if source.kind is not SourceKind.UPLOADED:
+            return source
+        path = await self.datasets.download(source.location, folder)
+        return DatasetSource(SourceKind.FILE, str(path), source.shown)
+
+    async def _checkpoint(self) -> bytes | None:
+        """The checkpoint to resume from, when the record names one. Raises SwitchboardError when unreadable."""
+        step = self._checkpoint_step
+        if not step:
+            return None
+        try:
+            result = await self.checkpoints.get(self.job_id)
+        except Exception as exc:
+            raise SwitchboardError(
+                ErrorCode.INTERNAL,
+                f"the job's checkpoint at step {step} cannot be read ({type(exc).__name__}: {exc}); submit it again",
+            ) from exc
+        self.log.info("resuming from checkpoint", extra={"job_id": self.job_id, "step": step})
+        return result.data or b""
 
     async def _publish(self, trained: _Trained, out_dir: Path) -> str:
         if self.cancel.is_set():
@@ -255,6 +326,27 @@ class JobRun:
         if record.state is not JobState.QUEUED:
             return None
         now = now_iso()
+        if record.resumes:  # taken up again: the work up to its checkpoint stands
+            kept = record.checkpoint_step or 0
+            self._checkpoint_step = record.checkpoint_step
+            self._step = kept
+            self._losses = list(record.loss_history[:kept])
+            self._evals = [e for e in record.eval_history if e.step <= kept]
+            return msgspec.structs.replace(
+                record,
+                state=JobState.RUNNING,
+                heartbeat=now,
+                worker_id=self.settings.worker_id,
+                host=this_host(),
+                device=device,
+                queue_position=None,
+                ack_subject=self.msg.reply or None,
+                step=kept,
+                loss_history=self._losses,
+                eval_history=self._evals,
+                resumed_from_step=kept,
+                error=None,
+            )
         return msgspec.structs.replace(
             record,
             state=JobState.RUNNING,
@@ -268,6 +360,8 @@ class JobRun:
             step=0,
             total_steps=None,
             loss_history=[],
+            eval_history=[],
+            checkpoint_step=None,
             error=None,
         )
 
@@ -277,13 +371,20 @@ class JobRun:
     def _snapshot(self, record: JobRecord) -> JobRecord | None:
         if not self._owned(record):
             return None
+        return msgspec.structs.replace(self._live(record), heartbeat=now_iso())
+
+    def _live(self, record: JobRecord) -> JobRecord:
+        """`record` with what this run knows now."""
         return msgspec.structs.replace(
             record,
             step=self._step,
             total_steps=self._total,
             loss_history=list(self._losses),
-            heartbeat=now_iso(),
             stage=self._stage,
+            eval_history=list(self._evals),
+            best_step=self._best_step,
+            checkpoint_step=self._checkpoint_step,
+            **self._data,
         )
 
     async def _write(self) -> None:
@@ -305,29 +406,60 @@ class JobRun:
     async def _pump(self) -> None:
         """Apply the training thread's reports in order: every step is published, KV writes are throttled."""
         while (event := await self._events.get()) is not None:
+            if isinstance(event, _Checkpoint):
+                await self._store_checkpoint(event)
+                continue
             self._apply(event)
-            if isinstance(event, _Total | _Stage) or time.monotonic() - self._last_write >= self.config.kv_interval_s:
+            evaluation = event.evaluation if isinstance(event, _Step | _Eval) else None
+            urgent = isinstance(event, _Total | _Stage) or evaluation is not None
+            if urgent or time.monotonic() - self._last_write >= self.config.kv_interval_s:
                 await self._write()
             if self.record is not None:
                 loss = event.loss if isinstance(event, _Step) else None
-                record = msgspec.structs.replace(
-                    self.record, step=self._step, total_steps=self._total, loss_history=self._losses, stage=self._stage
-                )
-                await publish_progress(self.nc, record, loss)
+                eval_loss = evaluation.loss if evaluation is not None else None
+                await publish_progress(self.nc, self._live(self.record), loss, eval_loss)
             if time.monotonic() - self._last_in_progress >= IN_PROGRESS_EVERY_S:
                 await self._in_progress()
 
-    def _apply(self, event: _Total | _Stage | _Step) -> None:
+    async def _store_checkpoint(self, event: _Checkpoint) -> None:
+        """Put the checkpoint in the Object Store, then name its step in the record (so it is never ahead)."""
+        try:
+            await self.checkpoints.put(self.job_id, event.data)
+        except Exception as exc:  # the next one may get through; the job goes on
+            self.log.warning("checkpoint not stored", extra={"job_id": self.job_id, "error": repr(exc)})
+            return
+        self._checkpoint_step = event.step
+        self.log.info("checkpoint stored", extra={"job_id": self.job_id, "step": event.step, "bytes": len(event.data)})
+        await self._write()
+
+    def _apply(self, event: _Total | _Stage | _Step | _Eval) -> None:
         if isinstance(event, _Stage):
             self._stage = event.stage
         elif isinstance(event, _Total):
             self._total = event.steps
-            self.log.info(
-                "job planned", extra={"job_id": self.job_id, "steps": event.steps, "examples": event.examples}
-            )
+            prepared = event.prepared
+            self._data = {
+                "data_format": prepared.format.value,
+                "train_rows": len(prepared.train),
+                "validation_rows": len(prepared.validation),
+                "truncated_rows": prepared.truncated,
+                "dropped_rows": prepared.dropped,
+                "held_out_prompts": prepared.held_out_prompts,
+            }
+            extra = {"job_id": self.job_id, "steps": event.steps, "examples": len(prepared.train)}
+            self.log.info("job planned", extra={**extra, "held_out": len(prepared.validation)})
+        elif isinstance(event, _Eval):
+            self._evaluated(event.evaluation)
         elif math.isfinite(event.loss):
             self._step = event.step
             self._losses.append(event.loss)
+            if event.evaluation is not None:
+                self._evaluated(event.evaluation)
+
+    def _evaluated(self, evaluation: Evaluation) -> None:
+        if math.isfinite(evaluation.loss):
+            self._evals.append(EvalPoint(step=evaluation.step, loss=evaluation.loss))
+        self._best_step = evaluation.best_step
 
     async def _end_pump(self, pump: asyncio.Task[None], timeout_s: float = 5.0) -> None:
         """Let the pump publish what the thread reported before it finished, then stop it.
@@ -341,7 +473,7 @@ class JobRun:
         await asyncio.gather(pump, return_exceptions=True)
         while not self._events.empty():  # left over after a timeout: into the record at least
             event = self._events.get_nowait()
-            if event is not None:
+            if event is not None and not isinstance(event, _Checkpoint):
                 self._apply(event)
 
     async def _heartbeat(self) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 from nats.aio.client import Client
@@ -16,18 +16,24 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.object_store import ObjectStore
 
 from messages import (
+    AddDataset,
     CancelJob,
+    DatasetInfo,
+    DatasetList,
     ErrorCode,
     ErrorMessage,
     FineTuneSpec,
     ForgetJob,
+    GetDataset,
     GetJob,
     GpuHandoff,
     JobList,
     JobRecord,
     JobState,
+    ListDatasets,
     ListJobs,
     SwitchboardError,
     decode,
@@ -43,10 +49,13 @@ from services.runtime import (
     decoding,
     ensure_stream,
     get_logger,
+    open_object_store,
+    resolve_model,
     when_ready,
 )
 
 from .config import TrainingConfig
+from .datasets import DatasetStore, check_upload
 from .gpu import reclaim_gpu, this_host
 from .hub_check import check_hub_dataset
 from .jobs import CANCELLED_BY_USER, STOPPED, JobRun
@@ -55,14 +64,19 @@ from .metrics import TrainingMetrics
 from .progress import publish_progress
 from .queue import pending_job_ids, refresh_positions
 from .records import JobExists, JobStore, age_s, now_iso
-from .sources import SourceKind
+from .sources import DATASET_FIELD, SourceKind
 from .submit import submit_job
-from .validate import check_name_free, check_not_training, check_spec, decode_request
+from .trainer import VALIDATION_FIELD
+from .validate import check_name_free, check_not_training, check_spec_fields, decode_request, find_dataset
 
 Q = TypeVar("Q")
 R = TypeVar("R")
 
-ORPHANED = "the training service stopped during this job (worker {worker} is gone); submit it again"
+GAVE_UP = (
+    "the training service stopped during this job {times} times (last: worker {worker}); "
+    "it is not taken up again; submit it again"
+)
+MAX_RESUMES = 3  # a job whose worker died this many times is failed, not taken up again (a crash loop)
 
 # micro error codes (HTTP-like, as `nats micro` tools expect)
 
@@ -79,6 +93,10 @@ class TrainingActor(Actor):
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._store: JobStore | None = None
+        self._datasets: DatasetStore | None = None
+        self._checkpoints: ObjectStore | None = None
+        self._tokenizer: Any = None
+        self._tokenizer_lock = asyncio.Lock()
         self._pull: JetStreamContext.PullSubscription | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._run: JobRun | None = None
@@ -117,14 +135,27 @@ class TrainingActor(Actor):
             ctx.log,
         )
         self._store = await JobStore.open(ctx.js, self.config.kv_history, ctx.log, ctx.settings.nats_replicas)
+        self._datasets = await DatasetStore.open(ctx.js, ctx.log, ctx.settings.nats_replicas)
+        self._checkpoints = await open_object_store(
+            ctx.js,
+            subjects.CHECKPOINTS_BUCKET,
+            "<job_id>: a running fine-tune's last checkpoint",
+            ctx.log,
+            replicas=ctx.settings.nats_replicas,
+        )
         await when_ready(self._recover, "the jobs in KV training", ctx.log)
         await when_ready(self._refresh_positions, "the jobs in KV training", ctx.log)
         await ctx.nc.subscribe(subjects.TRAIN_CANCEL_WILDCARD, cb=self._on_cancel)
-        endpoints: list[tuple[str, str, Callable[[bytes], Awaitable[JobRecord | JobList]]]] = [
+        endpoints: list[tuple[str, str, Callable[[bytes], Awaitable[JobRecord | JobList | DatasetInfo | DatasetList]]]]
+        endpoints = [
             ("submit", subjects.TRAINING_SUBMIT, decoding(decode_request, FineTuneSpec, self.submit)),
             ("jobs", subjects.TRAINING_JOBS, decoding(decode_request, ListJobs, self.list_jobs)),
             ("job", subjects.TRAINING_JOB, decoding(decode_request, GetJob, self.get_job)),
             ("forget", subjects.TRAINING_FORGET, decoding(decode_request, ForgetJob, self.forget)),
+            ("datasets-add", subjects.DATASETS_ADD, decoding(decode_request, AddDataset, self.add_dataset)),
+            ("datasets-list", subjects.DATASETS_LIST, decoding(decode_request, ListDatasets, self.list_datasets)),
+            ("datasets-get", subjects.DATASETS_GET, decoding(decode_request, GetDataset, self.get_dataset)),
+            ("datasets-delete", subjects.DATASETS_DELETE, decoding(decode_request, GetDataset, self.delete_dataset)),
         ]
         for name, subject, answer in endpoints:
             await ctx.service.add_endpoint(
@@ -164,6 +195,71 @@ class TrainingActor(Actor):
             raise SwitchboardError(ErrorCode.UNAVAILABLE, "the training service has not started")
         return self._store
 
+    @property
+    def datasets(self) -> DatasetStore:
+        if self._datasets is None:
+            raise SwitchboardError(ErrorCode.UNAVAILABLE, "the training service has not started")
+        return self._datasets
+
+    @property
+    def checkpoints(self) -> ObjectStore:
+        if self._checkpoints is None:
+            raise SwitchboardError(ErrorCode.UNAVAILABLE, "the training service has not started")
+        return self._checkpoints
+
+    # -- datasets ----------------------------------------------------------------------------
+
+    async def add_dataset(self, request: AddDataset) -> DatasetInfo:
+        """Check an upload and store it as a dataset (see `datasets.DatasetStore.add`)."""
+        tokenizer, base_model = await self._tokenizer_and_model()
+        max_bytes = self.config.dataset_max_bytes
+
+        def check(data: bytes) -> DatasetInfo:
+            return check_upload(request.name, data, tokenizer, base_model, max_bytes)
+
+        info = await self.datasets.add(request, check, max_bytes)
+        extra = {"dataset": info.name, "format": info.format, "rows": info.rows, "tokens": info.tokens}
+        self._log.info("dataset added", extra=extra)
+        return info
+
+    async def list_datasets(self, request: ListDatasets) -> DatasetList:
+        return DatasetList(datasets=await self.datasets.all())
+
+    async def get_dataset(self, request: GetDataset) -> DatasetInfo:
+        info = await self.datasets.get(request.name)
+        if info is None:
+            raise _no_dataset(request.name)
+        return info
+
+    async def delete_dataset(self, request: GetDataset) -> DatasetInfo:
+        """Remove a dataset; a queued or running job that reads it keeps the error it then meets."""
+        for record in await self.store.all():
+            names = (record.spec.dataset, record.spec.validation_dataset)
+            if record.state in (JobState.QUEUED, JobState.RUNNING) and request.name in names:
+                raise SwitchboardError(
+                    ErrorCode.CONFLICT,
+                    f"is in use: job {record.spec.job_id} ({record.state.value}) trains on dataset "
+                    f"{request.name!r}; cancel it or wait for it to end",
+                    "name",
+                )
+        info = await self.datasets.delete(request.name)
+        if info is None:
+            raise _no_dataset(request.name)
+        self._log.info("dataset deleted", extra={"dataset": request.name})
+        return info
+
+    async def _tokenizer_and_model(self) -> tuple[Any, str]:
+        """The base model's tokenizer (loaded once) and its id: datasets' tokens are counted with it."""
+        model = resolve_model(self.settings)
+        async with self._tokenizer_lock:
+            if self._tokenizer is None:
+                from transformers import AutoTokenizer
+
+                self._tokenizer = await asyncio.to_thread(
+                    AutoTokenizer.from_pretrained, model.location, token=self.settings.hf_token
+                )
+        return self._tokenizer, model.model_id
+
     # -- requests ----------------------------------------------------------------------------
 
     async def submit(self, spec: FineTuneSpec) -> JobRecord:
@@ -171,11 +267,19 @@ class TrainingActor(Actor):
         assert self._js is not None
         if self._stopping:
             raise SwitchboardError(ErrorCode.UNAVAILABLE, "the training service is shutting down; try again")
-        source = check_spec(spec, self.config.dataset_dir)
-        if source.kind is SourceKind.HUB:
-            await asyncio.to_thread(
-                check_hub_dataset, source.location, self.settings.hf_token, self.config.hub_endpoint
-            )
+        check_spec_fields(spec)
+        named = [(spec.dataset, DATASET_FIELD)]
+        if spec.validation_dataset is not None:
+            named.append((spec.validation_dataset, VALIDATION_FIELD))
+        for name, field in named:
+            source = await find_dataset(name, self.config, self.datasets, field)
+            if source.kind is SourceKind.HUB:
+                try:
+                    await asyncio.to_thread(
+                        check_hub_dataset, source.location, self.settings.hf_token, self.config.hub_endpoint
+                    )
+                except SwitchboardError as exc:
+                    raise SwitchboardError(exc.code, exc.message, field) from None
         await check_name_free(self._js, spec.adapter_name)
         async with self._submit_lock:  # one submitter at a time here, so queue order and positions agree
             pending = [r for job_id in await pending_job_ids(self._js) if (r := await self.store.get(job_id))]
@@ -197,7 +301,7 @@ class TrainingActor(Actor):
         if record is None:
             raise _no_job(request.job_id)
         if record.state is JobState.RUNNING and age_s(record.heartbeat) > self.config.stale_after_s:
-            await self._fail_orphan(record)
+            await self._take_up_orphan(record)
             record = await self.store.get(request.job_id) or record
         return record
 
@@ -327,7 +431,9 @@ class TrainingActor(Actor):
             return
         if record.state is JobState.RUNNING:  # redelivered: its worker died, or lost touch for a while
             if await self._orphaned(record):
-                await self._fail_orphan(record)
+                if await self._take_up_orphan(record, nak=False):
+                    await self._run_job(msg, spec)  # from its last checkpoint
+                    return
                 await msg.term()
                 await self._refresh_positions()
             else:
@@ -347,6 +453,8 @@ class TrainingActor(Actor):
             settings=self.settings,
             config=self.config,
             log=self._log,
+            datasets=self.datasets,
+            checkpoints=self.checkpoints,
             on_started=self._refresh_positions,
         )
         self._run = run
@@ -386,7 +494,7 @@ class TrainingActor(Actor):
         alive = await live_workers(self._nats())
         for record in running:
             if await self._orphaned(record, alive):
-                await self._fail_orphan(record)
+                await self._take_up_orphan(record)
 
     async def _orphaned(self, record: JobRecord, alive: set[str] | None = None) -> bool:
         run = self._run
@@ -398,34 +506,63 @@ class TrainingActor(Actor):
             alive = await live_workers(self._nats())
         return record.worker_id not in alive
 
-    async def _fail_orphan(self, record: JobRecord) -> None:
-        why = ORPHANED.format(worker=record.worker_id or "unknown")
+    async def _take_up_orphan(self, record: JobRecord, nak: bool = True) -> bool:
+        """A running job whose worker is gone goes back to the queue, to resume from its last checkpoint;
+        True when it did. After MAX_RESUMES it is failed instead (and its message ended).
 
-        def failed(stored: JobRecord) -> JobRecord | None:
+        With `nak`, its message is handed back to JetStream at once (else it waits out TRAIN_ACK_WAIT_S).
+        """
+        worker = record.worker_id or "unknown"
+        giving_up = record.resumes >= MAX_RESUMES
+        why = GAVE_UP.format(times=record.resumes + 1, worker=worker) if giving_up else None
+
+        def changed(stored: JobRecord) -> JobRecord | None:
             if stored.state is not JobState.RUNNING or stored.worker_id != record.worker_id:
                 return None
+            if why is not None:
+                return msgspec.structs.replace(
+                    stored, state=JobState.FAILED, error=why, finished=now_iso(), ack_subject=None, stage=None
+                )
             return msgspec.structs.replace(
-                stored, state=JobState.FAILED, error=why, finished=now_iso(), ack_subject=None, stage=None
+                stored,
+                state=JobState.QUEUED,
+                stage=None,
+                worker_id=None,
+                heartbeat=None,
+                resumes=stored.resumes + 1,
+                error=f"worker {worker} stopped; taken up again from step {stored.checkpoint_step or 0}",
             )
 
-        stored = await self.store.change(record.spec.job_id, failed)
-        if stored is None or stored.state is not JobState.FAILED or stored.error != why:
-            return
-        extra = {"job_id": record.spec.job_id, "worker": record.worker_id}
-        self._log.warning("orphaned job marked failed", extra=extra)
+        stored = await self.store.change(record.spec.job_id, changed)
+        if stored is None or stored.state is JobState.RUNNING or (stored.resumes == record.resumes and why is None):
+            return False
+        extra = {"job_id": record.spec.job_id, "worker": worker, "checkpoint_step": record.checkpoint_step}
+        if why is None:
+            self._log.warning("orphaned job taken up again", extra=extra)
+        else:
+            self._log.warning("orphaned job failed: it stopped its worker too often", extra=extra)
         await publish_progress(self._nats(), stored)
-        if record.ack_subject:  # end its message now, so the queue does not wait out the ack timeout
-            with contextlib.suppress(Exception):
-                await self._nats().publish(record.ack_subject, b"+TERM")
+        if record.ack_subject:  # hand its message back now, so the queue does not wait out the ack timeout
+            if why is not None:
+                with contextlib.suppress(Exception):
+                    await self._nats().publish(record.ack_subject, b"+TERM")
+            elif nak:
+                with contextlib.suppress(Exception):
+                    await self._nats().publish(record.ack_subject, b"-NAK")
         if record.device == "cuda":
             handoff = GpuHandoff(host=record.host or this_host(), job_id=record.spec.job_id)
             await reclaim_gpu(self._nats(), handoff, self.config.gpu_timeout_s, self._log)
+        return why is None
 
     # -- endpoint plumbing -------------------------------------------------------------------
 
     def _nats(self) -> Client:
         assert self._nc is not None
         return self._nc
+
+
+def _no_dataset(name: str) -> SwitchboardError:
+    return SwitchboardError(ErrorCode.NOT_FOUND, f"names no dataset ({name!r})", "name")
 
 
 def _no_job(job_id: str) -> SwitchboardError:

@@ -21,8 +21,8 @@ BUNDLED_FILE = Path(__file__).resolve().parent / "data" / "switchboard-instruct.
 FILE_SUFFIXES = (".json", ".jsonl")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?$")
 HINT = (
-    f"use {BUNDLED_DATASET!r} (the shipped set), a .json or .jsonl file in Alpaca format in the dataset folder "
-    "(instruction / input / output), or a Hugging Face dataset id such as 'tatsu-lab/alpaca'"
+    f"use an uploaded dataset's name (uploadDataset), {BUNDLED_DATASET!r} (the shipped set), a .json or .jsonl "
+    "file in the dataset folder, or a Hugging Face dataset id such as 'tatsu-lab/alpaca'"
 )
 
 
@@ -33,12 +33,14 @@ class SourceKind(StrEnum):
     BUNDLED = "bundled"
     FILE = "file"
     HUB = "hub"
+    UPLOADED = "uploaded"  # a dataset in Object Store `datasets` (see `datasets.DatasetStore`)
 
 
 @dataclass(frozen=True)
 class DatasetSource:
     kind: SourceKind
-    location: str  # a file path or a hub id
+    location: str  # a file path, a hub id, or an uploaded dataset's name (a local copy's path once fetched)
+    shown: str | None = None  # the name the caller gave, for messages (never the server's own paths)
 
 
 def resolve_dataset(name: str, dataset_dir: Path) -> DatasetSource:
@@ -51,7 +53,7 @@ def resolve_dataset(name: str, dataset_dir: Path) -> DatasetSource:
     """
     text = name.strip()
     if text.lower() in (BUNDLED_DATASET, BUNDLED_FILE.stem):
-        return DatasetSource(SourceKind.BUNDLED, str(BUNDLED_FILE))
+        return DatasetSource(SourceKind.BUNDLED, str(BUNDLED_FILE), BUNDLED_DATASET)
     looks_like_path = text.startswith(("/", ".", "~")) or text.lower().endswith(FILE_SUFFIXES) or "\\" in text
     if "\x00" in text:
         raise _refused(ErrorCode.BAD_REQUEST, f"contains a NUL character; {HINT}")
@@ -64,16 +66,14 @@ def resolve_dataset(name: str, dataset_dir: Path) -> DatasetSource:
         if not path.is_relative_to(folder):
             raise _refused(
                 ErrorCode.BAD_REQUEST,
-                f"names a file outside the dataset folder {folder} (DATASET_DIR): {text!r}; put the file there "
+                f"names a file outside the dataset folder (DATASET_DIR): {text!r}; put the file there "
                 f"and name it by its path inside that folder; {HINT}",
             )
         if path.suffix.lower() not in FILE_SUFFIXES:
             raise _refused(ErrorCode.BAD_REQUEST, f"is not a .json or .jsonl file ({text!r}); {HINT}")
         if not path.is_file():
-            raise _refused(
-                ErrorCode.NOT_FOUND, f"names no file in the dataset folder {folder} (DATASET_DIR): {text!r}; {HINT}"
-            )
-        return DatasetSource(SourceKind.FILE, str(path))
+            raise _refused(ErrorCode.NOT_FOUND, f"names no file in the dataset folder (DATASET_DIR): {text!r}; {HINT}")
+        return DatasetSource(SourceKind.FILE, str(path), text)
     if _HUB_ID.fullmatch(text) and ".." not in text:
         return DatasetSource(SourceKind.HUB, text)
     raise _refused(ErrorCode.BAD_REQUEST, f"is not a dataset name ({text!r}); {HINT}")

@@ -9,10 +9,12 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError
 
 from messages import ErrorCode, FineTuneSpec, JobRecord, JobState, SwitchboardError, subjects
-from messages.adapters import check_adapter_name, decode_naming_problems
+from messages.adapters import adapter_name_problem, check_adapter_name, decode_naming_problems
 
+from .config import TrainingConfig
+from .datasets import DatasetStore
 from .file_check import check_local_file
-from .sources import DatasetSource, SourceKind, resolve_dataset
+from .sources import DATASET_FIELD, DatasetSource, SourceKind, resolve_dataset
 
 T = TypeVar("T")
 
@@ -27,9 +29,39 @@ def check_spec(spec: FineTuneSpec, dataset_dir: Path) -> DatasetSource:
     be found (local files in `dataset_dir` only); returns where the dataset comes from. Raises
     SwitchboardError."""
     check_adapter_name(spec.adapter_name, "adapter_name")
-    source = resolve_dataset(spec.dataset, dataset_dir)
-    if source.kind is SourceKind.FILE:
-        check_local_file(Path(source.location), spec.dataset)
+    return _local_source(spec.dataset, dataset_dir, DATASET_FIELD)
+
+
+def check_spec_fields(spec: FineTuneSpec) -> None:
+    """The rules between fields that msgspec's constraints cannot say. Raises SwitchboardError."""
+    check_adapter_name(spec.adapter_name, "adapter_name")
+    if spec.validation_dataset is not None and spec.validation_fraction is not None:
+        raise SwitchboardError(
+            ErrorCode.BAD_REQUEST,
+            "cannot go with validation_dataset: hold out a fraction of the data or give a dataset, not both",
+            "validation_fraction",
+        )
+
+
+async def find_dataset(
+    name: str, config: TrainingConfig, datasets: DatasetStore, field: str = DATASET_FIELD
+) -> DatasetSource:
+    """Where `name` points: an uploaded dataset first (by that name), else as `sources.resolve_dataset` says,
+    a local file's first row checked. Raises SwitchboardError about `field`."""
+    if adapter_name_problem(name) is None and await datasets.get(name) is not None:
+        return DatasetSource(SourceKind.UPLOADED, name, name)
+    return _local_source(name, config.dataset_dir, field)
+
+
+def _local_source(name: str, dataset_dir: Path, field: str) -> DatasetSource:
+    try:
+        source = resolve_dataset(name, dataset_dir)
+        if source.kind is SourceKind.FILE:
+            check_local_file(Path(source.location), name)
+    except SwitchboardError as exc:
+        if field == DATASET_FIELD:
+            raise
+        raise SwitchboardError(exc.code, exc.message, field) from None
     return source
 
 
