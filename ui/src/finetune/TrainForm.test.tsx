@@ -245,7 +245,6 @@ describe('TrainForm datasets and evaluation', () => {
     }
     type('ft-name', 'b');
     choose('ft-dataset', 'support');
-    choose('ft-validation', 'support-eval');
     type('ft-val-fraction', '0.2');
     type('ft-eval-every', '2');
     type('ft-patience', '3');
@@ -255,12 +254,24 @@ describe('TrainForm datasets and evaluation', () => {
     expect(start.mock.calls[1][0]).toMatchObject({
       adapterName: 'b',
       datasetName: 'support',
-      validationDataset: 'support-eval',
       validationFraction: 0.2,
       evalEverySteps: 2,
       earlyStoppingPatience: 3,
       checkpointEverySteps: 10,
     });
+  });
+
+  it('sends a validation dataset, and refuses a fraction beside it', async () => {
+    const { start, type, submit } = setup(ok, undefined, uploaded);
+    type('ft-name', 'a');
+    choose('ft-validation', 'support-eval');
+    type('ft-val-fraction', '0.2');
+    submit();
+    expect(await screen.findByTestId('error-ft-val-fraction')).toHaveTextContent(/not both/);
+    expect(start).not.toHaveBeenCalled();
+    type('ft-val-fraction', '');
+    submit();
+    await waitFor(() => expect(start).toHaveBeenCalledWith(expect.objectContaining({ validationDataset: 'support-eval' })));
   });
 
   it('checks the evaluation numbers like the others', async () => {

@@ -269,8 +269,8 @@ export function TrainForm(props: {
               {...field('checkpointEverySteps')}
               label="Checkpoint every"
               inputMode="numeric"
-              hint="Steps between saved checkpoints (a restarted job resumes from the last). Empty: the server's default."
-              placeholder="default"
+              hint="Steps between saved checkpoints (a job whose worker died resumes from the last). Empty: about every 2 minutes."
+              placeholder="auto"
             />
           </div>
         </fieldset>
@@ -318,21 +318,21 @@ export function TrainForm(props: {
               {...field('validationFraction')}
               label="Validation fraction"
               inputMode="decimal"
-              hint="0 to 0.5 of the training rows, held out when no validation dataset is chosen. Empty: the server's default."
-              placeholder="default"
+              hint="0 to 0.5 of the rows, held out when no validation dataset is chosen. Empty: 0.1 from 50 rows on, else none."
+              placeholder="auto"
             />
             <Field
               {...field('evalEverySteps')}
               label="Evaluate every"
               inputMode="numeric"
-              hint="Steps between evaluations (step 0 is the base model). Empty: the server's default."
-              placeholder="default"
+              hint="Steps between evaluations on the held-out rows (step 0 is the base model). Empty: about 10 in all."
+              placeholder="auto"
             />
             <Field
               {...field('earlyStoppingPatience')}
               label="Early stopping patience"
               inputMode="numeric"
-              hint="Stop after this many evaluations without a better loss. Empty: never stop early."
+              hint="Stop after this many evaluations without a lower loss, keeping the best adapter. Empty: never stop early."
               placeholder="off"
             />
           </div>

@@ -184,14 +184,24 @@ describe('the evaluation settings', () => {
 
   it('are sent when given', () => {
     const { input } = validate(
-      form({ validationDataset: 'held', validationFraction: '0', evalEverySteps: '5', earlyStoppingPatience: '2', checkpointEverySteps: '50' }),
+      form({ validationFraction: '0', evalEverySteps: '5', earlyStoppingPatience: '2', checkpointEverySteps: '50' }),
     );
     expect(input).toMatchObject({
-      validationDataset: 'held',
       validationFraction: 0,
       evalEverySteps: 5,
       earlyStoppingPatience: 2,
       checkpointEverySteps: 50,
+    });
+  });
+});
+
+describe('a validation dataset and a fraction', () => {
+  it('are refused together, as the training service does', () => {
+    const both = validate({ ...DEFAULT_VALUES, adapterName: 'x', validationDataset: 'held', validationFraction: '0.2' });
+    expect(both.input).toBeUndefined();
+    expect(both.errors.validationFraction).toMatch(/not both/);
+    expect(validate({ ...DEFAULT_VALUES, adapterName: 'x', validationDataset: 'held' }).input).toMatchObject({
+      validationDataset: 'held',
     });
   });
 });

@@ -156,6 +156,10 @@ export function validate(values: FormValues): { errors: FieldErrors; input?: Fin
     if ('error' in parsed) errors[key] = parsed.error;
     else numbers[key] = parsed.value;
   }
+  // services/training/validate.py check_spec_fields: a held-out fraction or a dataset of its own, not both
+  if (values.validationDataset && values.validationFraction.trim() !== '' && !errors.validationFraction) {
+    errors.validationFraction = 'Leave this empty when a validation dataset is chosen: a fraction or a dataset, not both.';
+  }
   if (Object.keys(errors).length > 0) return { errors };
   const dataset = values.datasetName.trim();
   const input: FineTuneInput = {
