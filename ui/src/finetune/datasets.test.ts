@@ -128,3 +128,21 @@ describe('createDatasetsStore', () => {
     dispose();
   });
 });
+
+describe('deleting', () => {
+  it('takes the dataset off the list at once, even when reading the list again fails', async () => {
+    let reads = 0;
+    const request = vi.fn(async (query: string) => {
+      if (query === DELETE_DATASET) return { deleteDataset: { ok: true, error: null, errorCode: null, errorField: null, dataset: chat } };
+      reads += 1;
+      if (reads > 1) throw new ApiError('the job store is unavailable', 'UNAVAILABLE');
+      return { datasets: [chat] };
+    });
+    const { store: s, dispose } = store(request);
+    await vi.waitFor(() => expect(s.datasets()).toEqual([chat]));
+    expect(await s.remove('mine')).toEqual({ ok: true, dataset: chat });
+    expect(s.datasets()).toEqual([]);
+    expect(s.listError()).toBe('the job store is unavailable');
+    dispose();
+  });
+});

@@ -136,6 +136,8 @@ export function createDatasetsStore(options: DatasetsOptions = {}) {
       } catch (error) {
         result = failed(error);
       }
+      // gone from the list at once, even should reading the list again fail
+      if (result.ok) setDatasets((list) => list?.filter((d) => d.name !== name));
       await refresh();
       return result;
     },
