@@ -58,7 +58,8 @@ from messages import (
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, resolve_model, running
 from services.training import TrainingConfig
-from services.training.data import batches, build_examples, load_rows
+from services.training.data import batches, load_rows, prepare
+from services.training.render import Overlong
 from services.training.sources import resolve_dataset
 from services.training.trainer import LORA_TARGETS, MAX_GRAD_NORM
 from tests.adapter_fixtures import make_lora, register_adapter
@@ -84,8 +85,9 @@ def plain_loop(model_dir: str) -> tuple[list[float], list[float]]:
     torch.manual_seed(SEED)
     tokenizer: Any = AutoTokenizer.from_pretrained(model_dir)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    rows = load_rows(resolve_dataset("bundled"), NUM_SAMPLES, None)
-    stream = batches(build_examples(rows, tokenizer, MAX_LENGTH), BATCH, int(pad_id or 0), SEED)
+    parsed = load_rows(resolve_dataset("bundled", Path(".")), NUM_SAMPLES, None)
+    prepared = prepare(parsed.rows, [], parsed.format, tokenizer, MAX_LENGTH, Overlong.TRUNCATE)
+    stream = batches(prepared.train, BATCH, int(pad_id or 0), SEED)
     base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     base.config.use_cache = False
     config = LoraConfig(
@@ -132,7 +134,11 @@ async def service_run(nc: Client, settings: Settings) -> tuple[list[float], list
     sub = await nc.subscribe(subjects.train_progress_subject(job_id), cb=on_msg)
     await nc.flush()
     spec = FineTuneSpec(
-        job_id=job_id, adapter_name=f"bench-{job_id[-8:]}", num_samples=NUM_SAMPLES, max_steps=MAX_STEPS
+        job_id=job_id,
+        adapter_name=f"bench-{job_id[-8:]}",
+        num_samples=NUM_SAMPLES,
+        max_steps=MAX_STEPS,
+        validation_fraction=0.0,  # the plain loop evaluates nothing: the same work on both sides
     )
     async with trainer(nc, settings, CONFIG):
         reply = await submit(nc, spec)

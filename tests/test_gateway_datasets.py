@@ -167,6 +167,19 @@ async def test_writes_need_an_admin_key_and_a_preflight_header(url: str) -> None
     assert status == 400 and "GraphQL-Require-Preflight" in body["errors"][0]["message"]
     bad_name = (await upload(url, "../etc", chat_rows(2)))[1]["data"]["uploadDataset"]
     assert bad_name["errorCode"] == "BAD_REQUEST" and bad_name["errorField"] == "name"
+    assert bad_name["error"].startswith("`name` ") and "adapterName" not in bad_name["error"]
+    for reserved in ("bundled", "mine.jsonl"):  # `datasetName` means the shipped set, or a file, by these
+        taken = (await upload(url, reserved, chat_rows(2)))[1]["data"]["uploadDataset"]
+        assert taken["errorCode"] == "BAD_REQUEST" and "reserved" in taken["error"], taken
+    missing = await call(url, 'mutation { deleteDataset(name: "no-such-set") { ok error errorCode } }')
+    assert missing["data"]["deleteDataset"]["errorCode"] == "NOT_FOUND"
+    assert "`datasets` lists them" in missing["data"]["deleteDataset"]["error"]
+    assert (await call(url, '{ dataset(name: "../x") { name } }'))["data"]["dataset"] is None
+    nothing_held_out = await call(
+        url,
+        'mutation { startFineTune(adapterName: "x1", earlyStoppingPatience: 2, validationFraction: 0) { ok errorField } }',
+    )
+    assert nothing_held_out["data"]["startFineTune"] == {"ok": False, "errorField": "earlyStoppingPatience"}
     denied = await call(url, 'mutation { deleteDataset(name: "x") { ok errorCode } }', key=USER)
     assert denied["data"]["deleteDataset"]["errorCode"] == "FORBIDDEN"
 

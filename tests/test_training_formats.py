@@ -86,6 +86,7 @@ def test_each_format_is_detected_and_read_as_turns() -> None:
         (jsonl(CHAT) + b"\n\xff\xfe{}", "line 2: not UTF-8 text (byte 0xff at column 1)"),
         (jsonl(CHAT) + b"\n{not json", "line 2: not JSON"),
         (jsonl(CHAT, CHAT) + b"\n" + jsonl(SHAREGPT), "line 3: a sharegpt row in a chat file"),
+        (jsonl(CHAT) + b"\n" + jsonl({"instruction": "a", "output": "b"}), "line 2: an alpaca row in a chat file"),
         (
             jsonl({"messages": [{"role": "wizard", "content": "hi"}]}),
             "line 1: `messages` message 1 has an unknown role 'wizard'",
@@ -104,6 +105,10 @@ def test_bad_files_name_the_line_and_the_reason(data: bytes, words: str) -> None
     with pytest.raises(FormatError) as caught:
         parse_file(data)
     assert words in str(caught.value)
+
+
+def test_a_byte_order_mark_is_read_as_nothing() -> None:
+    assert parse_file(b"\xef\xbb\xbf" + jsonl(CHAT)).format is DatasetFormat.CHAT
 
 
 def test_labels_sit_exactly_on_the_assistant_turns(tokenizer: Any) -> None:

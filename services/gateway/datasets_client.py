@@ -23,7 +23,7 @@ from messages import (
     encode,
     subjects,
 )
-from messages.adapters import check_adapter_name
+from messages.adapters import adapter_name_problem, check_adapter_name
 
 from .nats_request import request
 from .training_client import NO_TRAINER
@@ -91,6 +91,9 @@ class DatasetsClient:
         raise SwitchboardError.from_message(reply)
 
     async def get(self, name: str) -> DatasetInfo | None:
+        """The dataset's info; None when there is none (a name that cannot be one included)."""
+        if adapter_name_problem(name) is not None:
+            return None
         try:
             return _info(await self._call(subjects.DATASETS_GET, encode(GetDataset(name=name))))
         except SwitchboardError as exc:

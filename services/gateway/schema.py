@@ -183,9 +183,10 @@ async def _on_dataset(
     except SwitchboardError as exc:
         _note_refusal(info, exc)
         argument = exc.field if exc.field in _DATASET_ARGUMENTS else None
-        return DatasetResult(
-            ok=False, error=graphql_message(exc), error_code=exc.code.value.upper(), error_field=argument
-        )
+        message = f"`{argument}` {exc.message}" if argument else graphql_message(exc)
+        if exc.code is ErrorCode.NOT_FOUND and argument == "name":
+            message += "; `datasets` lists them"
+        return DatasetResult(ok=False, error=message, error_code=exc.code.value.upper(), error_field=argument)
     return DatasetResult(ok=True, dataset=Dataset.of(stored))
 
 

@@ -36,11 +36,14 @@ from messages import (
     utc_timestamp,
 )
 from messages.datasets import PREVIEW_CHARS, PREVIEW_ROWS
+from messages.training import BUNDLED_DATASET
 from services.runtime import open_key_value, open_object_store
 
 from .formats import FormatError, ParsedDataset, parse_file
 from .render import render
+from .sources import BUNDLED_FILE, FILE_SUFFIXES
 
+RESERVED = frozenset({BUNDLED_DATASET, BUNDLED_FILE.stem})  # `datasetName` means the shipped set by these
 UPLOAD_TTL_S = 3600.0  # an upload nobody added is dropped by NATS after this long
 NAME_FIELD = "name"
 FILE_FIELD = "file"
@@ -107,6 +110,13 @@ class DatasetStore:
                 BAD_REQUEST about `file` (too large, or a row that cannot be trained on, by line).
         """
         try:
+            if request.name.lower() in RESERVED or request.name.lower().endswith(FILE_SUFFIXES):
+                raise SwitchboardError(
+                    ErrorCode.BAD_REQUEST,
+                    f"is reserved ({request.name!r} names the shipped set or a file in the dataset folder); "
+                    "choose another name",
+                    NAME_FIELD,
+                )
             if await self.get(request.name) is not None:
                 raise SwitchboardError(
                     ErrorCode.CONFLICT,

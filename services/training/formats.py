@@ -86,6 +86,7 @@ class ParsedDataset:
 
 def parse_file(data: bytes, limit: int | None = None) -> ParsedDataset:
     """Every row of a dataset file (the first `limit` when given). Raises FormatError."""
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark, as Windows editors write
     if not data.strip():
         raise FormatError("the file is empty: it has no rows")
     start = data.lstrip()[:1]
@@ -114,7 +115,8 @@ def parse_rows(rows: Iterable[tuple[int, object]], unit: str = "row", limit: int
             parsed = ParsedDataset(format=kind, unit=unit)
         elif kind is not parsed.format:
             raise FormatError(
-                f"{where}: a {kind.value} row in a {parsed.format.value} file; one file holds one format "
+                f"{where}: {_article(kind.value)} {kind.value} row in {_article(parsed.format.value)} "
+                f"{parsed.format.value} file; one file holds one format "
                 f"(its first row set it)"
             )
         try:
@@ -243,6 +245,10 @@ _READERS = {
     DatasetFormat.PROMPT_COMPLETION: _prompt_completion,
     DatasetFormat.ALPACA: _alpaca,
 }
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _kind(value: object) -> str:

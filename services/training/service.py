@@ -72,6 +72,7 @@ from .validate import check_name_free, check_not_training, check_spec_fields, de
 Q = TypeVar("Q")
 R = TypeVar("R")
 
+ORPHANED = "the training service stopped during this job (worker {worker} is gone); submit it again"
 GAVE_UP = (
     "the training service stopped during this job {times} times (last: worker {worker}); "
     "it is not taken up again; submit it again"
@@ -232,7 +233,12 @@ class TrainingActor(Actor):
         return info
 
     async def delete_dataset(self, request: GetDataset) -> DatasetInfo:
-        """Remove a dataset; a queued or running job that reads it keeps the error it then meets."""
+        """Remove a dataset no queued or running job reads (under the submit lock: a job submitted to this
+        worker at the same moment either sees the dataset gone or keeps it)."""
+        async with self._submit_lock:
+            return await self._delete_dataset(request)
+
+    async def _delete_dataset(self, request: GetDataset) -> DatasetInfo:
         for record in await self.store.all():
             names = (record.spec.dataset, record.spec.validation_dataset)
             if record.state in (JobState.QUEUED, JobState.RUNNING) and request.name in names:
@@ -268,20 +274,26 @@ class TrainingActor(Actor):
         if self._stopping:
             raise SwitchboardError(ErrorCode.UNAVAILABLE, "the training service is shutting down; try again")
         check_spec_fields(spec)
+        await check_name_free(self._js, spec.adapter_name)
         named = [(spec.dataset, DATASET_FIELD)]
         if spec.validation_dataset is not None:
             named.append((spec.validation_dataset, VALIDATION_FIELD))
+        uploaded = set()
         for name, field in named:
             source = await find_dataset(name, self.config, self.datasets, field)
-            if source.kind is SourceKind.HUB:
+            if source.kind is SourceKind.UPLOADED:
+                uploaded.add(name)
+            elif source.kind is SourceKind.HUB:
                 try:
                     await asyncio.to_thread(
                         check_hub_dataset, source.location, self.settings.hf_token, self.config.hub_endpoint
                     )
                 except SwitchboardError as exc:
                     raise SwitchboardError(exc.code, exc.message, field) from None
-        await check_name_free(self._js, spec.adapter_name)
         async with self._submit_lock:  # one submitter at a time here, so queue order and positions agree
+            for name, field in named:  # deleteDataset takes this lock too: an uploaded dataset is still there
+                if name in uploaded and await self.datasets.get(name) is None:
+                    raise SwitchboardError(ErrorCode.NOT_FOUND, f"names a dataset deleted just now ({name!r})", field)
             pending = [r for job_id in await pending_job_ids(self._js) if (r := await self.store.get(job_id))]
             check_not_training(spec.adapter_name, pending)
             record = await submit_job(self._nats(), self._js, self.store, spec)
@@ -513,8 +525,11 @@ class TrainingActor(Actor):
         With `nak`, its message is handed back to JetStream at once (else it waits out TRAIN_ACK_WAIT_S).
         """
         worker = record.worker_id or "unknown"
-        giving_up = record.resumes >= MAX_RESUMES
-        why = GAVE_UP.format(times=record.resumes + 1, worker=worker) if giving_up else None
+        why = None
+        if record.resumes >= MAX_RESUMES:
+            why = GAVE_UP.format(times=record.resumes + 1, worker=worker)
+        elif not record.ack_subject:  # its queue message is unknown: nothing would take it up again
+            why = ORPHANED.format(worker=worker)
 
         def changed(stored: JobRecord) -> JobRecord | None:
             if stored.state is not JobState.RUNNING or stored.worker_id != record.worker_id:

@@ -171,6 +171,13 @@ def train(plan: Plan, hooks: Hooks, out_dir: Path) -> Result:
     tokenizer: Any = AutoTokenizer.from_pretrained(plan.model.location, token=plan.hf_token)
     pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id or 0)
     prepared = load_data(plan, tokenizer)
+    if plan.spec.early_stopping_patience is not None and not prepared.validation:
+        raise SwitchboardError(
+            ErrorCode.BAD_REQUEST,
+            f"needs held-out rows to watch, and none were held out ({len(prepared.train)} rows: under 50, nothing "
+            "is held out by default); give a validation dataset or a validation fraction",
+            "early_stopping_patience",
+        )
     total = total_steps(len(prepared.train), plan)
     hooks.on_prepared(prepared, total)
     _check(plan)

@@ -38,8 +38,14 @@ def check_spec_fields(spec: FineTuneSpec) -> None:
     if spec.validation_dataset is not None and spec.validation_fraction is not None:
         raise SwitchboardError(
             ErrorCode.BAD_REQUEST,
-            "cannot go with validation_dataset: hold out a fraction of the data or give a dataset, not both",
+            "cannot go with a validation dataset: hold out a fraction of the data or give a dataset, not both",
             "validation_fraction",
+        )
+    if spec.early_stopping_patience is not None and spec.validation_fraction == 0 and not spec.validation_dataset:
+        raise SwitchboardError(
+            ErrorCode.BAD_REQUEST,
+            "needs held-out rows to watch: give a validation dataset or a validation fraction above 0",
+            "early_stopping_patience",
         )
 
 
