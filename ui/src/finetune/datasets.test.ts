@@ -21,6 +21,9 @@ describe('datasetNameFromFile', () => {
     ['noextension', 'noextension'],
     [`${'x'.repeat(70)}.jsonl`, 'x'.repeat(64)],
     [`${'x'.repeat(63)}.y.jsonl`, 'x'.repeat(63)],
+    ['export.json.jsonl', 'export'],
+    ['bundled.jsonl', 'bundled-data'],
+    ['Switchboard-Instruct.json', 'Switchboard-Instruct-data'],
   ])('%j → %j', (file, name) => {
     expect(datasetNameFromFile(file)).toBe(name);
     expect(datasetNameProblem(datasetNameFromFile(file))).toBeUndefined();
@@ -38,6 +41,11 @@ describe('datasetNameProblem', () => {
     ['../etc', /not '\/'/],
     ['.x', /start with a dot/],
     ['a..b', /'\.\.'/],
+    ['bundled', /shipped set/],
+    ['BUNDLED', /shipped set/],
+    ['switchboard-instruct', /shipped set/],
+    ['mine.jsonl', /file in the dataset folder/],
+    ['mine.JSON', /file in the dataset folder/],
   ])('refuses %j', (name, message) => {
     expect(datasetNameProblem(name)).toMatch(message);
   });

@@ -28,22 +28,33 @@ export function isDatasetFile(fileName: string): boolean {
   return DATASET_SUFFIXES.some((suffix) => lower.endsWith(suffix));
 }
 
-/** The name a dataset gets from its file: the file's name without its extension, every run of other characters
- * turned into one '-', no '..', no dot or '-' at either end, at most 64 characters; 'dataset' when nothing is left.
- * "My data (v2).jsonl" → "My-data-v2". */
+/** Names that mean something else as `datasetName` (services/training/datasets.py RESERVED): the shipped set. */
+export const RESERVED_DATASET_NAMES = ['bundled', 'switchboard-instruct'];
+
+const endsLikeAFile = (name: string) => DATASET_SUFFIXES.some((suffix) => name.toLowerCase().endsWith(suffix));
+
+/** The name a dataset gets from its file: the file's name without its extension(s), every run of other characters
+ * turned into one '-', no '..', no dot or '-' at either end, at most 64 characters; 'dataset' when nothing is left,
+ * '-data' after a reserved name. "My data (v2).jsonl" → "My-data-v2". */
 export function datasetNameFromFile(fileName: string): string {
   const base = fileName.split(/[\\/]/).pop() ?? '';
   const dot = base.lastIndexOf('.');
-  const stem = dot > 0 ? base.slice(0, dot) : base;
+  let stem = dot > 0 ? base.slice(0, dot) : base;
+  while (endsLikeAFile(stem)) stem = stem.slice(0, stem.lastIndexOf('.'));
   const trim = (text: string) => text.replace(/^[.-]+|[.-]+$/g, '');
   const name = trim(trim(stem.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '.')).slice(0, MAX_NAME_LENGTH));
+  if (RESERVED_DATASET_NAMES.includes(name.toLowerCase())) return `${name}-data`;
   return name || 'dataset';
 }
 
-/** Why `name` cannot name a dataset (the adapters' rule: letters, digits, '.', '_', '-', 1-64, no '..', no dot at
- * either end), or undefined. */
+/** Why `name` cannot name a dataset, or undefined: the adapters' rule (letters, digits, '.', '_', '-', 1-64, no
+ * '..', no dot at either end), and not a name `datasetName` reads otherwise ('bundled', a .json/.jsonl file). */
 export function datasetNameProblem(name: string): string | undefined {
-  return nameProblem(name, 'Enter a name for the dataset.');
+  const problem = nameProblem(name, 'Enter a name for the dataset.');
+  if (problem) return problem;
+  if (RESERVED_DATASET_NAMES.includes(name.toLowerCase())) return `“${name}” means the shipped set: choose another name.`;
+  if (endsLikeAFile(name)) return 'A name ending in .json or .jsonl means a file in the dataset folder: choose another.';
+  return undefined;
 }
 
 /** What went wrong, in words: the server's sentence, or what an API key without the admin role may not do. */

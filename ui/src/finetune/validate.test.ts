@@ -184,10 +184,10 @@ describe('the evaluation settings', () => {
 
   it('are sent when given', () => {
     const { input } = validate(
-      form({ validationFraction: '0', evalEverySteps: '5', earlyStoppingPatience: '2', checkpointEverySteps: '50' }),
+      form({ validationFraction: '0.25', evalEverySteps: '5', earlyStoppingPatience: '2', checkpointEverySteps: '50' }),
     );
     expect(input).toMatchObject({
-      validationFraction: 0,
+      validationFraction: 0.25,
       evalEverySteps: 5,
       earlyStoppingPatience: 2,
       checkpointEverySteps: 50,
@@ -203,5 +203,17 @@ describe('a validation dataset and a fraction', () => {
     expect(validate({ ...DEFAULT_VALUES, adapterName: 'x', validationDataset: 'held' }).input).toMatchObject({
       validationDataset: 'held',
     });
+  });
+});
+
+describe('early stopping', () => {
+  const form = (changes: Partial<FormValues>): FormValues => ({ ...DEFAULT_VALUES, adapterName: 'x', ...changes });
+  it('is refused with nothing held out (a fraction of 0 and no validation dataset), as the service does', () => {
+    expect(validate(form({ earlyStoppingPatience: '2', validationFraction: '0' })).errors.earlyStoppingPatience).toMatch(
+      /held-out rows/,
+    );
+    expect(validate(form({ earlyStoppingPatience: '2' })).input).toMatchObject({ earlyStoppingPatience: 2 });
+    expect(validate(form({ earlyStoppingPatience: '2', validationFraction: '0.1' })).input).toBeDefined();
+    expect(validate(form({ earlyStoppingPatience: '2', validationDataset: 'held' })).input).toBeDefined();
   });
 });

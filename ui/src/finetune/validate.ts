@@ -160,6 +160,11 @@ export function validate(values: FormValues): { errors: FieldErrors; input?: Fin
   if (values.validationDataset && values.validationFraction.trim() !== '' && !errors.validationFraction) {
     errors.validationFraction = 'Leave this empty when a validation dataset is chosen: a fraction or a dataset, not both.';
   }
+  // ... and early stopping watches held-out rows: none with a fraction of 0 and no validation dataset
+  const noneHeldOut = !values.validationDataset && numbers.validationFraction === 0;
+  if (noneHeldOut && values.earlyStoppingPatience.trim() !== '' && !errors.earlyStoppingPatience) {
+    errors.earlyStoppingPatience = 'Needs held-out rows to watch: choose a validation dataset or a fraction above 0.';
+  }
   if (Object.keys(errors).length > 0) return { errors };
   const dataset = values.datasetName.trim();
   const input: FineTuneInput = {
