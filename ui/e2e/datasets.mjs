@@ -165,8 +165,9 @@ await flow('datasets', async () => {
   await listed.waitFor({ state: 'detached', timeout: 30000 });
   assert.equal((await graphql('query ($name: String!) { dataset(name: $name) { name } }', { name: DATASET })).dataset, null, 'the dataset stayed');
 
-  // leave the server as the other flows expect it: no adapter of this flow's
+  // leave the server as the other flows expect it: neither an adapter nor a job of this flow's
   await graphql(`mutation { deleteAdapter(adapterName: "${ADAPTER}") { ok } }`);
+  await graphql(`mutation { deleteFineTuneJob(jobId: "${jobId}") { ok } }`);
   assert.deepEqual(consoleErrors, []);
   await done();
   return {

@@ -35,8 +35,12 @@ await flow('fine_tune', async () => {
   await fillForm(page, { name: NAME, samples: '24', steps: '6' });
   await submit.click();
   const progress = page.getByTestId('progress');
-  await progress.waitFor({ timeout: 30000 });
-  const firstJob = await progress.getAttribute('data-job-id');
+  // the job by its adapter's name: the progress view may still show a job an earlier flow finished
+  const firstJob = await waitFor(
+    async () => (await graphql('{ fineTuneJobs { jobId adapterName } }')).fineTuneJobs.find((j) => j.adapterName === NAME)?.jobId,
+    { what: 'the first job queued' },
+  );
+  await waitFor(async () => (await progress.getAttribute('data-job-id')) === firstJob, { what: 'the progress view on the first job' });
   await fillForm(page, { name: LONG, samples: '64', steps: '400' });
   await submit.click();
   const queued = page.getByTestId('queued-job').filter({ hasText: LONG });
