@@ -36,6 +36,7 @@ await flow('fine_tune_stages', async () => {
   await page.locator('#ft-lr').fill('0.0002');
   await page.locator('#ft-samples').fill('8');
   await page.locator('#ft-max-steps').fill('4');
+  await page.locator('#ft-val-fraction').fill('0'); // no evaluation passes: the job stays small
   await submit.click();
   const progress = page.getByTestId('progress');
   await waitFor(async () => (await progress.getAttribute('data-job-id')) && (await progress.getAttribute('data-state')) === 'running', {
