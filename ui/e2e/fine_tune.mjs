@@ -8,9 +8,18 @@ const LONG = `${NAME}-long`;
 
 async function fillForm(page, { name, samples = '8', steps = '6', dataset = '' }) {
   await page.locator('#ft-name').fill(name);
-  await page.locator('#ft-dataset').fill(dataset);
+  // the dataset: bundled from the list, or another typed in (the list holds the uploaded datasets)
+  if (dataset) {
+    await page.locator('#ft-dataset').selectOption('@other');
+    await page.locator('#ft-dataset-other').fill(dataset);
+  } else {
+    await page.locator('#ft-dataset').selectOption('bundled');
+  }
   await page.locator('#ft-samples').fill(samples);
   await page.locator('#ft-max-steps').fill(steps);
+  // nothing held out: no evaluation passes between steps (the datasets flow covers evaluation), so the jobs stay
+  // as quick as this flow's timing needs
+  await page.locator('#ft-val-fraction').fill('0');
 }
 
 await flow('fine_tune', async () => {
@@ -29,8 +38,12 @@ await flow('fine_tune', async () => {
   await fillForm(page, { name: NAME, samples: '24', steps: '6' });
   await submit.click();
   const progress = page.getByTestId('progress');
-  await progress.waitFor({ timeout: 30000 });
-  const firstJob = await progress.getAttribute('data-job-id');
+  // the job by its adapter's name: the progress view may still show a job an earlier flow finished
+  const firstJob = await waitFor(
+    async () => (await graphql('{ fineTuneJobs { jobId adapterName } }')).fineTuneJobs.find((j) => j.adapterName === NAME)?.jobId,
+    { what: 'the first job queued' },
+  );
+  await waitFor(async () => (await progress.getAttribute('data-job-id')) === firstJob, { what: 'the progress view on the first job' });
   await fillForm(page, { name: LONG, samples: '64', steps: '400' });
   await submit.click();
   const queued = page.getByTestId('queued-job').filter({ hasText: LONG });

@@ -150,14 +150,25 @@ export interface FineTuneInput {
   loraR?: number | null;
   loraAlpha?: number | null;
   maxSteps?: number | null;
+  /** an uploaded dataset to evaluate on; absent: none (a split of the training set, if any) */
+  validationDataset?: string;
+  /** the share of the training rows held out for evaluation (0 to 0.5); absent: the server's default */
+  validationFraction?: number;
+  evalEverySteps?: number;
+  earlyStoppingPatience?: number;
+  checkpointEverySteps?: number;
 }
 
 export const START_FINE_TUNE = /* GraphQL */ `
   mutation Start($adapterName: String!, $datasetName: String, $numSamples: Int, $numEpochs: Float,
-                 $learningRate: Float, $loraR: Int, $loraAlpha: Int, $maxSteps: Int) {
+                 $learningRate: Float, $loraR: Int, $loraAlpha: Int, $maxSteps: Int,
+                 $validationDataset: String, $validationFraction: Float, $evalEverySteps: Int,
+                 $earlyStoppingPatience: Int, $checkpointEverySteps: Int) {
     startFineTune(adapterName: $adapterName, datasetName: $datasetName, numSamples: $numSamples,
                   numEpochs: $numEpochs, learningRate: $learningRate, loraR: $loraR, loraAlpha: $loraAlpha,
-                  maxSteps: $maxSteps) {
+                  maxSteps: $maxSteps, validationDataset: $validationDataset,
+                  validationFraction: $validationFraction, evalEverySteps: $evalEverySteps,
+                  earlyStoppingPatience: $earlyStoppingPatience, checkpointEverySteps: $checkpointEverySteps) {
       ok error jobId queuePosition errorCode errorField
     }
   }
@@ -194,6 +205,25 @@ export interface FineTuneJob {
   loraAlpha: number;
   /** while running: 'loading_data', 'loading_model', 'training' or 'saving'; null otherwise (or an older server) */
   stage?: string | null;
+  validationDataset?: string | null;
+  validationFraction?: number | null;
+  evalEverySteps?: number | null;
+  earlyStoppingPatience?: number | null;
+  checkpointEverySteps?: number | null;
+  /** the evaluation loss at each evaluation, step 0 being the base model's */
+  evalHistory?: EvalPoint[];
+  /** the step whose evaluation loss was the lowest (the adapter saved is that step's), when there were evaluations */
+  bestStep?: number | null;
+  trainRows?: number | null;
+  validationRows?: number | null;
+  /** questions from the held-out rows, for comparing the adapter with the base model */
+  heldOutPrompts?: string[];
+  resumedFromStep?: number | null;
+}
+
+export interface EvalPoint {
+  step: number;
+  loss: number;
 }
 
 export const FINE_TUNE_JOBS = /* GraphQL */ `
@@ -201,6 +231,8 @@ export const FINE_TUNE_JOBS = /* GraphQL */ `
     fineTuneJobs {
       jobId adapterName dataset state step totalSteps lossHistory finalLoss error adapter queuePosition
       created started finished device numSamples numEpochs learningRate loraR loraAlpha stage
+      validationDataset validationFraction evalEverySteps earlyStoppingPatience checkpointEverySteps
+      evalHistory { step loss } bestStep trainRows validationRows heldOutPrompts resumedFromStep
     }
   }
 `;
@@ -216,12 +248,78 @@ export interface FineTuneProgress {
   adapter: string | null;
   /** as FineTuneJob.stage */
   stage?: string | null;
+  /** the evaluation loss, on the events where an evaluation ran (step 0: the base model) */
+  evalLoss?: number | null;
+  bestStep?: number | null;
 }
 
 export const FINE_TUNE_PROGRESS = /* GraphQL */ `
   subscription Progress($jobId: String!) {
-    fineTuneProgress(jobId: $jobId) { jobId state step totalSteps loss queuePosition error adapter stage }
+    fineTuneProgress(jobId: $jobId) {
+      jobId state step totalSteps loss queuePosition error adapter stage evalLoss bestStep
+    }
   }
 `;
 
 export const FINISHED_STATES = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** An uploaded training set: "chat" | "sharegpt" | "prompt_completion" | "alpaca". */
+export interface Dataset {
+  name: string;
+  format: string;
+  rows: number;
+  tokens: number;
+  sizeBytes: number;
+  createdAt: string;
+}
+
+export interface DatasetTurn {
+  /** system | user | assistant */
+  role: string;
+  content: string;
+}
+
+export interface DatasetRow {
+  /** its line in the file (1-based) */
+  line: number;
+  messages: DatasetTurn[];
+}
+
+export interface DatasetPreview extends Dataset {
+  preview: DatasetRow[];
+}
+
+export interface DatasetResult {
+  ok: boolean;
+  error: string | null;
+  errorCode: string | null;
+  /** the argument the error is about (name, file), else null */
+  errorField: string | null;
+  dataset: Dataset | null;
+}
+
+const DATASET_FIELDS = 'name format rows tokens sizeBytes createdAt';
+
+export const DATASETS = /* GraphQL */ `
+  query Datasets { datasets { ${DATASET_FIELDS} } }
+`;
+
+/** One dataset with its first rows as turns; null when there is none by that name. */
+export const DATASET_PREVIEW = /* GraphQL */ `
+  query DatasetPreview($name: String!, $first: Int) {
+    dataset(name: $name) { ${DATASET_FIELDS} preview(first: $first) { line messages { role content } } }
+  }
+`;
+
+/** Sent as a GraphQL multipart request (see `upload` in http.ts): `file` travels as the request's part "0". */
+export const UPLOAD_DATASET = /* GraphQL */ `
+  mutation UploadDataset($name: String!, $file: Upload!) {
+    uploadDataset(name: $name, file: $file) { ok error errorCode errorField dataset { ${DATASET_FIELDS} } }
+  }
+`;
+
+export const DELETE_DATASET = /* GraphQL */ `
+  mutation DeleteDataset($name: String!) {
+    deleteDataset(name: $name) { ok error errorCode errorField dataset { ${DATASET_FIELDS} } }
+  }
+`;

@@ -1,6 +1,12 @@
-/** The Fine-tune section: models (load / unload / delete), the training form, live progress and history. */
-import { Show } from 'solid-js';
+/** The Fine-tune section: models (load / unload / delete / compare), datasets, the training form, live progress and
+ * history. */
+import { createSignal, Show } from 'solid-js';
 import './finetune.css';
+import type { FineTuneJob } from '../api/operations';
+import { ComparePanel } from './ComparePanel';
+import type { CompareTarget } from './compare';
+import { createDatasetsStore } from './datasets';
+import { DatasetsPanel } from './DatasetsPanel';
 import { JobHistory } from './JobHistory';
 import { createJobsStore } from './jobs';
 import { waitingJobs } from './live';
@@ -10,8 +16,19 @@ import { TrainForm } from './TrainForm';
 import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import { status } from '../shell/status';
 
+/** The succeeded job that saved adapter `name`: the one its registry entry names, else the latest by that name. */
+export function jobOfAdapter(jobs: readonly FineTuneJob[], name: string, jobId?: string | null): FineTuneJob | undefined {
+  const byId = jobId ? jobs.find((j) => j.jobId === jobId) : undefined;
+  if (byId) return byId;
+  return jobs
+    .filter((j) => j.state === 'succeeded' && (j.adapter ?? j.adapterName) === name)
+    .sort((a, b) => (b.finished ?? b.created).localeCompare(a.finished ?? a.created))[0];
+}
+
 export function FineTuneView() {
   const store = createJobsStore();
+  const datasets = createDatasetsStore();
+  const [comparing, setComparing] = createSignal<CompareTarget>();
 
   /** Names the server would refuse as taken: a saved adapter, or one a queued or running job will save. */
   const conflict = (name: string): string | undefined => {
@@ -22,6 +39,11 @@ export function FineTuneView() {
     return training ? `A ${training.state} job is already training “${name}”: choose another name.` : undefined;
   };
 
+  const compareAdapter = (name: string) => {
+    const jobId = status()?.adapters.adapters.find((a) => a.name === name)?.jobId;
+    setComparing({ adapter: name, job: jobOfAdapter(store.jobs() ?? [], name, jobId) });
+  };
+
   return (
     <div class="page ft-page">
       <h1 class="visually-hidden">Fine-tune</h1>
@@ -30,9 +52,17 @@ export function FineTuneView() {
           {ADMIN_ONLY}
         </p>
       </Show>
-      <ModelsPanel />
+      <ModelsPanel onCompare={compareAdapter} />
+      <Show when={comparing()} keyed>
+        {(target) => <ComparePanel target={target} onClose={() => setComparing(undefined)} />}
+      </Show>
+      <DatasetsPanel store={datasets} />
       <div class="grid-2">
-        <TrainForm conflict={conflict} onStarted={(jobId) => void store.submitted(jobId)} />
+        <TrainForm
+          conflict={conflict}
+          datasets={datasets.datasets()}
+          onStarted={(jobId) => void store.submitted(jobId)}
+        />
         <ProgressPanel
           live={store.live()}
           connection={store.connection()}
@@ -41,7 +71,12 @@ export function FineTuneView() {
           cancel={store.cancel}
         />
       </div>
-      <JobHistory jobs={store.jobs()} error={store.listError()} forget={store.forget} />
+      <JobHistory
+        jobs={store.jobs()}
+        error={store.listError()}
+        forget={store.forget}
+        onCompare={(job) => setComparing({ adapter: job.adapter ?? job.adapterName, job })}
+      />
     </div>
   );
 }

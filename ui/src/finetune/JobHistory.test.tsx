@@ -118,3 +118,18 @@ describe('JobHistory', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('cancel it first');
   });
 });
+
+describe('JobHistory Compare', () => {
+  it('offers Compare on a succeeded job only, and hands over the job', () => {
+    const onCompare = vi.fn();
+    render(() => <JobHistory jobs={[done, cancelledEarly]} error={undefined} onCompare={onCompare} />);
+    expect(within(row('j2')).queryByRole('button', { name: /Compare/ })).toBeNull();
+    fireEvent.click(within(row('j1')).getByRole('button', { name: 'Compare pirate with the base model' }));
+    expect(onCompare).toHaveBeenCalledWith(done);
+  });
+
+  it('has no Compare without a handler', () => {
+    show();
+    expect(screen.queryByRole('button', { name: /Compare/ })).toBeNull();
+  });
+});

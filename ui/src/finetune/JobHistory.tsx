@@ -18,6 +18,8 @@ export function JobHistory(props: {
   error: string | undefined;
   /** remove a finished job from the history; the server's error text, if any */
   forget?: (jobId: string) => Promise<string | undefined>;
+  /** open the comparison of a succeeded job's adapter with the base model */
+  onCompare?: (job: FineTuneJob) => void;
 }) {
   const [removing, setRemoving] = createSignal<string>();
   const [removeError, setRemoveError] = createSignal<string>();
@@ -81,6 +83,17 @@ export function JobHistory(props: {
                         <span class="ft-job-name" title={`${job.adapterName}, dataset ${job.dataset}`}>
                           {job.adapterName}
                         </span>
+                        <Show when={props.onCompare && job.state === 'succeeded'}>
+                          <button
+                            type="button"
+                            class="link ft-compare-link"
+                            aria-label={`Compare ${job.adapter ?? job.adapterName} with the base model`}
+                            title="Ask it questions beside the base model"
+                            onClick={() => props.onCompare?.(job)}
+                          >
+                            Compare
+                          </button>
+                        </Show>
                       </th>
                       <td data-label="State">
                         <span class={stateBadgeClass(job.state)} title={job.error ?? undefined}>

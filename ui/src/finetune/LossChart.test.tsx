@@ -1,7 +1,7 @@
 import { cleanup, fireEvent, render, screen } from '@solidjs/testing-library';
 import { createSignal } from 'solid-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chartGeometry, LossChart, lossAxis, smooth, stepTicks } from './LossChart';
+import { chartGeometry, evalSeries, LossChart, lossAt, lossAxis, smooth, stepTicks } from './LossChart';
 
 afterEach(cleanup);
 
@@ -197,5 +197,95 @@ describe('smooth', () => {
 
   it('leaves a constant series as it is', () => {
     for (const value of smooth([2, 2, 2, 2])) expect(value).toBeCloseTo(2);
+  });
+});
+
+describe('the evaluation series', () => {
+  const evals = [
+    { step: 0, loss: 3 },
+    { step: 2, loss: 2 },
+    { step: 4, loss: 2.5 },
+  ];
+
+  it('puts evaluation points at their steps, step 0 included, on the same axes', () => {
+    const g = chartGeometry([2.8, 2.4, 2.2, 1.9], BOX, evals, 2);
+    expect(g).toMatchObject({ count: 4, evalCount: 3, firstStep: 0, lastStep: 4, yLow: 0, yHigh: 3 });
+    expect(g.evalDots.map((d) => [d.step, d.x, Number(d.y.toFixed(3))])).toEqual([
+      [0, 0, 0],
+      [2, 50, 16.667],
+      [4, 100, 8.333],
+    ]);
+    expect(g.points.split(' ')[0]).toBe('25.0,3.3'); // training starts at step 1, a quarter along
+    expect(g.best).toEqual({ step: 2, x: 50 });
+  });
+
+  it('draws the chart from the evaluations alone (step 0 and one more), with no training line yet', () => {
+    const g = chartGeometry([undefined], BOX, [{ step: 0, loss: 3 }, { step: 1, loss: 2.9 }]);
+    expect(g.count).toBe(0);
+    expect(g.points).toBe('');
+    expect(g.evalDots).toHaveLength(2);
+    expect(chartGeometry([], BOX, [{ step: 0, loss: 3 }]).yTicks).toEqual([]); // one step: nothing to draw yet
+  });
+
+  it('keeps one finite evaluation a step, in step order', () => {
+    expect(
+      evalSeries([
+        { step: 4, loss: 1 },
+        { step: 0, loss: Number.NaN },
+        { step: 2, loss: 2 },
+        { step: 4, loss: 0.5 },
+        { step: -1, loss: 1 },
+      ]),
+    ).toEqual([
+      { step: 2, loss: 2 },
+      { step: 4, loss: 0.5 },
+    ]);
+    expect(lossAt(evals, 4)).toBe(2.5);
+    expect(lossAt(evals, 3)).toBeUndefined();
+    expect(lossAt(evals, null)).toBeUndefined();
+  });
+
+  it('draws the points, the best step and a legend naming both series', () => {
+    render(() => <LossChart losses={[2.8, 2.4, 2.2, 1.9]} evals={evals} bestStep={2} />);
+    const svg = screen.getByTestId('loss-chart');
+    expect(svg).toHaveAttribute('data-eval-points', '3');
+    expect(svg).toHaveAttribute('data-best-step', '2');
+    const dots = [...svg.querySelectorAll('circle.dot-eval')];
+    expect(dots.map((d) => d.getAttribute('data-step'))).toEqual(['0', '2', '4']);
+    expect(dots[1]).toHaveClass('dot-best');
+    expect(screen.getByTestId('best-step')).toHaveTextContent('best');
+    const legend = screen.getByTestId('chart-legend');
+    expect(legend).toHaveTextContent('training loss');
+    expect(legend).toHaveTextContent('evaluation loss');
+    expect(screen.getByTestId('legend-best')).toHaveTextContent('best step 2 (2.000)');
+    expect([...svg.querySelectorAll('text[data-axis="x"]')].map((t) => t.textContent)).toEqual(['0', '1', '2', '3', '4']);
+    expect(svg).toHaveAccessibleName(
+      /loss from 2\.800 at step 1 to 1\.900 at step 4; evaluation loss from 3\.000 at step 0 to 2\.500 at step 4; best at step 2/,
+    );
+  });
+
+  it('has no legend and no points without evaluations', () => {
+    render(() => <LossChart losses={[2.8, 2.4]} evals={[]} bestStep={null} />);
+    expect(screen.queryByTestId('chart-legend')).toBeNull();
+    expect(screen.getByTestId('loss-chart')).toHaveAttribute('data-eval-points', '0');
+    expect(screen.getByTestId('loss-chart').querySelector('circle')).toBeNull();
+  });
+
+  it('follows live evaluations, and a best step without its point on the chart is not drawn', () => {
+    const [points, setPoints] = createSignal([{ step: 0, loss: 3 }]);
+    render(() => <LossChart losses={[2.9]} evals={points()} bestStep={9} />);
+    const svg = screen.getByTestId('loss-chart');
+    expect(svg.querySelectorAll('circle')).toHaveLength(1);
+    setPoints([...points(), { step: 2, loss: 2.5 }]);
+    expect(svg.querySelectorAll('circle')).toHaveLength(2);
+    expect(screen.queryByTestId('best-step')).toBeNull();
+    expect(screen.getByTestId('chart-legend')).not.toHaveTextContent('best');
+  });
+
+  it('leaves the compact sparkline to the training loss', () => {
+    render(() => <LossChart losses={[1, 0.8]} compact testId="loss-sparkline" evals={evals} bestStep={2} />);
+    const svg = screen.getByTestId('loss-sparkline');
+    expect(svg.querySelector('circle')).toBeNull();
+    expect(screen.queryByTestId('chart-legend')).toBeNull();
   });
 });

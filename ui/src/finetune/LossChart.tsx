@@ -1,7 +1,9 @@
 /** A loss curve as SVG with honest axes: loss from 0 (a change of 1% looks like one), step along the bottom, both
- * labelled with tick values; an optional smoothed line (EMA). Non-finite losses are skipped; fewer than two points
- * show an empty state. */
+ * labelled with tick values; an optional smoothed line (EMA). Beside the training loss, the evaluation loss as points
+ * at the steps it was measured (step 0: the base model), the best step marked, and a legend naming both. Non-finite
+ * losses are skipped; fewer than two steps show an empty state. */
 import { createMemo, createSignal, For, Show } from 'solid-js';
+import type { EvalPoint } from '../api/operations';
 import { formatLoss } from './format';
 
 export interface Tick {
@@ -24,10 +26,17 @@ export interface ChartGeometry {
   yLow: number;
   yHigh: number;
   yTicks: Tick[];
-  /** the step of the first and the last finite loss (1-based), and the step axis's ticks */
+  /** the first and the last step drawn (training steps are 1-based; an evaluation may be at step 0), and the step
+   * axis's ticks */
   firstStep: number;
   lastStep: number;
   xTicks: Tick[];
+  /** how many finite evaluation losses are drawn, their line, and each as a point */
+  evalCount: number;
+  evalPoints: string;
+  evalDots: { step: number; loss: number; x: number; y: number }[];
+  /** where the best step's mark goes, when it is on the chart */
+  best?: { step: number; x: number };
 }
 
 export interface Box {
@@ -87,23 +96,62 @@ export function smooth(values: readonly number[], weight = SMOOTHING): number[] 
   });
 }
 
-/** Where each finite loss goes in `box`: x by its step (position in `losses`), y by its value on `lossAxis`. */
-export function chartGeometry(losses: readonly (number | null | undefined)[], box: Box): ChartGeometry {
+const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+/** The finite evaluation losses of `evals`, one per step (the later one wins), in step order. */
+export function evalSeries(evals: readonly EvalPoint[]): EvalPoint[] {
+  const byStep = new Map<number, number>();
+  for (const point of evals) {
+    if (isFiniteNumber(point.loss) && Number.isInteger(point.step) && point.step >= 0) byStep.set(point.step, point.loss);
+  }
+  return [...byStep].sort((a, b) => a[0] - b[0]).map(([step, loss]) => ({ step, loss }));
+}
+
+/** Where each finite loss goes in `box`: x by its step (position in `losses`; an evaluation's own step), y by its
+ * value on `lossAxis`, which covers both series. */
+export function chartGeometry(
+  losses: readonly (number | null | undefined)[],
+  box: Box,
+  evals: readonly EvalPoint[] = [],
+  bestStep: number | null = null,
+): ChartGeometry {
   const finite: [number, number][] = [];
   losses.forEach((loss, index) => {
-    if (typeof loss === 'number' && Number.isFinite(loss)) finite.push([index + 1, loss]);
+    if (isFiniteNumber(loss)) finite.push([index + 1, loss]);
   });
+  const evaluated = evalSeries(evals);
   let min = finite.length ? finite[0][1] : 0;
   let max = min;
   for (const [, value] of finite) {
     if (value < min) min = value;
     if (value > max) max = value;
   }
-  const firstStep = finite.length ? finite[0][0] : 0;
-  const lastStep = finite.length ? finite[finite.length - 1][0] : 0;
-  const axis = lossAxis(min, max);
-  const empty = { count: finite.length, points: '', smoothPoints: '', min, max, firstStep, lastStep };
-  if (finite.length < 2) return { ...empty, yLow: axis.low, yHigh: axis.high, yTicks: [], xTicks: [] };
+  // both series are in step order (no spreading into Math.min: a history may hold 100,000 steps)
+  const ends = [finite[0]?.[0], finite.at(-1)?.[0], evaluated[0]?.step, evaluated.at(-1)?.step].filter(
+    (step): step is number => step !== undefined,
+  );
+  const firstStep = ends.length ? ends.reduce((a, b) => Math.min(a, b)) : 0;
+  const lastStep = ends.length ? ends.reduce((a, b) => Math.max(a, b)) : 0;
+  let low = finite.length ? min : (evaluated[0]?.loss ?? 0);
+  let high = finite.length ? max : low;
+  for (const { loss } of evaluated) {
+    if (loss < low) low = loss;
+    if (loss > high) high = loss;
+  }
+  const axis = lossAxis(low, high);
+  const empty = {
+    count: finite.length,
+    points: '',
+    smoothPoints: '',
+    min,
+    max,
+    firstStep,
+    lastStep,
+    evalCount: evaluated.length,
+    evalPoints: '',
+    evalDots: [],
+  };
+  if (lastStep <= firstStep) return { ...empty, yLow: axis.low, yHigh: axis.high, yTicks: [], xTicks: [] };
   const plotW = box.width - box.left - box.right;
   const plotH = box.height - box.top - box.bottom;
   const x = (step: number) => box.left + ((step - firstStep) / (lastStep - firstStep)) * plotW;
@@ -111,15 +159,26 @@ export function chartGeometry(losses: readonly (number | null | undefined)[], bo
   const line = (values: readonly number[]) =>
     finite.map(([step], i) => `${x(step).toFixed(1)},${y(values[i]).toFixed(1)}`).join(' ');
   const raw = finite.map(([, value]) => value);
+  const evalDots = evaluated.map((p) => ({ ...p, x: x(p.step), y: y(p.loss) }));
+  const onChart = bestStep !== null && bestStep >= firstStep && bestStep <= lastStep;
   return {
     ...empty,
-    points: line(raw),
-    smoothPoints: line(smooth(raw)),
+    points: finite.length >= 2 ? line(raw) : '',
+    smoothPoints: finite.length >= 2 ? line(smooth(raw)) : '',
     yLow: axis.low,
     yHigh: axis.high,
     yTicks: axis.ticks.map((value) => ({ value, at: y(value) })),
     xTicks: stepTicks(firstStep, lastStep).map((value) => ({ value, at: x(value) })),
+    evalPoints: evalDots.map((d) => `${d.x.toFixed(1)},${d.y.toFixed(1)}`).join(' '),
+    evalDots,
+    best: onChart ? { step: bestStep, x: x(bestStep) } : undefined,
   };
+}
+
+/** The evaluation loss the chart's best step names: the loss at `bestStep`, else undefined. */
+export function lossAt(evals: readonly EvalPoint[], step: number | null | undefined): number | undefined {
+  if (step == null) return undefined;
+  return evalSeries(evals).find((p) => p.step === step)?.loss;
 }
 
 const FULL: Box = { width: 600, height: 230, left: 70, right: 16, top: 12, bottom: 46 };
@@ -136,18 +195,37 @@ export function LossChart(props: {
   testId?: string;
   /** what the curve is of, for its accessible name */
   title?: string;
+  /** the evaluation losses by step (step 0: the base model), drawn as points (not in the compact sparkline) */
+  evals?: readonly EvalPoint[];
+  /** the step with the lowest evaluation loss, marked */
+  bestStep?: number | null;
 }) {
   const box = () => (props.compact ? COMPACT : FULL);
-  const geometry = createMemo(() => chartGeometry(props.losses, box()));
+  const evals = () => (props.compact ? [] : (props.evals ?? []));
+  const geometry = createMemo(() => chartGeometry(props.losses, box(), evals(), props.compact ? null : (props.bestStep ?? null)));
   const [smoothed, setSmoothed] = createSignal(false);
+  const drawn = () => geometry().lastStep > geometry().firstStep;
   const label = () => {
     const g = geometry();
     const what = props.title ? `${props.title}: ` : '';
-    if (g.count === 0) return `${what}no loss recorded yet`;
-    if (g.count === 1) return `${what}loss ${formatLoss(g.min)} at step ${g.firstStep}`;
-    const first = props.losses[g.firstStep - 1] as number;
-    const last = props.losses[g.lastStep - 1] as number;
-    return `${what}loss from ${formatLoss(first)} at step ${g.firstStep} to ${formatLoss(last)} at step ${g.lastStep}`;
+    const training = (): string => {
+      const finite = props.losses.map((loss, i) => [i + 1, loss] as const).filter(([, loss]) => isFiniteNumber(loss));
+      if (finite.length === 0) return 'no loss recorded yet';
+      const [firstStep, first] = finite[0];
+      if (finite.length === 1) return `loss ${formatLoss(first)} at step ${firstStep}`;
+      const [lastStep, last] = finite[finite.length - 1];
+      return `loss from ${formatLoss(first)} at step ${firstStep} to ${formatLoss(last)} at step ${lastStep}`;
+    };
+    const series = evalSeries(evals());
+    let evaluation = '';
+    if (series.length === 1) evaluation = `; evaluation loss ${formatLoss(series[0].loss)} at step ${series[0].step}`;
+    if (series.length > 1) {
+      const first = series[0];
+      const last = series[series.length - 1];
+      evaluation = `; evaluation loss from ${formatLoss(first.loss)} at step ${first.step} to ${formatLoss(last.loss)} at step ${last.step}`;
+    }
+    const best = g.best ? `; best at step ${g.best.step}` : '';
+    return `${what}${training()}${evaluation}${best}`;
   };
   const chart = (
     <svg
@@ -157,13 +235,15 @@ export function LossChart(props: {
       aria-label={label()}
       data-testid={props.testId ?? 'loss-chart'}
       data-points={geometry().count}
+      data-eval-points={geometry().evalCount}
+      data-best-step={geometry().best?.step}
       data-y-low={geometry().yLow}
       data-y-high={geometry().yHigh}
       data-smoothed={!props.compact && smoothed() ? 'true' : 'false'}
       preserveAspectRatio={props.compact ? 'none' : 'xMidYMid meet'}
     >
       <Show
-        when={geometry().count >= 2}
+        when={drawn()}
         fallback={
           <Show when={!props.compact}>
             <text x={box().width / 2} y={box().height / 2} text-anchor="middle" class="ft-chart-empty">
@@ -228,6 +308,37 @@ export function LossChart(props: {
         <Show when={!props.compact && smoothed()}>
           <polyline class="line line-smooth" points={geometry().smoothPoints} vector-effect="non-scaling-stroke" />
         </Show>
+        <Show when={geometry().best}>
+          {(best) => (
+            <g class="ft-best" data-testid="best-step">
+              <line class="best-line" x1={best().x} y1={FULL.top} x2={best().x} y2={FULL.height - FULL.bottom} />
+              <text class="best-label" x={best().x + 4} y={FULL.top + 11}>
+                best
+              </text>
+            </g>
+          )}
+        </Show>
+        <Show when={geometry().evalCount > 0}>
+          <g class="ft-eval" data-testid="eval-series">
+            <polyline class="line line-eval" points={geometry().evalPoints} vector-effect="non-scaling-stroke" />
+            <For each={geometry().evalDots}>
+              {(dot) => (
+                <circle
+                  class={dot.step === geometry().best?.step ? 'dot dot-eval dot-best' : 'dot dot-eval'}
+                  cx={dot.x}
+                  cy={dot.y}
+                  r={dot.step === geometry().best?.step ? 5.5 : 4}
+                  data-step={dot.step}
+                  data-loss={dot.loss}
+                >
+                  <title>
+                    step {dot.step}: evaluation loss {formatLoss(dot.loss)}
+                  </title>
+                </circle>
+              )}
+            </For>
+          </g>
+        </Show>
       </Show>
     </svg>
   );
@@ -235,6 +346,26 @@ export function LossChart(props: {
   return (
     <div class="ft-chart-box">
       {chart}
+      <Show when={geometry().evalCount > 0}>
+        <ul class="ft-legend" data-testid="chart-legend" aria-label="Legend">
+          <li>
+            <span class="swatch swatch-train" aria-hidden="true" />
+            training loss
+          </li>
+          <li>
+            <span class="swatch swatch-eval" aria-hidden="true" />
+            evaluation loss
+          </li>
+          <Show when={geometry().best}>
+            {(best) => (
+              <li data-testid="legend-best">
+                <span class="swatch swatch-best" aria-hidden="true" />
+                best step {best().step} ({formatLoss(lossAt(evals(), best().step))})
+              </li>
+            )}
+          </Show>
+        </ul>
+      </Show>
       <Show when={geometry().count >= 2}>
         <label class="ft-smooth">
           <input type="checkbox" checked={smoothed()} onChange={(event) => setSmoothed(event.currentTarget.checked)} />{' '}

@@ -153,3 +153,18 @@ describe('ModelsPanel column widths', () => {
     expect(within(row('alpha')).getAllByRole('button').map((b) => b.textContent)).toEqual(['Load', 'Delete']);
   });
 });
+
+describe('ModelsPanel Compare', () => {
+  it('offers Compare on each adapter (a user key too: it changes nothing on the server)', () => {
+    setStatus({ ...statusWith(['alpha', 'beta'], 'beta'), access: { role: 'user', keysRequired: true } });
+    const onCompare = vi.fn();
+    render(() => <ModelsPanel onCompare={onCompare} />);
+    expect(within(row('base')).queryByRole('button', { name: 'Compare' })).toBeNull();
+    const compare = within(row('alpha')).getByRole('button', { name: 'Compare' });
+    expect(compare).toBeEnabled();
+    fireEvent.click(compare);
+    expect(onCompare).toHaveBeenCalledWith('alpha');
+    expect(requestMock).not.toHaveBeenCalled();
+    expect(row('alpha').querySelector('.ft-swap-ghost')).toHaveTextContent('Compare');
+  });
+});

@@ -39,7 +39,7 @@ async function perform(action: Action): Promise<string | undefined> {
   return data.deleteAdapter.ok ? undefined : (data.deleteAdapter.error ?? `could not delete ${action.name}`);
 }
 
-export function ModelsPanel() {
+export function ModelsPanel(props: { onCompare?: (adapterName: string) => void } = {}) {
   // without an inference worker the status query fails as a whole: list the registry on its own then
   const [fallback, setFallback] = createSignal<AdaptersInfo>();
   const fetchFallback = () =>
@@ -152,6 +152,7 @@ export function ModelsPanel() {
                     onAskDelete={() => confirmation.ask(adapter.name)}
                     onDelete={() => void run({ kind: 'delete', name: adapter.name })}
                     onKeep={() => confirmation.keep(adapter.name)}
+                    onCompare={props.onCompare ? () => props.onCompare?.(adapter.name) : undefined}
                   />
                 )}
               </For>
@@ -181,6 +182,7 @@ function ActionsWidth() {
   return (
     <div class="ft-swap-ghost" aria-hidden="true">
       <div class="row-actions">
+        <span class="button">Compare</span>
         <span class="button">Unload</span>
         <span class="button">Delete</span>
       </div>
@@ -203,6 +205,8 @@ function AdapterRow(props: {
   onAskDelete: () => void;
   onDelete: () => void;
   onKeep: () => void;
+  /** open the comparison of this adapter with the base model */
+  onCompare?: () => void;
 }) {
   const nameId = () => `ft-model-${props.adapter.name}`;
   return (
@@ -229,6 +233,16 @@ function AdapterRow(props: {
             when={props.confirming}
             fallback={
               <div class="row-actions">
+                <Show when={props.onCompare}>
+                  <button
+                    type="button"
+                    aria-describedby={nameId()}
+                    title="Ask it questions beside the base model"
+                    onClick={() => props.onCompare?.()}
+                  >
+                    Compare
+                  </button>
+                </Show>
                 <button
                   type="button"
                   id={confirmId(props.adapter.name, 'toggle')}

@@ -175,7 +175,7 @@ export function ProgressPanel(props: {
                   <div style={{ width: `${percent()}%` }} />
                 </div>
               </Show>
-              <LossChart losses={job().losses} title="Training loss" />
+              <LossChart losses={job().losses} evals={job().evals} bestStep={job().bestStep} title="Training loss" />
               <Show when={job().state === 'failed' || (job().state === 'cancelled' && job().error)}>
                 <p class={job().state === 'failed' ? 'alert' : 'muted'} data-testid="job-error">
                   {job().error ?? 'the job failed'}

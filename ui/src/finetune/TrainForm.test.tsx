@@ -1,20 +1,24 @@
 import { cleanup, fireEvent, render, screen, waitFor } from '@solidjs/testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/errors';
-import type { FineTuneInput, FineTuneResult } from '../api/operations';
+import type { Dataset, FineTuneInput, FineTuneResult } from '../api/operations';
 import { TrainForm } from './TrainForm';
 
 afterEach(cleanup);
 
 const ok: FineTuneResult = { ok: true, error: null, jobId: 'job-1', queuePosition: 0, errorCode: null };
 
-function setup(result: FineTuneResult | Error = ok, conflict?: (name: string) => string | undefined) {
+function setup(
+  result: FineTuneResult | Error = ok,
+  conflict?: (name: string) => string | undefined,
+  datasets?: Dataset[],
+) {
   const start = vi.fn(async (_input: FineTuneInput) => {
     if (result instanceof Error) throw result;
     return result;
   });
   const onStarted = vi.fn();
-  render(() => <TrainForm start={start} onStarted={onStarted} conflict={conflict} />);
+  render(() => <TrainForm start={start} onStarted={onStarted} conflict={conflict} datasets={datasets} />);
   const input = (id: string) => document.getElementById(id) as HTMLInputElement;
   const type = (id: string, value: string) => fireEvent.input(input(id), { target: { value } });
   const submit = () => fireEvent.click(screen.getByRole('button', { name: 'Start training' }));
@@ -150,5 +154,151 @@ describe('TrainForm', () => {
     submit();
     expect(await screen.findByTestId('error-ft-name')).toHaveTextContent('exists already');
     expect(start).not.toHaveBeenCalled();
+  });
+});
+
+const uploaded: Dataset[] = [
+  { name: 'support', format: 'chat', rows: 60, tokens: 5000, sizeBytes: 9000, createdAt: '2025-01-01T00:00:00Z' },
+  { name: 'support-eval', format: 'chat', rows: 12, tokens: 900, sizeBytes: 1500, createdAt: '2025-01-01T00:00:00Z' },
+];
+const refused = (errorField: string, error: string): FineTuneResult => ({
+  ok: false,
+  error,
+  jobId: null,
+  queuePosition: null,
+  errorCode: 'BAD_REQUEST',
+  errorField,
+});
+
+describe('TrainForm datasets and evaluation', () => {
+  const select = (id: string) => document.getElementById(id) as HTMLSelectElement;
+  const choose = (id: string, value: string) => fireEvent.change(select(id), { target: { value } });
+
+  it('picks the dataset from bundled and the uploaded ones', async () => {
+    const { start, type, submit } = setup(ok, undefined, uploaded);
+    const options = [...select('ft-dataset').options].map((o) => [o.value, o.textContent]);
+    expect(options).toEqual([
+      ['bundled', 'bundled (the shipped instruction set)'],
+      ['support', 'support (chat, 60 rows)'],
+      ['support-eval', 'support-eval (chat, 12 rows)'],
+      ['@other', 'Another: type its name…'],
+    ]);
+    choose('ft-dataset', 'support');
+    expect(select('ft-dataset')).toHaveValue('support');
+    type('ft-name', 'my-lora');
+    submit();
+    await waitFor(() => expect(start).toHaveBeenCalledWith(expect.objectContaining({ datasetName: 'support' })));
+  });
+
+  it('keeps a way to type another dataset, checked like before', async () => {
+    const { start, input, type, submit } = setup(ok, undefined, uploaded);
+    choose('ft-dataset', '@other');
+    const other = input('ft-dataset-other');
+    await waitFor(() => expect(other).toHaveFocus());
+    expect(screen.getByLabelText('Dataset file or hub id')).toBe(other);
+    type('ft-dataset-other', '/etc/hostname');
+    type('ft-name', 'my-lora');
+    submit();
+    expect(await screen.findByTestId('error-ft-dataset')).toHaveTextContent(/\.json or \.jsonl/);
+    expect(other).toHaveAttribute('aria-invalid', 'true');
+    expect(other).toHaveFocus();
+    type('ft-dataset-other', 'tatsu-lab/alpaca');
+    submit();
+    await waitFor(() => expect(start).toHaveBeenCalledWith(expect.objectContaining({ datasetName: 'tatsu-lab/alpaca' })));
+    // back to the list: the text field goes
+    choose('ft-dataset', 'bundled');
+    expect(document.getElementById('ft-dataset-other')).toBeNull();
+  });
+
+  it("shows the server's dataset error beside the typed name", async () => {
+    const { input, type, submit } = setup(refused('datasetName', "no dataset 'nope.jsonl' in /data/datasets"), undefined, uploaded);
+    choose('ft-dataset', '@other');
+    type('ft-dataset-other', 'nope.jsonl');
+    type('ft-name', 'my-lora');
+    submit();
+    expect(await screen.findByTestId('error-ft-dataset')).toHaveTextContent('nope.jsonl');
+    expect(input('ft-dataset-other')).toHaveFocus();
+  });
+
+  it('labels the evaluation and checkpoint fields', () => {
+    setup(ok, undefined, uploaded);
+    for (const [label, id] of [
+      ['Validation dataset', 'ft-validation'],
+      ['Validation fraction', 'ft-val-fraction'],
+      ['Evaluate every', 'ft-eval-every'],
+      ['Early stopping patience', 'ft-patience'],
+      ['Checkpoint every', 'ft-checkpoint-every'],
+    ]) {
+      expect(screen.getByLabelText(new RegExp(`^${label}`))).toHaveAttribute('id', id);
+    }
+    expect([...select('ft-validation').options].map((o) => o.value)).toEqual(['', 'support', 'support-eval']);
+  });
+
+  it('sends the evaluation settings only when given', async () => {
+    const { start, type, submit } = setup(ok, undefined, uploaded);
+    type('ft-name', 'a');
+    submit();
+    await waitFor(() => expect(start).toHaveBeenCalledTimes(1));
+    const first = start.mock.calls[0][0];
+    for (const key of ['validationDataset', 'validationFraction', 'evalEverySteps', 'earlyStoppingPatience', 'checkpointEverySteps']) {
+      expect(first).not.toHaveProperty(key);
+    }
+    type('ft-name', 'b');
+    choose('ft-dataset', 'support');
+    type('ft-val-fraction', '0.2');
+    type('ft-eval-every', '2');
+    type('ft-patience', '3');
+    type('ft-checkpoint-every', '10');
+    submit();
+    await waitFor(() => expect(start).toHaveBeenCalledTimes(2));
+    expect(start.mock.calls[1][0]).toMatchObject({
+      adapterName: 'b',
+      datasetName: 'support',
+      validationFraction: 0.2,
+      evalEverySteps: 2,
+      earlyStoppingPatience: 3,
+      checkpointEverySteps: 10,
+    });
+  });
+
+  it('sends a validation dataset, and refuses a fraction beside it', async () => {
+    const { start, type, submit } = setup(ok, undefined, uploaded);
+    type('ft-name', 'a');
+    choose('ft-validation', 'support-eval');
+    type('ft-val-fraction', '0.2');
+    submit();
+    expect(await screen.findByTestId('error-ft-val-fraction')).toHaveTextContent(/not both/);
+    expect(start).not.toHaveBeenCalled();
+    type('ft-val-fraction', '');
+    submit();
+    await waitFor(() => expect(start).toHaveBeenCalledWith(expect.objectContaining({ validationDataset: 'support-eval' })));
+  });
+
+  it('checks the evaluation numbers like the others', async () => {
+    const { start, type, submit } = setup(ok, undefined, uploaded);
+    type('ft-name', 'a');
+    type('ft-val-fraction', '0.6');
+    type('ft-eval-every', '0');
+    type('ft-patience', '1.5');
+    type('ft-checkpoint-every', 'often');
+    submit();
+    expect(await screen.findByTestId('error-ft-val-fraction')).toHaveTextContent('Use at most 0.5.');
+    expect(screen.getByTestId('error-ft-eval-every')).toHaveTextContent('Must be at least 1.');
+    expect(screen.getByTestId('error-ft-patience')).toHaveTextContent('Enter a whole number.');
+    expect(screen.getByTestId('error-ft-checkpoint-every')).toHaveTextContent('Enter a number.');
+    expect(start).not.toHaveBeenCalled();
+    type('ft-val-fraction', '0');
+    expect(screen.queryByTestId('error-ft-val-fraction')).toBeNull();
+  });
+
+  it("shows the server's error beside the evaluation field it names", async () => {
+    const { input, type, submit } = setup(refused('validationDataset', "no uploaded dataset 'gone'"), undefined, uploaded);
+    type('ft-name', 'my-lora');
+    choose('ft-validation', 'support-eval');
+    submit();
+    expect(await screen.findByTestId('error-ft-validation')).toHaveTextContent("no uploaded dataset 'gone'");
+    expect(select('ft-validation')).toHaveAttribute('aria-invalid', 'true');
+    expect(select('ft-validation')).toHaveFocus();
+    expect(input('ft-name')).toHaveAttribute('aria-invalid', 'false');
   });
 });

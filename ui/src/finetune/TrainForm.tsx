@@ -1,13 +1,14 @@
 /** The "Train new LoRA adapter" form: checks its fields like the server does, then starts a fine-tune. */
-import { createSignal, Show } from 'solid-js';
+import { createSignal, For, Show } from 'solid-js';
 import { canChangeServer } from '../shell/access';
 import { describe } from '../api/errors';
 import { request } from '../api/http';
-import { START_FINE_TUNE, type FineTuneInput, type FineTuneResult } from '../api/operations';
+import { START_FINE_TUNE, type Dataset, type FineTuneInput, type FineTuneResult } from '../api/operations';
 import { Field } from './Field';
 import { formatQueuePosition } from './format';
 import { focusField } from './reveal';
 import {
+  BUNDLED_DATASET,
   DEFAULT_VALUES,
   MAX_NAME_LENGTH,
   NUMBER_RULES,
@@ -27,7 +28,17 @@ export const FIELD_IDS: Record<FieldKey, string> = {
   loraR: 'ft-lora-r',
   loraAlpha: 'ft-lora-alpha',
   maxSteps: 'ft-max-steps',
+  validationDataset: 'ft-validation',
+  validationFraction: 'ft-val-fraction',
+  evalEverySteps: 'ft-eval-every',
+  earlyStoppingPatience: 'ft-patience',
+  checkpointEverySteps: 'ft-checkpoint-every',
 };
+
+/** The dataset select's value for "another dataset, typed" (no dataset name starts with '@'). */
+export const OTHER_DATASET = '@other';
+/** The input where another dataset's name is typed. */
+export const OTHER_DATASET_ID = 'ft-dataset-other';
 const ORDER = Object.keys(FIELD_IDS) as FieldKey[];
 
 export async function startFineTune(input: FineTuneInput): Promise<FineTuneResult> {
@@ -47,6 +58,8 @@ export function TrainForm(props: {
   onStarted?: (jobId: string) => void;
   /** why this adapter name cannot be used now (taken, being trained), checked before sending */
   conflict?: (name: string) => string | undefined;
+  /** the uploaded datasets, to pick from for training and for evaluation */
+  datasets?: readonly Dataset[];
 }) {
   const [values, setValues] = createSignal<FormValues>({ ...DEFAULT_VALUES });
   const [errors, setErrors] = createSignal<FieldErrors>({});
@@ -55,6 +68,16 @@ export function TrainForm(props: {
   const [formError, setFormError] = createSignal<string>();
   const [notice, setNotice] = createSignal<string>();
   const [submitting, setSubmitting] = createSignal(false);
+  /** the dataset is typed (a file in DATASET_DIR, a hub id), not picked from the list */
+  const [typing, setTyping] = createSignal(false);
+  const uploaded = () => props.datasets ?? [];
+  const isUploaded = (name: string) => uploaded().some((d) => d.name === name);
+  const datasetChoice = () => {
+    const name = values().datasetName.trim();
+    if (typing()) return OTHER_DATASET;
+    if (name === '' || name.toLowerCase() === BUNDLED_DATASET) return BUNDLED_DATASET;
+    return name;
+  };
 
   const check = (current: FormValues): FieldErrors => {
     const found = validate(current).errors;
@@ -73,7 +96,8 @@ export function TrainForm(props: {
   };
 
   const focus = (key: FieldKey) => {
-    const field = document.getElementById(FIELD_IDS[key]);
+    const id = key === 'datasetName' && typing() ? OTHER_DATASET_ID : FIELD_IDS[key];
+    const field = document.getElementById(id);
     if (field) focusField(field);
   };
 
@@ -119,6 +143,19 @@ export function TrainForm(props: {
     }
   }
 
+  const chooseDataset = (choice: string) => {
+    if (choice === OTHER_DATASET) {
+      setTyping(true);
+      set('datasetName')('');
+      queueMicrotask(() => document.getElementById(OTHER_DATASET_ID)?.focus());
+      return;
+    }
+    setTyping(false);
+    set('datasetName')(choice);
+  };
+  const datasetDescribedBy = () =>
+    ['ft-dataset-hint', errorOf('datasetName') ? 'ft-dataset-error' : ''].filter(Boolean).join(' ');
+
   const field = (key: FieldKey) => ({
     id: FIELD_IDS[key],
     value: values()[key],
@@ -137,12 +174,61 @@ export function TrainForm(props: {
           hint={`Letters, digits, '.', '_' and '-'; up to ${MAX_NAME_LENGTH} characters; no leading or trailing dot.`}
           placeholder="e.g. support-bot-v1"
         />
-        <Field
-          {...field('datasetName')}
-          label="Dataset"
-          hint="'bundled' (the shipped instruction set), a .json/.jsonl file in the training host's dataset folder (DATASET_DIR), or a Hugging Face id."
-          placeholder="bundled"
-        />
+        <div class="field">
+          <label for={FIELD_IDS.datasetName}>Dataset</label>
+          {/* `selected` on each option (not `value` on the select) keeps the choice shown while the list changes */}
+          <select
+            id={FIELD_IDS.datasetName}
+            aria-invalid={errorOf('datasetName') && !typing() ? 'true' : 'false'}
+            aria-describedby={datasetDescribedBy()}
+            onChange={(event) => chooseDataset(event.currentTarget.value)}
+          >
+            <option value={BUNDLED_DATASET} selected={datasetChoice() === BUNDLED_DATASET}>
+              bundled (the shipped instruction set)
+            </option>
+            <For each={uploaded()}>
+              {(dataset) => (
+                <option value={dataset.name} selected={datasetChoice() === dataset.name}>
+                  {dataset.name} ({dataset.format}, {dataset.rows.toLocaleString('en-US')} rows)
+                </option>
+              )}
+            </For>
+            <Show when={!typing() && datasetChoice() !== BUNDLED_DATASET && !isUploaded(datasetChoice())}>
+              <option value={datasetChoice()} selected>
+                {datasetChoice()} (not uploaded)
+              </option>
+            </Show>
+            <option value={OTHER_DATASET} selected={typing()}>
+              Another: type its name…
+            </option>
+          </select>
+          <Show when={typing()}>
+            <label for={OTHER_DATASET_ID} class="ft-sublabel">
+              Dataset file or hub id
+            </label>
+            <input
+              id={OTHER_DATASET_ID}
+              type="text"
+              autocomplete="off"
+              autocapitalize="off"
+              spellcheck={false}
+              value={values().datasetName}
+              placeholder="mine.jsonl or tatsu-lab/alpaca"
+              aria-invalid={errorOf('datasetName') ? 'true' : 'false'}
+              aria-describedby={datasetDescribedBy()}
+              onInput={(event) => set('datasetName')(event.currentTarget.value)}
+            />
+          </Show>
+          <span id="ft-dataset-hint" class="muted ft-hint">
+            An uploaded dataset (see Datasets), 'bundled', or another: a .json/.jsonl file in the training host's dataset
+            folder (DATASET_DIR) or a Hugging Face id.
+          </span>
+          <Show when={errorOf('datasetName')}>
+            <span id="ft-dataset-error" class="field-error" data-testid="error-ft-dataset">
+              {errorOf('datasetName')}
+            </span>
+          </Show>
+        </div>
         <fieldset class="ft-fieldset">
           <legend>Training</legend>
           <div class="form-grid">
@@ -178,6 +264,76 @@ export function TrainForm(props: {
               inputMode="numeric"
               hint="Optional cap. Empty: no cap."
               placeholder={placeholder('maxSteps', 'no cap')}
+            />
+            <Field
+              {...field('checkpointEverySteps')}
+              label="Checkpoint every"
+              inputMode="numeric"
+              hint="Steps between saved checkpoints (a job whose worker died resumes from the last). Empty: about every 2 minutes."
+              placeholder="auto"
+            />
+          </div>
+        </fieldset>
+        <fieldset class="ft-fieldset">
+          <legend>Evaluation</legend>
+          <div class="form-grid">
+            <div class="field">
+              <label for={FIELD_IDS.validationDataset}>Validation dataset</label>
+              <select
+                id={FIELD_IDS.validationDataset}
+                aria-invalid={errorOf('validationDataset') ? 'true' : 'false'}
+                aria-describedby={
+                  ['ft-validation-hint', errorOf('validationDataset') ? 'ft-validation-error' : '']
+                    .filter(Boolean)
+                    .join(' ')
+                }
+                onChange={(event) => set('validationDataset')(event.currentTarget.value)}
+              >
+                <option value="" selected={values().validationDataset === ''}>
+                  None
+                </option>
+                <For each={uploaded()}>
+                  {(dataset) => (
+                    <option value={dataset.name} selected={values().validationDataset === dataset.name}>
+                      {dataset.name}
+                    </option>
+                  )}
+                </For>
+                <Show when={values().validationDataset !== '' && !isUploaded(values().validationDataset)}>
+                  <option value={values().validationDataset} selected>
+                    {values().validationDataset} (deleted)
+                  </option>
+                </Show>
+              </select>
+              <span id="ft-validation-hint" class="muted ft-hint">
+                An uploaded dataset to evaluate on. None: hold out a fraction of the training rows.
+              </span>
+              <Show when={errorOf('validationDataset')}>
+                <span id="ft-validation-error" class="field-error" data-testid="error-ft-validation">
+                  {errorOf('validationDataset')}
+                </span>
+              </Show>
+            </div>
+            <Field
+              {...field('validationFraction')}
+              label="Validation fraction"
+              inputMode="decimal"
+              hint="0 to 0.5 of the rows, held out when no validation dataset is chosen. Empty: 0.1 from 50 rows on, else none."
+              placeholder="auto"
+            />
+            <Field
+              {...field('evalEverySteps')}
+              label="Evaluate every"
+              inputMode="numeric"
+              hint="Steps between evaluations on the held-out rows (step 0 is the base model). Empty: about 10 in all."
+              placeholder="auto"
+            />
+            <Field
+              {...field('earlyStoppingPatience')}
+              label="Early stopping patience"
+              inputMode="numeric"
+              hint="Stop after this many evaluations without a lower loss, keeping the best adapter. Empty: never stop early."
+              placeholder="off"
             />
           </div>
         </fieldset>

@@ -134,3 +134,51 @@ describe('stages and pace', () => {
     expect(recorded.started).toBe('2025-01-01T00:00:10.000000Z');
   });
 });
+
+describe('evaluation losses', () => {
+  const running = () => applyProgress(fromRecord(job({ jobId: 'e', state: 'queued' })), progress({ jobId: 'e', state: 'running', step: 0 }));
+
+  it('adds the evaluation loss of the events that carry one, step 0 included, and the best step', () => {
+    let live = running();
+    live = applyProgress(live, progress({ jobId: 'e', step: 0, evalLoss: 2.5 }));
+    live = applyProgress(live, progress({ jobId: 'e', step: 1, loss: 2.4 }));
+    live = applyProgress(live, progress({ jobId: 'e', step: 2, loss: 2.2, evalLoss: 2.1, bestStep: 2 }));
+    live = applyProgress(live, progress({ jobId: 'e', step: 3, loss: 2.0 }));
+    expect(live.evals).toEqual([
+      { step: 0, loss: 2.5 },
+      { step: 2, loss: 2.1 },
+    ]);
+    expect(live.losses).toEqual([2.4, 2.2, 2.0]);
+    expect(live.bestStep).toBe(2);
+  });
+
+  it('skips missing and non-finite evaluation losses and keeps one per step', () => {
+    let live = running();
+    live = applyProgress(live, progress({ jobId: 'e', step: 2, evalLoss: Number.NaN }));
+    live = applyProgress(live, progress({ jobId: 'e', step: 2, evalLoss: null }));
+    expect(live.evals).toEqual([]);
+    live = applyProgress(live, progress({ jobId: 'e', step: 2, evalLoss: 1.5 }));
+    live = applyProgress(live, progress({ jobId: 'e', step: 2, evalLoss: 1.4 }));
+    expect(live.evals).toEqual([{ step: 2, loss: 1.4 }]);
+  });
+
+  it('starts afresh when a job starts running again', () => {
+    const before = { ...unknownJob('e'), evals: [{ step: 0, loss: 3 }], bestStep: 4 };
+    const live = applyProgress(before, progress({ jobId: 'e', state: 'running', step: 0 }));
+    expect(live.evals).toEqual([]);
+    expect(live.bestStep).toBeNull();
+  });
+
+  it("reads a record's evaluation history, and fills in what the live updates missed", () => {
+    const record = job({ jobId: 'e', state: 'running', step: 4, evalHistory: [{ step: 0, loss: 2.5 }, { step: 2, loss: 2.0 }, { step: 4, loss: 1.9 }], bestStep: 4 });
+    expect(fromRecord(record).evals).toHaveLength(3);
+    let live = running();
+    live = applyProgress(live, progress({ jobId: 'e', step: 2, evalLoss: 2.0, bestStep: 2 }));
+    const merged = applyRecord(live, record);
+    expect(merged.evals.map((p) => p.step)).toEqual([0, 2, 4]);
+    expect(merged.bestStep).toBe(4);
+    // an older record does not move the best step back
+    const older = job({ ...record, evalHistory: [{ step: 0, loss: 2.5 }], bestStep: 0 });
+    expect(applyRecord(merged, older).bestStep).toBe(4);
+  });
+});

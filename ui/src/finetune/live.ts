@@ -1,5 +1,5 @@
 /** Pure job logic: which job is current, and merging its record with live progress updates. */
-import { FINISHED_STATES, type FineTuneJob, type FineTuneProgress } from '../api/operations';
+import { FINISHED_STATES, type EvalPoint, type FineTuneJob, type FineTuneProgress } from '../api/operations';
 import { notePace, type Pace } from './stage';
 
 /** The job the progress panel shows: the list's record, kept up to date by `fineTuneProgress`. */
@@ -16,6 +16,10 @@ export interface LiveJob {
   adapter: string | null;
   /** losses by step: index i holds step i + 1's loss (holes where a step was missed) */
   losses: (number | undefined)[];
+  /** evaluation losses by step, in step order (step 0: the base model, before training) */
+  evals: EvalPoint[];
+  /** the step with the lowest evaluation loss so far, when known */
+  bestStep: number | null;
   /** what a running job is doing (see stage.ts); null when not running or not said */
   stage: string | null;
   /** when it started running (ISO), as recorded; until the record is read, when this page saw it start */
@@ -42,6 +46,8 @@ export function fromRecord(job: FineTuneJob): LiveJob {
     error: job.error,
     adapter: job.adapter,
     losses: [...job.lossHistory],
+    evals: [...(job.evalHistory ?? [])],
+    bestStep: job.bestStep ?? null,
     stage: job.stage ?? null,
     started: job.started,
     finished: job.finished,
@@ -61,6 +67,8 @@ export function unknownJob(jobId: string): LiveJob {
     error: null,
     adapter: null,
     losses: [],
+    evals: [],
+    bestStep: null,
     stage: null,
     started: null,
     finished: null,
@@ -72,6 +80,17 @@ function withLoss(losses: (number | undefined)[], step: number, loss: number | n
   const next = losses.slice();
   next[step - 1] = loss;
   return next;
+}
+
+/** `evals` with `loss` at `step` (replacing one at the same step), in step order; the same array when nothing
+ * changes. */
+export function withEval(evals: EvalPoint[], step: number, loss: number | null | undefined): EvalPoint[] {
+  if (loss == null || !Number.isFinite(loss) || step < 0) return evals;
+  const at = evals.findIndex((p) => p.step === step);
+  if (at >= 0 && evals[at].loss === loss) return evals;
+  const next = evals.filter((p) => p.step !== step);
+  next.push({ step, loss });
+  return next.sort((a, b) => a.step - b.step);
 }
 
 /** `live` after one progress update. Updates older than what is shown (a resubscription starts from the job's
@@ -94,6 +113,8 @@ export function applyProgress(live: LiveJob, update: FineTuneProgress, now: numb
     error: update.error,
     adapter: update.adapter ?? live.adapter,
     losses: withLoss(started ? [] : live.losses, update.step, update.loss),
+    evals: withEval(started ? [] : live.evals, update.step, update.evalLoss),
+    bestStep: update.bestStep ?? (started ? null : live.bestStep),
     stage,
     started: started ? new Date(now).toISOString() : live.started,
     finished: isFinished(update.state) ? (live.finished ?? new Date(now).toISOString()) : live.finished,
@@ -113,6 +134,10 @@ export function applyRecord(live: LiveJob, job: FineTuneJob): LiveJob {
   job.lossHistory.forEach((loss, i) => {
     if (losses[i] === undefined) losses[i] = loss;
   });
+  let evals = live.evals;
+  for (const point of job.evalHistory ?? []) {
+    if (!evals.some((p) => p.step === point.step)) evals = withEval(evals, point.step, point.loss);
+  }
   return {
     ...named,
     step: Math.max(job.step, live.step),
@@ -120,8 +145,13 @@ export function applyRecord(live: LiveJob, job: FineTuneJob): LiveJob {
     stage: live.stage ?? job.stage ?? null,
     queuePosition: job.state === 'queued' ? job.queuePosition : live.queuePosition,
     losses,
+    evals,
+    // the record's best step when it has heard of evaluations as late as the live updates have
+    bestStep: job.bestStep != null && lastEvalStep(job.evalHistory ?? []) >= lastEvalStep(live.evals) ? job.bestStep : live.bestStep,
   };
 }
+
+const lastEvalStep = (evals: readonly EvalPoint[]): number => evals.reduce((last, p) => Math.max(last, p.step), -1);
 
 const newest = (a: string | null | undefined, b: string | null | undefined): number => (b ?? '').localeCompare(a ?? '');
 

@@ -160,3 +160,60 @@ describe('validate', () => {
     );
   });
 });
+
+describe('the evaluation settings', () => {
+  const form = (changes: Partial<FormValues>): FormValues => ({ ...DEFAULT_VALUES, adapterName: 'x', ...changes });
+
+  it('take a fraction from 0 to 0.5 and whole steps from 1', () => {
+    expect(parseNumber('0', NUMBER_RULES.validationFraction)).toEqual({ value: 0 });
+    expect(parseNumber('0.5', NUMBER_RULES.validationFraction)).toEqual({ value: 0.5 });
+    expect(parseNumber('0.51', NUMBER_RULES.validationFraction)).toEqual({ error: 'Use at most 0.5.' });
+    expect(parseNumber('-0.1', NUMBER_RULES.validationFraction)).toEqual({ error: 'Must be at least 0.' });
+    expect(parseNumber('1', NUMBER_RULES.evalEverySteps)).toEqual({ value: 1 });
+    expect(parseNumber('0', NUMBER_RULES.checkpointEverySteps)).toEqual({ error: 'Must be at least 1.' });
+    expect(parseNumber('2.5', NUMBER_RULES.earlyStoppingPatience)).toEqual({ error: 'Enter a whole number.' });
+  });
+
+  it('are left out of the variables when empty (the server decides), never sent as null', () => {
+    const { input } = validate(form({}));
+    expect(input).not.toHaveProperty('validationFraction');
+    expect(input).not.toHaveProperty('validationDataset');
+    expect(input).not.toHaveProperty('evalEverySteps');
+    expect(input).toHaveProperty('maxSteps', null); // the older settings keep sending null for "default"
+  });
+
+  it('are sent when given', () => {
+    const { input } = validate(
+      form({ validationFraction: '0.25', evalEverySteps: '5', earlyStoppingPatience: '2', checkpointEverySteps: '50' }),
+    );
+    expect(input).toMatchObject({
+      validationFraction: 0.25,
+      evalEverySteps: 5,
+      earlyStoppingPatience: 2,
+      checkpointEverySteps: 50,
+    });
+  });
+});
+
+describe('a validation dataset and a fraction', () => {
+  it('are refused together, as the training service does', () => {
+    const both = validate({ ...DEFAULT_VALUES, adapterName: 'x', validationDataset: 'held', validationFraction: '0.2' });
+    expect(both.input).toBeUndefined();
+    expect(both.errors.validationFraction).toMatch(/not both/);
+    expect(validate({ ...DEFAULT_VALUES, adapterName: 'x', validationDataset: 'held' }).input).toMatchObject({
+      validationDataset: 'held',
+    });
+  });
+});
+
+describe('early stopping', () => {
+  const form = (changes: Partial<FormValues>): FormValues => ({ ...DEFAULT_VALUES, adapterName: 'x', ...changes });
+  it('is refused with nothing held out (a fraction of 0 and no validation dataset), as the service does', () => {
+    expect(validate(form({ earlyStoppingPatience: '2', validationFraction: '0' })).errors.earlyStoppingPatience).toMatch(
+      /held-out rows/,
+    );
+    expect(validate(form({ earlyStoppingPatience: '2' })).input).toMatchObject({ earlyStoppingPatience: 2 });
+    expect(validate(form({ earlyStoppingPatience: '2', validationFraction: '0.1' })).input).toBeDefined();
+    expect(validate(form({ earlyStoppingPatience: '2', validationDataset: 'held' })).input).toBeDefined();
+  });
+});

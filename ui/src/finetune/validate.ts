@@ -17,8 +17,18 @@ export interface NumberRule {
   fallback: number | null;
 }
 
-export type NumberKey = 'numSamples' | 'numEpochs' | 'learningRate' | 'loraR' | 'loraAlpha' | 'maxSteps';
-export type FieldKey = 'adapterName' | 'datasetName' | NumberKey;
+export type NumberKey =
+  | 'numSamples'
+  | 'numEpochs'
+  | 'learningRate'
+  | 'loraR'
+  | 'loraAlpha'
+  | 'maxSteps'
+  | 'validationFraction'
+  | 'evalEverySteps'
+  | 'earlyStoppingPatience'
+  | 'checkpointEverySteps';
+export type FieldKey = 'adapterName' | 'datasetName' | 'validationDataset' | NumberKey;
 
 export const NUMBER_RULES: Record<NumberKey, NumberRule> = {
   numSamples: { integer: true, min: 1, max: 100_000, fallback: null },
@@ -27,7 +37,19 @@ export const NUMBER_RULES: Record<NumberKey, NumberRule> = {
   loraR: { integer: true, min: 1, max: 256, fallback: 8 },
   loraAlpha: { integer: true, min: 1, max: 1024, fallback: 16 },
   maxSteps: { integer: true, min: 1, max: 1_000_000, fallback: null },
+  validationFraction: { integer: false, min: 0, max: 0.5, fallback: null },
+  evalEverySteps: { integer: true, min: 1, max: 1_000_000, fallback: null },
+  earlyStoppingPatience: { integer: true, min: 1, max: 1000, fallback: null },
+  checkpointEverySteps: { integer: true, min: 1, max: 1_000_000, fallback: null },
 };
+
+/** The evaluation and checkpoint settings: sent only when given (absent, the server decides), never as null. */
+export const OPTIONAL_KEYS = new Set<NumberKey>([
+  'validationFraction',
+  'evalEverySteps',
+  'earlyStoppingPatience',
+  'checkpointEverySteps',
+]);
 
 /** The form's text, keyed by the GraphQL argument each field sets. */
 export type FormValues = Record<FieldKey, string>;
@@ -41,6 +63,11 @@ export const DEFAULT_VALUES: FormValues = {
   loraR: '8',
   loraAlpha: '16',
   maxSteps: '',
+  validationDataset: '',
+  validationFraction: '',
+  evalEverySteps: '',
+  earlyStoppingPatience: '',
+  checkpointEverySteps: '',
 };
 
 export type FieldErrors = Partial<Record<FieldKey, string>>;
@@ -49,7 +76,12 @@ const NAME_CHARS = /^[A-Za-z0-9._-]*$/;
 
 /** Why `name` cannot name an adapter, or undefined when it can (fields.AdapterName's pattern). */
 export function adapterNameProblem(name: string): string | undefined {
-  if (name === '') return 'Enter a name for the adapter.';
+  return nameProblem(name, 'Enter a name for the adapter.');
+}
+
+/** Why `name` breaks the pattern adapter and dataset names share (`empty`: what to say when there is none). */
+export function nameProblem(name: string, empty: string): string | undefined {
+  if (name === '') return empty;
   if (name.length > MAX_NAME_LENGTH) return `Use at most ${MAX_NAME_LENGTH} characters (this has ${name.length}).`;
   if (!NAME_CHARS.test(name)) {
     const bad = [...name].find((c) => !NAME_CHARS.test(c)) ?? '';
@@ -124,12 +156,27 @@ export function validate(values: FormValues): { errors: FieldErrors; input?: Fin
     if ('error' in parsed) errors[key] = parsed.error;
     else numbers[key] = parsed.value;
   }
+  // services/training/validate.py check_spec_fields: a held-out fraction or a dataset of its own, not both
+  if (values.validationDataset && values.validationFraction.trim() !== '' && !errors.validationFraction) {
+    errors.validationFraction = 'Leave this empty when a validation dataset is chosen: a fraction or a dataset, not both.';
+  }
+  // ... and early stopping watches held-out rows: none with a fraction of 0 and no validation dataset
+  const noneHeldOut = !values.validationDataset && numbers.validationFraction === 0;
+  if (noneHeldOut && values.earlyStoppingPatience.trim() !== '' && !errors.earlyStoppingPatience) {
+    errors.earlyStoppingPatience = 'Needs held-out rows to watch: choose a validation dataset or a fraction above 0.';
+  }
   if (Object.keys(errors).length > 0) return { errors };
   const dataset = values.datasetName.trim();
   const input: FineTuneInput = {
     adapterName: values.adapterName,
     datasetName: dataset === '' || dataset.toLowerCase() === BUNDLED_DATASET ? null : dataset,
   };
-  for (const key of NUMBER_KEYS) input[key] = numbers[key] ?? null;
+  const numberInput = input as Partial<Record<NumberKey, number | null>>;
+  for (const key of NUMBER_KEYS) {
+    const value = numbers[key] ?? null;
+    if (!OPTIONAL_KEYS.has(key)) numberInput[key] = value;
+    else if (value !== null) numberInput[key] = value;
+  }
+  if (values.validationDataset) input.validationDataset = values.validationDataset;
   return { errors, input };
 }
