@@ -9,11 +9,11 @@ import logging
 import math
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from nats.aio.client import Client
@@ -35,6 +35,8 @@ from messages import (
 )
 from services.runtime import Settings, resolve_model
 
+from .child import context as child_context
+from .child import run_child
 from .config import TrainingConfig
 from .data import Prepared
 from .datasets import DatasetStore
@@ -44,7 +46,7 @@ from .publish import publish_adapter
 from .records import JobStore, now_iso
 from .sources import DatasetSource, SourceKind
 from .threads import in_daemon_thread
-from .trainer import VALIDATION_FIELD, Cancelled, Evaluation, Plan, Result, pick_device, train
+from .trainer import VALIDATION_FIELD, Cancelled, Evaluation, Plan, Result, pick_device
 from .validate import check_name_free, find_dataset
 
 CANCELLED_BY_USER = "cancelled by user"
@@ -56,7 +58,9 @@ IN_PROGRESS_EVERY_S = 1.0  # at most this often per step; the heartbeat covers s
 @dataclass(frozen=True)
 class _Total:
     steps: int
-    prepared: Prepared
+    prepared: Prepared  # its counts and questions (the examples stay in the training process)
+    train_rows: int
+    validation_rows: int
 
 
 @dataclass(frozen=True)
@@ -118,8 +122,8 @@ class JobRun:
         self.settings = settings
         self.config = config
         self.log = log
-        self.cancel = threading.Event()
-        self.hand_back = threading.Event()  # the service stops: checkpoint, and give the job back to the queue
+        self.cancel = child_context().Event()  # seen by the training process too
+        self.hand_back = child_context().Event()  # the service stops: checkpoint, and give the job back
         self.cancel_state = JobState.CANCELLED
         self.cancel_reason = CANCELLED_BY_USER
         self.record: JobRecord | None = None  # what this run last wrote
@@ -240,51 +244,47 @@ class JobRun:
         resume = await self._checkpoint()
         loop = asyncio.get_running_loop()
         events = self._events
-        cancel = self.cancel
         log = self.log
         job_id = self.job_id
 
-        def put(event: _Event) -> None:
-            loop.call_soon_threadsafe(events.put_nowait, event)
-
-        class Hooks:
-            def on_phase(self, stage: TrainingStage) -> None:
+        def report(event: tuple[Any, ...]) -> None:
+            """An event tuple from the training process (see `child._PipeHooks`), onto the loop."""
+            kind = event[0]
+            item: _Event
+            if kind == "phase":
+                stage = TrainingStage(event[1])
                 log.info(f"job {stage.value.replace('_', ' ')}", extra={"job_id": job_id})
-                put(_Stage(stage))
+                item = _Stage(stage)
+            elif kind == "prepared":
+                item = _Total(event[2], event[1], train_rows=event[3], validation_rows=event[4])
+            elif kind == "step":
+                item = _Step(event[1], event[2], event[3])
+            elif kind == "eval":
+                item = _Eval(event[1])
+            else:
+                item = _Checkpoint(event[1], event[2])
+            loop.call_soon_threadsafe(events.put_nowait, item)
 
-            def on_prepared(self, prepared: Prepared, total_steps: int) -> None:
-                put(_Total(total_steps, prepared))
-
-            def on_step(self, step: int, loss: float, evaluation: Evaluation | None) -> None:
-                put(_Step(step, loss, evaluation))
-
-            def on_eval(self, evaluation: Evaluation) -> None:
-                put(_Eval(evaluation))
-
-            def on_checkpoint(self, step: int, data: bytes) -> None:
-                put(_Checkpoint(step, data))
-
-        settings, config, spec = self.settings, self.config, self.spec
+        model = resolve_model(self.settings)
+        plan = Plan(
+            spec=self.spec,
+            source=source,
+            model=model,
+            device=device,
+            max_length=self.config.max_length,
+            batch_size=self.config.batch_size,
+            seed=self.config.seed,
+            hf_token=self.settings.hf_token,
+            cancel=self.cancel,
+            hand_back=self.hand_back,
+            validation=validation,
+            overlong=self.config.overlong,
+            checkpoint_every_s=self.config.checkpoint_every_s,
+            resume=resume,
+        )
 
         def work() -> _Trained:
-            model = resolve_model(settings)
-            plan = Plan(
-                spec=spec,
-                source=source,
-                model=model,
-                device=device,
-                max_length=config.max_length,
-                batch_size=config.batch_size,
-                seed=config.seed,
-                hf_token=settings.hf_token,
-                cancel=cancel,
-                hand_back=self.hand_back,
-                validation=validation,
-                overlong=config.overlong,
-                checkpoint_every_s=config.checkpoint_every_s,
-                resume=resume,
-            )
-            return _Trained(model_id=model.model_id, result=train(plan, Hooks(), out_dir))
+            return _Trained(model_id=model.model_id, result=run_child(plan, out_dir, report))
 
         return await in_daemon_thread(work, name=f"train-{self.job_id}")
 
@@ -454,14 +454,14 @@ class JobRun:
             prepared = event.prepared
             self._data = {
                 "data_format": prepared.format.value,
-                "train_rows": len(prepared.train),
-                "validation_rows": len(prepared.validation),
+                "train_rows": event.train_rows,
+                "validation_rows": event.validation_rows,
                 "truncated_rows": prepared.truncated,
                 "dropped_rows": prepared.dropped,
                 "held_out_prompts": prepared.held_out_prompts,
             }
-            extra = {"job_id": self.job_id, "steps": event.steps, "examples": len(prepared.train)}
-            self.log.info("job planned", extra={**extra, "held_out": len(prepared.validation)})
+            extra = {"job_id": self.job_id, "steps": event.steps, "examples": event.train_rows}
+            self.log.info("job planned", extra={**extra, "held_out": event.validation_rows})
         elif isinstance(event, _Eval):
             self._evaluated(event.evaluation)
         elif math.isfinite(event.loss):

@@ -1,4 +1,4 @@
-"""One fine-tune, blocking (run it in a thread): LoRA in float32 on CPU, QLoRA on CUDA as in the seed.
+"""One fine-tune, blocking (`child.run_child` runs it in a process of its own): LoRA in float32 on CPU, QLoRA on CUDA as in the seed.
 
 A plain torch loop, so every optimizer step is reported as it happens and a cancel lands within one
 micro-batch. On CUDA the base model is loaded in 4-bit (nf4), prepared for k-bit training with gradient
@@ -60,6 +60,12 @@ class Cancelled(Exception):
     """The job's cancel event was set; the partial adapter is discarded."""
 
 
+class Flag(Protocol):
+    """A threading or multiprocessing Event."""
+
+    def is_set(self) -> bool: ...
+
+
 class Hooks(Protocol):
     """How the trainer reports; called from the training thread."""
 
@@ -93,8 +99,8 @@ class Plan:
     batch_size: int  # on CPU; CUDA uses the seed's 1 x 8
     seed: int
     hf_token: str | None = None
-    cancel: threading.Event = field(default_factory=threading.Event)
-    hand_back: threading.Event = field(default_factory=threading.Event)  # set with `cancel`: checkpoint first
+    cancel: Flag = field(default_factory=threading.Event)  # a multiprocessing Event in a training process
+    hand_back: Flag = field(default_factory=threading.Event)  # set with `cancel`: checkpoint first
     validation: DatasetSource | None = None  # a held-out dataset of its own (else a fraction of `source`)
     overlong: Overlong = Overlong.TRUNCATE
     checkpoint_every_s: float = 120.0  # when the spec gives no checkpoint_every_steps
