@@ -156,3 +156,30 @@ def test_the_held_out_split() -> None:
     assert split(rows, None, seed=1) == (train, held)  # the same seed, the same split
     assert split(rows[:49], None, seed=1)[1] == []  # under 50 rows: nothing held out by default
     assert len(split(rows[:10], 0.5, seed=1)[1]) == 5
+
+
+@pytest.mark.parametrize(
+    ("num_samples", "fraction", "held"), [(24, None, 0), (60, None, 6), (None, None, 30), (10, 0.5, 10)]
+)
+def test_num_samples_sets_the_rows_a_split_comes_from(
+    tokenizer: Any, base_settings: Any, num_samples: int | None, fraction: float | None, held: int
+) -> None:
+    """`numSamples: 24` on the 306-row bundled set trains 24 and holds out nothing by default (27 rows are
+    under 50), not 30 rows of the whole file."""
+    from messages import FineTuneSpec
+    from services.training.sources import resolve_dataset
+    from services.training.trainer import Plan, load_data
+
+    spec = FineTuneSpec(job_id="j", adapter_name="a", num_samples=num_samples, validation_fraction=fraction)
+    plan = Plan(
+        spec=spec,
+        source=resolve_dataset("bundled", base_settings.model_cache_dir),
+        model=resolve_model(base_settings),
+        device="cpu",
+        max_length=128,
+        batch_size=4,
+        seed=1,
+    )
+    prepared = load_data(plan, tokenizer)
+    assert len(prepared.validation) == held
+    assert len(prepared.train) == (num_samples or 306 - held)

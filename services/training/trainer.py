@@ -1,4 +1,5 @@
-"""One fine-tune, blocking (`child.run_child` runs it in a process of its own): LoRA in float32 on CPU, QLoRA on CUDA as in the seed.
+"""One fine-tune, blocking (`child.run_child` runs it in a process of its own): LoRA in float32 on CPU,
+QLoRA on CUDA as in the seed.
 
 A plain torch loop, so every optimizer step is reported as it happens and a cancel lands within one
 micro-batch. On CUDA the base model is loaded in 4-bit (nf4), prepared for k-bit training with gradient
@@ -34,6 +35,7 @@ from messages import ErrorCode, FineTuneSpec, SwitchboardError, TrainingStage
 from services.runtime import ModelSource
 
 from .data import (
+    DEFAULT_VALIDATION_FRACTION,
     IGNORE,
     Example,
     Prepared,
@@ -163,7 +165,11 @@ def load_data(plan: Plan, tokenizer: Any) -> Prepared:
         train_rows = parsed.rows
     else:
         parsed = load_rows(plan.source, None, plan.hf_token)
-        train_rows, held_out = split(parsed.rows, spec.validation_fraction, plan.seed)
+        rows = parsed.rows
+        if spec.num_samples is not None:  # the held-out share comes from the rows right after those trained on
+            fraction = DEFAULT_VALIDATION_FRACTION if spec.validation_fraction is None else spec.validation_fraction
+            rows = rows[: math.ceil(spec.num_samples / (1.0 - fraction))]
+        train_rows, held_out = split(rows, spec.validation_fraction, plan.seed)
         if spec.num_samples is not None:
             train_rows = train_rows[: spec.num_samples]
     return prepare(train_rows, held_out, parsed.format, tokenizer, plan.max_length, plan.overlong)
