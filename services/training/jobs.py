@@ -19,6 +19,7 @@ import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 
 from messages import (
@@ -31,6 +32,7 @@ from messages import (
     JobState,
     SwitchboardError,
     TrainingStage,
+    subjects,
     utc_timestamp,
 )
 from services.runtime import Settings, resolve_model
@@ -302,6 +304,12 @@ class JobRun:
             return None
         try:
             result = await self.checkpoints.get(self.job_id)
+        except (ObjectNotFoundError, NotFoundError):
+            raise SwitchboardError(
+                ErrorCode.INTERNAL,
+                f"the job's checkpoint at step {step} cannot be read: it is gone from Object Store "
+                f"{subjects.CHECKPOINTS_BUCKET}; submit it again",
+            ) from None
         except Exception as exc:
             raise SwitchboardError(
                 ErrorCode.INTERNAL,

@@ -392,8 +392,9 @@ def _restore(data: bytes, model: Any, optimizer: Any, schedule: Any, total: int,
             worse=int(state["worse"]),
         )
     except Exception as exc:
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
         raise SwitchboardError(
-            ErrorCode.INTERNAL, f"the job's checkpoint cannot be read: {type(exc).__name__}: {exc}"
+            ErrorCode.INTERNAL, f"the job's checkpoint cannot be read ({type(exc).__name__}: {first}); submit it again"
         ) from exc
 
 
