@@ -339,7 +339,8 @@ class FineTuneResult:
     error_field: str | None = strawberry.field(
         default=None,
         description="startFineTune: the argument the error is about (adapterName, datasetName, numSamples, "
-        "numEpochs, learningRate, loraR, loraAlpha, maxSteps), null when it is about none",
+        "numEpochs, learningRate, loraR, loraAlpha, maxSteps, validationDataset, validationFraction, evalEverySteps, "
+        "earlyStoppingPatience, checkpointEverySteps), null when it is about none",
     )
 
 
