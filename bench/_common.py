@@ -249,9 +249,11 @@ class StreamRead:
 
 
 async def read_stream(sock: GqlSocket, timeout: float = 60.0) -> StreamRead:
-    """Read `inferStream` frames until `complete`, checking that `seq` counts from 0 with no gap.
+    """Read `inferStream` frames until `complete`, checking that `seq` only goes forward (a frame that carries
+    several coalesced chunks has the last one's seq: README, "Under load a `next` may carry more than one token").
 
-    Raises RuntimeError on a GraphQL error, a seq gap, or a stream that completes without its final chunk."""
+    Raises RuntimeError on a GraphQL error, a seq that goes back, or a stream that completes without its final
+    chunk."""
     first: int | None = None
     end: int | None = None
     parts: list[str] = []
@@ -265,9 +267,9 @@ async def read_stream(sock: GqlSocket, timeout: float = 60.0) -> StreamRead:
             if frame["payload"].get("errors"):
                 raise RuntimeError(f"gateway error: {frame['payload']['errors']}")
             chunk: dict[str, Any] = frame["payload"]["data"]["inferStream"]
-            if chunk["seq"] != expected_seq:
-                raise RuntimeError(f"seq {chunk['seq']} where {expected_seq} was expected")
-            expected_seq += 1
+            if chunk["seq"] < expected_seq:  # a frame may carry several chunks (seq jumps), never go back
+                raise RuntimeError(f"seq {chunk['seq']} where {expected_seq} or later was expected")
+            expected_seq = chunk["seq"] + 1
             if chunk["token"]:
                 parts.append(chunk["token"])
                 if first is None:
