@@ -288,6 +288,36 @@ def test_a_key_file_that_holds_no_key_is_refused_not_ignored(
         ApiKeys.from_env()
 
 
+def test_a_key_file_with_a_byte_order_mark_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saved by a Windows editor: the BOM is not part of the first key (it used to make it never match)."""
+    secret = tmp_path / "keys"
+    secret.write_bytes(b"\xef\xbb\xbffile-admin-key-0123456789\r\nsecond-admin-key-012345\r\n")
+    monkeypatch.setenv("GATEWAY_ADMIN_KEYS_FILE", str(secret))
+    keys = ApiKeys.from_env()
+    assert keys.role_of("file-admin-key-0123456789") is Role.ADMIN
+    assert keys.role_of("second-admin-key-012345") is Role.ADMIN
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "char"),
+    [
+        ("good-admin-key-0123456789\nbad key with spaces 0123\n", 2, "' '"),
+        ("# keys\n\ngood-admin-key-0123456789, clé-admin-0123456789\n", 3, "'é'"),
+        ("tab\tinside-admin-key-0123456789\n", 1, "'\\t'"),
+    ],
+)
+def test_a_key_a_header_cannot_carry_is_refused_with_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, line: int, char: str
+) -> None:
+    secret = tmp_path / "keys"
+    secret.write_text(content, encoding="utf-8")
+    monkeypatch.setenv("GATEWAY_ADMIN_KEYS_FILE", str(secret))
+    with pytest.raises(SwitchboardError) as caught:
+        ApiKeys.from_env()
+    assert f"line {line}: a key holds {char}" in caught.value.message, caught.value.message
+    assert "GATEWAY_ADMIN_KEYS_FILE=" in caught.value.message
+
+
 def test_a_key_variable_that_holds_no_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GATEWAY_USER_KEYS", ",,,")
     with pytest.raises(SwitchboardError, match="GATEWAY_USER_KEYS is set but holds no key"):

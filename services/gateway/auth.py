@@ -110,27 +110,46 @@ class ApiKeys:
         return found
 
 
-def _split(text: str) -> list[str]:
+def _split(text: str, source: str) -> list[str]:
+    """The keys in `text`: comma- or line-separated, `#` starts a comment, spaces around a key dropped.
+
+    Raises:
+        SwitchboardError: BAD_REQUEST naming `source` and the line, for a key with a character an
+            `Authorization: Bearer` header cannot carry (RFC 7230 field values; keys are printable ASCII
+            without spaces), so such a key is refused at start instead of never matching.
+    """
     keys: list[str] = []
-    for line in text.splitlines():
-        line = line.split("#", 1)[0]
-        keys.extend(part.strip() for part in line.split(",") if part.strip())
+    for number, line in enumerate(text.splitlines(), start=1):
+        for part in line.split("#", 1)[0].split(","):
+            key = part.strip()
+            if not key:
+                continue
+            bad = next((c for c in key if not 0x21 <= ord(c) <= 0x7E), None)
+            if bad is not None:
+                raise SwitchboardError(
+                    ErrorCode.BAD_REQUEST,
+                    f"{source}, line {number}: a key holds {bad!r} (U+{ord(bad):04X}), which an Authorization "
+                    "header cannot carry; a key is printable ASCII without spaces",
+                )
+            keys.append(key)
     return keys
 
 
 def _keys(name: str) -> list[str]:
     """The keys `name` and `name_FILE` give. A source that is set but holds no key is an error, not "no keys":
-    a gateway must not fall open because a secret file came up empty."""
+    a gateway must not fall open because a secret file came up empty. A file is read as UTF-8, with or
+    without a byte-order mark (Windows editors write one)."""
     raw = os.environ.get(name, "")
-    keys = _split(raw)
+    keys = _split(raw, name)
     if raw.strip() and not keys:
         raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name} is set but holds no key")
     path = os.environ.get(f"{name}_FILE", "").strip()
     if path:
         try:
-            found = _split(Path(path).expanduser().read_text())
+            text = Path(path).expanduser().read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name}_FILE={path}: cannot read it ({exc})") from exc
+        found = _split(text, f"{name}_FILE={path}")
         if not found:
             raise SwitchboardError(ErrorCode.BAD_REQUEST, f"{name}_FILE={path} holds no key")
         keys += found
