@@ -200,3 +200,20 @@ async def test_transport_errors_under_v1_have_openais_shape(base_url: str) -> No
             assert response.status == 405 and "error" in await response.json()
         async with session.get(f"{base_url}/nothing-here") as response:
             assert response.status == 404 and "error" in await response.json()
+
+
+async def test_an_explicit_null_means_not_given(client: openai.AsyncOpenAI) -> None:
+    """Issue 22, item 4: `max_tokens: 3` beside `"max_completion_tokens": null` stops at 3 tokens (it ran to the
+    default 256), and a null for a field Switchboard does not take (`tools`) asks for nothing."""
+    nulls = {"max_completion_tokens": None, "tools": None, "temperature": None, "stop": None, "seed": None}
+    chat = await client.chat.completions.create(
+        model=BUNDLED_MODEL_ID,
+        messages=[{"role": "user", "content": "Write a long story about a dragon."}],
+        max_tokens=3,
+        extra_body=nulls,
+    )
+    assert chat.usage is not None and chat.usage.completion_tokens == 3 and chat.choices[0].finish_reason == "length"
+    text = await client.completions.create(
+        model=BUNDLED_MODEL_ID, prompt="Write a long story about a dragon.", max_tokens=3, extra_body=nulls
+    )
+    assert text.usage is not None and text.usage.completion_tokens == 3

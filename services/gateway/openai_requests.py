@@ -89,8 +89,11 @@ def read_completion(body: object) -> OpenAIRequest:
 
 
 def _object(body: object, allowed: frozenset[str]) -> dict[str, Any]:
+    """The body's fields, an explicit `null` read as "not given" (clients send unset fields so: a null
+    `max_completion_tokens` must not hide `max_tokens`, a null `tools` asks for nothing)."""
     if not isinstance(body, dict):
         raise OpenAIRequestError("the request body must be a JSON object", None)
+    body = {name: value for name, value in body.items() if value is not None}
     for name, value in body.items():
         if name in allowed or value in _HARMLESS.get(name, ()):
             continue
