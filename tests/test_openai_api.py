@@ -217,3 +217,21 @@ async def test_an_explicit_null_means_not_given(client: openai.AsyncOpenAI) -> N
         model=BUNDLED_MODEL_ID, prompt="Write a long story about a dragon.", max_tokens=3, extra_body=nulls
     )
     assert text.usage is not None and text.usage.completion_tokens == 3
+
+
+async def test_every_answer_to_an_allowed_origin_carries_cors_headers(base_url: str) -> None:
+    """Issue 22, item 8: a streamed answer (prepared inside its handler) carried no Access-Control-Allow-Origin,
+    so a browser could not read it; now streamed, whole and error answers all do, for an allowed origin only."""
+    body = {"model": BUNDLED_MODEL_ID, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
+    async with aiohttp.ClientSession() as session:
+        for extra, origin, expect in [
+            ({"stream": True}, "http://localhost:3000", "http://localhost:3000"),
+            ({}, "http://127.0.0.1:3000", "http://127.0.0.1:3000"),
+            ({"max_tokens": 0}, "http://localhost:3000", "http://localhost:3000"),  # a 400
+            ({"stream": True}, "http://evil.example", None),
+        ]:
+            async with session.post(
+                f"{base_url}/chat/completions", json={**body, **extra}, headers={"Origin": origin}
+            ) as response:
+                await response.read()
+                assert response.headers.get("Access-Control-Allow-Origin") == expect, (extra, origin, response.status)

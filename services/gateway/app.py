@@ -122,12 +122,24 @@ def cors_middleware(origins: tuple[str, ...]) -> Middleware:
             response.headers["Access-Control-Max-Age"] = "600"
         else:
             response = await handler(request)
-        if permitted and origin and not response.prepared:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
         return response
 
     return middleware
+
+
+def cors_on_prepare(origins: tuple[str, ...]) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """Every response to an allowed origin gets its CORS headers just before it is sent (aiohttp's
+    `on_response_prepare`): streamed ones too (an OpenAI stream or a long answer is prepared inside its
+    handler, past where a middleware could still add a header), errors too."""
+    allowed = set(origins)
+
+    async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+        origin = request.headers.get("Origin", "").rstrip("/")
+        if origin and ("*" in allowed or origin in allowed):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+
+    return on_prepare
 
 
 # strawberry's and aiohttp's plain-text refusals of a request -> what to tell the caller
@@ -197,6 +209,7 @@ def build_app(
         open_paths = frozenset({"/metrics"}) if config.metrics_open else frozenset()
         middlewares.append(access_middleware(config.keys, open_paths))
     app = web.Application(middlewares=middlewares, client_max_size=config.max_message_bytes)
+    app.on_response_prepare.append(cors_on_prepare(config.cors_origins))
     view = SwitchboardView(nc, config, metrics, inference or InferenceClient(nc, config, metrics))
     app.router.add_route("*", "/graphql", view)
     OpenAIRoutes(view.context).register(app)
