@@ -133,6 +133,26 @@ class Progress(msgspec.Struct, frozen=True):
     eval_loss: float | None = None  # set on the message of a step where an evaluation ran
     best_step: int | None = None
 
+    @classmethod
+    def of(cls, record: JobRecord, loss: float | None = None, eval_loss: float | None = None) -> Progress:
+        """What `train.progress.<job_id>` carries for `record`: the last loss unless `loss` is given, and
+        `eval_loss` only on the message of a step where an evaluation ran."""
+        if loss is None and record.loss_history:
+            loss = record.loss_history[-1]
+        return cls(
+            job_id=record.spec.job_id,
+            state=record.state,
+            step=record.step,
+            total_steps=record.total_steps,
+            loss=loss,
+            queue_position=record.queue_position,
+            error=record.error,
+            adapter=record.adapter,
+            stage=record.stage,
+            eval_loss=eval_loss,
+            best_step=record.best_step,
+        )
+
 
 class CancelJob(msgspec.Struct, frozen=True):
     """Stop the job named by the subject `train.cancel.<job_id>` (an empty body works too)."""

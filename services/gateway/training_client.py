@@ -32,21 +32,6 @@ PROGRESS_CHECK_S = 5.0  # a progress stream silent this long re-reads the job (t
 NO_TRAINER = "the training service is not running; start it with `python -m services.training` (`just up` does)"
 
 
-def progress_of(record: JobRecord) -> Progress:
-    return Progress(
-        job_id=record.spec.job_id,
-        state=record.state,
-        step=record.step,
-        total_steps=record.total_steps,
-        loss=record.loss_history[-1] if record.loss_history else None,
-        queue_position=record.queue_position,
-        error=record.error,
-        adapter=record.adapter,
-        stage=record.stage,
-        best_step=record.best_step,
-    )
-
-
 class TrainingClient:
     def __init__(self, nc: Client, timeout_s: float) -> None:
         self._nc = nc
@@ -96,7 +81,7 @@ class TrainingClient:
         await self.job(job_id)  # the training service checks the id: "../x" is never made into a subject
         sub = await self._nc.subscribe(subjects.train_progress_subject(job_id), pending_msgs_limit=-1)
         try:
-            current = progress_of(await self.job(job_id))  # read after subscribing: nothing falls between
+            current = Progress.of(await self.job(job_id))  # read after subscribing: nothing falls between
             yield current
             if current.state in FINISHED_STATES:
                 return
@@ -107,7 +92,7 @@ class TrainingClient:
                 except TimeoutError:
                     # silence: re-read the record. A job whose worker was killed is marked failed by any
                     # training service once its heartbeat is stale; with none running, say so rather than wait
-                    update = progress_of(await self.job(job_id))
+                    update = Progress.of(await self.job(job_id))
                     if update == current:
                         continue
                 else:

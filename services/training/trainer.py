@@ -269,14 +269,7 @@ def _train_steps(
     `evaluate` (None: nothing held out) runs every `eval_every_steps` and at the last step."""
     spec = plan.spec
     device = torch.device("cuda:0" if plan.device == "cuda" else "cpu")
-    model, optimizer, schedule, params, stream, total = (
-        on.model,
-        on.optimizer,
-        on.schedule,
-        on.params,
-        on.stream,
-        on.total,
-    )
+    model, optimizer, total = on.model, on.optimizer, on.total
     eval_every = spec.eval_every_steps or max(1, math.ceil(total / EVALUATIONS_PER_JOB))
     every_steps = spec.checkpoint_every_steps
     last_checkpoint = time.monotonic()
@@ -291,7 +284,7 @@ def _train_steps(
         step_loss = 0.0
         for _ in range(plan.grad_accum):
             _check(plan)
-            batch = {k: v.to(device) for k, v in next(stream).items()}
+            batch = {k: v.to(device) for k, v in next(on.stream).items()}
             loss = model(**batch).loss
             (loss / plan.grad_accum).backward()
             step_loss += float(loss.detach()) / plan.grad_accum
@@ -301,9 +294,9 @@ def _train_steps(
                 f"the loss became {step_loss} at step {step}; "
                 f"try a lower learning rate (was {plan.spec.learning_rate:g})",
             )
-        torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
+        torch.nn.utils.clip_grad_norm_(on.params, MAX_GRAD_NORM)
         optimizer.step()
-        schedule.step()
+        on.schedule.step()
         optimizer.zero_grad(set_to_none=True)
         done.step = step
         done.losses.append(step_loss)
@@ -312,7 +305,7 @@ def _train_steps(
         stopped_early = patience_ran_out()
         due = step % every_steps == 0 if every_steps else time.monotonic() - last_checkpoint >= plan.checkpoint_every_s
         if due and step < total and not stopped_early:
-            hooks.on_checkpoint(step, _checkpoint(model, optimizer, schedule, done, total, on.examples))
+            hooks.on_checkpoint(step, _checkpoint(model, optimizer, on.schedule, done, total, on.examples))
             last_checkpoint = time.monotonic()
 
 
