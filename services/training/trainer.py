@@ -37,6 +37,7 @@ from services.runtime import ModelSource
 from .data import (
     DEFAULT_VALIDATION_FRACTION,
     IGNORE,
+    MAX_VALIDATION_ROWS,
     Example,
     Prepared,
     batches,
@@ -46,7 +47,6 @@ from .data import (
     prepare,
     split,
 )
-from .data import MAX_VALIDATION_ROWS as MAX_VALIDATION_ROWS
 from .render import Overlong
 from .sources import DatasetSource
 

@@ -24,14 +24,6 @@ def decode_request(data: bytes, kind: type[T]) -> T:
     return decode_naming_problems(data, kind, ("adapter_name",))
 
 
-def check_spec(spec: FineTuneSpec, dataset_dir: Path) -> DatasetSource:
-    """What can be checked without NATS or the network: the adapter name's rules and that the dataset can
-    be found (local files in `dataset_dir` only); returns where the dataset comes from. Raises
-    SwitchboardError."""
-    check_adapter_name(spec.adapter_name, "adapter_name")
-    return _local_source(spec.dataset, dataset_dir, DATASET_FIELD)
-
-
 def check_spec_fields(spec: FineTuneSpec) -> None:
     """The rules between fields that msgspec's constraints cannot say. Raises SwitchboardError."""
     check_adapter_name(spec.adapter_name, "adapter_name")
