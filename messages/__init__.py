@@ -29,6 +29,7 @@ from .datasets import (
 from .errors import ErrorCode, ErrorMessage, SwitchboardError, describe
 from .inference import (
     Accept,
+    AnswerOwner,
     Cancel,
     ChatMessage,
     FinishReason,
@@ -68,6 +69,7 @@ __all__ = [
     "AdapterReply",
     "AdapterState",
     "AddDataset",
+    "AnswerOwner",
     "Cancel",
     "CancelJob",
     "ChatMessage",

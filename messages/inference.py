@@ -97,6 +97,16 @@ class Cancel(msgspec.Struct, frozen=True):
     reason: str = "cancelled by client"
 
 
+class AnswerOwner(msgspec.Struct, frozen=True):
+    """Who asked for an answer: KV `answers`, key `answer.<request_id>`, written (with KV `create`, which fails
+    when the key exists) by the gateway that takes the request before any worker sees it. The write is what
+    reserves a client-chosen request id across gateways; the owner is what decides who may read the answer
+    back (`inferResume`)."""
+
+    owner: str  # the asking key's id (`key-<16 hex>`, see gateway.auth.key_id); "" on a gateway without keys
+    gateway: str = ""  # the instance id of the gateway that took the request
+
+
 class InfoRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Ask one inference worker what it serves (an empty body works too)."""
 

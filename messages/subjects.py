@@ -19,6 +19,8 @@ PING_UNKNOWN = b"unknown"  # the reply when it does not
 
 # -- gateway ---------------------------------------------------------------------------------
 GATEWAY_SERVICE = "gateway"
+ANSWERS_BUCKET = "answers"  # KV: `answer.<request_id>` holds who asked for it (AnswerOwner)
+ANSWER_KEY_PREFIX = "answer"
 REQUESTER_PING_PREFIX = "gateway.ping"  # `gateway.ping.<instance>`: does this gateway still want request <body>?
 
 # -- metrics: every service instance answers (no queue group) with its Prometheus figures --------
@@ -122,3 +124,8 @@ def dataset_key(name: str) -> str:
 def adapter_key(name: str) -> str:
     """The key in KV `adapters` that holds the metadata of adapter `name`."""
     return f"{ADAPTER_KEY_PREFIX}.{name}"
+
+
+def answer_key(request_id: str) -> str:
+    """The key in KV `answers` that holds who asked for answer `request_id`."""
+    return f"{ANSWER_KEY_PREFIX}.{request_id}"

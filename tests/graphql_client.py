@@ -22,11 +22,19 @@ async def post(
 class Subscription:
     """One graphql-transport-ws connection carrying one subscription."""
 
-    def __init__(self, url: str, query: str, variables: dict[str, Any] | None = None, origin: str | None = None):
+    def __init__(
+        self,
+        url: str,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        origin: str | None = None,
+        key: str | None = None,
+    ):
         self.url = url.replace("http://", "ws://")
         self.query = query
         self.variables = variables or {}
         self.origin = origin
+        self.key = key  # sent in connection_init, as the web app sends it
         self.session: aiohttp.ClientSession | None = None
         self.ws: aiohttp.ClientWebSocketResponse | None = None
 
@@ -38,7 +46,10 @@ class Subscription:
         except BaseException:
             await self.session.close()
             raise
-        await self.ws.send_json({"type": "connection_init"})
+        init: dict[str, Any] = {"type": "connection_init"}
+        if self.key is not None:
+            init["payload"] = {"Authorization": f"Bearer {self.key}"}
+        await self.ws.send_json(init)
         ack = await self.ws.receive_json(timeout=5)
         assert ack["type"] == "connection_ack", ack
         await self.ws.send_json(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import openai
@@ -26,6 +28,7 @@ from services.runtime import Settings, running
 from services.runtime.metrics import gather
 from tests.conftest import worker_settings
 from tests.gateway_fixtures import gateway
+from tests.graphql_client import Subscription
 from tests.test_training_common import training
 
 KEY = "metrics-test-key-0123456789"
@@ -174,3 +177,53 @@ async def test_refusals_in_results_and_unknown_fields_are_counted_as_such(urls: 
     assert delta(operation="startFineTune", outcome="ok") == 0
     assert delta(operation="unknown", outcome="bad_request") == 1
     assert not [labels for (_, labels) in after if ("operation", "made_up_field_12345") in labels]
+
+
+async def test_every_request_is_counted_once_under_its_outcome_on_every_transport(urls: dict[str, str]) -> None:
+    base = urls["keyed"]
+    url = f"{base}/graphql"
+    before = await samples(base)
+    # an HTTP `infer` whose client gives up mid-answer
+    long = 'mutation { infer(prompt: "Write a long story about the sea.", maxNewTokens: 400) { text } }'
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1.5)) as http:
+        with pytest.raises(asyncio.TimeoutError):
+            await http.post(url, json={"query": long}, headers={"Authorization": f"Bearer {KEY}"})
+    # subscriptions refused for their arguments, an id in use, a bad fromSeq, a document that does not parse
+    stream = (
+        'subscription($n: Int!, $id: String) { inferStream(prompt: "Hi", maxNewTokens: $n, requestId: $id) { done } }'
+    )
+    request_id = uuid.uuid4().hex
+    finished = [m async for m in _subscription(url, stream, {"n": 2, "id": request_id})]
+    assert "errors" not in finished[-1], finished
+    for query, variables, code in [
+        (stream, {"n": 0}, "BAD_REQUEST"),
+        (stream, {"n": 2, "id": request_id}, "CONFLICT"),
+        ('subscription { inferResume(requestId: "abc", fromSeq: -1) { done } }', {}, "BAD_REQUEST"),
+        ("subscription { inferStream(", {}, "BAD_REQUEST"),
+    ]:
+        messages = [m async for m in _subscription(url, query, variables)]
+        assert messages[0]["errors"][0]["extensions"]["code"] == code, messages
+    # a request without a key, refused at the door before GraphQL runs
+    async with aiohttp.ClientSession() as http, http.post(url, json={"query": "{ adapters { active } }"}) as response:
+        assert response.status == 401
+    await asyncio.sleep(0.5)  # the abandoned `infer` is counted as its handler unwinds
+    after = await samples(base)
+
+    def delta(**labels: str) -> float:
+        name = "switchboard_gateway_requests_total"
+        return total(after, name, api="graphql", **labels) - total(before, name, api="graphql", **labels)
+
+    assert delta(operation="infer", outcome="cancelled") == 1
+    assert delta(operation="inferStream", outcome="ok") == 1
+    assert delta(operation="inferStream", outcome="bad_request") == 1
+    assert delta(operation="inferStream", outcome="conflict") == 1
+    assert delta(operation="inferResume", outcome="bad_request") == 1
+    assert delta(operation="unknown", outcome="bad_request") == 1
+    assert delta(operation="unknown", outcome="unauthenticated") == 1
+    assert delta() == 7  # each once: nothing counted twice, nothing left out
+
+
+async def _subscription(url: str, query: str, variables: dict[str, object]) -> AsyncIterator[dict[str, Any]]:
+    async with Subscription(url, query, variables, key=KEY) as sub:
+        async for message in sub.messages(30):
+            yield message

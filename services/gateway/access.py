@@ -1,6 +1,7 @@
 """Keys at the HTTP door: a request without a valid key gets 401 before GraphQL runs (`{ health }` excepted).
 
-The role found is left on the request (`ROLE`) for the GraphQL context; which fields a role may call
+The role found, and the key's id (`auth.key_id`, the owner of the answers it asks for), are left on the
+request (`ROLE`, `KEY_ID`) for the GraphQL context and the OpenAI routes; which fields a role may call
 is decided in the schema (auth.USER_FIELDS / ADMIN_FIELDS). Websocket upgrades pass through: their
 key comes in `connection_init` (see `app.SwitchboardView.on_ws_connect`).
 """
@@ -15,11 +16,12 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from graphql import FieldNode, GraphQLError, OperationType, get_operation_ast
 
-from .auth import OPEN_FIELDS, ApiKeys, Role, bearer_key
+from .auth import OPEN_FIELDS, ApiKeys, Role, bearer_key, key_id
 from .websocket import parse_document
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ROLE = web.RequestKey("switchboard.role", Role)
+KEY_ID = web.RequestKey("switchboard.key_id", str)
 
 NO_KEY = (
     "this gateway needs an API key: send `Authorization: Bearer <key>` "
@@ -42,7 +44,7 @@ def unauthenticated(message: str, path: str = "/graphql") -> web.Response:
 def access_middleware(keys: ApiKeys, open_paths: frozenset[str] = frozenset()) -> Middleware:
     """401 for a missing or wrong key on every HTTP request but `{ health }`, CORS preflights, the index,
     `open_paths` (`/metrics` with GATEWAY_METRICS_OPEN) and websocket upgrades; the role of a valid key
-    is stored under `request[ROLE]`."""
+    is stored under `request[ROLE]`, its id under `request[KEY_ID]`."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -52,9 +54,10 @@ def access_middleware(keys: ApiKeys, open_paths: frozenset[str] = frozenset()) -
         if header is not None:
             key = bearer_key(header)
             role = None if key is None else keys.role_of(key)
-            if role is None:
+            if key is None or role is None:
                 return unauthenticated(WRONG_KEY if key else NO_KEY, request.path)
             request[ROLE] = role
+            request[KEY_ID] = key_id(key)
             return await handler(request)
         if request.path == "/graphql" and await _asks_only_open_fields(request):
             return await handler(request)
@@ -63,12 +66,13 @@ def access_middleware(keys: ApiKeys, open_paths: frozenset[str] = frozenset()) -
     return middleware
 
 
-def role_of_request(keys: ApiKeys, request: web.Request) -> Role | None:
-    """The role a request carries: its checked key's, the header's on a websocket upgrade, else None."""
+def caller_of_request(keys: ApiKeys, request: web.Request) -> tuple[Role, str] | None:
+    """The role and key id a request carries: its checked key's, the header's on a websocket upgrade, else None."""
     if ROLE in request:
-        return request[ROLE]
+        return request[ROLE], request[KEY_ID]
     key = bearer_key(request.headers.get("Authorization"))
-    return None if key is None else keys.role_of(key)
+    role = None if key is None else keys.role_of(key)
+    return None if role is None or key is None else (role, key_id(key))
 
 
 def _is_websocket(request: web.Request) -> bool:

@@ -13,13 +13,13 @@ from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from .access import NO_KEY, WRONG_KEY, access_middleware, role_of_request
+from .access import NO_KEY, WRONG_KEY, access_middleware, caller_of_request
 from .adapters_client import AdaptersClient
-from .auth import Role, bearer_key
+from .auth import Role, bearer_key, key_id
 from .config import GatewayConfig
 from .datasets_client import DatasetsClient
 from .inference_client import InferenceClient
-from .metrics import GatewayMetrics, metrics_route, openai_counting
+from .metrics import GatewayMetrics, metrics_route, request_counting
 from .openai_api import OpenAIRoutes, error_response
 from .schema import Context, schema
 from .search_client import SearchClient
@@ -88,9 +88,9 @@ class SwitchboardView(GraphQLView[Context, None]):
             return  # the upgrade request's header had a valid key
         key = bearer_key(given)
         role = None if key is None else self._keys.role_of(key)
-        if role is None:  # a key in connection_init decides, even beside a valid header
+        if key is None or role is None:  # a key in connection_init decides, even beside a valid header
             raise ConnectionRejectionError({"message": NO_KEY if key is None else WRONG_KEY})
-        context.role = role
+        context.role, context.key_id = role, key_id(key)
 
     def encode_json(self, data: object) -> str:
         """Every response and websocket frame, once, with msgspec (several times faster than `json.dumps`)."""
@@ -101,7 +101,9 @@ class SwitchboardView(GraphQLView[Context, None]):
         websocket = isinstance(response, web.WebSocketResponse)
         if not self._keys.enabled:
             return replace(self._context, refused={}, websocket=websocket)
-        return replace(self._context, role=role_of_request(self._keys, request), refused={}, websocket=websocket)
+        caller = caller_of_request(self._keys, request)
+        role, key = caller if caller is not None else (None, "")
+        return replace(self._context, role=role, key_id=key, refused={}, websocket=websocket)
 
 
 def cors_middleware(origins: tuple[str, ...]) -> Middleware:
@@ -199,7 +201,7 @@ def build_app(
     `inference` talks to the workers (default: one that answers no requester pings)."""
     metrics = metrics or GatewayMetrics()
     middlewares = [
-        openai_counting(metrics),  # outermost: counts what the caller got, refusals at the door included
+        request_counting(metrics),  # outermost: counts what the caller got, refusals at the door included
         cors_middleware(config.cors_origins),
         json_errors_middleware(config.max_message_bytes),
         upload_guard(config.dataset_max_bytes),

@@ -165,6 +165,13 @@ def bearer_key(authorization: object) -> str | None:
     return key if scheme.lower() == "bearer" and key else None
 
 
+def key_id(key: str) -> str:
+    """A name for `key` that is safe to store and show: `key-` and 16 hex digits of a SHA-256 over the key
+    (domain-separated from the digests compared above). It is recorded as the owner of the answers the key
+    asks for (KV `answers`); it cannot be turned back into the key."""
+    return "key-" + hashlib.sha256(b"switchboard answer owner\0" + key.encode()).hexdigest()[:16]
+
+
 def new_key() -> str:
     """A fresh random key (32 bytes, URL-safe base64)."""
     return secrets.token_urlsafe(32)

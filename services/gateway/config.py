@@ -32,6 +32,7 @@ class GatewayConfig:
     dataset_timeout_s: float = 600.0  # how long checking an upload may take (GATEWAY_DATASET_TIMEOUT_S)
     metrics_open: bool = False  # GET /metrics without a key (exporters are often scraped so)
     metrics_wait_s: float = 0.5  # how long GET /metrics collects the instances' replies
+    answers_max_age_s: float = 3600.0  # how long KV `answers` records who asked (TOKENS_MAX_AGE_S, as TOKENS)
 
     @property
     def dataset_max_bytes(self) -> int:
@@ -57,6 +58,7 @@ class GatewayConfig:
             max_message_bytes=env_int("GATEWAY_MAX_MESSAGE_BYTES", cls.max_message_bytes, minimum=1024),
             metrics_open=env_bool("GATEWAY_METRICS_OPEN", False),
             metrics_wait_s=env_float("GATEWAY_METRICS_WAIT_S", cls.metrics_wait_s, minimum=0.05),
+            answers_max_age_s=env_float("TOKENS_MAX_AGE_S", cls.answers_max_age_s, minimum=1.0),
         )
 
     def check_exposure(self) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from messages import (
 )
 from services.runtime import answer_ping
 
+from .answer_owners import TAKEN, AnswerOwners
 from .config import GatewayConfig
 from .metrics import GatewayMetrics
 from .nats_request import request
@@ -50,6 +52,10 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # one NATS subject token: no `.
 
 log = logging.getLogger("switchboard.gateway")
 
+NOT_KEPT = (
+    "names no answer the server keeps: the id is unknown, or the answer is older than stream TOKENS keeps them "
+    "(TOKENS_MAX_AGE_S)"
+)
 NO_WORKER = "no inference worker is running; start one with `python -m services.inference` (`just up` does)"
 
 
@@ -64,7 +70,10 @@ class _Detached:
 class InferenceClient:
     """Generations through the workers. With `requester` (this gateway's instance id), every request names
     `gateway.ping.<requester>`, which `answer_requester_pings` answers: a worker whose gateway died (or no
-    longer wants the request) stops generating within seconds."""
+    longer wants the request) stops generating within seconds.
+
+    `owners` records who asked for each answer (`reserve`), and `resume` reads an answer back only for them.
+    """
 
     def __init__(
         self,
@@ -72,10 +81,12 @@ class InferenceClient:
         config: GatewayConfig,
         metrics: GatewayMetrics | None = None,
         requester: str | None = None,
+        owners: AnswerOwners | None = None,
     ) -> None:
         self._nc = nc
         self._config = config
         self._metrics = metrics or GatewayMetrics()
+        self._owners = owners or AnswerOwners(nc, requester or "", config.answers_max_age_s)
         self._requester_ping = subjects.requester_ping_subject(requester) if requester else None
         self._open: set[str] = set()  # request ids of the streams open here (and of those detached)
         self._detached: dict[str, _Detached] = {}  # request id -> its generation, waiting to be resumed
@@ -203,8 +214,13 @@ class InferenceClient:
         waiting_first = True
         self._metrics.streams_open.inc()
         self._open.add(request.request_id)
+        refused = False
         try:
-            accept = await self._start(request)
+            try:
+                accept = await self._start(request)
+            except SwitchboardError:
+                refused = True  # no worker runs it: nothing to cancel (an unreserved id may be another's)
+                raise
             worker_id = accept.worker_id
             relay.watch(self._prober(accept, request.request_id))
             restarts = RESTARTS
@@ -240,12 +256,16 @@ class InferenceClient:
         finally:
             self._metrics.streams_open.dec()
             relay.close()
-            await self._leave(request.request_id, worker_id, finished, resumable if left else None)
+            await self._leave(request.request_id, worker_id, finished or refused, resumable if left else None)
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.shield(sub.unsubscribe())
 
     async def resume(
-        self, request_id: str, from_seq: int = 0, resumable: Callable[[], bool] | None = None
+        self,
+        request_id: str,
+        from_seq: int = 0,
+        resumable: Callable[[], bool] | None = None,
+        reader: str | None = None,
     ) -> AsyncIterator[TokenChunk]:
         """Yield generation `request_id`'s chunks from `seq` `from_seq` on: those kept in stream TOKENS first,
         then the rest as the worker writes them, until the last. Joined as `stream` joins them.
@@ -254,22 +274,26 @@ class InferenceClient:
         grace runs out, and this caller leaving ends it as a `stream` caller leaving would. Any other
         generation (one still streamed to another client, or one another gateway started) is only read.
 
+        `reader` is the key id that must have asked for the answer (`reserve`'s `owner`); None reads any (an
+        admin key, or a gateway without keys). Another key's answer is NOT_FOUND, in the very words of an
+        unknown one, so that a guessed id confirms nothing.
+
         Raises:
             SwitchboardError: BAD_REQUEST for an id that cannot be one (field `request_id`); NOT_FOUND when
-                TOKENS keeps nothing of it (unknown, or older than TOKENS_MAX_AGE_S); the generation's own
-                error; UNAVAILABLE when its worker stopped; TIMEOUT after `token_timeout_s` of silence.
+                TOKENS keeps nothing of it (unknown, or older than TOKENS_MAX_AGE_S) or `reader` did not ask
+                for it; the generation's own error; UNAVAILABLE when its worker stopped, or KV `answers`
+                cannot be read; TIMEOUT after `token_timeout_s` of silence.
         """
         check_id(request_id)
+        if reader is not None:
+            asked = await self._owners.owner_of(request_id)
+            if asked is None or asked.owner != reader:
+                raise SwitchboardError(ErrorCode.NOT_FOUND, NOT_KEPT, "request_id")
         detached = self._detached.pop(request_id, None)
         if detached is not None:
             detached.expiry.cancel()
         elif request_id not in self._open and not await self._kept(request_id):
-            raise SwitchboardError(
-                ErrorCode.NOT_FOUND,
-                "names no answer the server keeps: the id is unknown, or the answer is older than stream "
-                "TOKENS keeps them (TOKENS_MAX_AGE_S)",
-                "request_id",
-            )
+            raise SwitchboardError(ErrorCode.NOT_FOUND, NOT_KEPT, "request_id")
         worker_id = detached.worker_id if detached is not None else None
         finished = left = False
         self._metrics.streams_open.inc()
@@ -295,17 +319,36 @@ class InferenceClient:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.shield(sub.unsubscribe())
 
-    async def check_new_id(self, request_id: str) -> None:
-        """Check an id a caller chose for a new generation: one no answer here or in TOKENS has.
+    async def reserve(self, owner: str, request_id: str | None = None) -> str:
+        """The id of a new answer, recorded as `owner`'s (a key id; "" without keys) in KV `answers`: the
+        caller's `request_id`, checked and taken atomically across every gateway, else a random one.
+
+        The id is taken before anything is asked of a worker, so a request refused here never reaches one,
+        and never cancels the generation that has the id. Ids given to workers straight over NATS (not
+        through a gateway) are not in KV `answers`: those are found in stream TOKENS, which is checked too,
+        but not atomically (two such clients racing a gateway for one id are not stopped here; the worker
+        refuses an id it already runs).
 
         Raises:
-            SwitchboardError: BAD_REQUEST for an id that cannot be one; CONFLICT for one in use or kept.
+            SwitchboardError: BAD_REQUEST for an id that cannot be one (field `request_id`); CONFLICT for one
+                another answer has, here, on another gateway, or kept in TOKENS; UNAVAILABLE when JetStream
+                does not answer (for a caller's id only: a random id's answer goes on unrecorded, and only
+                admin keys may then read it back).
         """
+        if request_id is None:
+            request_id = uuid.uuid4().hex
+            try:
+                await self._owners.claim(request_id, owner)
+            except SwitchboardError as exc:
+                log.warning("answer not recorded", extra={"request_id": request_id, "error": exc.message})
+            return request_id
         check_id(request_id)
-        if request_id in self._open or await self._kept(request_id):
-            raise SwitchboardError(
-                ErrorCode.CONFLICT, "is already used by another answer; choose a new one", "request_id"
-            )
+        if request_id in self._open:
+            raise SwitchboardError(ErrorCode.CONFLICT, TAKEN, "request_id")
+        await self._owners.claim(request_id, owner)
+        if await self._kept(request_id):
+            raise SwitchboardError(ErrorCode.CONFLICT, TAKEN, "request_id")
+        return request_id
 
     async def _kept(self, request_id: str) -> bool:
         """Whether stream TOKENS holds a chunk of `request_id`.

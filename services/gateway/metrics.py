@@ -2,13 +2,23 @@
 
 Names follow Prometheus's conventions (`switchboard_<service>_..._total`, `_seconds`); outcomes are `ok`
 or the lowercase error code (`bad_request`, `busy`, ...), `cancelled` when the client left first.
+
+Every request that reaches the gateway is counted once, under its outcome, on every transport:
+- a GraphQL operation, over HTTP or a websocket, by `OperationMetrics` as it ends: refused before it ran
+  (a document or argument error), ended with an error, left by its client (`cancelled`: an HTTP client
+  gone, a websocket `complete` or close), or `ok`; per root field;
+- a GraphQL request refused before any operation ran (no key, a body that is not JSON, too large) by
+  `request_counting` from its HTTP status, as operation `unknown`; a websocket `subscribe` refused by the
+  gateway's own checks by `count_refused_subscribe`;
+- an OpenAI request by `request_counting`, by endpoint, from its HTTP status (an error in the middle of
+  a stream, after the 200, counts as `ok`; a client that leaves mid-stream as `cancelled`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextvars import ContextVar
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -17,9 +27,7 @@ from nats.aio.client import Client
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.base import BaseSchema
-from strawberry.types.graphql import OperationType
 
-from messages import SwitchboardError
 from services.runtime.metrics import gather
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -51,23 +59,15 @@ class GatewayMetrics:
     def count(self, api: str, operation: str, outcome: str) -> None:
         self.requests.labels(api, operation, outcome).inc()
 
-    @contextmanager
-    def counting(self, api: str, operation: str) -> Iterator[None]:
-        """Count the block as one request: `ok`, the SwitchboardError's code, or `cancelled` (the client left)."""
-        outcome = "ok"
-        try:
-            yield
-        except SwitchboardError as exc:
-            outcome = exc.code.value
-            raise
-        except (GeneratorExit, asyncio.CancelledError):
-            outcome = "cancelled"
-            raise
-        except Exception:
-            outcome = "internal"
-            raise
-        finally:
-            self.count(api, operation, outcome)
+
+# set by `request_counting` for each GraphQL HTTP request: whether an operation counted it already
+_counted: ContextVar[list[bool] | None] = ContextVar("switchboard_counted", default=None)
+
+
+def _mark_counted() -> None:
+    flag = _counted.get()
+    if flag is not None:
+        flag[0] = True
 
 
 def outcome_of(errors: list[GraphQLError] | None) -> str:
@@ -79,20 +79,44 @@ def outcome_of(errors: list[GraphQLError] | None) -> str:
 
 
 class OperationMetrics(SchemaExtension):
-    """Counts each GraphQL query and mutation by root field and outcome (subscriptions count themselves, as
-    their outcome comes at their end)."""
+    """Counts each GraphQL operation (query, mutation or subscription; over HTTP or a websocket) once it
+    ends, by root field and outcome: the first error's code (strawberry keeps every result's errors in
+    `pre_execution_errors`, a subscription's too), `cancelled` when its client left first, the code of a
+    mutation's `ok: false` (the context's `refused`), else `ok`."""
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        left = False
+        try:
+            yield
+        except (GeneratorExit, asyncio.CancelledError):
+            left = True
+            raise
+        finally:
+            self._count(left)
+
+    def _count(self, left: bool) -> None:
         ec = self.execution_context
         metrics = getattr(ec.context, "metrics", None)
-        if not isinstance(metrics, GatewayMetrics) or ec.operation_type is OperationType.SUBSCRIPTION:
+        if not isinstance(metrics, GatewayMetrics):
             return
         result = ec.result
         outcome = outcome_of(ec.pre_execution_errors or (result.errors if result is not None else None))
+        if left and outcome == "ok":
+            outcome = "cancelled"
         refused = getattr(ec.context, "refused", {})
         for field in _root_fields(ec.schema, ec.graphql_document, ec.operation_name):
             metrics.count("graphql", field, refused.get(field, outcome))
+        _mark_counted()
+
+
+def count_refused(metrics: GatewayMetrics | None, schema: BaseSchema, document: object, outcome: str) -> None:
+    """Count a GraphQL operation the gateway refused before strawberry ran it (a subscription sent over
+    HTTP, a websocket `subscribe` over the limits), by its root fields when `document` parses."""
+    if metrics is None:
+        return
+    for field in _root_fields(schema, document, None) if document is not None else ["unknown"]:
+        metrics.count("graphql", field, outcome)
+    _mark_counted()
 
 
 _META_FIELDS = frozenset({"__typename", "__schema", "__type"})
@@ -129,6 +153,7 @@ _OUTCOME_OF_STATUS = {
     403: "forbidden",
     404: "not_found",
     405: "bad_request",
+    409: "conflict",
     413: "bad_request",
     429: "busy",
     503: "unavailable",
@@ -136,17 +161,18 @@ _OUTCOME_OF_STATUS = {
 }
 
 
-def openai_counting(metrics: GatewayMetrics) -> Middleware:
-    """Counts each request under /v1 by endpoint (`chat/completions`, `completions`, `models`) and outcome,
-    read from its HTTP status (an error in the middle of a stream, after the 200, counts as `ok`)."""
+def request_counting(metrics: GatewayMetrics) -> Middleware:
+    """Counts each OpenAI request (under /v1) by endpoint (`chat/completions`, `completions`, `models`) and
+    outcome, read from its HTTP status; and each GraphQL HTTP request that no operation counted (refused
+    before GraphQL ran) as operation `unknown`. Websocket upgrades are not requests: their operations count."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith("/v1/"):
+        graphql = request.path == "/graphql" and request.method != "OPTIONS" and not _is_upgrade(request)
+        if not request.path.startswith("/v1/") and not graphql:
             return await handler(request)
-        resource = request.match_info.route.resource
-        canonical = resource.canonical if resource is not None else request.path
-        operation = canonical.removeprefix("/v1/").removesuffix("/{model}") or "unknown"
+        flag = [False]
+        token = _counted.set(flag)
         outcome = "internal"
         try:
             response = await handler(request)
@@ -155,10 +181,26 @@ def openai_counting(metrics: GatewayMetrics) -> Middleware:
         except web.HTTPException as exc:
             outcome = _OUTCOME_OF_STATUS.get(exc.status, "internal")
             raise
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, ConnectionResetError):  # the client left (mid-stream: a failed write)
             outcome = "cancelled"
             raise
         finally:
-            metrics.count("openai", operation if resource is not None else "unknown", outcome)
+            _counted.reset(token)
+            if graphql:
+                if not flag[0]:
+                    metrics.count("graphql", "unknown", outcome)
+            else:
+                metrics.count("openai", _endpoint(request), outcome)
 
     return middleware
+
+
+def _endpoint(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    if resource is None:
+        return "unknown"
+    return resource.canonical.removeprefix("/v1/").removesuffix("/{model}") or "unknown"
+
+
+def _is_upgrade(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"

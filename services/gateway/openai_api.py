@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from aiohttp import web
 
 from messages import ErrorCode, FinishReason, GenerateRequest, SwitchboardError, TokenChunk
 
+from .access import KEY_ID
 from .error_fields import openai_message, openai_param
 from .openai_requests import OpenAIRequest, OpenAIRequestError, read_chat, read_completion
 from .schema import Context
@@ -133,7 +133,7 @@ class OpenAIRoutes:
             return error_response(400, "the request body is not valid JSON", "invalid_request_error", None, "bad_json")
         try:
             asked: OpenAIRequest = read(body)
-            generate, grounding = await self._prepare(asked)
+            generate, grounding = await self._prepare(asked, request.get(KEY_ID, ""))
         except OpenAIRequestError as exc:
             return error_response(400, exc.message, "invalid_request_error", exc.param, exc.code)
         except SwitchboardError as exc:
@@ -156,11 +156,13 @@ class OpenAIRoutes:
         assert last is not None
         return web.json_response(reply.whole("".join(text), last))
 
-    async def _prepare(self, asked: OpenAIRequest) -> tuple[GenerateRequest, Grounding]:
+    async def _prepare(self, asked: OpenAIRequest, owner: str) -> tuple[GenerateRequest, Grounding]:
+        """The request for the workers, its id reserved as `owner`'s (the key's id, "" without keys), and the
+        web results it is grounded in. Raises SwitchboardError."""
         base = await self.base_model()
         grounding = await self.context.search.ground(asked.search_query) if asked.web_search else Grounding([])
         generate = GenerateRequest(
-            request_id=uuid.uuid4().hex,
+            request_id=await self.context.inference.reserve(owner),
             prompt=asked.prompt,
             messages=asked.messages,
             params=asked.params,

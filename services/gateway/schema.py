@@ -7,7 +7,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -43,7 +42,7 @@ from .datasets_client import DatasetsClient
 from .error_fields import graphql_argument, graphql_argument_at, graphql_message
 from .event_plan import PlannedEventExecutor
 from .inference_client import InferenceClient
-from .metrics import GatewayMetrics, OperationMetrics
+from .metrics import GatewayMetrics, OperationMetrics, count_refused
 from .search_client import Grounding, SearchClient
 from .selection import selects
 from .training_client import TrainingClient
@@ -86,11 +85,18 @@ class Context:
     training: TrainingClient
     datasets: DatasetsClient
     role: Role | None = Role.ADMIN  # None: no key (only open fields are reached)
+    key_id: str = ""  # the caller's key's id (auth.key_id), "" without keys: the owner of the answers it asks for
     keys_required: bool = False
     connection_params: dict[str, object] | None = None  # a websocket's connection_init payload
     metrics: GatewayMetrics | None = None
     refused: dict[str, str] = field(default_factory=dict)  # root field -> error code it answered `ok: false` with
     websocket: bool = False  # the operation runs on a websocket (a subscription), not over HTTP
+
+    @property
+    def reader(self) -> str | None:
+        """Whose answers the caller may read back: None for every one (an admin key, or no keys), else the
+        answers its own key asked for."""
+        return None if self.role is Role.ADMIN else self.key_id
 
     def may_resume(self) -> bool:
         """Whether a generation this operation leaves unfinished should wait for `inferResume`: on a websocket,
@@ -143,15 +149,13 @@ def build_request(args: GenerationArgs, grounding: Grounding, request_id: str | 
 
 
 async def new_request_id(ctx: Context, args: GenerationArgs) -> str:
-    """The caller's `requestId` once checked (`InferenceClient.check_new_id`), else a new random one.
+    """The caller's `requestId`, else a new random one, reserved as the caller's (`InferenceClient.reserve`).
 
     Raises:
-        SwitchboardError: BAD_REQUEST for an id that cannot be one, CONFLICT for one already used.
+        SwitchboardError: BAD_REQUEST for an id that cannot be one, CONFLICT for one already used,
+            UNAVAILABLE when it cannot be reserved now.
     """
-    if args.request_id is None:
-        return uuid.uuid4().hex
-    await ctx.inference.check_new_id(args.request_id)
-    return args.request_id
+    return await ctx.inference.reserve(ctx.key_id, args.request_id)
 
 
 async def grounding_for(ctx: Context, prompt: str, web_search: bool | None) -> Grounding:
@@ -188,11 +192,6 @@ async def _on_dataset(
             message += "; `datasets` lists them"
         return DatasetResult(ok=False, error=message, error_code=exc.code.value.upper(), error_field=argument)
     return DatasetResult(ok=True, dataset=Dataset.of(stored))
-
-
-def _counting(ctx: Context, operation: str) -> AbstractContextManager[None]:
-    """Count a subscription as one GraphQL request once it ends (see `GatewayMetrics.counting`)."""
-    return ctx.metrics.counting("graphql", operation) if ctx.metrics is not None else contextlib.nullcontext()
 
 
 def _note_refusal(info: Info[Context, None], exc: SwitchboardError) -> None:
@@ -453,13 +452,12 @@ class Subscription:
         stream: AsyncIterator[ChunkMessage] = ctx.inference.stream(request, ctx.may_resume)
         first = True
         try:
-            with _counting(ctx, "inferStream"):
-                async for chunk in stream:
-                    out = TokenChunk.of(chunk)
-                    if first and args.web_search:
-                        out.sources, out.search_notice = sources, grounding.notice
-                    first = False
-                    yield out
+            async for chunk in stream:
+                out = TokenChunk.of(chunk)
+                if first and args.web_search:
+                    out.sources, out.search_notice = sources, grounding.notice
+                first = False
+                yield out
         except SwitchboardError as exc:
             raise user_error(exc) from exc
         finally:
@@ -476,11 +474,10 @@ class Subscription:
         ctx = _ctx(info)
         if from_seq < 0:
             raise user_error(SwitchboardError(ErrorCode.BAD_REQUEST, "must be 0 or more", "from_seq"))
-        stream: AsyncIterator[ChunkMessage] = ctx.inference.resume(request_id, from_seq, ctx.may_resume)
+        stream: AsyncIterator[ChunkMessage] = ctx.inference.resume(request_id, from_seq, ctx.may_resume, ctx.reader)
         try:
-            with _counting(ctx, "inferResume"):
-                async for chunk in stream:
-                    yield TokenChunk.of(chunk)
+            async for chunk in stream:
+                yield TokenChunk.of(chunk)
         except SwitchboardError as exc:
             raise user_error(exc) from exc
         finally:
@@ -496,9 +493,8 @@ class Subscription:
         ctx = _ctx(info)
         updates = ctx.training.progress(job_id)
         try:
-            with _counting(ctx, "fineTuneProgress"):
-                async for update in updates:
-                    yield FineTuneProgress.of(update)
+            async for update in updates:
+                yield FineTuneProgress.of(update)
         except SwitchboardError as exc:
             raise user_error(exc) from exc
         finally:
@@ -522,6 +518,7 @@ class Schema(strawberry.Schema):
         # `execute` serves HTTP only (websocket subscriptions go through `subscribe`)
         if query and (problem := _http_problem(query, operation_name)) is not None:
             error = GraphQLError(problem, extensions={"code": "BAD_REQUEST"})
+            count_refused(getattr(context_value, "metrics", None), self, parse_document(query), "bad_request")
             return StrawberryResult(data=None, errors=[error])
         return await super().execute(
             query,

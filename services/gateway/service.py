@@ -9,6 +9,7 @@ from aiohttp import web
 from messages import subjects
 from services.runtime import Actor, ActorContext, Settings
 
+from .answer_owners import AnswerOwners
 from .app import build_app
 from .config import GatewayConfig
 from .inference_client import InferenceClient
@@ -32,7 +33,10 @@ class GatewayActor(Actor):
         # handler_cancellation: an HTTP client that goes away cancels its request, so an abandoned `infer` stops
         # its generation (the stream's cleanup publishes the cancel) instead of holding a slot to the end
         metrics = GatewayMetrics(ctx.metrics.registry)
-        inference = InferenceClient(ctx.nc, self.config, metrics, requester=ctx.settings.worker_id)
+        instance = ctx.settings.worker_id
+        owners = AnswerOwners(ctx.nc, instance, self.config.answers_max_age_s, ctx.settings.nats_replicas)
+        await owners.open()  # KV `answers`: who asked for each answer (request ids reserved across gateways)
+        inference = InferenceClient(ctx.nc, self.config, metrics, requester=instance, owners=owners)
         await inference.answer_requester_pings()  # workers stop what this gateway no longer wants, even if it dies
         self._runner = web.AppRunner(
             build_app(ctx.nc, self.config, metrics, inference),

@@ -19,6 +19,8 @@ from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage, SubscribeMessage
 
+from .metrics import count_refused
+
 OVERSIZE = "__switchboard_oversize__"  # set by the view's decoder on a message over the limit: its size
 HARD_LIMIT_BYTES = 16 * 1024**2  # past this aiohttp closes the connection (1009) rather than read on
 
@@ -71,6 +73,8 @@ class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
 
     async def _refuse(self, operation_id: str, text: str, code: str) -> None:
         error = GraphQLError(text, extensions={"code": code})
+        # refused before strawberry runs it: counted here, as operation `unknown` (it may not even parse)
+        count_refused(getattr(getattr(self.view, "context", None), "metrics", None), self.schema, None, code.lower())
         await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
 
 

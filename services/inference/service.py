@@ -252,7 +252,7 @@ class InferenceActor(Actor):
             )
         if request.request_id in self._active:
             raise SwitchboardError(
-                ErrorCode.BAD_REQUEST,
+                ErrorCode.CONFLICT,
                 f"names a generation that is running already ({request.request_id})",
                 "request_id",
             )

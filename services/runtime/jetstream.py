@@ -142,23 +142,42 @@ async def _ensure_stream(js: JetStreamContext, config: StreamConfig, log: loggin
 
 
 async def open_key_value(
-    js: JetStreamContext, bucket: str, description: str, history: int, log: logging.Logger, *, replicas: int = 1
+    js: JetStreamContext,
+    bucket: str,
+    description: str,
+    history: int,
+    log: logging.Logger,
+    *,
+    replicas: int = 1,
+    ttl_s: float | None = None,
 ) -> KeyValue:
-    """KV `bucket` (file storage, `replicas` copies), created if missing; an existing bucket's history and
-    replicas are brought to `history` and `replicas`. Raises `SwitchboardError` as `ensure_stream` does."""
+    """KV `bucket` (file storage, `replicas` copies, entries dropped `ttl_s` seconds after their last write
+    when given), created if missing; an existing bucket's history, replicas and TTL are brought to these.
+    Raises `SwitchboardError` as `ensure_stream` does."""
     return await when_ready(
-        lambda: _open_key_value(js, bucket, description, history, log, replicas), f"KV bucket {bucket}", log
+        lambda: _open_key_value(js, bucket, description, history, log, replicas, ttl_s), f"KV bucket {bucket}", log
     )
 
 
 async def _open_key_value(
-    js: JetStreamContext, bucket: str, description: str, history: int, log: logging.Logger, replicas: int
+    js: JetStreamContext,
+    bucket: str,
+    description: str,
+    history: int,
+    log: logging.Logger,
+    replicas: int,
+    ttl_s: float | None,
 ) -> KeyValue:
     try:
         kv = await js.key_value(bucket)
     except BucketNotFoundError:
         config = KeyValueConfig(
-            bucket=bucket, description=description, history=history, storage=StorageType.FILE, replicas=replicas
+            bucket=bucket,
+            description=description,
+            history=history,
+            storage=StorageType.FILE,
+            replicas=replicas,
+            ttl=ttl_s,
         )
         try:
             return await js.create_key_value(config)
@@ -166,7 +185,10 @@ async def _open_key_value(
             if exc.err_code != NAME_IN_USE:
                 raise _refused(f"KV_{bucket}", replicas, {}, exc) from exc
             kv = await js.key_value(bucket)  # another service created it a moment ago
-    await _bring_to(js, f"KV_{bucket}", {"max_msgs_per_subject": history, "num_replicas": replicas}, log)
+    wanted: dict[str, Any] = {"max_msgs_per_subject": history, "num_replicas": replicas}
+    if ttl_s is not None:
+        wanted["max_age"] = ttl_s
+    await _bring_to(js, f"KV_{bucket}", wanted, log)
     return kv
 
 
