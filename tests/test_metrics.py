@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,16 @@ def total(found: Samples, name: str, **labels: str) -> float:
     """The sum over every series of `name` whose labels include `labels` (0 when there is none)."""
     wanted = set(labels.items())
     return sum(value for (n, have), value in found.items() if n == name and wanted <= have)
+
+
+def graphql_requests(before: Samples, after: Samples) -> Callable[..., float]:
+    """How many more GraphQL requests `after` counts than `before`, under the labels given (all when none)."""
+
+    def delta(**labels: str) -> float:
+        name = "switchboard_gateway_requests_total"
+        return total(after, name, api="graphql", **labels) - total(before, name, api="graphql", **labels)
+
+    return delta
 
 
 async def graphql(base: str, query: str) -> dict[str, object]:
@@ -168,11 +178,7 @@ async def test_refusals_in_results_and_unknown_fields_are_counted_as_such(urls: 
     assert refused["data"] == {"startFineTune": {"ok": False, "errorCode": "FORBIDDEN"}}  # a user key
     await graphql(base, "{ made_up_field_12345 }")
     after = await samples(base)
-
-    def delta(**labels: str) -> float:
-        name = "switchboard_gateway_requests_total"
-        return total(after, name, api="graphql", **labels) - total(before, name, api="graphql", **labels)
-
+    delta = graphql_requests(before, after)
     assert delta(operation="startFineTune", outcome="forbidden") == 1
     assert delta(operation="startFineTune", outcome="ok") == 0
     assert delta(operation="unknown", outcome="bad_request") == 1
@@ -207,12 +213,7 @@ async def test_every_request_is_counted_once_under_its_outcome_on_every_transpor
     async with aiohttp.ClientSession() as http, http.post(url, json={"query": "{ adapters { active } }"}) as response:
         assert response.status == 401
     await asyncio.sleep(0.5)  # the abandoned `infer` is counted as its handler unwinds
-    after = await samples(base)
-
-    def delta(**labels: str) -> float:
-        name = "switchboard_gateway_requests_total"
-        return total(after, name, api="graphql", **labels) - total(before, name, api="graphql", **labels)
-
+    delta = graphql_requests(before, await samples(base))
     assert delta(operation="infer", outcome="cancelled") == 1
     assert delta(operation="inferStream", outcome="ok") == 1
     assert delta(operation="inferStream", outcome="bad_request") == 1
