@@ -134,9 +134,14 @@ class AdapterList(msgspec.Struct, frozen=True, tag="adapters", tag_field="type")
 
 
 class AdapterState(msgspec.Struct, frozen=True, tag="state", tag_field="type"):
-    """Which adapter is active now (None: the base model). The answer to activate and deactivate."""
+    """Which adapter is active now (None: the base model). The answer to activate and deactivate.
+
+    `revision`: the revision of KV `adapters` key `active` that holds this choice; a worker whose
+    `ModelInfo.active_revision` is at least this has applied it, or a later choice.
+    """
 
     active: str | None
+    revision: int = 0
 
 
 AdapterReply = AdapterList | AdapterState | ErrorMessage

@@ -111,6 +111,17 @@ class InfoRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Ask one inference worker what it serves (an empty body works too)."""
 
 
+class FollowActive(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Ask every inference worker whether it follows the registry's choice of adapter up to `revision`.
+
+    `revision`: a revision of KV `adapters` key `active` (`AdapterState.revision`). Each worker answers at
+    once with its `ModelInfo`; one whose `active_revision` is below `revision` answers again once it has
+    applied that revision or a later one.
+    """
+
+    revision: Annotated[int, Meta(ge=0)] = 0
+
+
 class ModelInfo(msgspec.Struct, frozen=True):
     model_id: str
     device: str
@@ -120,6 +131,7 @@ class ModelInfo(msgspec.Struct, frozen=True):
     state: str  # "ready" or "released" (GPU lent to training)
     worker_id: str
     active_adapter: str | None = None
+    active_revision: int = 0  # the revision of KV `adapters` key `active` applied (0: not read yet)
     vram_total_mb: float | None = None
     vram_used_mb: float | None = None
     vram_reserved_mb: float | None = None

@@ -7,6 +7,7 @@ INFERENCE_SERVICE = "inference"
 INFERENCE_QUEUE = "inference"
 INFERENCE_GENERATE = "svc.inference.generate"
 INFERENCE_INFO = "svc.inference.info"
+INFERENCE_FOLLOW = "svc.inference.follow"  # every worker: have you applied revision <n> of KV `adapters` `active`?
 
 TOKENS_STREAM = "TOKENS"
 TOKENS_PREFIX = "infer.tokens"

@@ -12,7 +12,17 @@ from typing import Any
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 
-from messages import AdapterMeta, AdapterReply, ErrorMessage, RegisterAdapter, decode, encode, subjects, utc_timestamp
+from messages import (
+    AdapterMeta,
+    AdapterReply,
+    AdapterState,
+    ErrorMessage,
+    RegisterAdapter,
+    decode,
+    encode,
+    subjects,
+    utc_timestamp,
+)
 from services.adapters import AdaptersActor, AdaptersConfig
 from services.runtime import Settings, running
 from tests.conftest import worker_settings
@@ -77,6 +87,12 @@ async def ask(nc: Client, subject: str, request: object, timeout: float = 10.0) 
     reply, flagged = await raw(nc, subject, encode(request), timeout)
     assert flagged == isinstance(reply, ErrorMessage), reply
     return reply
+
+
+def chosen(reply: AdapterReply) -> str | None:
+    """The adapter an activate or deactivate answer names (None: the base model); any other answer fails."""
+    assert isinstance(reply, AdapterState), reply
+    return reply.active
 
 
 async def upload(nc: Client, name: str, data: bytes = FILES) -> None:

@@ -32,6 +32,7 @@ from tests.adapters_common import (
     FILES,
     add_adapter,
     ask,
+    chosen,
     make_meta,
     read_active,
     registry,
@@ -84,21 +85,24 @@ async def test_activate_and_deactivate_round_trip(nc: Client, base_settings: Set
         name = unique()
         await add_adapter(nc, name)
 
+        kv = await nc.jetstream().key_value(subjects.ADAPTERS_BUCKET)
         reply = await ask(nc, subjects.ADAPTERS_ACTIVATE, ActivateAdapter(name=name))
-        assert reply == AdapterState(active=name)
+        written = (await kv.get(subjects.ACTIVE_KEY)).revision
+        assert reply == AdapterState(active=name, revision=written)  # the revision that holds the choice
         assert await read_active(nc) == name  # what an inference worker sees
         assert (await listed(nc)).active == name
 
         again = await ask(nc, subjects.ADAPTERS_ACTIVATE, ActivateAdapter(name=name))  # idempotent
-        assert again == AdapterState(active=name)
+        assert again == AdapterState(active=name, revision=written), "nothing written, the same revision"
 
         reply = await ask(nc, subjects.ADAPTERS_DEACTIVATE, DeactivateAdapter())
-        assert reply == AdapterState(active=None)
+        assert reply == AdapterState(active=None, revision=(await kv.get(subjects.ACTIVE_KEY)).revision)
+        assert isinstance(reply, AdapterState) and reply.revision > (written or 0)
         assert await read_active(nc) == ""  # empty: the base model
         assert (await listed(nc)).active is None
 
         msg = await nc.request(subjects.ADAPTERS_DEACTIVATE, b"", timeout=5)  # already the base model
-        assert json.loads(msg.data) == {"type": "state", "active": None}
+        assert json.loads(msg.data) == {"type": "state", "active": None, "revision": reply.revision}
 
 
 async def test_an_inference_worker_watching_kv_sees_each_switch(nc: Client, base_settings: Settings) -> None:
@@ -234,7 +238,7 @@ async def test_an_adapter_for_another_base_model_cannot_be_activated(nc: Client,
         # ids compare without case or a trailing slash
         same = unique("same")
         await add_adapter(nc, same, base_model=BASE_MODEL.upper() + "/")
-        assert await ask(nc, subjects.ADAPTERS_ACTIVATE, ActivateAdapter(name=same)) == AdapterState(active=same)
+        assert chosen(await ask(nc, subjects.ADAPTERS_ACTIVATE, ActivateAdapter(name=same))) == same
 
 
 async def test_without_base_model_id_the_registry_asks_inference(
@@ -245,7 +249,7 @@ async def test_without_base_model_id_the_registry_asks_inference(
         await add_adapter(nc, name)
 
         # no inference worker: the check is skipped (and logged), activation works
-        assert await ask(nc, subjects.ADAPTERS_ACTIVATE, ActivateAdapter(name=name)) == AdapterState(active=name)
+        assert chosen(await ask(nc, subjects.ADAPTERS_ACTIVATE, ActivateAdapter(name=name))) == name
         assert any("without the base-model check" in r.getMessage() for r in caplog.records)
 
         # a worker (a plain NATS responder here) serving another model: refused
@@ -270,7 +274,7 @@ async def test_without_base_model_id_the_registry_asks_inference(
             assert "SmolLM2-135M-Instruct" in reply.message
 
             info = msgspec.structs.replace(info, model_id=BASE_MODEL)  # now it serves the adapter's base model
-            assert await ask(nc, subjects.ADAPTERS_ACTIVATE, ActivateAdapter(name=name)) == AdapterState(active=name)
+            assert chosen(await ask(nc, subjects.ADAPTERS_ACTIVATE, ActivateAdapter(name=name))) == name
         finally:
             await sub.unsubscribe()
 
@@ -287,10 +291,12 @@ async def test_concurrent_activations_leave_consistent_state(nc: Client, base_se
         replies = await asyncio.gather(
             *(ask(nc, subjects.ADAPTERS_ACTIVATE, ActivateAdapter(name=name)) for name in names)
         )
-        assert replies == [AdapterState(active=name) for name in names]  # each request was honoured in turn
+        assert [chosen(reply) for reply in replies] == names  # each request was honoured in turn
 
         final = await kv.get(subjects.ACTIVE_KEY)
         assert final.value in (one.encode(), two.encode())
+        last = max((reply for reply in replies if isinstance(reply, AdapterState)), key=lambda r: r.revision)
+        assert last.revision == final.revision and last.active == final.value.decode(), "the newest answer holds"
         assert (await listed(nc)).active == (final.value or b"").decode()
 
         history = await kv.history(subjects.ACTIVE_KEY)

@@ -141,6 +141,25 @@ async def test_the_gateway_reads_chunks_back_from_tokens(server: NatsServer, ope
     assert not gateway.errors, gateway.errors
 
 
+async def test_the_gateway_hears_every_worker_follow_a_switch(server: NatsServer) -> None:
+    """After a switch the gateway asks every worker on `svc.inference.follow`; each answers now and again once
+    it has applied the switch, both answers allowed by `allow_responses`."""
+    inference, gateway = Login(server, "inference"), Login(server, "gateway")
+    async with inference as worker, gateway as nc:
+
+        async def answer_twice(msg: Any) -> None:
+            await msg.respond(b"now")
+            await msg.respond(b"applied")
+
+        await worker.subscribe(subjects.INFERENCE_FOLLOW, cb=answer_twice)
+        await worker.flush()
+        inbox = nc.new_inbox()
+        sub = await nc.subscribe(inbox)
+        await nc.publish(subjects.INFERENCE_FOLLOW, b'{"revision": 1}', reply=inbox)
+        assert [(await sub.next_msg(timeout=5)).data for _ in range(2)] == [b"now", b"applied"]
+    assert not inference.errors and not gateway.errors, (inference.errors, gateway.errors)
+
+
 async def test_no_one_reads_another_services_replies(server: NatsServer) -> None:
     training = Login(server, "training")
     async with training as nc:

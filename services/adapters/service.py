@@ -108,19 +108,21 @@ class AdaptersActor(Actor):
         if meta is None:
             raise _no_adapter(name)
         await self._check_base_model(meta)
-        await self._swap_active(name)
+        revision = await self._swap_active(name)
         # a delete may have removed it meanwhile: delete clears `active` after removing the entry, and we
         # look for the entry after writing `active`, so one of the two sees the other
         if not await self.store.exists(name):
             await self._swap_active(None, only_if=name)
             raise _no_adapter(name)
-        self._log.info("adapter activated", extra={"adapter": name, "request_id": request.request_id})
-        return AdapterState(active=name)
+        self._log.info(
+            "adapter activated", extra={"adapter": name, "revision": revision, "request_id": request.request_id}
+        )
+        return AdapterState(active=name, revision=revision)
 
     async def deactivate(self, request: DeactivateAdapter) -> AdapterState:
-        await self._swap_active(None)
-        self._log.info("base model active", extra={"request_id": request.request_id})
-        return AdapterState(active=None)
+        revision = await self._swap_active(None)
+        self._log.info("base model active", extra={"revision": revision, "request_id": request.request_id})
+        return AdapterState(active=None, revision=revision)
 
     async def delete(self, request: DeleteAdapter) -> AdapterList:
         name = check_adapter_name(request.name)
@@ -168,18 +170,19 @@ class AdaptersActor(Actor):
                 f"{served!r}; an adapter only works on the base model it was trained on",
             )
 
-    async def _swap_active(self, target: str | None, *, only_if: str | None = None) -> None:
+    async def _swap_active(self, target: str | None, *, only_if: str | None = None) -> int:
         """Set `active` to `target` with a revision-checked write, re-reading and retrying on a conflict.
 
-        With `only_if`, change it only while it names that adapter (deleting the active adapter).
+        With `only_if`, change it only while it names that adapter (deleting the active adapter). Returns the
+        revision of `active` that holds the outcome: the one written, or the one read when nothing needed
+        writing. Raises SwitchboardError BUSY when every retry met a conflict.
         """
         for attempt in range(self.config.write_retries):
             current = await self.store.active()
             if current.name == target or (only_if is not None and current.name != only_if):
-                return
+                return current.revision
             try:
-                await self.store.write_active(target, current.revision)
-                return
+                return await self.store.write_active(target, current.revision)
             except RevisionConflict:
                 await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # let the other writer finish
         raise SwitchboardError(ErrorCode.BUSY, "the active adapter kept changing under concurrent requests; try again")

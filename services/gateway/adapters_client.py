@@ -44,16 +44,24 @@ class AdaptersClient:
             return reply
         raise SwitchboardError.from_message(reply)
 
+    async def _state(self, subject: str, message: Any) -> AdapterState:
+        reply = await self._call(subject, message)
+        assert isinstance(reply, AdapterState)
+        return reply
+
     async def list(self) -> AdapterList:
         reply = await self._call(subjects.ADAPTERS_LIST, ListAdapters())
         assert isinstance(reply, AdapterList)
         return reply
 
-    async def activate(self, name: str) -> str | None:
-        return (await self._call(subjects.ADAPTERS_ACTIVATE, ActivateAdapter(name=name))).active
+    async def activate(self, name: str) -> AdapterState:
+        """Make `name` the registry's choice; the answer carries the revision of key `active` that holds it.
+        Raises SwitchboardError as the registry refuses (NOT_FOUND, INCOMPATIBLE, BUSY, ...)."""
+        return await self._state(subjects.ADAPTERS_ACTIVATE, ActivateAdapter(name=name))
 
-    async def deactivate(self) -> str | None:
-        return (await self._call(subjects.ADAPTERS_DEACTIVATE, DeactivateAdapter())).active
+    async def deactivate(self) -> AdapterState:
+        """Make the base model the registry's choice; as `activate`."""
+        return await self._state(subjects.ADAPTERS_DEACTIVATE, DeactivateAdapter())
 
     async def delete(self, name: str) -> str | None:
         return (await self._call(subjects.ADAPTERS_DELETE, DeleteAdapter(name=name))).active

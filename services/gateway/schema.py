@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -34,6 +33,7 @@ from messages import (
 )
 from messages import TokenChunk as ChunkMessage
 
+from .adapter_switch import Superseded, switch
 from .adapters_client import AdaptersClient
 from .arguments import argument_names, takes
 from .auth import Role
@@ -363,31 +363,36 @@ class Mutation:
     async def delete_fine_tune_job(self, info: Info[Context, None], job_id: str) -> FineTuneResult:
         return await _on_job(info, "deleteFineTuneJob", _ctx(info).training.forget, job_id)
 
-    @strawberry.mutation(description="Make a saved adapter the default of every inference worker, without a restart")
+    @strawberry.mutation(
+        description="Make a saved adapter the default of every inference worker, without a restart; returns once "
+        "every worker serves it. When another switch (loadAdapter, useBaseModel, deleting the active adapter) "
+        "replaced it before that: ok false, errorCode CONFLICT, activeAdapter the one active now"
+    )
     async def load_adapter(self, info: Info[Context, None], adapter_name: str) -> AdapterResult:
         ctx = _ctx(info)
         try:
             require_admin(info, "loadAdapter")
-            active = await ctx.adapters.activate(adapter_name)
-            await workers_follow(ctx, active)
+            active = await switch(ctx.nc, ctx.adapters, lambda: ctx.adapters.activate(adapter_name))
         except SwitchboardError as exc:
             _note_refusal(info, exc)
             return AdapterResult(
-                ok=False, error=graphql_message(exc), active_adapter=None, error_code=exc.code.value.upper()
+                ok=False, error=graphql_message(exc), active_adapter=_active_now(exc), error_code=exc.code.value.upper()
             )
         return AdapterResult(ok=True, error=None, active_adapter=active)
 
-    @strawberry.mutation(description="Back to the base model (no adapter)")
+    @strawberry.mutation(
+        description="Back to the base model (no adapter); returns once every inference worker serves it. When "
+        "another switch replaced it before that: ok false, errorCode CONFLICT, activeAdapter the one active now"
+    )
     async def use_base_model(self, info: Info[Context, None]) -> BaseModelResult:
         ctx = _ctx(info)
         try:
             require_admin(info, "useBaseModel")
-            active = await ctx.adapters.deactivate()
-            await workers_follow(ctx, active)
+            active = await switch(ctx.nc, ctx.adapters, ctx.adapters.deactivate)
         except SwitchboardError as exc:
             _note_refusal(info, exc)
             return BaseModelResult(
-                ok=False, active_adapter=None, error=graphql_message(exc), error_code=exc.code.value.upper()
+                ok=False, active_adapter=_active_now(exc), error=graphql_message(exc), error_code=exc.code.value.upper()
             )
         return BaseModelResult(ok=True, active_adapter=active)
 
@@ -407,22 +412,9 @@ class Mutation:
         return AdapterResult(ok=True, error=None, active_adapter=active)
 
 
-async def workers_follow(ctx: Context, active: str | None, timeout_s: float = 15.0) -> None:
-    """Wait until an inference worker serves `active` (they follow the registry through KV)."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        try:
-            if (await ctx.inference.info()).active_adapter == active:
-                return
-        except SwitchboardError:
-            return  # no worker running: the choice is stored and applies when one starts
-        if asyncio.get_running_loop().time() > deadline:
-            raise SwitchboardError(
-                ErrorCode.TIMEOUT,
-                f"the registry now names {active or 'the base model'}, but inference workers have not applied it "
-                f"within {timeout_s:g}s; see the inference logs",
-            )
-        await asyncio.sleep(0.1)
+def _active_now(exc: SwitchboardError) -> str | None:
+    """The adapter a refused switch reports active: the one that superseded it, else none (unknown)."""
+    return exc.active if isinstance(exc, Superseded) else None
 
 
 @strawberry.type

@@ -67,6 +67,8 @@ class Adapters:
         self._keys = itertools.count(1)
         self._loading = asyncio.Lock()
         self.active: str | None = None  # the default adapter, None for the base model
+        self.active_revision = 0  # the revision of key `active` that `active` reflects (0: not read yet)
+        self._followed = asyncio.Condition()  # notified when `active_revision` moves
         self._kv: KeyValue | None = None
         self._watch_task: asyncio.Task[None] | None = None
 
@@ -123,7 +125,8 @@ class Adapters:
                             continue
                         gone = entry.operation in ("DEL", "PURGE")
                         if entry.key == subjects.ACTIVE_KEY:
-                            await self._set_active(None if gone else (entry.value or b"").decode() or None)
+                            name = None if gone else (entry.value or b"").decode() or None
+                            await self._set_active(name, int(entry.revision or 0))
                         elif entry.key.startswith(subjects.adapter_key("")):
                             await self._on_entry(entry.key.removeprefix(subjects.adapter_key("")), entry, gone)
                 finally:
@@ -156,17 +159,33 @@ class Adapters:
             with contextlib.suppress(SwitchboardError):
                 await self.apply(name, int(entry.revision or 0))
 
-    async def _set_active(self, name: str | None) -> None:
-        if name == self.active:
-            return
-        if name is not None:
+    async def _set_active(self, name: str | None, revision: int | None = None) -> None:
+        """Make `name` the default adapter once it is applied. With `revision` (that of the `active` entry
+        naming it), record that this worker follows the registry up to it; an adapter that cannot be applied
+        leaves both as they were (the error is logged), so whoever waits for the revision waits on."""
+        if name != self.active:
+            if name is not None:
+                try:
+                    await self.apply(name)
+                except SwitchboardError as exc:
+                    self._log.error("cannot activate adapter", extra={"adapter": name, "error": str(exc)})
+                    return
+            self.active = name
+            self._log.info("active adapter", extra={"adapter": name or "(base model)", "revision": revision})
+        if revision is not None:
+            async with self._followed:
+                self.active_revision = max(self.active_revision, revision)
+                self._followed.notify_all()
+
+    async def followed(self, revision: int, timeout_s: float) -> bool:
+        """Wait until this worker has applied revision `revision` of key `active` or a later one; False when
+        `timeout_s` seconds passed first."""
+        async with self._followed:
             try:
-                await self.apply(name)
-            except SwitchboardError as exc:
-                self._log.error("cannot activate adapter", extra={"adapter": name, "error": str(exc)})
-                return
-        self.active = name
-        self._log.info("active adapter", extra={"adapter": name or "(base model)"})
+                await asyncio.wait_for(self._followed.wait_for(lambda: self.active_revision >= revision), timeout_s)
+            except TimeoutError:
+                return False
+        return True
 
     # -- applying versions to the model -------------------------------------------------------
 

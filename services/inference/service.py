@@ -22,6 +22,7 @@ from messages import (
     ErrorCode,
     ErrorMessage,
     FinishReason,
+    FollowActive,
     GenerateRequest,
     GenerationParams,
     GpuHandoff,
@@ -55,6 +56,10 @@ from .requester_watch import RequesterWatch
 from .scheduler import Scheduler
 from .sequential import SequentialScheduler
 
+# how long a `svc.inference.follow` question waits for this worker to apply the revision it names: longer than
+# the gateway waits (15 s), so the answer is never what stops it
+FOLLOW_WAIT_S = 30.0
+
 
 class InferenceActor(Actor):
     name: ClassVar[str] = subjects.INFERENCE_SERVICE
@@ -66,6 +71,7 @@ class InferenceActor(Actor):
         self.engine: Engine | None = None
         self._active: dict[str, Prepared] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._followers: set[asyncio.Task[None]] = set()  # `svc.inference.follow` questions waiting for a revision
         self._requesters: RequesterWatch | None = None
         self.scheduler: Scheduler | None = None
         self._ctx: ActorContext | None = None
@@ -135,6 +141,7 @@ class InferenceActor(Actor):
         # not a queue group: every worker on the job's host hears it, the others ignore it
         await ctx.nc.subscribe(subjects.INFERENCE_GPU_RELEASE, cb=self._on_gpu_release)
         await ctx.nc.subscribe(subjects.INFERENCE_GPU_RECLAIM, cb=self._on_gpu_reclaim)
+        await ctx.nc.subscribe(subjects.INFERENCE_FOLLOW, cb=self._on_follow)  # every worker answers
         await ctx.service.add_endpoint(
             name="generate",
             subject=subjects.INFERENCE_GENERATE,
@@ -196,6 +203,8 @@ class InferenceActor(Actor):
             self.scheduler.wake()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=30)
+        for follower in list(self._followers):
+            follower.cancel()
         if self._adapters is not None:
             await self._adapters.stop()
         if self.scheduler is not None:
@@ -289,6 +298,7 @@ class InferenceActor(Actor):
             state="ready" if self._lent_to is None else "released",
             worker_id=self.settings.worker_id,
             active_adapter=self._adapters.active if self._adapters else None,
+            active_revision=self._adapters.active_revision if self._adapters else 0,
             loaded_adapters=self._adapters.loaded if self._adapters else [],
             max_concurrency=self.config.max_concurrency,
             active_generations=len(self._active),
@@ -300,6 +310,30 @@ class InferenceActor(Actor):
             threads=torch.get_num_threads(),
             **self.engine.memory(),
         )
+
+    async def _on_follow(self, msg: Msg) -> None:
+        """`svc.inference.follow`: answer with this worker's `ModelInfo` now and, while it has not applied the
+        revision of key `active` asked about, again once it has (within `FOLLOW_WAIT_S`). A malformed question
+        or one without a reply subject is ignored."""
+        assert self._adapters is not None
+        try:
+            question = decode(msg.data or b"{}", FollowActive)
+        except SwitchboardError:
+            return
+        if not msg.reply:
+            return
+        with contextlib.suppress(Exception):  # the asker went away meanwhile
+            await msg.respond(encode(self._model_info()))
+        if self._adapters.active_revision < question.revision:
+            task = asyncio.create_task(self._answer_once_followed(msg, question.revision))
+            self._followers.add(task)
+            task.add_done_callback(self._followers.discard)
+
+    async def _answer_once_followed(self, msg: Msg, revision: int) -> None:
+        assert self._adapters is not None
+        if await self._adapters.followed(revision, FOLLOW_WAIT_S):
+            with contextlib.suppress(Exception):
+                await msg.respond(encode(self._model_info()))
 
     async def _on_gpu_release(self, msg: Msg) -> None:
         await self._gpu_handoff(msg, release=True)

@@ -89,6 +89,7 @@ def permissions() -> dict[str, Permissions]:
             [
                 "svc.inference.generate",
                 "svc.inference.info",
+                subjects.INFERENCE_FOLLOW,  # after a switch: has every worker applied it?
                 subjects.SEARCH_QUERY,
                 "svc.adapters.>",
                 "svc.training.>",
