@@ -38,13 +38,30 @@ def completed_by_client() -> bool:
 
 class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
     """Refuses, with a coded `error` for its id, a `subscribe` over the size limit or past the operation cap;
-    marks the operations a client completes (`completed_by_client`)."""
+    marks the operations a client completes (`completed_by_client`); lets an operation end quietly when the
+    client completes it, or the socket closes, just as it finishes (`cleanup_operation`)."""
 
     async def handle_complete(self, message: CompleteMessage) -> None:
         operation = self.operations.get(message["id"])
         if operation is not None and operation.task is not None:
             _completed.add(operation.task)
         await super().handle_complete(message)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        """End an operation the client completed, or whose socket closed: nothing more is sent for its id.
+
+        strawberry de-registers the id and cancels the task, but a cancellation that lands in a resolver's
+        cleanup can be absorbed there (`InferenceClient.stream` shields and suppresses its NATS unsubscribe),
+        and the task then runs on to send its own `complete`, which de-registers the id a second time: a
+        KeyError from `forget_id`, logged by strawberry as "Exception in worker task" with a traceback (about
+        1 in 5 `complete`s sent as an answer ends). Had the client reused the id meanwhile, that second
+        de-registration would drop its new operation. Marked completed, the operation sends nothing more and
+        leaves `operations` alone, as graphql-transport-ws asks after a client's `complete`.
+        """
+        operation = self.operations.get(operation_id)
+        if operation is not None:
+            operation.completed = True
+        await super().cleanup_operation(operation_id)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if not self.connection_acknowledged or message["id"] in self.operations:
