@@ -22,7 +22,8 @@ export function App() {
         href={`#/${route()}`}
         onClick={(e) => {
           e.preventDefault();
-          main?.focus();
+          // straight to the section's main control where it marks one (the chat's message box), else its top
+          (main?.querySelector<HTMLElement>('[data-skip-target]') ?? main)?.focus();
         }}
       >
         Skip to content

@@ -104,6 +104,12 @@ function EditForm(props: {
 export function MessageBubble(props: MessageBubbleProps) {
   const t = () => props.turn;
   const [editing, setEditing] = createSignal(false);
+  let editButton: HTMLButtonElement | undefined;
+  // the edit abandoned: the keyboard goes back to the question's pencil, not to the top of the page
+  const cancelEdit = () => {
+    setEditing(false);
+    editButton?.focus();
+  };
   let answerDiv: HTMLDivElement | undefined;
   // "Copy code" on each code block once the answer is complete (the Markdown is re-rendered as it streams)
   createEffect(() => {
@@ -123,7 +129,7 @@ export function MessageBubble(props: MessageBubbleProps) {
                 busy={props.busy}
                 onSave={(text) => props.onEdit?.(text) ?? false}
                 onSaved={() => setEditing(false)}
-                onCancel={() => setEditing(false)}
+                onCancel={cancelEdit}
               />
             }
           >
@@ -135,6 +141,7 @@ export function MessageBubble(props: MessageBubbleProps) {
                   <button
                     type="button"
                     class="icon-button"
+                    ref={editButton}
                     aria-label="Edit"
                     title="Edit and resend"
                     disabled={props.busy}
