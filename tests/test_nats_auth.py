@@ -113,6 +113,16 @@ async def test_only_the_registry_writes_the_adapters_bucket(server: NatsServer, 
     assert await asyncio.wait_for(kv_put(Login(server, "adapters"), subjects.ADAPTERS_BUCKET), 5)
 
 
+async def test_the_gateway_keeps_who_asked_for_each_answer(server: NatsServer) -> None:
+    """KV `answers` (services/gateway/answer_owners.py): the gateway creates it, reserves an id, reads it back."""
+    gateway = Login(server, "gateway")
+    async with gateway as nc:
+        kv = await asyncio.wait_for(nc.jetstream().create_key_value(bucket=subjects.ANSWERS_BUCKET), 5)
+        await kv.create(subjects.answer_key("r1"), b"{}")
+        assert (await kv.get(subjects.answer_key("r1"))).value == b"{}"
+    assert not gateway.errors, gateway.errors
+
+
 async def test_search_cannot_read_token_streams(server: NatsServer, operator: Client) -> None:
     search = Login(server, "search")
     async with search as nc:

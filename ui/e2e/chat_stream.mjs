@@ -1,4 +1,5 @@
-// Chat: a question streams its answer (several DOM updates before done) and it contains "Paris"; a follow-up
+// Chat: a question streams its answer (several DOM updates before done) and it contains "Paris", the cursor at
+// the end of its last line (not on a line of its own, which the answer would lose when it ends); a follow-up
 // question sends the whole conversation; Clear empties it.
 import { ask, assert, flow, openApp, recordSubscribes, screenshot, waitFor } from './lib.mjs';
 
@@ -11,9 +12,23 @@ await flow('chat_stream', async () => {
   const subscribes = recordSubscribes(page); // what the app sends over graphql-ws
   await page.getByTestId('active-model').filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
 
-  // count the answer's text changes as they happen, in the page
+  // count the answer's text changes as they happen, in the page, and how far below the last line of text the
+  // streaming answer ends (the cursor's own line, if it has one)
   await page.evaluate(() => {
     window.__updates = 0;
+    window.__cursorGap = { samples: 0, max: 0, line: 0 };
+    const cursorGap = (answer) => {
+      const block = answer.lastElementChild;
+      if (block?.tagName !== 'P' || !block.lastChild) return;
+      const range = document.createRange();
+      range.selectNodeContents(block);
+      const lines = range.getClientRects();
+      if (!lines.length) return;
+      const gap = answer.getBoundingClientRect().bottom - lines[lines.length - 1].bottom;
+      window.__cursorGap.samples += 1;
+      window.__cursorGap.max = Math.max(window.__cursorGap.max, Math.round(gap));
+      window.__cursorGap.line = parseFloat(getComputedStyle(block).lineHeight);
+    };
     new MutationObserver(() => {
       const answers = document.querySelectorAll('[data-testid="answer"]');
       const last = answers[answers.length - 1];
@@ -21,7 +36,10 @@ await flow('chat_stream', async () => {
       if (text !== window.__lastText) {
         window.__lastText = text;
         const row = last?.closest('[data-testid="turn-assistant"]');
-        if (row?.getAttribute('data-status') === 'streaming') window.__updates += 1;
+        if (row?.getAttribute('data-status') === 'streaming') {
+          window.__updates += 1;
+          cursorGap(last);
+        }
       }
     }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
   });
@@ -29,8 +47,14 @@ await flow('chat_stream', async () => {
   const answer = await ask(page, 'What is the capital of France?');
   const text = await answer.getByTestId('answer').textContent();
   const updates = await page.evaluate(() => window.__updates);
+  const cursorGap = await page.evaluate(() => window.__cursorGap);
   assert.match(text, /Paris/, `answer: ${text}`);
   assert.ok(updates >= 3, `only ${updates} DOM updates while streaming`);
+  assert.ok(cursorGap.samples >= 3, `the streaming answer was measured ${cursorGap.samples} times`);
+  assert.ok(
+    cursorGap.max < cursorGap.line / 2,
+    `the streaming answer ends ${cursorGap.max} px below its text (a line is ${cursorGap.line} px): the cursor has a line of its own`,
+  );
   await screenshot(page, 'chat');
   assert.match(await answer.getByTestId('answered-by').textContent(), /SmolLM2/);
   // the other tab takes the conversation; reloading it does not wipe what was saved
@@ -69,5 +93,5 @@ await flow('chat_stream', async () => {
   assert.equal(await page.getByTestId('turn-user').count(), 0);
   assert.deepEqual(consoleErrors, []);
   await done();
-  return { updates, answer: text.trim(), followUp: followUp.trim().slice(0, 120) };
+  return { updates, cursorGap, answer: text.trim(), followUp: followUp.trim().slice(0, 120) };
 });

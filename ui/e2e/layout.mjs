@@ -23,9 +23,11 @@ await flow('layout', async () => {
     await screenshot(page, `phone-${route}`);
   }
 
-  // keyboard: the first Tab lands on the skip link, then the brand, then the tabs
-  await page.goto(`${process.env.UI_URL}/#/chat`);
-  await page.locator('#chat-input').waitFor();
+  // keyboard: the first Tab lands on the skip link, then the brand, then the tabs (on a section that gives nothing
+  // the keyboard on load: the Chat gives it to the message box, tests/test_ui_keyboard.py)
+  await page.goto(`${process.env.UI_URL}/#/fine-tune`);
+  await page.reload();
+  await page.locator('#ft-name').waitFor();
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Skip to content');
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);

@@ -1,6 +1,6 @@
 /** The input bar: the question, the web-search toggle, Send or Stop. Enter sends, Shift+Enter adds a line,
- * Escape stops an answer. */
-import { createSignal, onCleanup, Show } from 'solid-js';
+ * Escape stops an answer. The question box takes the keyboard when the chat opens and after each send. */
+import { createSignal, onCleanup, onMount, Show } from 'solid-js';
 
 export interface ComposerProps {
   busy: boolean;
@@ -33,8 +33,15 @@ export function Composer(props: ComposerProps) {
     if (props.onSend(text())) {
       setText('');
       queueMicrotask(grow);
+      area?.focus(); // Send turns into Stop: keep the keyboard in the input for the next question
     }
   };
+  // ready to type when the chat opens, unless something else has the keyboard (the API key dialog) or the screen is
+  // a touch screen (its on-screen keyboard would cover half the conversation)
+  onMount(() => {
+    const idle = !document.activeElement || document.activeElement === document.body;
+    if (idle && !window.matchMedia?.('(pointer: coarse)').matches) area?.focus();
+  });
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -80,6 +87,7 @@ export function Composer(props: ComposerProps) {
       <textarea
         id="chat-input"
         ref={area}
+        data-skip-target
         rows="1"
         placeholder="Ask anything…"
         value={text()}

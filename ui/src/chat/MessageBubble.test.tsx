@@ -66,6 +66,16 @@ describe('actions', () => {
     expect(screen.queryByRole('textbox', { name: 'Edit message' })).toBeNull();
   });
 
+  it('Esc and Cancel give the keyboard back to the question’s pencil', () => {
+    render(() => <MessageBubble turn={question('Capital of France?')} onEdit={() => true} />);
+    fireEvent.click(screen.getByRole('button', { name: 'Edit' }));
+    fireEvent.keyDown(screen.getByRole('textbox', { name: 'Edit message' }), { key: 'Escape' });
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Edit' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Edit' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Edit' }));
+  });
+
   it('Edit cannot start while an answer streams', () => {
     render(() => <MessageBubble turn={question('Hi')} busy onEdit={() => true} />);
     expect(screen.getByRole('button', { name: 'Edit' })).toBeDisabled();

@@ -42,14 +42,31 @@ function CopyButton(props: { text: string }) {
   );
 }
 
-/** The question being edited in place: Enter or Save resends it, Esc or Cancel leaves it as it was. */
-function EditForm(props: { text: string; busy?: boolean; onSave: (text: string) => boolean; onCancel: () => void }) {
+/** Show `form` whole in its scrolling conversation (its top first when it is taller) and focus `field`: once the
+ * conversation has followed its own growth to the end, which would otherwise leave the box above the view. */
+function reveal(form: HTMLElement, field: HTMLElement): void {
+  requestAnimationFrame(() => {
+    form.scrollIntoView?.({ block: 'nearest' }); // (jsdom has none)
+    field.focus({ preventScroll: true });
+  });
+}
+
+/** The question being edited in place: Enter or Save resends it (then `onSaved`), Esc or Cancel leaves it as it was. */
+function EditForm(props: {
+  text: string;
+  busy?: boolean;
+  onSave: (text: string) => boolean;
+  onSaved: () => void;
+  onCancel: () => void;
+}) {
   const [text, setText] = createSignal(props.text);
+  let form: HTMLFormElement | undefined;
   const save = () => {
-    if (!props.busy && props.onSave(text())) props.onCancel();
+    if (!props.busy && props.onSave(text())) props.onSaved();
   };
   return (
     <form
+      ref={form}
       class="bubble edit-form"
       onSubmit={(e) => {
         e.preventDefault();
@@ -60,7 +77,7 @@ function EditForm(props: { text: string; busy?: boolean; onSave: (text: string) 
         aria-label="Edit message"
         value={text()}
         rows={Math.min(12, Math.max(2, props.text.split('\n').length))}
-        ref={(el) => queueMicrotask(() => el.focus())}
+        ref={(el) => queueMicrotask(() => form && reveal(form, el))}
         onInput={(e) => setText(e.currentTarget.value)}
         onKeyDown={(e) => {
           if (e.key === 'Escape') {
@@ -87,6 +104,12 @@ function EditForm(props: { text: string; busy?: boolean; onSave: (text: string) 
 export function MessageBubble(props: MessageBubbleProps) {
   const t = () => props.turn;
   const [editing, setEditing] = createSignal(false);
+  let editButton: HTMLButtonElement | undefined;
+  // the edit abandoned: the keyboard goes back to the question's pencil, not to the top of the page
+  const cancelEdit = () => {
+    setEditing(false);
+    editButton?.focus();
+  };
   let answerDiv: HTMLDivElement | undefined;
   // "Copy code" on each code block once the answer is complete (the Markdown is re-rendered as it streams)
   createEffect(() => {
@@ -100,14 +123,30 @@ export function MessageBubble(props: MessageBubbleProps) {
         fallback={
           <Show
             when={!editing()}
-            fallback={<EditForm text={t().content} busy={props.busy} onSave={(text) => props.onEdit?.(text) ?? false} onCancel={() => setEditing(false)} />}
+            fallback={
+              <EditForm
+                text={t().content}
+                busy={props.busy}
+                onSave={(text) => props.onEdit?.(text) ?? false}
+                onSaved={() => setEditing(false)}
+                onCancel={cancelEdit}
+              />
+            }
           >
-            <div class="bubble">
+            <div class="bubble" classList={{ editable: Boolean(props.onEdit) }}>
               <span class="visually-hidden">You: </span>
               <Collapsible text={t().content}>{t().content}</Collapsible>
               <Show when={props.onEdit}>
                 <div class="msg-actions">
-                  <button type="button" class="icon-button" aria-label="Edit" title="Edit and resend" disabled={props.busy} onClick={() => setEditing(true)}>
+                  <button
+                    type="button"
+                    class="icon-button"
+                    ref={editButton}
+                    aria-label="Edit"
+                    title="Edit and resend"
+                    disabled={props.busy}
+                    onClick={() => setEditing(true)}
+                  >
                     <EditIcon />
                   </button>
                 </div>

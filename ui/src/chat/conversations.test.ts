@@ -2,6 +2,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Turn } from './conversation';
 import { createConversations, LIST_KEY, parseList, titleOf, turnsKey, UNDO_MS } from './conversations';
 
+// a question sent here goes nowhere (the browser flows send them); what was stopped is counted
+const stopped = vi.hoisted(() => ({ count: 0 }));
+vi.mock('../api/ws', () => ({
+  subscribe: () => () => {
+    stopped.count += 1;
+  },
+}));
+
 /** A Storage that keeps its items in a Map (each test gets its own). */
 class FakeStorage implements Storage {
   private items = new Map<string, string>();
@@ -146,6 +154,42 @@ describe('conversations', () => {
     expect(list.current().state.turns.map((t) => t.content)).toEqual(['Hi', 'Hello!']);
     expect(list.entries()[0].title).toBe('Hi');
     expect(JSON.parse(store.getItem(turnsKey(id)) ?? '{}').turns).toHaveLength(2);
+  });
+
+  it('resends an edited question with an Undo that puts the dropped turns back and stops the new answer', () => {
+    const list = createConversations(store, clock());
+    const id = list.openId();
+    const chat = list.get(id);
+    chat.replace([turn(1, 'user', 'Hi'), turn(2, 'assistant', 'Hello!'), turn(3, 'user', 'Capital of France?'), turn(4, 'assistant', 'Paris.')]);
+    list.rename(id, '');
+    stopped.count = 0;
+    expect(chat.edit(1, 'Good morning')).toBe(true);
+    expect(chat.state.turns.map((t) => t.content)).toEqual(['Good morning', '']);
+    expect(list.entries()[0].title).toBe('Good morning');
+    expect(list.pendingUndo()?.message).toBe('Question resent; the 3 messages after it were removed');
+    list.pendingUndo()?.undo();
+    expect(stopped.count).toBe(1);
+    expect(list.pendingUndo()).toBeUndefined();
+    expect(chat.state.turns.map((t) => [t.content, t.status])).toEqual([
+      ['Hi', 'done'],
+      ['Hello!', 'done'],
+      ['Capital of France?', 'done'],
+      ['Paris.', 'done'],
+    ]);
+    expect(list.entries()[0].title).toBe('Hi');
+    expect(JSON.parse(store.getItem(turnsKey(id)) ?? '{}').turns).toHaveLength(4);
+  });
+
+  it('says an edited last question only replaced its answer, and offers nothing when the edit was refused', () => {
+    const list = createConversations(store, clock());
+    const chat = list.get(list.openId());
+    chat.replace([turn(1, 'user', 'Hi'), turn(2, 'assistant', 'Hello!')]);
+    expect(chat.edit(2, 'not a question')).toBe(false);
+    expect(list.pendingUndo()).toBeUndefined();
+    expect(chat.edit(1, 'Hi there')).toBe(true);
+    expect(list.pendingUndo()?.message).toBe('Question resent; its old answer was removed');
+    vi.advanceTimersByTime(UNDO_MS);
+    expect(list.pendingUndo()).toBeUndefined();
   });
 
   it('one Undo reverts every change made while it was on offer', () => {

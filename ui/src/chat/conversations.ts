@@ -1,11 +1,12 @@
 /** The list of conversations kept in the browser: ids, titles, last use, which one is open; new, rename,
- * delete and clear, both undoable for a few seconds (one Undo reverts all made while it is offered). The list is one localStorage key
+ * delete, clear, and a question edited and resent (which drops the turns after it), the last three undoable for a
+ * few seconds (one Undo reverts all made while it is offered). The list is one localStorage key
  * (`switchboard.chats.v1`); each conversation's turns are under `switchboard.chat.v1.<id>`. */
 import { createSignal } from 'solid-js';
 import { createConversation, STORAGE_KEY, type Conversation, type Turn } from './conversation';
 
 export const LIST_KEY = 'switchboard.chats.v1';
-/** How long Undo is offered after a delete or a clear. */
+/** How long Undo is offered after a delete, a clear or an edited question. */
 export const UNDO_MS = 8000;
 const TITLE_MAX = 80;
 
@@ -167,7 +168,13 @@ export function createConversations(store: Storage | undefined = globalThis.loca
           if (sent) retitle(id, true);
           return sent;
         };
-      chat = { ...inner, send: asking(inner.send), retry: asking(inner.retry), regenerate: asking(inner.regenerate), edit: asking(inner.edit) };
+      chat = {
+        ...inner,
+        send: asking(inner.send),
+        retry: asking(inner.retry),
+        regenerate: asking(inner.regenerate),
+        edit: asking((questionId: number, text: string, activeLabel?: string) => edited(id, inner, questionId, text, activeLabel)),
+      };
       cache.set(id, chat);
     }
     return chat;
@@ -267,6 +274,19 @@ export function createConversations(store: Storage | undefined = globalThis.loca
         if (!items().some((e) => e.id === id)) store?.removeItem(key);
       },
     );
+  }
+
+  /** Resend question `questionId` of conversation `id` with new text, dropping the turns from it on; Undo puts them
+   * back (and stops the new answer). */
+  function edited(id: string, chat: Conversation, questionId: number, text: string, activeLabel?: string): boolean {
+    const turns = JSON.parse(JSON.stringify(chat.state.turns)) as Turn[];
+    if (!chat.edit(questionId, text, activeLabel)) return false;
+    const later = turns.length - turns.findIndex((t) => t.id === questionId) - 1;
+    offer(later === 1 ? 'Question resent; its old answer was removed' : `Question resent; the ${later} messages after it were removed`, () => {
+      get(id).replace(turns);
+      retitle(id);
+    });
+    return true;
   }
 
   /** Empty a conversation; Undo puts its turns back. */
