@@ -105,6 +105,7 @@ class AnswerOwner(msgspec.Struct, frozen=True):
 
     owner: str  # the asking key's id (`key-<16 hex>`, see gateway.auth.key_id); "" on a gateway without keys
     gateway: str = ""  # the instance id of the gateway that took the request
+    worker_id: str = ""  # the worker that accepted it, once one did (a reader asks it whether it still runs)
 
 
 class InfoRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -117,3 +117,17 @@ async def test_an_openai_answer_belongs_to_its_key_too(urls: tuple[str, str]) ->
     request_id = chat.id.removeprefix("chatcmpl-")
     assert error_of(await run(first, RESUME, {"id": request_id}, BOB))["extensions"]["code"] == "NOT_FOUND"
     assert answer_of(await run(first, RESUME, {"id": request_id}, ALICE), "inferResume")[-1]["done"]
+
+
+async def test_a_request_refused_for_its_arguments_or_by_the_worker_leaves_its_id_free(urls: tuple[str, str]) -> None:
+    first, _ = urls
+    request_id = uuid.uuid4().hex
+    refused = error_of(await run(first, STREAM, {"id": request_id, "n": 99999}, ALICE))
+    assert refused["extensions"]["code"] == "BAD_REQUEST"  # checked before the id is taken
+    too_long = """subscription($id: String, $p: String!) {
+      inferStream(prompt: $p, maxNewTokens: 2, requestId: $id) { done } }"""
+    overflow = error_of(await run(first, too_long, {"id": request_id, "p": "hello " * 9000}, ALICE))
+    assert overflow["extensions"]["code"] == "CONTEXT_OVERFLOW"  # refused by the worker: the id is given back
+    events = answer_of(await run(first, STREAM, {"id": request_id, "n": 3}, ALICE), "inferStream")
+    assert events[-1]["finishReason"] == "length"
+    assert error_of(await run(first, STREAM, {"id": request_id, "n": 3}, ALICE))["extensions"]["code"] == "CONFLICT"

@@ -304,6 +304,9 @@ def test_a_key_file_with_a_byte_order_mark_works(tmp_path: Path, monkeypatch: py
         ("good-admin-key-0123456789\nbad key with spaces 0123\n", 2, "' '"),
         ("# keys\n\ngood-admin-key-0123456789, clé-admin-0123456789\n", 3, "'é'"),
         ("tab\tinside-admin-key-0123456789\n", 1, "'\\t'"),
+        # a line break other than \n is no separator: two keys run together are refused, not taken as two
+        ("first-admin-key-0123456789\x85second-admin-key-012345\n", 1, "'\\x85'"),
+        ("good-admin-key-0123456789\r\nsecond-admin-key-012345\x0c\r\n", 2, "'\\x0c'"),
     ],
 )
 def test_a_key_a_header_cannot_carry_is_refused_with_its_line(
@@ -316,6 +319,14 @@ def test_a_key_a_header_cannot_carry_is_refused_with_its_line(
         ApiKeys.from_env()
     assert f"line {line}: a key holds {char}" in caught.value.message, caught.value.message
     assert "GATEWAY_ADMIN_KEYS_FILE=" in caught.value.message
+
+
+def test_a_short_key_in_a_file_is_refused_with_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "keys"
+    secret.write_text("good-admin-key-0123456789\r\n\r\nshort-key\r\n", encoding="utf-8")
+    monkeypatch.setenv("GATEWAY_ADMIN_KEYS_FILE", str(secret))
+    with pytest.raises(SwitchboardError, match=r"keys, line 3: a key is shorter than 16 characters"):
+        ApiKeys.from_env()
 
 
 def test_a_key_variable_that_holds_no_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

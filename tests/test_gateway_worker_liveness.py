@@ -9,6 +9,7 @@ that go silent while alive, forget a request, or drop their connection.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -18,14 +19,17 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from nats.aio.client import Client
+from nats.js.api import StorageType, StreamConfig
 
 import nats
 from messages import ErrorCode, GenerateRequest, GenerationParams, SwitchboardError, subjects
 from services.gateway import GatewayConfig
 from services.gateway.inference_client import InferenceClient
 from services.gateway.token_relay import PROBE_AFTER_S
+from services.runtime import ensure_stream
 from tests.conftest import NatsServer
 from tests.scripted_worker import Script, ScriptedWorker, scripted_worker
 
@@ -112,6 +116,31 @@ async def test_a_worker_whose_connection_drops_is_noticed(own_nats: NatsServer, 
             async for _ in client.stream(request("dropped")):
                 pass
         await dropping
+    assert caught.value.code is ErrorCode.UNAVAILABLE and "stopped mid-answer" in caught.value.message
+    assert time.monotonic() - started < NOTICED_WITHIN_S + 1
+
+
+async def test_a_resume_elsewhere_learns_at_once_that_the_worker_died(own_nats: NatsServer, own_nc: Client) -> None:
+    """The answer's reader on another gateway (no local record of it) asks the worker named in KV `answers`,
+    instead of waiting GATEWAY_TOKEN_TIMEOUT_S for chunks that will never come."""
+    tokens = StreamConfig(
+        name=subjects.TOKENS_STREAM, subjects=[subjects.TOKENS_WILDCARD], storage=StorageType.FILE, max_age=3600
+    )
+    await ensure_stream(own_nc.jetstream(), tokens, logging.getLogger("test"))
+    asking = InferenceClient(own_nc, GatewayConfig(token_timeout_s=60.0), requester="gateway-a")
+    elsewhere = InferenceClient(own_nc, GatewayConfig(token_timeout_s=60.0), requester="gateway-b")
+    script = Script(["a", "b", "c", ""], before_accept=1, interval_s=30)
+    async with scripted_worker(own_nats.url, lambda _: script) as worker:
+        asked = msgspec.structs.replace(request("dies"), request_id=await asking.reserve("key-a"))
+        stream = asking.stream(asked)
+        assert (await anext(stream)).token == "a"
+        assert worker.nc is not None
+        await worker.nc.close()  # dead: no one answers its probes
+        started = time.monotonic()
+        with pytest.raises(SwitchboardError) as caught:
+            async for _ in elsewhere.resume(asked.request_id):
+                pass
+        await stream.aclose()  # type: ignore[attr-defined]
     assert caught.value.code is ErrorCode.UNAVAILABLE and "stopped mid-answer" in caught.value.message
     assert time.monotonic() - started < NOTICED_WITHIN_S + 1
 

@@ -7,6 +7,7 @@ first (over HTTP too), where GraphQL requires an error.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -72,3 +73,17 @@ async def test_several_operations_need_an_operation_name_over_http(url: str) -> 
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     assert "operationName" in body["errors"][0]["message"]
     assert (await post(url, "query A { health } query B { health }", operation_name="B"))["data"] == {"health": "ok"}
+
+
+@pytest.mark.parametrize("frame", ["[1]", '"subscribe"', "5", "null"])
+async def test_a_frame_that_is_not_a_json_object_closes_with_4400_and_no_traceback(
+    url: str, frame: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(url.replace("http", "ws"), protocols=("graphql-transport-ws",)) as ws:
+            await ws.send_json({"type": "connection_init"})
+            await ws.receive_json(timeout=5)
+            await ws.send_str(frame)
+            closed = await ws.receive(timeout=5)
+    assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == 4400, closed
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

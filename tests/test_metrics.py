@@ -98,7 +98,8 @@ async def test_figures_follow_what_was_served(urls: dict[str, str]) -> None:
     )
     assert "errors" in answer  # two operations, no operationName: refused, counted as bad_request
     whole = await graphql(base, 'mutation { infer(prompt: "Say hi", maxNewTokens: 5) { usage { completionTokens } } }')
-    refused = await graphql(base, 'mutation { infer(prompt: "Say hi", maxNewTokens: 0) { text } }')
+    # both an adapter and the base model: only the worker checks that (the gateway checks the arguments)
+    refused = await graphql(base, 'mutation { infer(prompt: "Say hi", adapter: "nope", baseModel: true) { text } }')
     client = openai.AsyncOpenAI(base_url=f"{base}/v1", api_key=KEY, max_retries=0)
     chat = await client.chat.completions.create(
         model=(await client.models.list()).data[0].id, messages=[{"role": "user", "content": "Hi"}], max_tokens=4
@@ -209,9 +210,12 @@ async def test_every_request_is_counted_once_under_its_outcome_on_every_transpor
     ]:
         messages = [m async for m in _subscription(url, query, variables)]
         assert messages[0]["errors"][0]["extensions"]["code"] == code, messages
-    # a request without a key, refused at the door before GraphQL runs
+    # a request without a key, refused at the door before GraphQL runs; one with no query
     async with aiohttp.ClientSession() as http, http.post(url, json={"query": "{ adapters { active } }"}) as response:
         assert response.status == 401
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {KEY}"}) as http:
+        async with http.post(url, json={"query": None}) as response:
+            assert response.status == 400
     await asyncio.sleep(0.5)  # the abandoned `infer` is counted as its handler unwinds
     delta = graphql_requests(before, await samples(base))
     assert delta(operation="infer", outcome="cancelled") == 1
@@ -219,9 +223,9 @@ async def test_every_request_is_counted_once_under_its_outcome_on_every_transpor
     assert delta(operation="inferStream", outcome="bad_request") == 1
     assert delta(operation="inferStream", outcome="conflict") == 1
     assert delta(operation="inferResume", outcome="bad_request") == 1
-    assert delta(operation="unknown", outcome="bad_request") == 1
+    assert delta(operation="unknown", outcome="bad_request") == 2
     assert delta(operation="unknown", outcome="unauthenticated") == 1
-    assert delta() == 7  # each once: nothing counted twice, nothing left out
+    assert delta() == 8  # each once: nothing counted twice, nothing left out
 
 
 async def _subscription(url: str, query: str, variables: dict[str, object]) -> AsyncIterator[dict[str, Any]]:

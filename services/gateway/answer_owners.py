@@ -52,8 +52,8 @@ class AnswerOwners:
                 )
             return self._kv
 
-    async def claim(self, request_id: str, owner: str) -> None:
-        """Record `owner` as the asker of `request_id`, which must be new.
+    async def claim(self, request_id: str, owner: str) -> int:
+        """Record `owner` as the asker of `request_id`, which must be new; the entry's revision.
 
         Raises:
             SwitchboardError: CONFLICT (field `request_id`) when another request has it, on any gateway;
@@ -62,11 +62,28 @@ class AnswerOwners:
         kv = await self.open()
         value = encode(AnswerOwner(owner=owner, gateway=self._instance))
         try:
-            await kv.create(subjects.answer_key(request_id), value)
+            return await kv.create(subjects.answer_key(request_id), value)
         except KeyWrongLastSequenceError:
             raise SwitchboardError(ErrorCode.CONFLICT, TAKEN, "request_id") from None
         except (NatsError, TimeoutError) as exc:
             raise _unavailable(exc) from exc
+
+    async def note_worker(self, request_id: str, owner: str, worker_id: str) -> None:
+        """Add the worker that accepted `request_id` to its entry, so that a reader on any gateway can ask it
+        whether the answer still runs. Best effort: a failure is logged, and readers then wait for chunks."""
+        value = encode(AnswerOwner(owner=owner, gateway=self._instance, worker_id=worker_id))
+        try:
+            await (await self.open()).put(subjects.answer_key(request_id), value)
+        except (SwitchboardError, NatsError, TimeoutError) as exc:
+            log.warning("answer's worker not recorded", extra={"request_id": request_id, "error": repr(exc)})
+
+    async def release(self, request_id: str, revision: int) -> None:
+        """Give `request_id` back (no worker took it: refused, or none running), unless its entry changed
+        since `revision`. Best effort: an id not given back stays taken until it expires."""
+        try:
+            await (await self.open()).delete(subjects.answer_key(request_id), last=revision)
+        except (SwitchboardError, NatsError, TimeoutError) as exc:
+            log.info("request id not given back", extra={"request_id": request_id, "error": repr(exc)})
 
     async def owner_of(self, request_id: str) -> AnswerOwner | None:
         """Who asked for `request_id`; None when no gateway recorded it (unknown, expired, or started by a NATS

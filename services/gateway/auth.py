@@ -111,25 +111,33 @@ class ApiKeys:
 
 
 def _split(text: str, source: str) -> list[str]:
-    """The keys in `text`: comma- or line-separated, `#` starts a comment, spaces around a key dropped.
+    """The keys in `text`: comma- or line-separated (lines end at `\n`, an `\r` before it dropped), `#` starts
+    a comment (so a key holds neither `,` nor `#`), spaces and tabs around a key dropped.
 
     Raises:
         SwitchboardError: BAD_REQUEST naming `source` and the line, for a key with a character an
             `Authorization: Bearer` header cannot carry (RFC 7230 field values; keys are printable ASCII
-            without spaces), so such a key is refused at start instead of never matching.
+            without spaces; other line breaks, such as U+0085 or a form feed, are such characters), so such
+            a key is refused at start instead of never matching; and for a key shorter than 16 characters.
     """
     keys: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         for part in line.split("#", 1)[0].split(","):
-            key = part.strip()
+            key = part.strip(" \t\r")
             if not key:
                 continue
+            where = f"{source}, line {number}"
             bad = next((c for c in key if not 0x21 <= ord(c) <= 0x7E), None)
             if bad is not None:
                 raise SwitchboardError(
                     ErrorCode.BAD_REQUEST,
-                    f"{source}, line {number}: a key holds {bad!r} (U+{ord(bad):04X}), which an Authorization "
-                    "header cannot carry; a key is printable ASCII without spaces",
+                    f"{where}: a key holds {bad!r} (U+{ord(bad):04X}), which an Authorization header cannot carry; "
+                    "a key is printable ASCII without spaces, `,` or `#`",
+                )
+            if len(key) < MIN_KEY_CHARS:
+                raise SwitchboardError(
+                    ErrorCode.BAD_REQUEST,
+                    f"{where}: a key is shorter than {MIN_KEY_CHARS} characters; make one with {GENERATE_HINT}",
                 )
             keys.append(key)
     return keys

@@ -90,7 +90,8 @@ class InferenceClient:
         self._requester_ping = subjects.requester_ping_subject(requester) if requester else None
         self._open: set[str] = set()  # request ids of the streams open here (and of those detached)
         self._detached: dict[str, _Detached] = {}  # request id -> its generation, waiting to be resumed
-        self._cancels: set[asyncio.Task[None]] = set()  # cancels published when a grace ran out
+        self._cancels: set[asyncio.Task[None]] = set()  # cancels published when a grace ran out, answers' workers
+        self._claims: dict[str, tuple[str, int]] = {}  # ids reserved here, not yet streamed -> owner, KV revision
 
     async def answer_requester_pings(self) -> None:
         """Answer workers' "do you still want request <body>?" on `gateway.ping.<requester>`."""
@@ -210,6 +211,7 @@ class InferenceClient:
         )
         finished = left = False
         worker_id: str | None = None
+        claim = self._claims.pop(request.request_id, None)  # reserved by `reserve`: given back if never taken
         asked = time.perf_counter()
         waiting_first = True
         self._metrics.streams_open.inc()
@@ -220,8 +222,11 @@ class InferenceClient:
                 accept = await self._start(request)
             except SwitchboardError:
                 refused = True  # no worker runs it: nothing to cancel (an unreserved id may be another's)
+                if claim is not None:  # and the id is free again: a corrected request may have it
+                    await asyncio.shield(self._owners.release(request.request_id, claim[1]))
                 raise
             worker_id = accept.worker_id
+            self._note_worker(request.request_id, claim, worker_id)
             relay.watch(self._prober(accept, request.request_id))
             restarts = RESTARTS
             while True:
@@ -238,6 +243,7 @@ class InferenceClient:
                     except SwitchboardError:
                         raise exc from None  # no other worker: what happened to the first is the news
                     worker_id = accept.worker_id
+                    self._note_worker(request.request_id, claim, worker_id)
                     relay.rewatch(self._prober(accept, request.request_id))
                     continue
                 if waiting_first:
@@ -285,16 +291,16 @@ class InferenceClient:
                 cannot be read; TIMEOUT after `token_timeout_s` of silence.
         """
         check_id(request_id)
-        if reader is not None:
-            asked = await self._owners.owner_of(request_id)
-            if asked is None or asked.owner != reader:
-                raise SwitchboardError(ErrorCode.NOT_FOUND, NOT_KEPT, "request_id")
+        asked = await self._owners.owner_of(request_id)
+        if reader is not None and (asked is None or asked.owner != reader):
+            raise SwitchboardError(ErrorCode.NOT_FOUND, NOT_KEPT, "request_id")
         detached = self._detached.pop(request_id, None)
         if detached is not None:
             detached.expiry.cancel()
         elif request_id not in self._open and not await self._kept(request_id):
             raise SwitchboardError(ErrorCode.NOT_FOUND, NOT_KEPT, "request_id")
-        worker_id = detached.worker_id if detached is not None else None
+        # the worker that runs it, asked while the answer is silent: a dead one ends the wait at once
+        worker_id = detached.worker_id if detached is not None else (asked.worker_id or None) if asked else None
         finished = left = False
         self._metrics.streams_open.inc()
         sub = await self._nc.jetstream().subscribe(
@@ -338,17 +344,26 @@ class InferenceClient:
         if request_id is None:
             request_id = uuid.uuid4().hex
             try:
-                await self._owners.claim(request_id, owner)
+                self._claims[request_id] = (owner, await self._owners.claim(request_id, owner))
             except SwitchboardError as exc:
                 log.warning("answer not recorded", extra={"request_id": request_id, "error": exc.message})
             return request_id
         check_id(request_id)
         if request_id in self._open:
             raise SwitchboardError(ErrorCode.CONFLICT, TAKEN, "request_id")
-        await self._owners.claim(request_id, owner)
+        revision = await self._owners.claim(request_id, owner)
         if await self._kept(request_id):
             raise SwitchboardError(ErrorCode.CONFLICT, TAKEN, "request_id")
+        self._claims[request_id] = (owner, revision)
         return request_id
+
+    def _note_worker(self, request_id: str, claim: tuple[str, int] | None, worker_id: str) -> None:
+        """Record, in the background, which worker runs an answer reserved here (see `AnswerOwners.note_worker`)."""
+        if claim is None:
+            return
+        task = asyncio.create_task(self._owners.note_worker(request_id, claim[0], worker_id))
+        self._cancels.add(task)
+        task.add_done_callback(self._cancels.discard)
 
     async def _kept(self, request_id: str) -> bool:
         """Whether stream TOKENS holds a chunk of `request_id`.

@@ -25,6 +25,7 @@ from aiohttp.typedefs import Middleware
 from graphql import FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, get_operation_ast
 from nats.aio.client import Client
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.base import BaseSchema
 
@@ -85,24 +86,30 @@ class OperationMetrics(SchemaExtension):
     mutation's `ok: false` (the context's `refused`), else `ok`."""
 
     def on_operation(self) -> Iterator[None]:
-        left = False
+        ended: str | None = None  # how it ended when not with a result
         try:
             yield
         except (GeneratorExit, asyncio.CancelledError):
-            left = True
+            ended = "cancelled"
+            raise
+        except MissingQueryError:  # `{}`, `{"query": null}`: strawberry answers 400
+            ended = "bad_request"
+            raise
+        except Exception:
+            ended = "internal"
             raise
         finally:
-            self._count(left)
+            self._count(ended)
 
-    def _count(self, left: bool) -> None:
+    def _count(self, ended: str | None) -> None:
         ec = self.execution_context
         metrics = getattr(ec.context, "metrics", None)
         if not isinstance(metrics, GatewayMetrics):
             return
         result = ec.result
         outcome = outcome_of(ec.pre_execution_errors or (result.errors if result is not None else None))
-        if left and outcome == "ok":
-            outcome = "cancelled"
+        if ended is not None and outcome == "ok":
+            outcome = ended
         refused = getattr(ec.context, "refused", {})
         for field in _root_fields(ec.schema, ec.graphql_document, ec.operation_name):
             metrics.count("graphql", field, refused.get(field, outcome))
@@ -168,8 +175,10 @@ def request_counting(metrics: GatewayMetrics) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        graphql = request.path == "/graphql" and request.method != "OPTIONS" and not _is_upgrade(request)
-        if not request.path.startswith("/v1/") and not graphql:
+        if request.method == "OPTIONS" or _is_upgrade(request):  # CORS preflights, websockets: not requests
+            return await handler(request)
+        graphql = request.path == "/graphql"
+        if not graphql and request.path != "/v1" and not request.path.startswith("/v1/"):
             return await handler(request)
         flag = [False]
         token = _counted.set(flag)

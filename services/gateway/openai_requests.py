@@ -88,6 +88,11 @@ def read_completion(body: object) -> OpenAIRequest:
     return _request(fields, messages=None, prompt=prompt)
 
 
+def _json(value: object) -> str:
+    """`value` as JSON writes it (`null`, `false`, `""`), the way a client sent or should send it."""
+    return msgspec.json.encode(value).decode()
+
+
 def _object(body: object, allowed: frozenset[str]) -> dict[str, Any]:
     """The body's fields, an explicit `null` read as "not given" (clients send unset fields so: a null
     `max_completion_tokens` must not hide `max_tokens`, a null `tools` asks for nothing)."""
@@ -99,7 +104,7 @@ def _object(body: object, allowed: frozenset[str]) -> dict[str, Any]:
             continue
         what = f"`{name}` is not supported by Switchboard"
         if name in _HARMLESS:
-            what += f" (only {_HARMLESS[name][0]!r})"
+            what += f" (only {_json(_HARMLESS[name][0])})"
         raise OpenAIRequestError(what, name, "unsupported_parameter")
     model = body.get("model")
     if not isinstance(model, str) or not model:

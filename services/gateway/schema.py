@@ -41,7 +41,7 @@ from .dataset_types import Dataset, DatasetResult
 from .datasets_client import DatasetsClient
 from .error_fields import graphql_argument, graphql_argument_at, graphql_message
 from .event_plan import PlannedEventExecutor
-from .inference_client import InferenceClient
+from .inference_client import InferenceClient, check_id
 from .metrics import GatewayMetrics, OperationMetrics, count_refused
 from .search_client import Grounding, SearchClient
 from .selection import selects
@@ -149,12 +149,17 @@ def build_request(args: GenerationArgs, grounding: Grounding, request_id: str | 
 
 
 async def new_request_id(ctx: Context, args: GenerationArgs) -> str:
-    """The caller's `requestId`, else a new random one, reserved as the caller's (`InferenceClient.reserve`).
+    """The caller's `requestId`, else a new random one, reserved as the caller's (`InferenceClient.reserve`)
+    once the request is known to be one a worker takes (its arguments checked as the worker checks them):
+    a request refused for its arguments never takes an id, so it cannot keep a good one from running.
 
     Raises:
-        SwitchboardError: BAD_REQUEST for an id that cannot be one, CONFLICT for one already used,
-            UNAVAILABLE when it cannot be reserved now.
+        SwitchboardError: BAD_REQUEST for a wrong argument or an id that cannot be one, CONFLICT for an id
+            already used, UNAVAILABLE when it cannot be reserved now.
     """
+    if args.request_id is not None:
+        check_id(args.request_id)
+    decode(encode(build_request(args, Grounding([]), args.request_id)), GenerateRequest)
     return await ctx.inference.reserve(ctx.key_id, args.request_id)
 
 
@@ -428,7 +433,6 @@ class Subscription:
         ctx = _ctx(info)
         try:  # refused now, as the worker would refuse it, before any progress event says otherwise
             request_id = await new_request_id(ctx, args)
-            decode(encode(build_request(args, Grounding([]), request_id)), GenerateRequest)
         except SwitchboardError as exc:
             raise user_error(exc) from exc
         stages = selects(info, "stage")

@@ -17,7 +17,7 @@ from typing import Any
 
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage, SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage, Message, SubscribeMessage
 
 from .metrics import count_refused
 
@@ -40,6 +40,14 @@ class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
     """Refuses, with a coded `error` for its id, a `subscribe` over the size limit or past the operation cap;
     marks the operations a client completes (`completed_by_client`); lets an operation end quietly when the
     client completes it, or the socket closes, just as it finishes (`cleanup_operation`)."""
+
+    async def handle_message(self, message: Message) -> None:
+        """A frame that is JSON but not an object (`[1]`, `"x"`) closes the socket with 4400, as any other
+        malformed message does, instead of a TypeError in strawberry's handler logged with a traceback."""
+        if not isinstance(message, dict):
+            await self.handle_invalid_message("a graphql-transport-ws message must be a JSON object")
+            return
+        await super().handle_message(message)
 
     async def handle_complete(self, message: CompleteMessage) -> None:
         operation = self.operations.get(message["id"])
