@@ -98,6 +98,7 @@ def permissions() -> dict[str, Permissions]:
                 subjects.METRICS_SCRAPE,
                 *_stream_reader(tokens),  # chunks that did not arrive are read back from TOKENS
                 *_objects(subjects.DATASET_UPLOADS_BUCKET, write=True),  # an upload, for training to check
+                *_kv(subjects.ANSWERS_BUCKET, write=True),  # who asked for each request id (answer_owners.py)
             ],
             [
                 f"{subjects.TOKENS_PREFIX}.*",
