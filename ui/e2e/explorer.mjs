@@ -1,4 +1,5 @@
-// GraphQL Explorer: GraphiQL renders from our own bundle (no CDN), runs `{ health }`, has docs and history.
+// GraphQL Explorer: GraphiQL renders from our own bundle (no CDN), runs `{ health }`, has docs and history; a
+// query run the moment after a subscription (typed over it, no pause) runs as a query.
 import { assert, flow, openApp, queryEditor, replaceText, screenshot, waitFor } from './lib.mjs';
 
 await flow('explorer', async () => {
@@ -40,9 +41,20 @@ await flow('explorer', async () => {
   await replaceText(page, editor, 'subscription { inferStream(prompt: "Say hi", maxNewTokens: 4) { token done } }');
   await page.getByRole('button', { name: /execute/i }).first().click();
   await waitFor(async () => /"done":\s*true/.test(await response.innerText()), { timeout: 60000, what: 'the stream' });
+  // a query typed over it and run at once (GraphiQL parses the editor 100 ms after an edit) goes over HTTP
+  await replaceText(page, editor, '{ health }');
+  await page.getByRole('button', { name: /execute/i }).first().click();
+  const afterSubscription = await waitFor(
+    async () => {
+      const t = (await response.innerText()).replace(/\s+/g, ' ');
+      return (/"health":\s*"ok"/.test(t) || /errors/.test(t)) && t;
+    },
+    { timeout: 30000, what: 'the query after the subscription' },
+  );
+  assert.doesNotMatch(afterSubscription, /errors|createFetcher/, 'the query right after a subscription failed');
   assert.deepEqual(consoleErrors, []);
   // Monaco's workers (editor, JSON, GraphQL) started, rather than falling back to the page's thread
   assert.deepEqual(consoleWarnings.filter((w) => /web worker/i.test(w)), []);
   await done();
-  return { response: text.replace(/\s+/g, ' ').trim() };
+  return { response: text.replace(/\s+/g, ' ').trim(), afterSubscription };
 });
