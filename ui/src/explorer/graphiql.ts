@@ -5,6 +5,7 @@ import { GraphiQL } from 'graphiql';
 import { createElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createFetcher } from './fetcher';
+import { closePanesOnPhone } from './phone';
 
 const DEFAULT_QUERY = `# Switchboard's GraphQL API. Ctrl+Enter runs; the docs are in the sidebar.
 # Subscriptions (inferStream, fineTuneProgress) run over graphql-ws; the result pane shows the latest event,
@@ -17,6 +18,7 @@ const DEFAULT_QUERY = `# Switchboard's GraphQL API. Ctrl+Enter runs; the docs ar
 `;
 
 export function mountGraphiQL(element: HTMLElement): () => void {
+  closePanesOnPhone();
   const root = createRoot(element);
   root.render(createElement(GraphiQL, { fetcher: createFetcher(), defaultQuery: DEFAULT_QUERY, defaultEditorToolsVisibility: true }));
   return () => root.unmount();
