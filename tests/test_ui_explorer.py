@@ -8,6 +8,7 @@ from tests.ui_fixtures import AppStack, run_flow
 def test_explorer_renders_and_runs_health(app_stack: AppStack) -> None:
     result = run_flow(app_stack, "explorer")
     assert '"health": "ok"' in result.figures["response"]
+    assert "Run a query" in result.figures["hint"]
     assert '"health": "ok"' in result.figures["afterSubscription"]
 
 

@@ -1,6 +1,7 @@
-// Explorer on a phone (390 x 844): the docs open over the editors (which keep their width, the result its lines) and
-// close with the sidebar's button; after a reload the docs stay closed.
-import { assert, flow, openApp, queryEditor, replaceText, screenshot, waitFor } from './lib.mjs';
+// Explorer on a phone (390 x 844): the starter text wraps rather than being cut, the empty result pane says how to
+// fill it; the docs open over the editors (which keep their width, the result its lines) and close with the sidebar's
+// button; after a reload the docs stay closed.
+import { assert, cutLines, flow, openApp, queryEditor, replaceText, screenshot, waitFor } from './lib.mjs';
 
 /** The widths (px) of the operation editor and the result pane, and whether the docs pane shows. */
 const layout = (page) =>
@@ -19,6 +20,10 @@ const layout = (page) =>
 await flow('explorer_phone', async () => {
   const { page, consoleErrors, done } = await openApp('#/explorer', { width: 390, height: 844 });
   const editor = await queryEditor(page);
+  await page.locator('.graphiql-query-editor .view-line').filter({ hasText: 'GraphQL API' }).waitFor({ timeout: 30000 });
+  await page.getByTestId('result-hint').waitFor({ timeout: 15000 });
+  assert.deepEqual(await cutLines(page), [], 'the starter text is cut at the editor\'s edge');
+  await screenshot(page, 'phone-explorer-start');
 
   // a result, then the docs: they cover the editors, which keep their width behind them
   await replaceText(page, editor, '{ health modelInfo { modelId device } }');

@@ -5,14 +5,19 @@ import { GraphiQL } from 'graphiql';
 import { createElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createFetcher } from './fetcher';
+import { InsideGraphiQL } from './insideGraphiQL';
 import { closePanesOnPhone } from './phone';
 
-const DEFAULT_QUERY = `# Switchboard's GraphQL API. Ctrl+Enter runs; the docs are in the sidebar.
-# Subscriptions (inferStream, fineTuneProgress) run over graphql-ws; the result pane shows the latest event,
-# under "extensions.streamed" the number of events so far and, for inferStream, the tokens joined.
+// lines of at most 47 characters fit the editor beside the result at 1280 px; on a phone they wrap
+const DEFAULT_QUERY = `# Switchboard's GraphQL API: Ctrl+Enter or ▶
+# runs it; the docs are in the sidebar.
+# Subscriptions (inferStream, fineTuneProgress)
+# run over graphql-ws. The result pane shows
+# the latest event; "extensions.streamed" adds
+# the count so far and inferStream's text.
 {
   health
-  modelInfo { modelId device activeAdapter state }
+  modelInfo { modelId device state }
   adapters { available active }
 }
 `;
@@ -20,6 +25,12 @@ const DEFAULT_QUERY = `# Switchboard's GraphQL API. Ctrl+Enter runs; the docs ar
 export function mountGraphiQL(element: HTMLElement): () => void {
   closePanesOnPhone();
   const root = createRoot(element);
-  root.render(createElement(GraphiQL, { fetcher: createFetcher(), defaultQuery: DEFAULT_QUERY, defaultEditorToolsVisibility: true }));
+  root.render(
+    createElement(
+      GraphiQL,
+      { fetcher: createFetcher(), defaultQuery: DEFAULT_QUERY, defaultEditorToolsVisibility: true },
+      createElement(GraphiQL.Footer, null, createElement(InsideGraphiQL)),
+    ),
+  );
   return () => root.unmount();
 }
