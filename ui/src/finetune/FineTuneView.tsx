@@ -29,6 +29,7 @@ export function FineTuneView() {
   const store = createJobsStore();
   const datasets = createDatasetsStore();
   const [comparing, setComparing] = createSignal<CompareTarget>();
+  const jobOf = (jobId: string) => store.jobs()?.find((j) => j.jobId === jobId);
 
   /** Names the server would refuse as taken: a saved adapter, or one a queued or running job will save. */
   const conflict = (name: string): string | undefined => {
@@ -62,6 +63,7 @@ export function FineTuneView() {
           conflict={conflict}
           datasets={datasets.datasets()}
           onStarted={(jobId) => void store.submitted(jobId)}
+          jobOf={jobOf}
         />
         <ProgressPanel
           live={store.live()}
@@ -69,6 +71,7 @@ export function FineTuneView() {
           waiting={waitingJobs(store.jobs() ?? [], store.currentId())}
           loading={store.jobs() === undefined && !store.listError()}
           cancel={store.cancel}
+          stateOf={(jobId) => jobOf(jobId)?.state}
         />
       </div>
       <JobHistory

@@ -1,10 +1,15 @@
 import { cleanup, fireEvent, render, screen, waitFor } from '@solidjs/testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/errors';
-import type { Dataset, FineTuneInput, FineTuneResult } from '../api/operations';
+import { createSignal } from 'solid-js';
+import type { Dataset, FineTuneInput, FineTuneJob, FineTuneResult } from '../api/operations';
+import { job } from './testJobs';
 import { TrainForm } from './TrainForm';
 
-afterEach(cleanup);
+afterEach(() => {
+  cleanup();
+  localStorage.clear(); // the app remembers the last job there
+});
 
 const ok: FineTuneResult = { ok: true, error: null, jobId: 'job-1', queuePosition: 0, errorCode: null };
 
@@ -97,7 +102,7 @@ describe('TrainForm', () => {
       loraAlpha: 16,
       maxSteps: 3,
     });
-    expect(screen.getByRole('status')).toHaveTextContent('Queued “my-lora” (2 jobs ahead).');
+    expect(screen.getByTestId('train-notice')).toHaveTextContent('Queued “my-lora” (2 jobs ahead).');
     expect(input('ft-name')).toHaveValue('');
     expect(input('ft-samples')).toHaveValue('8');
   });
@@ -300,5 +305,23 @@ describe('TrainForm datasets and evaluation', () => {
     expect(select('ft-validation')).toHaveAttribute('aria-invalid', 'true');
     expect(select('ft-validation')).toHaveFocus();
     expect(input('ft-name')).toHaveAttribute('aria-invalid', 'false');
+  });
+});
+
+describe('TrainForm and the job it queued', () => {
+  it("follows the job it queued: its place while it waits, that it trains, nothing once it ended", async () => {
+    const [record, setRecord] = createSignal<FineTuneJob | undefined>();
+    const start = vi.fn(async () => ({ ...ok, queuePosition: 1 }));
+    render(() => <TrainForm start={start} jobOf={(id) => (id === 'job-1' ? record() : undefined)} />);
+    fireEvent.input(document.getElementById('ft-name')!, { target: { value: 'second' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }));
+    const notice = screen.getByTestId('train-notice');
+    await waitFor(() => expect(notice).toHaveTextContent('Queued “second” (1 job ahead).'));
+    setRecord(job({ jobId: 'job-1', state: 'queued', queuePosition: 0 }));
+    expect(notice).toHaveTextContent('Queued “second” (next in line).');
+    setRecord(job({ jobId: 'job-1', state: 'running' }));
+    expect(notice).toHaveTextContent('“second” is training: see Training progress.');
+    setRecord(job({ jobId: 'job-1', state: 'succeeded' }));
+    expect(notice).toHaveTextContent(/^$/);
   });
 });

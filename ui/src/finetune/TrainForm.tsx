@@ -1,12 +1,14 @@
-/** The "Train new LoRA adapter" form: checks its fields like the server does, then starts a fine-tune. */
+/** The "Train new LoRA adapter" form: checks its fields like the server does, then starts a fine-tune and follows
+ * the job it queued. */
 import { createSignal, For, Show } from 'solid-js';
 import { canChangeServer } from '../shell/access';
 import { describe } from '../api/errors';
 import { request } from '../api/http';
-import { START_FINE_TUNE, type Dataset, type FineTuneInput, type FineTuneResult } from '../api/operations';
+import { START_FINE_TUNE, type Dataset, type FineTuneInput, type FineTuneJob, type FineTuneResult } from '../api/operations';
 import { Field } from './Field';
-import { formatQueuePosition } from './format';
+import { queuedNotice, type QueuedJob } from './queuedNotice';
 import { focusField } from './reveal';
+import { rememberedJobId } from './storage';
 import {
   BUNDLED_DATASET,
   DEFAULT_VALUES,
@@ -60,16 +62,24 @@ export function TrainForm(props: {
   conflict?: (name: string) => string | undefined;
   /** the uploaded datasets, to pick from for training and for evaluation */
   datasets?: readonly Dataset[];
+  /** a job's record in the latest job list (the word on the job queued here follows it) */
+  jobOf?: (jobId: string) => FineTuneJob | undefined;
 }) {
   const [values, setValues] = createSignal<FormValues>({ ...DEFAULT_VALUES });
   const [errors, setErrors] = createSignal<FieldErrors>({});
   const [attempted, setAttempted] = createSignal(false);
   const [serverError, setServerError] = createSignal<{ key: FieldKey; message: string }>();
   const [formError, setFormError] = createSignal<string>();
-  const [notice, setNotice] = createSignal<string>();
+  /** the job this form queued last, for the word beside Start training (after a reload, the one the app remembers) */
+  const remembered = rememberedJobId();
+  const [queued, setQueued] = createSignal<QueuedJob | undefined>(remembered ? { jobId: remembered } : undefined);
   const [submitting, setSubmitting] = createSignal(false);
   /** the dataset is typed (a file in DATASET_DIR, a hub id), not picked from the list */
   const [typing, setTyping] = createSignal(false);
+  const notice = () => {
+    const job = queued();
+    return job ? queuedNotice(job, props.jobOf?.(job.jobId)) : '';
+  };
   const uploaded = () => props.datasets ?? [];
   const isUploaded = (name: string) => uploaded().some((d) => d.name === name);
   const datasetChoice = () => {
@@ -107,7 +117,7 @@ export function TrainForm(props: {
     setAttempted(true);
     setFormError(undefined);
     setServerError(undefined);
-    setNotice(undefined);
+    setQueued(undefined);
     const current = values();
     const found = check(current);
     setErrors(found);
@@ -121,8 +131,7 @@ export function TrainForm(props: {
     try {
       const result = await (props.start ?? startFineTune)(input);
       if (result.ok && result.jobId) {
-        const ahead = result.queuePosition ? ` (${formatQueuePosition(result.queuePosition)})` : '';
-        setNotice(`Queued “${input.adapterName}”${ahead}.`);
+        setQueued({ jobId: result.jobId, name: input.adapterName, position: result.queuePosition });
         setValues({ ...current, adapterName: '' });
         setAttempted(false);
         props.onStarted?.(result.jobId);
@@ -351,8 +360,8 @@ export function TrainForm(props: {
           >
             Start training
           </button>
-          <span role="status" class="muted">
-            {submitting() ? 'Starting…' : (notice() ?? '')}
+          <span role="status" class="muted" data-testid="train-notice">
+            {submitting() ? 'Starting…' : notice()}
           </span>
         </div>
       </form>
