@@ -19,6 +19,8 @@ def test_fine_tune_from_the_form_to_a_loaded_adapter(app_stack: AppStack) -> Non
     assert figures["notices"][0].endswith("(1 job ahead).")
     assert figures["notices"][-1].endswith("is training: see Training progress.")
     assert figures["cancelSaid"].startswith("Cancelled")
+    # the form kept its values across the reload
+    assert figures["keptAfterReload"]["samples"] == "64"
 
 
 @pytest.mark.timeout(900)  # the stack, then a small job on two shared cores can take minutes

@@ -1,8 +1,8 @@
 // Fine-tune from the form: a server error shows beside its field; a small job runs to completion with a live
-// loss chart, a second job waits with its queue position; a reload during training resumes the progress view; the
-// form's word on the second job follows it (its place, then that it trains); each Cancel is named by its job and
-// asks first, and the panel says what was cancelled; the adapter appears; Load changes the header, Unload restores
-// it; Delete removes.
+// loss chart, a second job waits with its queue position; a reload during training resumes the progress view and
+// keeps the form's values; the form's word on the second job follows it (its place, then that it trains); each
+// Cancel is named by its job and asks first, and the panel says what was cancelled; the adapter appears; Load
+// changes the header, Unload restores it; Delete removes; Reset brings back the form's defaults.
 import { ask, assert, flow, graphql, openApp, recordSubscribes, screenshot, waitFor } from './lib.mjs';
 
 const NAME = `ui-e2e-${Date.now().toString(36)}`;
@@ -67,7 +67,15 @@ await flow('fine_tune', async () => {
   await screenshot(page, 'fine-tune-training');
   await page.reload();
   await progress.waitFor({ timeout: 30000 });
-  // the form's word on the job queued last comes back with the job list
+  // the form kept what was typed last (the name goes once a job is queued)
+  const keptAfterReload = {
+    name: await page.locator('#ft-name').inputValue(),
+    samples: await page.locator('#ft-samples').inputValue(),
+    steps: await page.locator('#ft-max-steps').inputValue(),
+    fraction: await page.locator('#ft-val-fraction').inputValue(),
+  };
+  assert.deepEqual(keptAfterReload, { name: '', samples: '64', steps: '400', fraction: '0' });
+  // and its word on the job queued last comes back with the job list
   notices.push(await waitFor(async () => (await notice.textContent()).trim(), { timeout: 15000, what: "the form's word after the reload" }));
   assert.match(notices[1], new RegExp(`^Queued “${LONG}”`));
   const afterReload = { job: await progress.getAttribute('data-job-id'), state: await progress.getAttribute('data-state') };
@@ -161,6 +169,15 @@ await flow('fine_tune', async () => {
   await adapterRow.waitFor({ state: 'detached', timeout: 30000 });
   assert.ok(!(await graphql('{ adapters { available } }')).adapters.available.includes(NAME));
 
+  // Reset brings back the defaults, also after a reload
+  await page.getByRole('button', { name: 'Reset to defaults' }).click();
+  await page.reload();
+  await page.locator('#ft-samples').waitFor();
+  assert.deepEqual(
+    [await page.locator('#ft-samples').inputValue(), await page.locator('#ft-max-steps').inputValue(), await page.locator('#ft-lr').inputValue()],
+    ['', '', '0.0002'],
+  );
+
   // the cancelled job leaves the history on Remove, once confirmed
   await secondRow.getByRole('button', { name: /^Remove/ }).click();
   await secondRow.getByRole('button', { name: 'Yes', exact: true }).click();
@@ -179,5 +196,6 @@ await flow('fine_tune', async () => {
     chartPointsOfSecondJob: chartPoints,
     notices,
     cancelSaid,
+    keptAfterReload,
   };
 });

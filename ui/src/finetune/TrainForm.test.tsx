@@ -4,11 +4,11 @@ import { ApiError } from '../api/errors';
 import { createSignal } from 'solid-js';
 import type { Dataset, FineTuneInput, FineTuneJob, FineTuneResult } from '../api/operations';
 import { job } from './testJobs';
-import { TrainForm } from './TrainForm';
+import { OTHER_DATASET, OTHER_DATASET_ID, TrainForm } from './TrainForm';
 
 afterEach(() => {
   cleanup();
-  localStorage.clear(); // the app remembers the last job there
+  localStorage.clear(); // the form keeps its values there, the app the last job
 });
 
 const ok: FineTuneResult = { ok: true, error: null, jobId: 'job-1', queuePosition: 0, errorCode: null };
@@ -308,7 +308,34 @@ describe('TrainForm datasets and evaluation', () => {
   });
 });
 
-describe('TrainForm and the job it queued', () => {
+describe('TrainForm across reloads and runs', () => {
+  it('keeps its values across a reload, and Reset brings back the defaults', async () => {
+    const first = setup();
+    first.type('ft-name', 'half-typed');
+    first.type('ft-samples', '8');
+    first.type('ft-max-steps', '4');
+    cleanup(); // the page goes; its storage stays
+    const again = setup();
+    expect(again.input('ft-name')).toHaveValue('half-typed');
+    expect(again.input('ft-samples')).toHaveValue('8');
+    expect(again.input('ft-max-steps')).toHaveValue('4');
+    fireEvent.click(screen.getByRole('button', { name: 'Reset to defaults' }));
+    expect(again.input('ft-samples')).toHaveValue('');
+    expect(again.input('ft-max-steps')).toHaveValue('');
+    expect(again.input('ft-lr')).toHaveValue('0.0002');
+    cleanup();
+    expect(setup().input('ft-name')).toHaveValue('');
+  });
+
+  it("keeps a typed dataset typed across a reload", () => {
+    const first = setup();
+    fireEvent.change(first.input('ft-dataset'), { target: { value: OTHER_DATASET } });
+    first.type(OTHER_DATASET_ID, 'mine.jsonl');
+    cleanup();
+    const again = setup();
+    expect(again.input(OTHER_DATASET_ID)).toHaveValue('mine.jsonl');
+  });
+
   it("follows the job it queued: its place while it waits, that it trains, nothing once it ended", async () => {
     const [record, setRecord] = createSignal<FineTuneJob | undefined>();
     const start = vi.fn(async () => ({ ...ok, queuePosition: 1 }));

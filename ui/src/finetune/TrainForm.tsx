@@ -1,11 +1,12 @@
 /** The "Train new LoRA adapter" form: checks its fields like the server does, then starts a fine-tune and follows
- * the job it queued. */
-import { createSignal, For, Show } from 'solid-js';
+ * the job it queued; keeps its values across reloads (Reset brings back the defaults). */
+import { createEffect, createSignal, For, Show } from 'solid-js';
 import { canChangeServer } from '../shell/access';
 import { describe } from '../api/errors';
 import { request } from '../api/http';
 import { START_FINE_TUNE, type Dataset, type FineTuneInput, type FineTuneJob, type FineTuneResult } from '../api/operations';
 import { Field } from './Field';
+import { forgetForm, keepForm, keptForm } from './formKeep';
 import { queuedNotice, type QueuedJob } from './queuedNotice';
 import { focusField } from './reveal';
 import { rememberedJobId } from './storage';
@@ -65,7 +66,8 @@ export function TrainForm(props: {
   /** a job's record in the latest job list (the word on the job queued here follows it) */
   jobOf?: (jobId: string) => FineTuneJob | undefined;
 }) {
-  const [values, setValues] = createSignal<FormValues>({ ...DEFAULT_VALUES });
+  const kept = keptForm();
+  const [values, setValues] = createSignal<FormValues>(kept.values);
   const [errors, setErrors] = createSignal<FieldErrors>({});
   const [attempted, setAttempted] = createSignal(false);
   const [serverError, setServerError] = createSignal<{ key: FieldKey; message: string }>();
@@ -75,7 +77,8 @@ export function TrainForm(props: {
   const [queued, setQueued] = createSignal<QueuedJob | undefined>(remembered ? { jobId: remembered } : undefined);
   const [submitting, setSubmitting] = createSignal(false);
   /** the dataset is typed (a file in DATASET_DIR, a hub id), not picked from the list */
-  const [typing, setTyping] = createSignal(false);
+  const [typing, setTyping] = createSignal(kept.typing);
+  createEffect(() => keepForm({ values: values(), typing: typing() }));
   const notice = () => {
     const job = queued();
     return job ? queuedNotice(job, props.jobOf?.(job.jobId)) : '';
@@ -162,6 +165,17 @@ export function TrainForm(props: {
     setTyping(false);
     set('datasetName')(choice);
   };
+  /** Back to the defaults, forgetting the kept values (not the job queued last). */
+  const reset = () => {
+    forgetForm();
+    setValues({ ...DEFAULT_VALUES });
+    setTyping(false);
+    setErrors({});
+    setAttempted(false);
+    setServerError(undefined);
+    setFormError(undefined);
+  };
+
   const datasetDescribedBy = () =>
     ['ft-dataset-hint', errorOf('datasetName') ? 'ft-dataset-error' : ''].filter(Boolean).join(' ');
 
@@ -359,6 +373,9 @@ export function TrainForm(props: {
             aria-describedby={canChangeServer() ? undefined : 'ft-admin-only'}
           >
             Start training
+          </button>
+          <button type="button" class="link ft-reset" onClick={reset}>
+            Reset to defaults
           </button>
           <span role="status" class="muted" data-testid="train-notice">
             {submitting() ? 'Starting…' : notice()}
