@@ -19,8 +19,10 @@ def test_fine_tune_from_the_form_to_a_loaded_adapter(app_stack: AppStack) -> Non
     assert figures["notices"][0].endswith("(1 job ahead).")
     assert figures["notices"][-1].endswith("is training: see Training progress.")
     assert figures["cancelSaid"].startswith("Cancelled")
-    # the form kept its values across the reload
+    # the form kept its values across the reload; History marks the deleted adapter; Train again fills the form
     assert figures["keptAfterReload"]["samples"] == "64"
+    assert figures["gone"] == "adapter deleted"
+    assert figures["filled"]["steps"] == "6"
 
 
 @pytest.mark.timeout(900)  # the stack, then a small job on two shared cores can take minutes

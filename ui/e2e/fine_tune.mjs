@@ -2,7 +2,8 @@
 // loss chart, a second job waits with its queue position; a reload during training resumes the progress view and
 // keeps the form's values; the form's word on the second job follows it (its place, then that it trains); each
 // Cancel is named by its job and asks first, and the panel says what was cancelled; the adapter appears; Load
-// changes the header, Unload restores it; Delete removes; Reset brings back the form's defaults.
+// changes the header, Unload restores it; Delete removes; History then marks the job's adapter deleted, and Train
+// again fills the form with the job's settings; Reset brings back the defaults.
 import { ask, assert, flow, graphql, openApp, recordSubscribes, screenshot, waitFor } from './lib.mjs';
 
 const NAME = `ui-e2e-${Date.now().toString(36)}`;
@@ -169,6 +170,30 @@ await flow('fine_tune', async () => {
   await adapterRow.waitFor({ state: 'detached', timeout: 30000 });
   assert.ok(!(await graphql('{ adapters { available } }')).adapters.available.includes(NAME));
 
+  // History marks the job whose adapter was deleted, and Train again fills the form with that job's settings
+  await waitFor(async () => (await row.getAttribute('data-adapter')) === 'deleted', { timeout: 30000, what: 'the deleted mark' });
+  const gone = (await row.getByTestId('adapter-gone').textContent()).trim();
+  await row.getByRole('button', { name: `Train again with the settings of ${NAME}` }).click();
+  await page.getByTestId('form-filled').filter({ hasText: NAME }).waitFor();
+  const filled = {
+    focused: await page.evaluate(() => document.activeElement?.id),
+    name: await page.locator('#ft-name').inputValue(),
+    samples: await page.locator('#ft-samples').inputValue(),
+    steps: await page.locator('#ft-max-steps').inputValue(),
+    fraction: await page.locator('#ft-val-fraction').inputValue(),
+    dataset: await page.locator('#ft-dataset').inputValue(),
+  };
+  assert.deepEqual(filled, { focused: 'ft-name', name: '', samples: '24', steps: '6', fraction: '0', dataset: 'bundled' });
+  // the form's word on where the settings came from shows above the name, below the header
+  const wordInView = await page.evaluate(() => {
+    const header = document.querySelector('header').getBoundingClientRect();
+    const word = document.querySelector('[data-testid="form-filled"]').getBoundingClientRect();
+    return word.top >= header.bottom && word.bottom <= window.innerHeight;
+  });
+  assert.ok(wordInView, 'the word on the filled-in settings is out of view');
+  await screenshot(page, 'fine-tune-train-again');
+  await row.scrollIntoViewIfNeeded();
+  await screenshot(page, 'fine-tune-history-deleted');
   // Reset brings back the defaults, also after a reload
   await page.getByRole('button', { name: 'Reset to defaults' }).click();
   await page.reload();
@@ -197,5 +222,7 @@ await flow('fine_tune', async () => {
     notices,
     cancelSaid,
     keptAfterReload,
+    gone,
+    filled,
   };
 });

@@ -12,6 +12,7 @@ import { createJobsStore } from './jobs';
 import { waitingJobs } from './live';
 import { ModelsPanel } from './ModelsPanel';
 import { ProgressPanel } from './ProgressPanel';
+import { formOfJob, type Prefill } from './trainAgain';
 import { TrainForm } from './TrainForm';
 import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import { status } from '../shell/status';
@@ -29,6 +30,7 @@ export function FineTuneView() {
   const store = createJobsStore();
   const datasets = createDatasetsStore();
   const [comparing, setComparing] = createSignal<CompareTarget>();
+  const [prefill, setPrefill] = createSignal<Prefill>();
   const jobOf = (jobId: string) => store.jobs()?.find((j) => j.jobId === jobId);
 
   /** Names the server would refuse as taken: a saved adapter, or one a queued or running job will save. */
@@ -64,6 +66,7 @@ export function FineTuneView() {
           datasets={datasets.datasets()}
           onStarted={(jobId) => void store.submitted(jobId)}
           jobOf={jobOf}
+          prefill={prefill()}
         />
         <ProgressPanel
           live={store.live()}
@@ -79,6 +82,8 @@ export function FineTuneView() {
         error={store.listError()}
         forget={store.forget}
         onCompare={(job) => setComparing({ adapter: job.adapter ?? job.adapterName, job })}
+        onTrainAgain={(job) => setPrefill({ values: formOfJob(job), from: job.adapterName })}
+        adapters={status()?.adapters.adapters}
       />
     </div>
   );

@@ -4,6 +4,7 @@ import { ApiError } from '../api/errors';
 import { createSignal } from 'solid-js';
 import type { Dataset, FineTuneInput, FineTuneJob, FineTuneResult } from '../api/operations';
 import { job } from './testJobs';
+import { formOfJob, type Prefill } from './trainAgain';
 import { OTHER_DATASET, OTHER_DATASET_ID, TrainForm } from './TrainForm';
 
 afterEach(() => {
@@ -350,5 +351,32 @@ describe('TrainForm across reloads and runs', () => {
     expect(notice).toHaveTextContent('“second” is training: see Training progress.');
     setRecord(job({ jobId: 'job-1', state: 'succeeded' }));
     expect(notice).toHaveTextContent(/^$/);
+  });
+
+  it("takes a past job's settings (Train again), then asks for the name", async () => {
+    const [prefill, setPrefill] = createSignal<Prefill>();
+    const uploaded: Dataset[] = [
+      { name: 'pirate.jsonl', format: 'chat', rows: 40, tokens: 900, sizeBytes: 4000, createdAt: '2025-01-01T00:00:00Z' },
+    ];
+    const start = vi.fn(async (_input: FineTuneInput) => ok);
+    render(() => <TrainForm start={start} datasets={uploaded} prefill={prefill()} />);
+    const input = (id: string) => document.getElementById(id) as HTMLInputElement;
+    fireEvent.input(input('ft-samples'), { target: { value: '99' } });
+    const past = job({ jobId: 'p', adapterName: 'pirate', dataset: 'pirate.jsonl', numSamples: 24, maxSteps: 6, loraR: 4 });
+    setPrefill({ values: formOfJob(past), from: 'pirate' });
+    expect(input('ft-dataset')).toHaveValue('pirate.jsonl');
+    expect(input('ft-samples')).toHaveValue('24');
+    expect(input('ft-max-steps')).toHaveValue('6');
+    expect(input('ft-lora-r')).toHaveValue('4');
+    expect(input('ft-name')).toHaveValue('');
+    expect(input('ft-name')).toHaveFocus();
+    expect(screen.getByTestId('form-filled')).toHaveTextContent('The settings of “pirate” are filled in');
+    fireEvent.input(input('ft-name'), { target: { value: 'pirate-2' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }));
+    await waitFor(() => expect(start).toHaveBeenCalled());
+    expect(start.mock.calls[0][0]).toMatchObject({ adapterName: 'pirate-2', datasetName: 'pirate.jsonl', numSamples: 24, maxSteps: 6, loraR: 4 });
+    // a hub dataset comes back typed, as it was given
+    setPrefill({ values: formOfJob(job({ jobId: 'h', dataset: 'tatsu-lab/alpaca' })), from: 'h' });
+    expect(input(OTHER_DATASET_ID)).toHaveValue('tatsu-lab/alpaca');
   });
 });

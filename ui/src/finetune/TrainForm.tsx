@@ -1,6 +1,6 @@
-/** The "Train new LoRA adapter" form: checks its fields like the server does, then starts a fine-tune and follows
- * the job it queued; keeps its values across reloads (Reset brings back the defaults). */
-import { createEffect, createSignal, For, Show } from 'solid-js';
+/** The "Train new LoRA adapter" form: checks its fields like the server does, then starts a fine-tune; keeps its
+ * values across reloads (Reset brings back the defaults) and takes a past job's settings ("Train again"). */
+import { createEffect, createSignal, For, on, Show } from 'solid-js';
 import { canChangeServer } from '../shell/access';
 import { describe } from '../api/errors';
 import { request } from '../api/http';
@@ -8,8 +8,9 @@ import { START_FINE_TUNE, type Dataset, type FineTuneInput, type FineTuneJob, ty
 import { Field } from './Field';
 import { forgetForm, keepForm, keptForm } from './formKeep';
 import { queuedNotice, type QueuedJob } from './queuedNotice';
-import { focusField } from './reveal';
+import { focusField, reveal } from './reveal';
 import { rememberedJobId } from './storage';
+import type { Prefill } from './trainAgain';
 import {
   BUNDLED_DATASET,
   DEFAULT_VALUES,
@@ -65,6 +66,8 @@ export function TrainForm(props: {
   datasets?: readonly Dataset[];
   /** a job's record in the latest job list (the word on the job queued here follows it) */
   jobOf?: (jobId: string) => FineTuneJob | undefined;
+  /** a past job's settings to fill in ("Train again"); each new object fills the form once */
+  prefill?: Prefill;
 }) {
   const kept = keptForm();
   const [values, setValues] = createSignal<FormValues>(kept.values);
@@ -75,6 +78,8 @@ export function TrainForm(props: {
   /** the job this form queued last, for the word beside Start training (after a reload, the one the app remembers) */
   const remembered = rememberedJobId();
   const [queued, setQueued] = createSignal<QueuedJob | undefined>(remembered ? { jobId: remembered } : undefined);
+  /** where the values came from, when a past job's settings were filled in */
+  const [filledFrom, setFilledFrom] = createSignal<string>();
   const [submitting, setSubmitting] = createSignal(false);
   /** the dataset is typed (a file in DATASET_DIR, a hub id), not picked from the list */
   const [typing, setTyping] = createSignal(kept.typing);
@@ -135,6 +140,7 @@ export function TrainForm(props: {
       const result = await (props.start ?? startFineTune)(input);
       if (result.ok && result.jobId) {
         setQueued({ jobId: result.jobId, name: input.adapterName, position: result.queuePosition });
+        setFilledFrom(undefined);
         setValues({ ...current, adapterName: '' });
         setAttempted(false);
         props.onStarted?.(result.jobId);
@@ -174,7 +180,32 @@ export function TrainForm(props: {
     setAttempted(false);
     setServerError(undefined);
     setFormError(undefined);
+    setFilledFrom(undefined);
   };
+
+  // "Train again": a past job's settings, its dataset picked from the list when it is uploaded (or bundled), else
+  // typed; then the keyboard goes to the name, the one thing left to choose
+  createEffect(
+    on(
+      () => props.prefill,
+      (prefill) => {
+        if (!prefill) return;
+        const name = prefill.values.datasetName.trim();
+        setTyping(name !== '' && name.toLowerCase() !== BUNDLED_DATASET && !isUploaded(name));
+        setValues({ ...prefill.values });
+        setErrors({});
+        setAttempted(false);
+        setServerError(undefined);
+        setFormError(undefined);
+        setFilledFrom(prefill.from);
+        // the name, with the form's heading and its word on where the settings came from above it in view
+        const field = document.getElementById(FIELD_IDS.adapterName);
+        field?.focus({ preventScroll: true });
+        if (field) reveal(field, document.getElementById('ft-train-title') ?? field);
+      },
+      { defer: true },
+    ),
+  );
 
   const datasetDescribedBy = () =>
     ['ft-dataset-hint', errorOf('datasetName') ? 'ft-dataset-error' : ''].filter(Boolean).join(' ');
@@ -189,6 +220,9 @@ export function TrainForm(props: {
   return (
     <section class="card" aria-labelledby="ft-train-title">
       <h2 id="ft-train-title">Train new LoRA adapter</h2>
+      <p role="status" class="muted ft-filled" data-testid="form-filled">
+        {filledFrom() ? `The settings of “${filledFrom()}” are filled in: name the new adapter, then Start training.` : ''}
+      </p>
       <form class="ft-form" novalidate onSubmit={(event) => void submit(event)} aria-busy={submitting()}>
         <Field
           {...field('adapterName')}
