@@ -15,6 +15,14 @@ def test_fine_tune_from_the_form_to_a_loaded_adapter(app_stack: AppStack) -> Non
     assert "1" in figures["position"]  # waiting behind the first job
     assert figures["afterReload"]["state"] in ("running", "succeeded")
     assert len(figures["losses"]) >= 2
+    # the form's word on the queued job follows it; Cancel asked, then said what it cancelled
+    assert figures["notices"][0].endswith("(1 job ahead).")
+    assert figures["notices"][-1].endswith("is training: see Training progress.")
+    assert figures["cancelSaid"].startswith("Cancelled")
+    # the form kept its values across the reload; History marks the deleted adapter; Train again fills the form
+    assert figures["keptAfterReload"]["samples"] == "64"
+    assert figures["gone"] == "adapter deleted"
+    assert figures["filled"]["steps"] == "6"
 
 
 @pytest.mark.timeout(900)  # the stack, then a small job on two shared cores can take minutes

@@ -259,6 +259,7 @@ class FineTuneJob:
     learning_rate: float
     lora_r: int
     lora_alpha: int
+    max_steps: int | None = strawberry.field(default=None, description="The cap on optimizer steps it was given")
     stage: str | None = strawberry.field(default=None, description=STAGE_DESCRIPTION)
     validation_dataset: str | None = None
     validation_fraction: float | None = None

@@ -142,3 +142,21 @@ export async function replaceText(page, editor, text) {
   await page.keyboard.press('Delete');
   await page.keyboard.type(text);
 }
+
+/** The lines of the Monaco editor under `selector` whose text runs past the editor's visible right edge (cut off),
+ * as { text, overBy } in px; [] when every line shows whole (short, or wrapped). */
+export function cutLines(page, selector = '.graphiql-query-editor') {
+  return page.evaluate((sel) => {
+    const scroller = document.querySelector(`${sel} .monaco-editor .monaco-scrollable-element`);
+    if (!scroller) throw new Error(`no editor under ${sel}`);
+    const right = scroller.getBoundingClientRect().right;
+    return [...scroller.querySelectorAll('.view-line')]
+      .map((line) => {
+        const range = document.createRange();
+        range.selectNodeContents(line);
+        const text = (line.textContent ?? '').replace(/\u00a0/g, ' ');
+        return { text, overBy: Math.round(range.getBoundingClientRect().right - right) };
+      })
+      .filter((line) => line.text.trim() && line.overBy > 0);
+  }, selector);
+}

@@ -203,6 +203,8 @@ export interface FineTuneJob {
   learningRate: number;
   loraR: number;
   loraAlpha: number;
+  /** the cap on steps it was given (null: none; absent from an older server) */
+  maxSteps?: number | null;
   /** while running: 'loading_data', 'loading_model', 'training' or 'saving'; null otherwise (or an older server) */
   stage?: string | null;
   validationDataset?: string | null;
@@ -230,7 +232,7 @@ export const FINE_TUNE_JOBS = /* GraphQL */ `
   query Jobs {
     fineTuneJobs {
       jobId adapterName dataset state step totalSteps lossHistory finalLoss error adapter queuePosition
-      created started finished device numSamples numEpochs learningRate loraR loraAlpha stage
+      created started finished device numSamples numEpochs learningRate loraR loraAlpha maxSteps stage
       validationDataset validationFraction evalEverySteps earlyStoppingPatience checkpointEverySteps
       evalHistory { step loss } bestStep trainRows validationRows heldOutPrompts resumedFromStep
     }

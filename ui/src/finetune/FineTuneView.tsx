@@ -12,6 +12,7 @@ import { createJobsStore } from './jobs';
 import { waitingJobs } from './live';
 import { ModelsPanel } from './ModelsPanel';
 import { ProgressPanel } from './ProgressPanel';
+import { formOfJob, type Prefill } from './trainAgain';
 import { TrainForm } from './TrainForm';
 import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import { status } from '../shell/status';
@@ -29,6 +30,8 @@ export function FineTuneView() {
   const store = createJobsStore();
   const datasets = createDatasetsStore();
   const [comparing, setComparing] = createSignal<CompareTarget>();
+  const [prefill, setPrefill] = createSignal<Prefill>();
+  const jobOf = (jobId: string) => store.jobs()?.find((j) => j.jobId === jobId);
 
   /** Names the server would refuse as taken: a saved adapter, or one a queued or running job will save. */
   const conflict = (name: string): string | undefined => {
@@ -62,6 +65,8 @@ export function FineTuneView() {
           conflict={conflict}
           datasets={datasets.datasets()}
           onStarted={(jobId) => void store.submitted(jobId)}
+          jobOf={jobOf}
+          prefill={prefill()}
         />
         <ProgressPanel
           live={store.live()}
@@ -69,6 +74,7 @@ export function FineTuneView() {
           waiting={waitingJobs(store.jobs() ?? [], store.currentId())}
           loading={store.jobs() === undefined && !store.listError()}
           cancel={store.cancel}
+          stateOf={(jobId) => jobOf(jobId)?.state}
         />
       </div>
       <JobHistory
@@ -76,6 +82,8 @@ export function FineTuneView() {
         error={store.listError()}
         forget={store.forget}
         onCompare={(job) => setComparing({ adapter: job.adapter ?? job.adapterName, job })}
+        onTrainAgain={(job) => setPrefill({ values: formOfJob(job), from: job.adapterName })}
+        adapters={status()?.adapters.adapters}
       />
     </div>
   );

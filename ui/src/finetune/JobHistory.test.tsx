@@ -1,5 +1,7 @@
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@solidjs/testing-library';
+import { createSignal } from 'solid-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { AdapterInfo } from '../api/operations';
 import { JobHistory } from './JobHistory';
 import { job } from './testJobs';
 
@@ -131,5 +133,47 @@ describe('JobHistory Compare', () => {
   it('has no Compare without a handler', () => {
     show();
     expect(screen.queryByRole('button', { name: /Compare/ })).toBeNull();
+  });
+});
+
+describe('JobHistory and the adapters', () => {
+  const saved = (name: string, jobId: string | null): AdapterInfo => ({
+    name,
+    baseModel: 'm',
+    created: '2025-01-01T00:00:00Z',
+    dataset: 'bundled',
+    steps: 6,
+    finalLoss: 1.8,
+    sizeBytes: 1,
+    jobId,
+    loraR: 16,
+    loraAlpha: 32,
+  });
+  const pirate = { ...done, adapter: 'pirate' };
+
+  it('marks a job whose adapter was deleted, without Compare', () => {
+    render(() => <JobHistory jobs={[pirate, cancelledEarly]} error={undefined} onCompare={vi.fn()} adapters={[]} />);
+    expect(within(row('j1')).getByTestId('adapter-gone')).toHaveTextContent('adapter deleted');
+    expect(row('j1')).toHaveAttribute('data-adapter', 'deleted');
+    expect(within(row('j1')).queryByRole('button', { name: /Compare/ })).toBeNull();
+    // a cancelled job saved nothing: nothing to say
+    expect(within(row('j2')).queryByTestId('adapter-gone')).toBeNull();
+  });
+
+  it('marks one a later job replaced, and nothing while its adapter is there', () => {
+    const [adapters, setAdapters] = createSignal<AdapterInfo[]>([saved('pirate', 'j1')]);
+    render(() => <JobHistory jobs={[pirate]} error={undefined} onCompare={vi.fn()} adapters={adapters()} />);
+    expect(within(row('j1')).queryByTestId('adapter-gone')).toBeNull();
+    expect(within(row('j1')).getByRole('button', { name: /Compare/ })).toBeInTheDocument();
+    setAdapters([saved('pirate', 'j9')]);
+    expect(within(row('j1')).getByTestId('adapter-gone')).toHaveTextContent('adapter replaced');
+  });
+
+  it('offers Train again on every finished job, handing over the job', () => {
+    const onTrainAgain = vi.fn();
+    render(() => <JobHistory jobs={[pirate, cancelledEarly]} error={undefined} onTrainAgain={onTrainAgain} />);
+    fireEvent.click(within(row('j2')).getByRole('button', { name: 'Train again with the settings of quick' }));
+    expect(onTrainAgain).toHaveBeenCalledWith(cancelledEarly);
+    expect(within(row('j1')).getByRole('button', { name: 'Train again with the settings of pirate' })).toBeInTheDocument();
   });
 });

@@ -1,8 +1,10 @@
 /** "History": finished fine-tune jobs, newest first, each with its settings, duration, final loss and a small loss
- * curve; removing one asks first. */
+ * curve, whether its adapter was deleted since, and "Train again" (the form filled with its settings); removing one
+ * asks first. */
 import { createSignal, For, Show } from 'solid-js';
 import { ADMIN_ONLY, canChangeServer } from '../shell/access';
-import type { FineTuneJob } from '../api/operations';
+import type { AdapterInfo, FineTuneJob } from '../api/operations';
+import { adapterFate, fateWords } from './adapterFate';
 import { formatLoss, formatSteps, formatTime, jobSettings, stateBadgeClass } from './format';
 import { isFinished } from './live';
 import { createConfirmation } from './confirm';
@@ -20,6 +22,10 @@ export function JobHistory(props: {
   forget?: (jobId: string) => Promise<string | undefined>;
   /** open the comparison of a succeeded job's adapter with the base model */
   onCompare?: (job: FineTuneJob) => void;
+  /** fill the training form with a job's settings */
+  onTrainAgain?: (job: FineTuneJob) => void;
+  /** the saved adapters (undefined while not known): a job whose adapter is gone says so */
+  adapters?: readonly AdapterInfo[];
 }) {
   const [removing, setRemoving] = createSignal<string>();
   const [removeError, setRemoveError] = createSignal<string>();
@@ -77,120 +83,141 @@ export function JobHistory(props: {
               </thead>
               <tbody>
                 <For each={finished()}>
-                  {(job) => (
-                    <tr data-testid="job-row" data-job-id={job.jobId} data-state={job.state}>
-                      <th scope="row">
-                        <span class="ft-job-name" title={`${job.adapterName}, dataset ${job.dataset}`}>
-                          {job.adapterName}
-                        </span>
-                        <Show when={props.onCompare && job.state === 'succeeded'}>
-                          <button
-                            type="button"
-                            class="link ft-compare-link"
-                            aria-label={`Compare ${job.adapter ?? job.adapterName} with the base model`}
-                            title="Ask it questions beside the base model"
-                            onClick={() => props.onCompare?.(job)}
-                          >
-                            Compare
-                          </button>
-                        </Show>
-                      </th>
-                      <td data-label="State">
-                        <span class={stateBadgeClass(job.state)} title={job.error ?? undefined}>
-                          {job.state}
-                        </span>
-                        <Show when={job.state === 'failed' && job.error}>
-                          {(error) => <JobError text={error()} />}
-                        </Show>
-                      </td>
-                      <td data-label="Final loss">{formatLoss(job.finalLoss)}</td>
-                      <td data-label="Steps">{formatSteps(job.step, job.totalSteps)}</td>
-                      <td data-label="Settings">
-                        <dl class="ft-settings" data-testid="job-settings">
-                          <For each={jobSettings(job)}>
-                            {([name, value]) => (
-                              <div>
-                                <dt>{name}</dt>
-                                <dd class="ft-ellipsis" title={value}>
-                                  {value}
-                                </dd>
-                              </div>
+                  {(job) => {
+                    const fate = () => adapterFate(job, props.adapters);
+                    return (
+                      <tr data-testid="job-row" data-job-id={job.jobId} data-state={job.state} data-adapter={fate()}>
+                        <th scope="row">
+                          <span class="ft-job-name" title={`${job.adapterName}, dataset ${job.dataset}`}>
+                            {job.adapterName}
+                          </span>
+                          <Show when={props.onCompare && job.state === 'succeeded' && !fateWords(fate())}>
+                            <button
+                              type="button"
+                              class="link ft-compare-link"
+                              aria-label={`Compare ${job.adapter ?? job.adapterName} with the base model`}
+                              title="Ask it questions beside the base model"
+                              onClick={() => props.onCompare?.(job)}
+                            >
+                              Compare
+                            </button>
+                          </Show>
+                          <Show when={props.onTrainAgain}>
+                            <button
+                              type="button"
+                              class="link ft-again-link"
+                              aria-label={`Train again with the settings of ${job.adapterName}`}
+                              title="Fill the training form with this job's settings"
+                              onClick={() => props.onTrainAgain?.(job)}
+                            >
+                              Train again
+                            </button>
+                          </Show>
+                        </th>
+                        <td data-label="State">
+                          <span class={stateBadgeClass(job.state)} title={job.error ?? undefined}>
+                            {job.state}
+                          </span>
+                          <Show when={fateWords(fate())}>
+                            {(words) => (
+                              <span class="badge ft-adapter-gone" data-testid="adapter-gone" title={words().title}>
+                                {words().badge}
+                              </span>
                             )}
-                          </For>
-                        </dl>
-                      </td>
-                      <td data-label="Duration" data-testid="job-duration">
-                        {formatDuration(secondsBetween(job.started, job.finished))}
-                      </td>
-                      <td data-label="Finished" title={`submitted ${formatTime(job.created)}`}>
-                        <DayAndTime iso={job.finished} fallback="—" />
-                      </td>
-                      <td data-label="Loss curve">
-                        <Show when={job.lossHistory.filter(Number.isFinite).length >= 2} fallback="—">
-                          <LossChart
-                            losses={job.lossHistory}
-                            compact
-                            testId="loss-sparkline"
-                            title={`Loss of ${job.adapterName}`}
-                          />
-                        </Show>
-                      </td>
-                      <Show when={props.forget}>
-                        <td class="ft-actions-cell">
-                          <div class="ft-swap">
-                            <div class="ft-swap-ghost" aria-hidden="true">
-                              <div class="row-actions ft-confirm">
-                                <span>Remove?</span>
-                                <span class="button">Yes</span>
-                                <span class="button">No</span>
+                          </Show>
+                          <Show when={job.state === 'failed' && job.error}>
+                            {(error) => <JobError text={error()} />}
+                          </Show>
+                        </td>
+                        <td data-label="Final loss">{formatLoss(job.finalLoss)}</td>
+                        <td data-label="Steps">{formatSteps(job.step, job.totalSteps)}</td>
+                        <td data-label="Settings">
+                          <dl class="ft-settings" data-testid="job-settings">
+                            <For each={jobSettings(job)}>
+                              {([name, value]) => (
+                                <div>
+                                  <dt>{name}</dt>
+                                  <dd class="ft-ellipsis" title={value}>
+                                    {value}
+                                  </dd>
+                                </div>
+                              )}
+                            </For>
+                          </dl>
+                        </td>
+                        <td data-label="Duration" data-testid="job-duration">
+                          {formatDuration(secondsBetween(job.started, job.finished))}
+                        </td>
+                        <td data-label="Finished" title={`submitted ${formatTime(job.created)}`}>
+                          <DayAndTime iso={job.finished} fallback="—" />
+                        </td>
+                        <td data-label="Loss curve">
+                          <Show when={job.lossHistory.filter(Number.isFinite).length >= 2} fallback="—">
+                            <LossChart
+                              losses={job.lossHistory}
+                              compact
+                              testId="loss-sparkline"
+                              title={`Loss of ${job.adapterName}`}
+                            />
+                          </Show>
+                        </td>
+                        <Show when={props.forget}>
+                          <td class="ft-actions-cell">
+                            <div class="ft-swap">
+                              <div class="ft-swap-ghost" aria-hidden="true">
+                                <div class="row-actions ft-confirm">
+                                  <span>Remove?</span>
+                                  <span class="button">Yes</span>
+                                  <span class="button">No</span>
+                                </div>
                               </div>
-                            </div>
-                            <Show
-                              when={confirmation.asking() === job.jobId}
-                              fallback={
-                                <div class="row-actions">
+                              <Show
+                                when={confirmation.asking() === job.jobId}
+                                fallback={
+                                  <div class="row-actions">
+                                    <button
+                                      type="button"
+                                      id={removeId(job.jobId, 'remove')}
+                                      disabled={removing() === job.jobId || !canChangeServer()}
+                                      aria-label={`Remove the ${job.state} job ${job.adapterName} from the history`}
+                                      title={
+                                        canChangeServer() ? 'Remove from the history (a saved adapter stays)' : ADMIN_ONLY
+                                      }
+                                      onClick={() => confirmation.ask(job.jobId)}
+                                    >
+                                      Remove
+                                    </button>
+                                  </div>
+                                }
+                              >
+                                <div
+                                  class="row-actions ft-confirm"
+                                  role="group"
+                                  aria-label={`Remove the job ${job.adapterName} from the history?`}
+                                  onKeyDown={(event) => {
+                                    if (event.key === 'Escape') confirmation.keep(job.jobId);
+                                  }}
+                                >
+                                  <span>Remove?</span>
                                   <button
                                     type="button"
-                                    id={removeId(job.jobId, 'remove')}
-                                    disabled={removing() === job.jobId || !canChangeServer()}
-                                    aria-label={`Remove the ${job.state} job ${job.adapterName} from the history`}
-                                    title={
-                                      canChangeServer() ? 'Remove from the history (a saved adapter stays)' : ADMIN_ONLY
-                                    }
-                                    onClick={() => confirmation.ask(job.jobId)}
+                                    class="danger"
+                                    disabled={!canChangeServer()}
+                                    onClick={() => void remove(job.jobId)}
                                   >
-                                    Remove
+                                    Yes
+                                  </button>
+                                  <button type="button" id={removeId(job.jobId, 'no')} onClick={() => confirmation.keep(job.jobId)}>
+                                    No
                                   </button>
                                 </div>
-                              }
-                            >
-                              <div
-                                class="row-actions ft-confirm"
-                                role="group"
-                                aria-label={`Remove the job ${job.adapterName} from the history?`}
-                                onKeyDown={(event) => {
-                                  if (event.key === 'Escape') confirmation.keep(job.jobId);
-                                }}
-                              >
-                                <span>Remove?</span>
-                                <button
-                                  type="button"
-                                  class="danger"
-                                  disabled={!canChangeServer()}
-                                  onClick={() => void remove(job.jobId)}
-                                >
-                                  Yes
-                                </button>
-                                <button type="button" id={removeId(job.jobId, 'no')} onClick={() => confirmation.keep(job.jobId)}>
-                                  No
-                                </button>
-                              </div>
-                            </Show>
-                          </div>
-                        </td>
-                      </Show>
-                    </tr>
-                  )}
+                              </Show>
+                            </div>
+                          </td>
+                        </Show>
+                      </tr>
+                    );
+                  }}
                 </For>
               </tbody>
             </table>

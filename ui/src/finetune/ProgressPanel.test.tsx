@@ -1,7 +1,8 @@
 import { cleanup, fireEvent, render, screen, waitFor } from '@solidjs/testing-library';
+import { createSignal } from 'solid-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { request } from '../api/http';
-import { LOAD_ADAPTER } from '../api/operations';
+import { LOAD_ADAPTER, type FineTuneJob } from '../api/operations';
 import { refreshStatus } from '../shell/status';
 import { fromRecord, type LiveJob } from './live';
 import { ProgressPanel } from './ProgressPanel';
@@ -16,8 +17,14 @@ vi.mock('../shell/status', async () => {
 
 afterEach(cleanup);
 
-function show(live: LiveJob | undefined, cancel = vi.fn(async (_id: string) => undefined as string | undefined)) {
-  render(() => <ProgressPanel live={live} connection={{ live: true }} waiting={[]} loading={false} cancel={cancel} />);
+function show(
+  live: LiveJob | undefined,
+  cancel = vi.fn(async (_id: string) => undefined as string | undefined),
+  { waiting = [] as FineTuneJob[], stateOf = (_id: string) => undefined as string | undefined } = {},
+) {
+  render(() => (
+    <ProgressPanel live={live} connection={{ live: true }} waiting={waiting} loading={false} cancel={cancel} stateOf={stateOf} />
+  ));
   return cancel;
 }
 
@@ -33,7 +40,8 @@ describe('ProgressPanel', () => {
     expect(bar).toHaveAttribute('aria-valuemax', '12');
     expect((bar.firstElementChild as HTMLElement).style.width).toBe('25%');
     expect(screen.getByTestId('loss-chart')).toHaveAttribute('data-points', '3');
-    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel job mine' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Yes, cancel' }));
     await waitFor(() => expect(cancel).toHaveBeenCalledWith('j'));
   });
 
@@ -41,13 +49,13 @@ describe('ProgressPanel', () => {
     show(fromRecord(job({ jobId: 'q', state: 'queued', queuePosition: 2 })));
     expect(screen.getByTestId('progress')).toHaveAttribute('data-state', 'queued');
     expect(screen.getByTestId('queue-position')).toHaveTextContent('2 jobs ahead');
-    expect(screen.getByRole('button', { name: 'Cancel' })).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Cancel job lora-q' })).toBeInTheDocument();
   });
 
   it('shows why a job failed, without Cancel', () => {
     show(fromRecord(job({ jobId: 'f', state: 'failed', error: 'dataset has no rows' })));
     expect(screen.getByTestId('job-error')).toHaveTextContent('dataset has no rows');
-    expect(screen.queryByRole('button', { name: 'Cancel' })).toBeNull();
+    expect(screen.queryByRole('button', { name: /^Cancel/ })).toBeNull();
   });
 
   it('shows a refused cancel', async () => {
@@ -55,8 +63,37 @@ describe('ProgressPanel', () => {
       fromRecord(job({ jobId: 'j', state: 'running' })),
       vi.fn(async () => 'job j has already succeeded'),
     );
-    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel job lora-j' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Yes, cancel' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('already succeeded');
+  });
+
+  it('asks before cancelling; No keeps the job and gives the keyboard back to Cancel', async () => {
+    const cancel = show(fromRecord(job({ jobId: 'j', adapterName: 'mine', state: 'running' })));
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel job mine' }));
+    expect(screen.getByRole('group', { name: 'Cancel the job mine?' })).toHaveTextContent('Cancel “mine”?');
+    await waitFor(() => expect(screen.getByRole('button', { name: 'No, keep it' })).toHaveFocus());
+    fireEvent.click(screen.getByRole('button', { name: 'No, keep it' }));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Cancel job mine' })).toHaveFocus());
+    expect(cancel).not.toHaveBeenCalled();
+  });
+
+  it('names each Cancel by its job, and says what was cancelled once the list does', async () => {
+    const [state, setState] = createSignal<string>('queued');
+    const waiting = [job({ jobId: 'w', adapterName: 'second', state: 'queued', queuePosition: 1 })];
+    const cancel = show(fromRecord(job({ jobId: 'j', adapterName: 'first', state: 'running' })), undefined, {
+      waiting,
+      stateOf: (id) => (id === 'w' ? state() : 'running'),
+    });
+    expect(screen.getByRole('button', { name: 'Cancel job first' })).toBeInTheDocument();
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel job second' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Yes, cancel' }));
+    await waitFor(() => expect(cancel).toHaveBeenCalledWith('w'));
+    const said = screen.getByTestId('cancel-status');
+    expect(said).toHaveAttribute('role', 'status');
+    await waitFor(() => expect(said).toHaveTextContent('Cancelling “second”…'));
+    setState('cancelled');
+    expect(said).toHaveTextContent('Cancelled “second”.');
   });
 
   it('shows the stage and elapsed time instead of "0 steps" and an empty bar while loading', () => {

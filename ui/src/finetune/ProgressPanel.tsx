@@ -1,5 +1,5 @@
 /** "Training progress": the current job's state, stage, times, progress bar, live loss curve and Cancel; the
- * jobs waiting. */
+ * jobs waiting, each with its Cancel; what became of a job cancelled here. */
 import { createSignal, For, onCleanup, Show } from 'solid-js';
 import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import type { FineTuneJob } from '../api/operations';
@@ -7,6 +7,9 @@ import { formatLoss, formatQueuePosition, formatSteps, stateBadgeClass } from '.
 import type { Connection } from './jobs';
 import { isFinished, type LiveJob } from './live';
 import { LossChart } from './LossChart';
+import { CancelJob, cancelId } from './CancelJob';
+import { cancelWords } from './cancelWords';
+import { createConfirmation } from './confirm';
 import { request } from '../api/http';
 import { describe } from '../api/errors';
 import { LOAD_ADAPTER, type AdapterResult } from '../api/operations';
@@ -80,25 +83,57 @@ export function ProgressPanel(props: {
   /** true until the job list was read once (or failed) */
   loading: boolean;
   cancel: (jobId: string) => Promise<string | undefined>;
+  /** a job's state in the latest job list (what became of one cancelled here) */
+  stateOf?: (jobId: string) => string | undefined;
 }) {
   const [cancelling, setCancelling] = createSignal<string>();
   const [cancelError, setCancelError] = createSignal<{ jobId: string; message: string }>();
+  /** the last job cancelled here, for the panel's word on it */
+  const [cancelled, setCancelled] = createSignal<{ jobId: string; name: string }>();
+  const confirmation = createConfirmation({ no: (id) => cancelId(id, 'no'), asker: (id) => cancelId(id, 'cancel') });
+  let heading: HTMLHeadingElement | undefined;
 
-  async function cancel(jobId: string): Promise<void> {
+  async function cancel(jobId: string, name: string): Promise<void> {
+    confirmation.close();
     setCancelling(jobId);
     setCancelError(undefined);
+    setCancelled(undefined);
     const problem = await props.cancel(jobId);
     if (problem) {
       setCancelError({ jobId, message: problem });
       setCancelling(undefined);
+      return;
     }
+    setCancelled({ jobId, name });
+    if (!document.getElementById(cancelId(jobId, 'cancel'))) heading?.focus(); // its button left with the job
   }
   const isCancelling = (jobId: string, state: string) => cancelling() === jobId && !isFinished(state);
+  const cancelStatus = () => {
+    const job = cancelled();
+    return job ? cancelWords(job.name, props.stateOf?.(job.jobId)) : '';
+  };
+  // a component (not a call): its props stay live as progress comes in, without rebuilding the buttons
+  const Cancel = (job: { jobId: string; name: string; state: string }) => (
+    <CancelJob
+      jobId={job.jobId}
+      name={job.name}
+      asking={confirmation.asking() === job.jobId}
+      busy={isCancelling(job.jobId, job.state)}
+      onAsk={() => confirmation.ask(job.jobId)}
+      onYes={() => void cancel(job.jobId, job.name)}
+      onNo={() => confirmation.keep(job.jobId)}
+    />
+  );
   const now = ticking();
 
   return (
     <section class="card" aria-labelledby="ft-progress-title">
-      <h2 id="ft-progress-title">Training progress</h2>
+      <h2 id="ft-progress-title" tabindex="-1" ref={heading}>
+        Training progress
+      </h2>
+      <p role="status" class="muted ft-cancel-status" data-testid="cancel-status">
+        {cancelStatus()}
+      </p>
       <Show
         when={props.live}
         fallback={
@@ -189,17 +224,7 @@ export function ProgressPanel(props: {
               </Show>
               <Show when={!isFinished(job().state)}>
                 <div class="ft-actions">
-                  <button
-                    type="button"
-                    class="danger"
-                    disabled={isCancelling(job().jobId, job().state) || !canChangeServer()}
-                    onClick={() => void cancel(job().jobId)}
-                  >
-                    Cancel
-                  </button>
-                  <span role="status" class="muted">
-                    {isCancelling(job().jobId, job().state) ? 'Cancelling…' : ''}
-                  </span>
+                  <Cancel jobId={job().jobId} name={job().adapterName ?? `job ${job().jobId}`} state={job().state} />
                 </div>
               </Show>
               <Show when={cancelError()?.jobId === job().jobId}>
@@ -228,15 +253,7 @@ export function ProgressPanel(props: {
                   {job.adapterName}
                 </span>
                 <span class="badge badge-warn">{formatQueuePosition(job.queuePosition)}</span>
-                <button
-                  type="button"
-                  class="danger"
-                  aria-describedby={`ft-queued-${job.jobId}`}
-                  disabled={isCancelling(job.jobId, job.state) || !canChangeServer()}
-                  onClick={() => void cancel(job.jobId)}
-                >
-                  Cancel
-                </button>
+                <Cancel jobId={job.jobId} name={job.adapterName} state={job.state} />
                 <Show when={cancelError()?.jobId === job.jobId}>
                   <span class="field-error" role="alert">
                     {cancelError()?.message}

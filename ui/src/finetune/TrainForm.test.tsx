@@ -1,10 +1,16 @@
 import { cleanup, fireEvent, render, screen, waitFor } from '@solidjs/testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/errors';
-import type { Dataset, FineTuneInput, FineTuneResult } from '../api/operations';
-import { TrainForm } from './TrainForm';
+import { createSignal } from 'solid-js';
+import type { Dataset, FineTuneInput, FineTuneJob, FineTuneResult } from '../api/operations';
+import { job } from './testJobs';
+import { formOfJob, type Prefill } from './trainAgain';
+import { OTHER_DATASET, OTHER_DATASET_ID, TrainForm } from './TrainForm';
 
-afterEach(cleanup);
+afterEach(() => {
+  cleanup();
+  localStorage.clear(); // the form keeps its values there, the app the last job
+});
 
 const ok: FineTuneResult = { ok: true, error: null, jobId: 'job-1', queuePosition: 0, errorCode: null };
 
@@ -97,7 +103,7 @@ describe('TrainForm', () => {
       loraAlpha: 16,
       maxSteps: 3,
     });
-    expect(screen.getByRole('status')).toHaveTextContent('Queued “my-lora” (2 jobs ahead).');
+    expect(screen.getByTestId('train-notice')).toHaveTextContent('Queued “my-lora” (2 jobs ahead).');
     expect(input('ft-name')).toHaveValue('');
     expect(input('ft-samples')).toHaveValue('8');
   });
@@ -300,5 +306,77 @@ describe('TrainForm datasets and evaluation', () => {
     expect(select('ft-validation')).toHaveAttribute('aria-invalid', 'true');
     expect(select('ft-validation')).toHaveFocus();
     expect(input('ft-name')).toHaveAttribute('aria-invalid', 'false');
+  });
+});
+
+describe('TrainForm across reloads and runs', () => {
+  it('keeps its values across a reload, and Reset brings back the defaults', async () => {
+    const first = setup();
+    first.type('ft-name', 'half-typed');
+    first.type('ft-samples', '8');
+    first.type('ft-max-steps', '4');
+    cleanup(); // the page goes; its storage stays
+    const again = setup();
+    expect(again.input('ft-name')).toHaveValue('half-typed');
+    expect(again.input('ft-samples')).toHaveValue('8');
+    expect(again.input('ft-max-steps')).toHaveValue('4');
+    fireEvent.click(screen.getByRole('button', { name: 'Reset to defaults' }));
+    expect(again.input('ft-samples')).toHaveValue('');
+    expect(again.input('ft-max-steps')).toHaveValue('');
+    expect(again.input('ft-lr')).toHaveValue('0.0002');
+    cleanup();
+    expect(setup().input('ft-name')).toHaveValue('');
+  });
+
+  it("keeps a typed dataset typed across a reload", () => {
+    const first = setup();
+    fireEvent.change(first.input('ft-dataset'), { target: { value: OTHER_DATASET } });
+    first.type(OTHER_DATASET_ID, 'mine.jsonl');
+    cleanup();
+    const again = setup();
+    expect(again.input(OTHER_DATASET_ID)).toHaveValue('mine.jsonl');
+  });
+
+  it("follows the job it queued: its place while it waits, that it trains, nothing once it ended", async () => {
+    const [record, setRecord] = createSignal<FineTuneJob | undefined>();
+    const start = vi.fn(async () => ({ ...ok, queuePosition: 1 }));
+    render(() => <TrainForm start={start} jobOf={(id) => (id === 'job-1' ? record() : undefined)} />);
+    fireEvent.input(document.getElementById('ft-name')!, { target: { value: 'second' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }));
+    const notice = screen.getByTestId('train-notice');
+    await waitFor(() => expect(notice).toHaveTextContent('Queued “second” (1 job ahead).'));
+    setRecord(job({ jobId: 'job-1', state: 'queued', queuePosition: 0 }));
+    expect(notice).toHaveTextContent('Queued “second” (next in line).');
+    setRecord(job({ jobId: 'job-1', state: 'running' }));
+    expect(notice).toHaveTextContent('“second” is training: see Training progress.');
+    setRecord(job({ jobId: 'job-1', state: 'succeeded' }));
+    expect(notice).toHaveTextContent(/^$/);
+  });
+
+  it("takes a past job's settings (Train again), then asks for the name", async () => {
+    const [prefill, setPrefill] = createSignal<Prefill>();
+    const uploaded: Dataset[] = [
+      { name: 'pirate.jsonl', format: 'chat', rows: 40, tokens: 900, sizeBytes: 4000, createdAt: '2025-01-01T00:00:00Z' },
+    ];
+    const start = vi.fn(async (_input: FineTuneInput) => ok);
+    render(() => <TrainForm start={start} datasets={uploaded} prefill={prefill()} />);
+    const input = (id: string) => document.getElementById(id) as HTMLInputElement;
+    fireEvent.input(input('ft-samples'), { target: { value: '99' } });
+    const past = job({ jobId: 'p', adapterName: 'pirate', dataset: 'pirate.jsonl', numSamples: 24, maxSteps: 6, loraR: 4 });
+    setPrefill({ values: formOfJob(past), from: 'pirate' });
+    expect(input('ft-dataset')).toHaveValue('pirate.jsonl');
+    expect(input('ft-samples')).toHaveValue('24');
+    expect(input('ft-max-steps')).toHaveValue('6');
+    expect(input('ft-lora-r')).toHaveValue('4');
+    expect(input('ft-name')).toHaveValue('');
+    expect(input('ft-name')).toHaveFocus();
+    expect(screen.getByTestId('form-filled')).toHaveTextContent('The settings of “pirate” are filled in');
+    fireEvent.input(input('ft-name'), { target: { value: 'pirate-2' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Start training' }));
+    await waitFor(() => expect(start).toHaveBeenCalled());
+    expect(start.mock.calls[0][0]).toMatchObject({ adapterName: 'pirate-2', datasetName: 'pirate.jsonl', numSamples: 24, maxSteps: 6, loraR: 4 });
+    // a hub dataset comes back typed, as it was given
+    setPrefill({ values: formOfJob(job({ jobId: 'h', dataset: 'tatsu-lab/alpaca' })), from: 'h' });
+    expect(input(OTHER_DATASET_ID)).toHaveValue('tatsu-lab/alpaca');
   });
 });

@@ -1,12 +1,16 @@
-/** The "Train new LoRA adapter" form: checks its fields like the server does, then starts a fine-tune. */
-import { createSignal, For, Show } from 'solid-js';
+/** The "Train new LoRA adapter" form: checks its fields like the server does, then starts a fine-tune; keeps its
+ * values across reloads (Reset brings back the defaults) and takes a past job's settings ("Train again"). */
+import { createEffect, createSignal, For, on, Show } from 'solid-js';
 import { canChangeServer } from '../shell/access';
 import { describe } from '../api/errors';
 import { request } from '../api/http';
-import { START_FINE_TUNE, type Dataset, type FineTuneInput, type FineTuneResult } from '../api/operations';
+import { START_FINE_TUNE, type Dataset, type FineTuneInput, type FineTuneJob, type FineTuneResult } from '../api/operations';
 import { Field } from './Field';
-import { formatQueuePosition } from './format';
-import { focusField } from './reveal';
+import { forgetForm, keepForm, keptForm } from './formKeep';
+import { queuedNotice, type QueuedJob } from './queuedNotice';
+import { focusField, reveal } from './reveal';
+import { rememberedJobId } from './storage';
+import type { Prefill } from './trainAgain';
 import {
   BUNDLED_DATASET,
   DEFAULT_VALUES,
@@ -60,16 +64,30 @@ export function TrainForm(props: {
   conflict?: (name: string) => string | undefined;
   /** the uploaded datasets, to pick from for training and for evaluation */
   datasets?: readonly Dataset[];
+  /** a job's record in the latest job list (the word on the job queued here follows it) */
+  jobOf?: (jobId: string) => FineTuneJob | undefined;
+  /** a past job's settings to fill in ("Train again"); each new object fills the form once */
+  prefill?: Prefill;
 }) {
-  const [values, setValues] = createSignal<FormValues>({ ...DEFAULT_VALUES });
+  const kept = keptForm();
+  const [values, setValues] = createSignal<FormValues>(kept.values);
   const [errors, setErrors] = createSignal<FieldErrors>({});
   const [attempted, setAttempted] = createSignal(false);
   const [serverError, setServerError] = createSignal<{ key: FieldKey; message: string }>();
   const [formError, setFormError] = createSignal<string>();
-  const [notice, setNotice] = createSignal<string>();
+  /** the job this form queued last, for the word beside Start training (after a reload, the one the app remembers) */
+  const remembered = rememberedJobId();
+  const [queued, setQueued] = createSignal<QueuedJob | undefined>(remembered ? { jobId: remembered } : undefined);
+  /** where the values came from, when a past job's settings were filled in */
+  const [filledFrom, setFilledFrom] = createSignal<string>();
   const [submitting, setSubmitting] = createSignal(false);
   /** the dataset is typed (a file in DATASET_DIR, a hub id), not picked from the list */
-  const [typing, setTyping] = createSignal(false);
+  const [typing, setTyping] = createSignal(kept.typing);
+  createEffect(() => keepForm({ values: values(), typing: typing() }));
+  const notice = () => {
+    const job = queued();
+    return job ? queuedNotice(job, props.jobOf?.(job.jobId)) : '';
+  };
   const uploaded = () => props.datasets ?? [];
   const isUploaded = (name: string) => uploaded().some((d) => d.name === name);
   const datasetChoice = () => {
@@ -107,7 +125,7 @@ export function TrainForm(props: {
     setAttempted(true);
     setFormError(undefined);
     setServerError(undefined);
-    setNotice(undefined);
+    setQueued(undefined);
     const current = values();
     const found = check(current);
     setErrors(found);
@@ -121,8 +139,8 @@ export function TrainForm(props: {
     try {
       const result = await (props.start ?? startFineTune)(input);
       if (result.ok && result.jobId) {
-        const ahead = result.queuePosition ? ` (${formatQueuePosition(result.queuePosition)})` : '';
-        setNotice(`Queued “${input.adapterName}”${ahead}.`);
+        setQueued({ jobId: result.jobId, name: input.adapterName, position: result.queuePosition });
+        setFilledFrom(undefined);
         setValues({ ...current, adapterName: '' });
         setAttempted(false);
         props.onStarted?.(result.jobId);
@@ -153,6 +171,42 @@ export function TrainForm(props: {
     setTyping(false);
     set('datasetName')(choice);
   };
+  /** Back to the defaults, forgetting the kept values (not the job queued last). */
+  const reset = () => {
+    forgetForm();
+    setValues({ ...DEFAULT_VALUES });
+    setTyping(false);
+    setErrors({});
+    setAttempted(false);
+    setServerError(undefined);
+    setFormError(undefined);
+    setFilledFrom(undefined);
+  };
+
+  // "Train again": a past job's settings, its dataset picked from the list when it is uploaded (or bundled), else
+  // typed; then the keyboard goes to the name, the one thing left to choose
+  createEffect(
+    on(
+      () => props.prefill,
+      (prefill) => {
+        if (!prefill) return;
+        const name = prefill.values.datasetName.trim();
+        setTyping(name !== '' && name.toLowerCase() !== BUNDLED_DATASET && !isUploaded(name));
+        setValues({ ...prefill.values });
+        setErrors({});
+        setAttempted(false);
+        setServerError(undefined);
+        setFormError(undefined);
+        setFilledFrom(prefill.from);
+        // the name, with the form's heading and its word on where the settings came from above it in view
+        const field = document.getElementById(FIELD_IDS.adapterName);
+        field?.focus({ preventScroll: true });
+        if (field) reveal(field, document.getElementById('ft-train-title') ?? field);
+      },
+      { defer: true },
+    ),
+  );
+
   const datasetDescribedBy = () =>
     ['ft-dataset-hint', errorOf('datasetName') ? 'ft-dataset-error' : ''].filter(Boolean).join(' ');
 
@@ -166,6 +220,9 @@ export function TrainForm(props: {
   return (
     <section class="card" aria-labelledby="ft-train-title">
       <h2 id="ft-train-title">Train new LoRA adapter</h2>
+      <p role="status" class="muted ft-filled" data-testid="form-filled">
+        {filledFrom() ? `The settings of “${filledFrom()}” are filled in: name the new adapter, then Start training.` : ''}
+      </p>
       <form class="ft-form" novalidate onSubmit={(event) => void submit(event)} aria-busy={submitting()}>
         <Field
           {...field('adapterName')}
@@ -351,8 +408,11 @@ export function TrainForm(props: {
           >
             Start training
           </button>
-          <span role="status" class="muted">
-            {submitting() ? 'Starting…' : (notice() ?? '')}
+          <button type="button" class="link ft-reset" onClick={reset}>
+            Reset to defaults
+          </button>
+          <span role="status" class="muted" data-testid="train-notice">
+            {submitting() ? 'Starting…' : notice()}
           </span>
         </div>
       </form>

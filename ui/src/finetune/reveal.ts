@@ -15,8 +15,14 @@ function scroller(el: HTMLElement): Element | null {
  * `header` (the app's top bar by default). */
 export function focusField(el: HTMLElement, header: Element | null = document.querySelector('.topbar')): void {
   el.focus({ preventScroll: true });
+  reveal(el, el.closest('.field') ?? el, header);
+}
+
+/** Scroll `el` into view, then further down by as much as `top` (el itself, or what above it must show too) would
+ * sit under `header`. */
+export function reveal(el: HTMLElement, top: Element = el, header: Element | null = document.querySelector('.topbar')): void {
   el.scrollIntoView?.({ block: 'nearest' });
-  const top = (el.closest('.field') ?? el).getBoundingClientRect().top;
+  const edge = top.getBoundingClientRect().top;
   const below = (header?.getBoundingClientRect().bottom ?? 0) + GAP_PX;
-  if (top < below) scroller(el)?.scrollBy?.({ top: top - below });
+  if (edge < below) scroller(el)?.scrollBy?.({ top: edge - below });
 }
