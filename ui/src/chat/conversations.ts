@@ -175,6 +175,7 @@ export function createConversations(store: Storage | undefined = globalThis.loca
         send: asking(inner.send),
         retry: asking(inner.retry),
         regenerate: asking(inner.regenerate),
+        continueAnswer: asking(inner.continueAnswer),
         edit: asking((questionId: number, text: string, activeLabel?: string) => edited(id, inner, questionId, text, activeLabel)),
       };
       cache.set(id, chat);
