@@ -1,4 +1,5 @@
-// Chat: Stop cancels a long answer mid-way; the answer stops growing and the server's generation ends.
+// Chat: Stop cancels a long answer mid-way; the answer stops growing, keeps its token count and tokens/s, and the
+// server's generation ends.
 import { startAnswer } from './answers.mjs';
 import { ask, assert, flow, graphql, openApp, waitFor } from './lib.mjs';
 
@@ -14,6 +15,10 @@ await flow('chat_stop', async () => {
   const later = await answer.getByTestId('answer').textContent();
   assert.equal(later, atStop, 'the answer kept growing after Stop');
   await answer.getByTestId('stopped').waitFor();
+  // it keeps its token count and speed, as a finished answer does
+  const stoppedTokens = await answer.getByTestId('tokens').textContent();
+  assert.match(stoppedTokens, /^\d+ tokens$/, `a stopped answer shows “${stoppedTokens}”`);
+  assert.match(await answer.getByTestId('figures').textContent(), /\d+\.\d tokens\/s/);
   // the worker cancelled the generation (it would otherwise run to 256 tokens, ~10 s)
   const active = await waitFor(
     async () => {
@@ -43,6 +48,7 @@ await flow('chat_stop', async () => {
   assert.equal(await kept.getAttribute('data-status'), 'stopped');
   const keptText = (await kept.getByTestId('answer').textContent()).trim();
   assert.ok(keptText.split(/\s+/).length > 5, `after reload: ${keptText}`);
+  assert.match(await kept.getByTestId('tokens').textContent(), /^\d+ tokens$/, 'the count is lost after a reload');
 
   // the Send button is back and a new question runs to the end; what a 135M model answers after three cut-off
   // stories in its history varies with where they were cut, so the content is checked in a cleared chat
@@ -53,5 +59,5 @@ await flow('chat_stop', async () => {
   assert.match(await fresh.getByTestId('answer').textContent(), /Paris/);
   assert.deepEqual(consoleErrors, []);
   await done();
-  return { wordsAtStop: atStop.trim().split(/\s+/).length, worker: active, keptAfterReload: keptText.length };
+  return { wordsAtStop: atStop.trim().split(/\s+/).length, stoppedTokens, worker: active, keptAfterReload: keptText.length };
 });

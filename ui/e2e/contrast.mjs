@@ -63,7 +63,7 @@ async function lowContrast(page) {
 
 /** Do `act` in the conversations list, opening it first where it is a drawer (phone width). */
 async function inTheList(page, act) {
-  const menu = page.getByRole('button', { name: 'Conversations' });
+  const menu = page.getByRole('button', { name: 'Chats', exact: true });
   const drawer = await menu.isVisible();
   if (drawer) await menu.click();
   await act();

@@ -166,7 +166,7 @@ await flow('conversations', async () => {
   // at 390 px the list is a drawer: opens and closes (Esc, the backdrop, picking a conversation)
   await page.setViewportSize({ width: 390, height: 844 });
   const drawer = page.locator('#conversations');
-  const menu = page.getByRole('button', { name: 'Conversations', exact: true });
+  const menu = page.getByRole('button', { name: 'Chats', exact: true });
   await waitFor(async () => !(await drawer.isVisible()), { what: 'the drawer to be closed at 390 px' });
   assert.equal(await menu.getAttribute('aria-expanded'), 'false');
   await menu.click();

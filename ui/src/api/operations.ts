@@ -27,9 +27,9 @@ export interface ChatMessageInput {
 
 export const INFER_STREAM = /* GraphQL */ `
   subscription Chat($prompt: String!, $messages: [ChatMessageInput!], $webSearch: Boolean, $adapter: String,
-                    $baseModel: Boolean, $maxNewTokens: Int, $requestId: String) {
+                    $baseModel: Boolean, $maxNewTokens: Int, $temperature: Float, $requestId: String) {
     inferStream(prompt: $prompt, messages: $messages, webSearch: $webSearch, adapter: $adapter,
-                baseModel: $baseModel, maxNewTokens: $maxNewTokens, requestId: $requestId) {
+                baseModel: $baseModel, maxNewTokens: $maxNewTokens, temperature: $temperature, requestId: $requestId) {
       token done seq requestId finishReason
       usage { promptTokens completionTokens }
       sources { title url }

@@ -4,15 +4,20 @@ import { activeModelLabel, status } from '../shell/status';
 import { Composer } from './Composer';
 import { BASE_MODEL, type Conversation } from './conversation';
 import { conversations } from './conversations';
+import { ChatSettingsPanel } from './ChatSettingsPanel';
 import { ConversationList, UndoToast } from './ConversationList';
 import { MessageBubble } from './MessageBubble';
 import { activeAdapter, introName } from './picker';
+import { customized } from './settings';
 
 const SUGGESTIONS = ['What is the capital of France?', 'Write a haiku about the sea.', 'Explain recursion in one paragraph.'];
 
-/** One conversation; `menu` opens the conversations drawer at phone width. */
-function ChatPanel(props: { chat: Conversation; onClear: () => void; menu: JSX.Element }) {
+/** One conversation, titled `title`; `menu` opens the conversations drawer at phone width. */
+function ChatPanel(props: { chat: Conversation; title: string; onClear: () => void; menu: JSX.Element }) {
   const chat = props.chat;
+  // at phone width the picker, Settings and Clear chat fold behind "More" (the conversation gets the height)
+  const [unfolded, setUnfolded] = createSignal(false);
+  const [settingsOpen, setSettingsOpen] = createSignal(false);
   let scroller: HTMLDivElement | undefined;
   let pinned = true;
 
@@ -58,9 +63,20 @@ function ChatPanel(props: { chat: Conversation; onClear: () => void; menu: JSX.E
 
   return (
     <section class="chat" aria-label="Chat">
-      <div class="chat-toolbar">
+      <div class="chat-toolbar" classList={{ unfolded: unfolded() }}>
         {props.menu}
-        <label>
+        <h2 class="chat-title" data-testid="chat-title" title={props.title}>
+          {props.title}
+        </h2>
+        <button
+          type="button"
+          class="chat-more"
+          aria-expanded={unfolded()}
+          onClick={() => setUnfolded(!unfolded())}
+        >
+          More
+        </button>
+        <label class="chat-fold">
           <span class="muted">Answer with</span>
           {/* `selected` on each option (not `value` on the select) keeps the choice shown while the list changes */}
           <select
@@ -94,11 +110,24 @@ function ChatPanel(props: { chat: Conversation; onClear: () => void; menu: JSX.E
             </Show>
           </select>
         </label>
-        <span class="spacer" />
-        <button type="button" onClick={() => props.onClear()} disabled={!chat.state.turns.length}>
+        <button
+          type="button"
+          class="chat-fold"
+          classList={{ customized: customized(chat.state.settings) }}
+          aria-expanded={settingsOpen()}
+          aria-controls="chat-settings"
+          title="Answer length, temperature and system prompt for this conversation"
+          onClick={() => setSettingsOpen(!settingsOpen())}
+        >
+          Settings
+        </button>
+        <button type="button" class="chat-fold" onClick={() => props.onClear()} disabled={!chat.state.turns.length}>
           Clear chat
         </button>
       </div>
+      <Show when={settingsOpen()}>
+        <ChatSettingsPanel settings={chat.state.settings} onChange={chat.setSettings} />
+      </Show>
       <div
         class="conversation"
         ref={scroller}
@@ -137,6 +166,9 @@ function ChatPanel(props: { chat: Conversation; onClear: () => void; menu: JSX.E
                 onRegenerate={
                   index() === chat.state.turns.length - 1 ? () => chat.regenerate(turn.id, label()) && focusInput() : undefined
                 }
+                onContinue={
+                  index() === chat.state.turns.length - 1 ? () => chat.continueAnswer(turn.id) && focusInput() : undefined
+                }
                 onEdit={(text) => {
                   const sent = chat.edit(turn.id, text, label());
                   if (sent) focusInput();
@@ -173,7 +205,6 @@ export function ChatView() {
       type="button"
       class="conv-menu"
       ref={menuButton}
-      aria-label="Conversations"
       aria-controls="conversations"
       aria-expanded={drawer()}
       onClick={() => setDrawer(!drawer())}
@@ -181,6 +212,7 @@ export function ChatView() {
       <svg class="icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2">
         <path d="M4 6h16M4 12h16M4 18h16" />
       </svg>
+      Chats
     </button>
   );
   return (
@@ -188,7 +220,14 @@ export function ChatView() {
       <ConversationList open={drawer()} onClose={closeDrawer} />
       {/* keyed: switching conversations shows the other one; one still streaming keeps its own turns */}
       <Show when={list.openId()} keyed>
-        {(id) => <ChatPanel chat={list.get(id)} onClear={() => list.clear(id)} menu={menu()} />}
+        {(id) => (
+          <ChatPanel
+            chat={list.get(id)}
+            title={list.entries().find((e) => e.id === id)?.title || 'New chat'}
+            onClear={() => list.clear(id)}
+            menu={menu()}
+          />
+        )}
       </Show>
       <UndoToast />
     </div>

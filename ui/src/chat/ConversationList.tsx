@@ -34,7 +34,13 @@ function Item(props: { entry: ConversationEntry; onPicked: () => void }) {
               props.onPicked();
             }}
           >
-            {titleOf(props.entry)}
+            <span class="conv-title">{titleOf(props.entry)}</span>
+            <Show when={list.answering(props.entry.id)}>
+              {/* in the button's name too: a screen reader hears "…, answering…" */}
+              <span class="conv-answering" data-testid="answering">
+                <span class="visually-hidden">, </span>answering…
+              </span>
+            </Show>
           </button>
         }
       >

@@ -15,6 +15,8 @@ export interface MessageBubbleProps {
   onRetry?: () => void;
   /** given for the last answer only */
   onRegenerate?: () => void;
+  /** given for the last answer only: ask for the rest of an answer cut off at the token limit */
+  onContinue?: () => void;
   /** resend a question with new text (and drop the turns after it); false when it was not sent */
   onEdit?: (text: string) => boolean;
 }
@@ -100,6 +102,10 @@ function EditForm(props: {
     </form>
   );
 }
+
+/** The timing of the answer's last part: after a Continue, its speed is that of the continuation alone. */
+const lastPart = (turn: Turn): Turn =>
+  turn.continuedFrom && turn.completionTokens ? { ...turn, completionTokens: turn.completionTokens - turn.continuedFrom } : turn;
 
 export function MessageBubble(props: MessageBubbleProps) {
   const t = () => props.turn;
@@ -216,14 +222,25 @@ export function MessageBubble(props: MessageBubbleProps) {
             </Show>
             <Show when={t().finishReason === 'length'}>
               <span>Cut off at the token limit</span>
+              <Show when={props.onContinue && t().status === 'done'}>
+                <button
+                  type="button"
+                  class="continue"
+                  title="Ask the model for the rest of this answer"
+                  disabled={props.busy}
+                  onClick={() => props.onContinue?.()}
+                >
+                  Continue
+                </button>
+              </Show>
             </Show>
             <Show when={t().model ?? modelLabel(t().adapter ?? null)}>
               {(label) => <span data-testid="answered-by">{label()}</span>}
             </Show>
             <Show when={t().completionTokens}>
-              <span>{t().completionTokens === 1 ? '1 token' : `${t().completionTokens} tokens`}</span>
+              <span data-testid="tokens">{t().completionTokens === 1 ? '1 token' : `${t().completionTokens} tokens`}</span>
             </Show>
-            <Show when={t().status !== 'streaming' && formatFigures(t())}>
+            <Show when={t().status !== 'streaming' && formatFigures(lastPart(t()))}>
               {(figures) => <span data-testid="figures">{figures()}</span>}
             </Show>
             <Show when={t().status !== 'streaming' && (t().content || props.onRegenerate)}>

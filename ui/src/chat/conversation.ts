@@ -4,6 +4,7 @@ import { GIVE_UP_MS, pause } from '../api/connection';
 import { describe, type ApiError } from '../api/errors';
 import { INFER_RESUME, INFER_STREAM, type ChatMessageInput, type Source, type TokenChunk } from '../api/operations';
 import { subscribe } from '../api/ws';
+import { DEFAULT_SETTINGS, generationArgs, settingsFrom, withSystemPrompt, type ChatSettings } from './settings';
 
 export type TurnStatus = 'streaming' | 'done' | 'stopped' | 'error';
 
@@ -39,6 +40,12 @@ export interface Turn {
   /** the server has answered this turn at least once (a progress event or a chunk): a dropped connection
    * then resumes it; before that, the question may never have reached the server */
   heard?: boolean;
+  /** text chunks received so far (one per token): the count a stopped answer keeps, which no last chunk brings */
+  receivedTokens?: number;
+  /** tokens the answer had before Continue asked for more (its count includes them, its speed does not) */
+  continuedFrom?: number;
+  /** a continuation's first token still to come: it may need a space to join the text before it */
+  joining?: boolean;
 }
 
 /** Note the generation's id and progress from `chunk`; false for a chunk already shown (a resume that overlaps
@@ -64,7 +71,7 @@ export const CANCELLED_REASON = 'the server cancelled this answer (its connectio
 export function finishTurn(turn: Turn, chunk: Pick<TokenChunk, 'finishReason' | 'usage'>): void {
   turn.doneAt = Date.now();
   turn.finishReason = chunk.finishReason ?? undefined;
-  turn.completionTokens = chunk.usage?.completionTokens;
+  turn.completionTokens = chunk.usage ? chunk.usage.completionTokens + (turn.continuedFrom ?? 0) : undefined;
   turn.status = chunk.finishReason === 'cancelled' ? 'stopped' : 'done';
   if (turn.status === 'stopped') turn.stopReason = CANCELLED_REASON;
 }
@@ -74,9 +81,27 @@ export function finishTurn(turn: Turn, chunk: Pick<TokenChunk, 'finishReason' | 
 export function appendToken(turn: Turn, chunk: Pick<TokenChunk, 'token' | 'done' | 'finishReason' | 'usage'>): void {
   turn.stage = undefined;
   if (chunk.token && turn.firstTokenAt === undefined) turn.firstTokenAt = Date.now();
+  if (chunk.token && turn.joining) {
+    turn.joining = false;
+    if (/\S$/.test(turn.content) && /^[\p{L}\p{N}]/u.test(chunk.token)) turn.content += ' ';
+  }
   turn.content += chunk.token;
+  if (!chunk.done) turn.receivedTokens = (turn.receivedTokens ?? 0) + 1;
   if (chunk.done) finishTurn(turn, chunk);
 }
+
+/** Record that `turn` was stopped before its last chunk: it keeps its token count and speed, as a finished answer. */
+export function stopTurn(turn: Turn): void {
+  turn.status = 'stopped';
+  turn.stage = undefined;
+  turn.joining = false;
+  if (turn.firstTokenAt === undefined) return;
+  turn.doneAt ??= Date.now();
+  if (turn.receivedTokens) turn.completionTokens = (turn.continuedFrom ?? 0) + turn.receivedTokens;
+}
+
+/** What Continue asks after an answer cut off at the token limit (the cut-off answer is the last message before it). */
+export const CONTINUE_PROMPT = 'Continue your last answer exactly where it stopped, without repeating any of it.';
 
 /** The first chunk `inferResume` should send for `turn`: the one after the last shown, 0 when none came. */
 export function resumeFrom(turn: Pick<Turn, 'lastSeq'>): number {
@@ -108,7 +133,11 @@ export interface ChatState {
   turns: Turn[];
   webSearch: boolean;
   adapter: string | null;
+  /** this conversation's answer length, temperature and system prompt, sent with each question */
+  settings: ChatSettings;
 }
+
+const emptyState = (): ChatState => ({ turns: [], webSearch: false, adapter: null, settings: { ...DEFAULT_SETTINGS } });
 
 /** Where the single conversation lived before there was a list; each listed one is under `${STORAGE_KEY}.<id>`. */
 export const STORAGE_KEY = 'switchboard.chat.v1';
@@ -121,12 +150,12 @@ function load(store: Storage, key: string = STORAGE_KEY): ChatState {
       const turns = saved.turns.map((t) =>
         t.status === 'streaming' && !t.requestId ? { ...t, status: 'stopped' as const } : t,
       );
-      return { turns, webSearch: Boolean(saved.webSearch), adapter: saved.adapter ?? null };
+      return { turns, webSearch: Boolean(saved.webSearch), adapter: saved.adapter ?? null, settings: settingsFrom(saved.settings) };
     }
   } catch {
     /* storage unavailable or corrupt: start empty */
   }
-  return { turns: [], webSearch: false, adapter: null };
+  return emptyState();
 }
 
 /** The earlier turns as the server wants them: finished user/assistant pairs, oldest first. */
@@ -144,7 +173,7 @@ export function history(turns: readonly Turn[]): ChatMessageInput[] {
 }
 
 export function createConversation(store: Storage | undefined = globalThis.localStorage, key: string = STORAGE_KEY) {
-  const [state, setState] = createStore<ChatState>(store ? load(store, key) : { turns: [], webSearch: false, adapter: null });
+  const [state, setState] = createStore<ChatState>(store ? load(store, key) : emptyState());
   let nextId = state.turns.reduce((m, t) => Math.max(m, t.id), 0) + 1;
   let stopCurrent: (() => void) | undefined;
 
@@ -216,6 +245,39 @@ export function createConversation(store: Storage | undefined = globalThis.local
     ]);
     nextId += 2;
     save();
+    stream(answerId, prompt, messages, state.webSearch);
+    return true;
+  }
+
+  /** Ask for the rest of answer `answerId` (the last turn, cut off at the token limit): the conversation goes with
+   * that answer as its last message and CONTINUE_PROMPT as the question, and what comes back is added to it. */
+  function continueAnswer(answerId: number): boolean {
+    const turn = state.turns.at(-1);
+    if (busy() || turn?.id !== answerId || turn.role !== 'assistant' || turn.status !== 'done' || turn.finishReason !== 'length') {
+      return false;
+    }
+    const messages = history(state.turns);
+    update(answerId, (t) => {
+      t.status = 'streaming';
+      t.continuedFrom = t.completionTokens ?? t.receivedTokens ?? 0;
+      t.finishReason = undefined;
+      t.requestId = newRequestId();
+      t.lastSeq = undefined;
+      t.heard = false;
+      t.receivedTokens = undefined;
+      t.sentAt = Date.now();
+      t.firstTokenAt = undefined;
+      t.doneAt = undefined;
+      t.joining = true;
+    });
+    save();
+    stream(answerId, CONTINUE_PROMPT, messages, false);
+    return true;
+  }
+
+  /** Stream the answer to `prompt` after `messages` into turn `answerId` (whose requestId is already saved). */
+  function stream(answerId: number, prompt: string, messages: ChatMessageInput[], webSearch: boolean): void {
+    const requestId = state.turns.find((t) => t.id === answerId)?.requestId;
     const finish = (fn: (turn: Turn) => void) => {
       update(answerId, fn);
       stopCurrent = undefined;
@@ -225,9 +287,10 @@ export function createConversation(store: Storage | undefined = globalThis.local
       INFER_STREAM,
       {
         prompt,
-        messages: messages.length ? messages : null,
-        webSearch: state.webSearch,
+        messages: withSystemPrompt(state.settings, messages),
+        webSearch,
         ...modelChoice(state.adapter),
+        ...generationArgs(state.settings),
         requestId,
       },
       {
@@ -260,7 +323,6 @@ export function createConversation(store: Storage | undefined = globalThis.local
           }),
       },
     );
-    return true;
   }
 
   /** The connection went while answer `answerId` streamed: when the server told its id, go on with resume(). */
@@ -358,10 +420,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
     stopCurrent?.();
     stopCurrent = undefined;
     if (current) {
-      update(current.id, (turn) => {
-        turn.status = 'stopped';
-        turn.stage = undefined;
-      });
+      update(current.id, stopTurn);
       save();
     }
   }
@@ -417,10 +476,16 @@ export function createConversation(store: Storage | undefined = globalThis.local
     save();
   }
 
+  /** Change this conversation's answer settings (kept with it; the next question uses them). */
+  function setSettings(change: Partial<ChatSettings>): void {
+    setState('settings', (s) => ({ ...s, ...change }));
+    save();
+  }
+
   // an answer that was streaming when the page went away goes on
   for (const turn of state.turns) if (turn.status === 'streaming') resume(turn.id);
 
-  return { state, busy, send, stop, retry, regenerate, edit, clear, replace, setWebSearch, setAdapter };
+  return { state, busy, send, continueAnswer, stop, retry, regenerate, edit, clear, replace, setWebSearch, setAdapter, setSettings };
 }
 
 export type Conversation = ReturnType<typeof createConversation>;

@@ -51,6 +51,19 @@ describe('conversations', () => {
   });
   afterEach(() => vi.useRealTimers());
 
+  it('says which conversation is answering, also while another is open', () => {
+    const list = createConversations(store, clock());
+    const a = list.openId();
+    expect(list.answering(a)).toBe(false);
+    list.current().send('Tell a story');
+    list.create();
+    expect(list.openId()).not.toBe(a);
+    expect(list.answering(a)).toBe(true);
+    expect(list.answering(list.openId())).toBe(false);
+    list.get(a).stop();
+    expect(list.answering(a)).toBe(false);
+  });
+
   it('starts with one empty conversation, open, and keeps the list in one key', () => {
     const list = createConversations(store, clock());
     expect(list.entries()).toHaveLength(1);

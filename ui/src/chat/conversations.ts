@@ -126,6 +126,8 @@ export function createConversations(store: Storage | undefined = globalThis.loca
   );
   const [pending, setPending] = createSignal<Undo>();
   const cache = new Map<string, Conversation>();
+  // bumped when a conversation is made, so `answering` sees one made after it first looked
+  const [made, setMade] = createSignal(0);
 
   // an entry that did not change stays the same object, so the view keeps its row (and a rename in progress)
   const take = (fresh: ConversationEntry[]): ConversationEntry[] => {
@@ -173,11 +175,19 @@ export function createConversations(store: Storage | undefined = globalThis.loca
         send: asking(inner.send),
         retry: asking(inner.retry),
         regenerate: asking(inner.regenerate),
+        continueAnswer: asking(inner.continueAnswer),
         edit: asking((questionId: number, text: string, activeLabel?: string) => edited(id, inner, questionId, text, activeLabel)),
       };
       cache.set(id, chat);
+      setMade((n) => n + 1);
     }
     return chat;
+  }
+
+  /** True while conversation `id` streams an answer (shown or not); never loads one that is not in use. */
+  function answering(id: string): boolean {
+    made();
+    return cache.get(id)?.busy() ?? false;
   }
 
   /** The title follows the first question unless renamed; `used` also makes it the most recent. */
@@ -329,6 +339,7 @@ export function createConversations(store: Storage | undefined = globalThis.loca
     /** the open conversation */
     current: () => get(openId()),
     get,
+    answering,
     open,
     create,
     rename,
