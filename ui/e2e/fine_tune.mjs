@@ -1,6 +1,6 @@
 // Fine-tune from the form: a server error shows beside its field; a small job runs to completion with a live
 // loss chart, a second job waits with its queue position; a reload during training resumes the progress view;
-// the adapter appears; Load changes the header, Unload restores it; Cancel stops the second job; Delete removes.
+// the adapter appears; Make active changes the header, the base model's Make active restores it; Cancel stops the second job; Delete removes.
 import { ask, assert, flow, graphql, openApp, recordSubscribes, screenshot, waitFor } from './lib.mjs';
 
 const NAME = `ui-e2e-${Date.now().toString(36)}`;
@@ -85,10 +85,10 @@ await flow('fine_tune', async () => {
   const secondRow = page.locator(`[data-testid="job-row"][data-job-id="${secondJob}"]`);
   await waitFor(async () => (await secondRow.getAttribute('data-state')) === 'cancelled', { timeout: 60000, what: 'cancelled' });
 
-  // the adapter is listed; Load changes the header, Unload restores it
+  // the adapter is listed; Make active changes the header, the base model's Make active restores it
   const adapterRow = page.locator(`[data-testid="model-row"][data-name="${NAME}"]`);
   await adapterRow.waitFor({ timeout: 30000 });
-  await adapterRow.getByRole('button', { name: 'Load' }).click();
+  await adapterRow.getByRole('button', { name: 'Make active' }).click();
   await header.filter({ hasText: NAME }).waitFor({ timeout: 30000 });
   assert.match(await adapterRow.getAttribute('class'), /active-row/);
   await screenshot(page, 'fine-tune');
@@ -106,7 +106,7 @@ await flow('fine_tune', async () => {
   assert.equal(subscribes.at(-1).adapter, null);
   assert.match(await baseTurn.locator('.meta').textContent(), /base model/);
   await page.getByRole('link', { name: 'Fine-tune' }).click();
-  await adapterRow.getByRole('button', { name: 'Unload' }).click();
+  await page.locator('[data-testid="model-row"][data-name="base"]').getByRole('button', { name: 'Make active' }).click();
   await header.filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
   await waitFor(async () => (await graphql('{ modelInfo { activeAdapter } }')).modelInfo.activeAdapter === null, {
     timeout: 15000,
