@@ -6,6 +6,7 @@ import { request } from '../api/http';
 import { START_FINE_TUNE, type Dataset, type FineTuneInput, type FineTuneResult } from '../api/operations';
 import { Field } from './Field';
 import { formatQueuePosition } from './format';
+import { refusalWords } from './refusal';
 import { focusField } from './reveal';
 import {
   BUNDLED_DATASET,
@@ -128,8 +129,9 @@ export function TrainForm(props: {
         props.onStarted?.(result.jobId);
         return;
       }
-      const message = result.error ?? 'the server refused the job';
       const key = ORDER.find((k) => k === result.errorField);
+      const asked = key ? current[key] : undefined;
+      const message = refusalWords(result, asked, uploaded().map((d) => d.name));
       if (key) {
         setServerError({ key, message });
         focus(key);
