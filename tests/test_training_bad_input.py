@@ -191,7 +191,7 @@ async def test_an_unreachable_hub_dataset_is_refused_before_queueing(
 ) -> None:
     """No hub here (the tests' hub endpoint is a closed port): the id is refused at once, not failed later."""
     message = await refused(nc, body(dataset="switchboard-tests/no-such-dataset"), ErrorCode.OFFLINE)
-    assert message.startswith("`dataset` cannot be checked") and "not reachable" in message
+    assert message.startswith("`dataset` cannot be checked") and "cannot be reached" in message
 
 
 async def test_the_service_keeps_serving(nc: Client, training_service: TrainingActor) -> None:

@@ -80,6 +80,7 @@ async def test_a_dead_workers_cuda_job_gives_the_gpu_back(nc: Client, base_setti
             failed = await read_record(nc, job.job_id)
             assert failed.state is JobState.FAILED
             assert failed.error is not None and "stopped during this job" in failed.error
+            assert "gone-" not in failed.error and "worker" not in failed.error  # no internal ids for people
             await _until(lambda: inference.verbs(job.job_id) == ["reclaim"])
     [(_, handoff)] = [call for call in inference.calls if call[1].job_id == job.job_id]
     assert handoff.host == "gpu-host-7"

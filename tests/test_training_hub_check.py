@@ -77,7 +77,7 @@ async def test_the_hubs_answers_become_typed_errors(hub: str, repo_id: str, code
 async def test_an_unreachable_hub_is_offline() -> None:
     exc = await check(PUBLIC, "http://127.0.0.1:9")
     assert exc is not None and exc.code is ErrorCode.OFFLINE and exc.field == "dataset"
-    assert "not reachable" in exc.message and "bundled" in exc.message
+    assert "cannot be reached" in exc.message and "Error" not in exc.message and "bundled" in exc.message
 
 
 async def test_the_training_service_refuses_before_queueing(nc: Client, training_service: TrainingActor) -> None:

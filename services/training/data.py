@@ -66,8 +66,8 @@ def _hub_rows(source: DatasetSource, hf_token: str | None) -> Iterator[tuple[int
     except ConnectionError as exc:
         raise SwitchboardError(
             ErrorCode.OFFLINE,
-            f"cannot load dataset {source.location!r}: the Hugging Face hub is not reachable from the training "
-            f"service ({_short(exc)}); upload the file instead (uploadDataset) or use 'bundled'",
+            f"cannot load dataset {source.location!r}: the Hugging Face hub cannot be reached from the server; "
+            "upload the file instead, or use 'bundled'",
             DATASET_FIELD,
         ) from exc
     except FileNotFoundError as exc:

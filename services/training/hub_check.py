@@ -59,8 +59,7 @@ def check_hub_dataset(
         where = endpoint or hub_constants.ENDPOINT
         raise SwitchboardError(
             ErrorCode.OFFLINE,
-            f"cannot be checked: the Hugging Face hub ({where}) is not reachable from the training "
-            f"service ({type(exc).__name__}); use a local .json/.jsonl file or 'bundled', or set HF_HUB_OFFLINE=1 "
-            "to train from a copy in the local cache",
+            f"cannot be checked: the Hugging Face hub ({where}) cannot be reached from the server; upload the file "
+            "instead, or use 'bundled' (a server with a copy in its local cache trains from it with HF_HUB_OFFLINE=1)",
             DATASET_FIELD,
         ) from exc

@@ -72,11 +72,10 @@ from .validate import check_name_free, check_not_training, check_spec_fields, de
 Q = TypeVar("Q")
 R = TypeVar("R")
 
-ORPHANED = "the training service stopped during this job (worker {worker} is gone); submit it again"
-GAVE_UP = (
-    "the training service stopped during this job {times} times (last: worker {worker}); "
-    "it is not taken up again; submit it again"
-)
+# what a job's record says, for people: which worker it was (an internal id) is in the training service's log
+STOPPED_HERE = "the training service stopped during this job"
+ORPHANED = f"{STOPPED_HERE}; submit it again"
+GAVE_UP = "the training service stopped during this job {times} times, so it is not taken up again; submit it again"
 MAX_RESUMES = 3  # a job whose worker died this many times is failed, not taken up again (a crash loop)
 
 # micro error codes (HTTP-like, as `nats micro` tools expect)
@@ -528,9 +527,9 @@ class TrainingActor(Actor):
         worker = record.worker_id or "unknown"
         why = None
         if record.resumes >= MAX_RESUMES:
-            why = GAVE_UP.format(times=record.resumes + 1, worker=worker)
+            why = GAVE_UP.format(times=record.resumes + 1)
         elif not record.ack_subject:  # its queue message is unknown: nothing would take it up again
-            why = ORPHANED.format(worker=worker)
+            why = ORPHANED
 
         def changed(stored: JobRecord) -> JobRecord | None:
             if stored.state is not JobState.RUNNING or stored.worker_id != record.worker_id:
@@ -546,7 +545,7 @@ class TrainingActor(Actor):
                 worker_id=None,
                 heartbeat=None,
                 resumes=stored.resumes + 1,
-                error=f"worker {worker} stopped; taken up again from step {stored.checkpoint_step or 0}",
+                error=f"{STOPPED_HERE}; taken up again from step {stored.checkpoint_step or 0}",
             )
 
         stored = await self.store.change(record.spec.job_id, changed)

@@ -21,9 +21,11 @@ await flow('chat_actions', async () => {
   const subscribes = recordSubscribes(page);
   await page.getByTestId('active-model').filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
 
-  // "Answer with": with no adapter loaded, one entry for the base model, not two meaning the same
+  // "Answer with": the server's active model and the base model are two choices even with no adapter loaded (one
+  // follows the server, the other stays the base model)
   const choices = await page.locator('#chat-adapter option').allTextContents();
-  assert.equal(choices.filter((c) => /SmolLM2/.test(c)).length, 1, `choices: ${choices}`);
+  assert.equal(choices.filter((c) => /^Server's active model \(.*SmolLM2/.test(c)).length, 1, `choices: ${choices}`);
+  assert.equal(choices.filter((c) => /^Base model \(.*SmolLM2/.test(c)).length, 1, `choices: ${choices}`);
 
   // a code block: its language, highlighted, and Copy code
   const block = page.locator('.code-block').first();

@@ -1,11 +1,12 @@
 // Chat: errors show in the conversation (an unknown adapter, a gateway that is gone), and Markdown is safe.
-import { ask, assert, flow, openApp, waitFor } from './lib.mjs';
+import { ask, assert, flow, openApp, screenshot, waitFor } from './lib.mjs';
 
 await flow('chat_errors', async () => {
   // an adapter chosen for this conversation that no longer exists (deleted elsewhere): a typed error, shown
   const saved = { turns: [], webSearch: false, adapter: 'no-such-adapter' };
   const { page, done } = await openApp('#/chat', { storage: { 'switchboard.chat.v1': JSON.stringify(saved) } });
-  await page.getByTestId('active-model').filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
+  // the header names what answers this conversation: the adapter it chose, deleted
+  await page.getByTestId('active-model').filter({ hasText: 'no-such-adapter (deleted)' }).waitFor({ timeout: 30000 });
   // the picker shows the choice as deleted (not silently as the active model)
   const picked = await waitFor(
     async () => {
@@ -17,9 +18,19 @@ await flow('chat_errors', async () => {
   assert.match(picked, /no-such-adapter \(deleted\)/);
   const answer = await ask(page, 'Hello', { status: 'error' });
   const error = await answer.getByTestId('turn-error').textContent();
-  assert.match(error, /no-such-adapter/);
-  // choose the active model again, and Retry asks the same question without retyping
-  await page.locator('#chat-adapter').selectOption('');
+  // in words, saying where to pick another model: not the API's `adapter` field
+  assert.equal(error, 'no-such-adapter was deleted: pick another model under Answer with');
+  // no Retry while the choice is still the deleted adapter (it could only fail again); the choice is offered there
+  assert.equal(await answer.getByRole('button', { name: 'Retry' }).count(), 0);
+  const choice = answer.locator('#chat-adapter-retry');
+  await screenshot(page, 'chat-adapter-deleted-1280');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(400); // the conversations drawer slides away at phone width
+  await screenshot(page, 'chat-adapter-deleted-390');
+  await page.setViewportSize({ width: 1280, height: 860 });
+  // choose the server's active model there, and Retry asks the same question without retyping
+  await choice.selectOption('');
+  assert.equal(await page.locator('#chat-adapter').inputValue(), '');
   await answer.getByRole('button', { name: 'Retry' }).click();
   const retried = page.getByTestId('turn-assistant').last();
   await waitFor(async () => (await retried.getAttribute('data-status')) === 'done', { timeout: 90000, what: 'the retry' });

@@ -1,9 +1,9 @@
 // Fine-tune from the form: a server error shows beside its field; a small job runs to completion with a live
 // loss chart, a second job waits with its queue position; a reload during training resumes the progress view and
 // keeps the form's values; the form's word on the second job follows it (its place, then that it trains); each
-// Cancel is named by its job and asks first, and the panel says what was cancelled; the adapter appears; Load
-// changes the header, Unload restores it; Delete removes; History then marks the job's adapter deleted, and Train
-// again fills the form with the job's settings; Reset brings back the defaults.
+// Cancel is named by its job and asks first, and the panel says what was cancelled; the adapter appears; Make active
+// changes the header, the base model's Make active restores it; Delete removes; History then marks the job's adapter
+// deleted, and Train again fills the form with the job's settings; Reset brings back the defaults.
 import { ask, assert, flow, graphql, openApp, recordSubscribes, screenshot, waitFor } from './lib.mjs';
 
 const NAME = `ui-e2e-${Date.now().toString(36)}`;
@@ -136,10 +136,10 @@ await flow('fine_tune', async () => {
   await waitFor(async () => (await notice.textContent()).trim() === '', { timeout: 15000, what: "the form's word on the ended job to go" });
   await screenshot(page, 'fine-tune-cancelled');
 
-  // the adapter is listed; Load changes the header, Unload restores it
+  // the adapter is listed; Make active changes the header, the base model's Make active restores it
   const adapterRow = page.locator(`[data-testid="model-row"][data-name="${NAME}"]`);
   await adapterRow.waitFor({ timeout: 30000 });
-  await adapterRow.getByRole('button', { name: 'Load' }).click();
+  await adapterRow.getByRole('button', { name: 'Make active' }).click();
   await header.filter({ hasText: NAME }).waitFor({ timeout: 30000 });
   assert.match(await adapterRow.getAttribute('class'), /active-row/);
   await screenshot(page, 'fine-tune');
@@ -157,7 +157,7 @@ await flow('fine_tune', async () => {
   assert.equal(subscribes.at(-1).adapter, null);
   assert.match(await baseTurn.locator('.meta').textContent(), /base model/);
   await page.getByRole('link', { name: 'Fine-tune' }).click();
-  await adapterRow.getByRole('button', { name: 'Unload' }).click();
+  await page.locator('[data-testid="model-row"][data-name="base"]').getByRole('button', { name: 'Make active' }).click();
   await header.filter({ hasText: 'SmolLM2' }).waitFor({ timeout: 30000 });
   await waitFor(async () => (await graphql('{ modelInfo { activeAdapter } }')).modelInfo.activeAdapter === null, {
     timeout: 15000,

@@ -62,3 +62,11 @@ describe('upload', () => {
     await expect(upload('mutation { x }', {}, { file: new Blob(['x']) })).rejects.toMatchObject({ code: 'UNREACHABLE' });
   });
 });
+
+describe('request', () => {
+  it('says in plain words when the server cannot be reached (no URL, no "gateway")', async () => {
+    fetchMock.mockRejectedValue(new TypeError('Failed to fetch'));
+    const error = await request('{ health }').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNREACHABLE', message: "Can't reach the server: check your network, or whether Switchboard is running" });
+  });
+});

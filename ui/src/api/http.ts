@@ -1,7 +1,7 @@
 /** Queries and mutations over HTTP POST: JSON, or a GraphQL multipart request when a file goes with it. */
 import { authHeaders, keyRefused } from './auth';
 import { endpoints } from './config';
-import { ApiError, fromGraphQLErrors, type GraphQLErrorShape } from './errors';
+import { ApiError, fromGraphQLErrors, UNREACHABLE_MESSAGE, type GraphQLErrorShape } from './errors';
 
 interface Response<T> {
   data?: T | null;
@@ -21,7 +21,7 @@ async function post<T>(body: BodyInit, headers: Record<string, string>, signal?:
     });
   } catch (error) {
     if (signal?.aborted) throw error;
-    throw new ApiError(`cannot reach the gateway at ${url}; is it running?`, 'UNREACHABLE');
+    throw new ApiError(UNREACHABLE_MESSAGE, 'UNREACHABLE');
   }
   if (response.status === 401) {
     keyRefused();
@@ -31,10 +31,10 @@ async function post<T>(body: BodyInit, headers: Record<string, string>, signal?:
   try {
     parsed = (await response.json()) as Response<T>;
   } catch {
-    throw new ApiError(`the gateway answered ${response.status} ${response.statusText} without a GraphQL body`);
+    throw new ApiError(`the server answered ${response.status} ${response.statusText} without an answer the app can read`);
   }
   if (parsed.errors?.length) throw fromGraphQLErrors(parsed.errors);
-  if (!response.ok || parsed.data == null) throw new ApiError(`the gateway answered ${response.status}`);
+  if (!response.ok || parsed.data == null) throw new ApiError(`the server answered ${response.status}`);
   return parsed.data;
 }
 

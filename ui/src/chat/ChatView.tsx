@@ -2,15 +2,55 @@
 import { createEffect, createSignal, For, on, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import { activeModelLabel, status } from '../shell/status';
 import { Composer } from './Composer';
-import { BASE_MODEL, type Conversation } from './conversation';
+import { BASE_MODEL, type Conversation, type Turn } from './conversation';
 import { conversations } from './conversations';
 import { ChatSettingsPanel } from './ChatSettingsPanel';
 import { ConversationList, UndoToast } from './ConversationList';
 import { MessageBubble } from './MessageBubble';
-import { activeAdapter, introName } from './picker';
+import { activeChoiceLabel, baseChoiceLabel, introName } from './picker';
 import { customized } from './settings';
 
 const SUGGESTIONS = ['What is the capital of France?', 'Write a haiku about the sea.', 'Explain recursion in one paragraph.'];
+
+/** The adapter chosen for `chat` when it is no longer saved (deleted elsewhere), else undefined. */
+function missingAdapter(chat: Conversation): string | undefined {
+  const chosen = chat.state.adapter;
+  const saved = status()?.adapters.available ?? [];
+  return chosen && chosen !== BASE_MODEL && !saved.includes(chosen) ? chosen : undefined;
+}
+
+/** The "Answer with" choice for `chat`: the server's active model (it follows Load on the Fine-tune page), the base
+ * model (always), each saved adapter, and an adapter chosen but since deleted (shown as such, to pick another). */
+function ModelPicker(props: { chat: Conversation; id: string }) {
+  const chat = props.chat;
+  const adapters = () => status()?.adapters.available ?? [];
+  return (
+    // `selected` on each option (not `value` on the select) keeps the choice shown while the list changes
+    <select id={props.id} onChange={(e) => chat.setAdapter(e.currentTarget.value || null)} disabled={chat.busy()}>
+      <option value="" selected={!chat.state.adapter}>
+        {activeChoiceLabel(status())}
+      </option>
+      <option value={BASE_MODEL} selected={chat.state.adapter === BASE_MODEL}>
+        {baseChoiceLabel(status())}
+      </option>
+      <For each={adapters()}>
+        {(name) => (
+          <option value={name} selected={name === chat.state.adapter}>
+            Adapter {name}
+          </option>
+        )}
+      </For>
+      <Show when={missingAdapter(chat)}>
+        {(name) => (
+          <option value={name()} selected>
+            Adapter {name()}
+            {status() ? ' (deleted)' : ''}
+          </option>
+        )}
+      </Show>
+    </select>
+  );
+}
 
 /** One conversation, titled `title`; `menu` opens the conversations drawer at phone width. */
 function ChatPanel(props: { chat: Conversation; title: string; onClear: () => void; menu: JSX.Element }) {
@@ -50,16 +90,13 @@ function ChatPanel(props: { chat: Conversation; title: string; onClear: () => vo
     });
   });
 
-  const adapters = () => status()?.adapters.available ?? [];
   const label = () => (status() ? activeModelLabel(status()) : undefined);
   // a button that sent something disappears: keep the keyboard in the input
   const focusInput = () => queueMicrotask(() => document.getElementById('chat-input')?.focus());
-  // chosen for this conversation but no longer saved (deleted elsewhere): shown as such, sending explains why
-  const adapterLoaded = () => Boolean(status() && activeAdapter(status()));
-  const missingAdapter = () => {
-    const chosen = chat.state.adapter;
-    return chosen && chosen !== BASE_MODEL && !adapters().includes(chosen) ? chosen : undefined;
-  };
+  const missing = () => missingAdapter(chat);
+  // a failed answer can be asked again unless it failed on an adapter that is gone and is still the choice
+  const canRetry = (turn: Turn) =>
+    turn.errorCode !== 'ADAPTER_MISSING' || (chat.state.adapter !== turn.adapter && !missing());
 
   return (
     <section class="chat" aria-label="Chat">
@@ -78,37 +115,7 @@ function ChatPanel(props: { chat: Conversation; title: string; onClear: () => vo
         </button>
         <label class="chat-fold">
           <span class="muted">Answer with</span>
-          {/* `selected` on each option (not `value` on the select) keeps the choice shown while the list changes */}
-          <select
-            id="chat-adapter"
-            onChange={(e) => chat.setAdapter(e.currentTarget.value || null)}
-            disabled={chat.busy()}
-          >
-            {/* with no adapter loaded the active model is the base model: one entry, not two meaning the same */}
-            <option value="" selected={!chat.state.adapter || (chat.state.adapter === BASE_MODEL && !adapterLoaded())}>
-              {adapterLoaded() || !status() ? 'Active model' : 'Base model'} ({activeModelLabel(status())})
-            </option>
-            <Show when={adapterLoaded()}>
-              <option value={BASE_MODEL} selected={chat.state.adapter === BASE_MODEL}>
-                Base model ({status()?.modelInfo.modelId})
-              </option>
-            </Show>
-            <For each={adapters()}>
-              {(name) => (
-                <option value={name} selected={name === chat.state.adapter}>
-                  Adapter {name}
-                </option>
-              )}
-            </For>
-            <Show when={missingAdapter()}>
-              {(name) => (
-                <option value={name()} selected>
-                  Adapter {name()}
-                  {status() ? ' (deleted)' : ''}
-                </option>
-              )}
-            </Show>
-          </select>
+          <ModelPicker chat={chat} id="chat-adapter" />
         </label>
         <button
           type="button"
@@ -162,7 +169,15 @@ function ChatPanel(props: { chat: Conversation; title: string; onClear: () => vo
               <MessageBubble
                 turn={turn}
                 busy={chat.busy()}
-                onRetry={() => chat.retry(turn.id, label()) && focusInput()}
+                onRetry={canRetry(turn) ? () => chat.retry(turn.id, label()) && focusInput() : undefined}
+                choice={
+                  turn.errorCode === 'ADAPTER_MISSING' && index() === chat.state.turns.length - 1 ? (
+                    <label class="turn-choice">
+                      <span class="muted">Answer with</span>
+                      <ModelPicker chat={chat} id="chat-adapter-retry" />
+                    </label>
+                  ) : undefined
+                }
                 onRegenerate={
                   index() === chat.state.turns.length - 1 ? () => chat.regenerate(turn.id, label()) && focusInput() : undefined
                 }

@@ -1,6 +1,6 @@
 /** One turn of the conversation: the user's text, or the model's Markdown answer with its sources and notices,
  * and the turn's actions (Copy, Regenerate, Edit). */
-import { createEffect, createSignal, For, onCleanup, Show } from 'solid-js';
+import { createEffect, createSignal, For, onCleanup, Show, type JSX } from 'solid-js';
 import { addCodeCopyButtons, copyText, COPIED_MS, retryHelps } from './actions';
 import { Collapsible } from './Collapsible';
 import { modelLabel, type Turn } from './conversation';
@@ -13,6 +13,8 @@ export interface MessageBubbleProps {
   /** an answer is streaming: no action may start */
   busy?: boolean;
   onRetry?: () => void;
+  /** shown under the error: what to change before asking again (the model, when the chosen one was deleted) */
+  choice?: JSX.Element;
   /** given for the last answer only */
   onRegenerate?: () => void;
   /** given for the last answer only: ask for the rest of an answer cut off at the token limit */
@@ -207,6 +209,7 @@ export function MessageBubble(props: MessageBubbleProps) {
             <div class="field-error" role="alert" data-testid="turn-error">
               {t().error}
             </div>
+            {props.choice}
             <Show when={props.onRetry && retryHelps(t().errorCode)}>
               <button type="button" class="retry" onClick={() => props.onRetry?.()} disabled={props.busy}>
                 Retry

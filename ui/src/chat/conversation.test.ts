@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BASE_MODEL, createConversation, history, modelChoice, modelLabel, type Turn } from './conversation';
+import { ApiError } from '../api/errors';
+import { answerError, BASE_MODEL, createConversation, history, modelChoice, modelLabel, type Turn } from './conversation';
 
 const turn = (id: number, role: Turn['role'], content: string, status: Turn['status'] = 'done'): Turn => ({
   id,
@@ -85,5 +86,13 @@ describe('modelLabel', () => {
     expect(modelLabel('voice', 'pirate')).toBe('adapter voice');
     expect(modelLabel(null, 'pirate')).toBe('pirate');
     expect(modelLabel(null)).toBeUndefined();
+  });
+});
+
+describe('answerError', () => {
+  it('says in words that the chosen adapter was deleted, and where to pick another', () => {
+    const gone = new ApiError("`adapter` names no saved adapter ('walk-run-1'); `adapters` lists them", 'ADAPTER_MISSING');
+    expect(answerError(gone, 'walk-run-1')).toBe('walk-run-1 was deleted: pick another model under Answer with');
+    expect(answerError(new ApiError('the model is busy', 'BUSY'), 'walk-run-1')).toBe('the model is busy');
   });
 });

@@ -114,6 +114,17 @@ export const UNSENT_REASON = 'the question did not reach the server before the p
 /** The words a stopped answer shows when the server no longer has its generation. */
 export const EXPIRED_REASON = 'the server no longer has the rest of this answer';
 
+/** What a failed answer says when the adapter its conversation names was deleted (the gateway's ADAPTER_MISSING). */
+export function adapterMissingWords(adapter: string): string {
+  return `${adapter} was deleted: pick another model under Answer with`;
+}
+
+/** The words a failed answer shows for `error`, on a conversation that chose `adapter`. */
+export function answerError(error: ApiError, adapter: string | null | undefined): string {
+  if (error.code === 'ADAPTER_MISSING' && adapter && adapter !== BASE_MODEL) return adapterMissingWords(adapter);
+  return describe(error);
+}
+
 /** The picker's value for "the base model, even while an adapter is active" (no adapter name starts with '@'). */
 export const BASE_MODEL = '@base';
 
@@ -312,7 +323,7 @@ export function createConversation(store: Storage | undefined = globalThis.local
           finish((turn) => {
             turn.status = 'error';
             turn.stage = undefined;
-            turn.error = describe(error);
+            turn.error = answerError(error, turn.adapter);
             turn.errorCode = error.code;
           });
         },

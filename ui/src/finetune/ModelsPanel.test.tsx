@@ -68,9 +68,12 @@ describe('ModelsPanel', () => {
     expect(row('beta')).toHaveClass('active-row');
     expect(within(row('beta')).getByText('active')).toBeInTheDocument();
     expect(row('base')).not.toHaveClass('active-row');
-    expect(within(row('beta')).getByRole('button', { name: 'Unload' })).toBeInTheDocument();
-    expect(within(row('alpha')).getByRole('button', { name: 'Load' })).toBeInTheDocument();
-    expect(within(row('base')).getByRole('button', { name: 'Use' })).toBeInTheDocument();
+    // one way to change the active model: Make active on any other row; the active one has no switch of its own
+    expect(within(row('beta')).queryByRole('button', { name: /Unload|Make active/ })).toBeNull();
+    expect(within(row('alpha')).getByRole('button', { name: 'Make active' })).toBeInTheDocument();
+    expect(within(row('base')).getByRole('button', { name: 'Make active' })).toBeInTheDocument();
+    expect(screen.getByTestId('models-note')).toHaveTextContent(/for everyone/);
+    expect(screen.getByTestId('models-note')).toHaveTextContent(/Server's active model/);
     expect(within(row('alpha')).getByText('1.234')).toBeInTheDocument();
     expect(within(row('alpha')).getByText('2.4 MB')).toBeInTheDocument();
   });
@@ -79,10 +82,9 @@ describe('ModelsPanel', () => {
     setStatus({ ...statusWith(['alpha', 'beta'], 'beta'), access: { role: 'user', keysRequired: true } });
     render(() => <ModelsPanel />);
     for (const button of [
-      within(row('beta')).getByRole('button', { name: 'Unload' }),
-      within(row('alpha')).getByRole('button', { name: 'Load' }),
+      within(row('alpha')).getByRole('button', { name: 'Make active' }),
       within(row('alpha')).getByRole('button', { name: 'Delete' }),
-      within(row('base')).getByRole('button', { name: 'Use' }),
+      within(row('base')).getByRole('button', { name: 'Make active' }),
     ]) {
       expect(button).toBeDisabled();
       expect(button).toHaveAttribute('title', ADMIN_ONLY);
@@ -101,16 +103,16 @@ describe('ModelsPanel', () => {
     setStatus(statusWith(['alpha'], null));
     requestMock.mockResolvedValue({ loadAdapter: { ok: true, error: null, activeAdapter: 'alpha', errorCode: null } });
     render(() => <ModelsPanel />);
-    fireEvent.click(within(row('alpha')).getByRole('button', { name: 'Load' }));
+    fireEvent.click(within(row('alpha')).getByRole('button', { name: 'Make active' }));
     await waitFor(() => expect(requestMock).toHaveBeenCalledWith(LOAD_ADAPTER, { name: 'alpha' }));
     await waitFor(() => expect(statusModule.refreshStatus).toHaveBeenCalled());
   });
 
-  it('unloads the active adapter', async () => {
+  it('makes the base model active again from its own row', async () => {
     setStatus(statusWith(['alpha'], 'alpha'));
     requestMock.mockResolvedValue({ useBaseModel: { ok: true, error: null, activeAdapter: null } });
     render(() => <ModelsPanel />);
-    fireEvent.click(within(row('alpha')).getByRole('button', { name: 'Unload' }));
+    fireEvent.click(within(row('base')).getByRole('button', { name: 'Make active' }));
     await waitFor(() => expect(requestMock).toHaveBeenCalledWith(USE_BASE_MODEL));
   });
 
@@ -145,12 +147,12 @@ describe('ModelsPanel column widths', () => {
     render(() => <ModelsPanel />);
     const ghost = row('alpha').querySelector('.ft-swap-ghost') as HTMLElement;
     expect(ghost).toHaveAttribute('aria-hidden', 'true');
-    expect(ghost).toHaveTextContent('Unload');
+    expect(ghost).toHaveTextContent('Make active');
     expect(ghost).toHaveTextContent('Delete?');
     expect(ghost).toHaveTextContent('Yes, delete');
     expect(ghost.querySelectorAll('button')).toHaveLength(0);
     // the buttons a user reaches are the real ones only
-    expect(within(row('alpha')).getAllByRole('button').map((b) => b.textContent)).toEqual(['Load', 'Delete']);
+    expect(within(row('alpha')).getAllByRole('button').map((b) => b.textContent)).toEqual(['Make active', 'Delete']);
   });
 });
 

@@ -1,4 +1,6 @@
-/** The "Models" table: the base model and every saved adapter, with Load / Unload / Delete (confirmed inline). */
+/** The "Models" table: the base model and every saved adapter; Make active on each row that is not the server's
+ * active model (for every user: the conversations on "Server's active model" answer with it), Delete (confirmed
+ * inline). */
 import { createEffect, createSignal, For, on, Show } from 'solid-js';
 import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import { describe } from '../api/errors';
@@ -21,8 +23,8 @@ import { refreshStatus } from '../shell/status';
 type Action = { kind: 'load' | 'unload' | 'delete'; name: string };
 
 const working: Record<Action['kind'], (name: string) => string> = {
-  load: (name) => `Loading ${name}…`,
-  unload: () => 'Switching to the base model…',
+  load: (name) => `Making ${name} the active model for everyone…`,
+  unload: () => 'Making the base model the active model for everyone…',
   delete: (name) => `Deleting ${name}…`,
 };
 
@@ -72,9 +74,11 @@ export function ModelsPanel(props: { onCompare?: (adapterName: string) => void }
       await refreshStatus();
       if (!status()) await fetchFallback();
       setBusy(undefined);
-      if (action.kind === 'delete' || action.name === 'base') heading?.focus(); // the pressed button is gone
-      // Load and Unload swap the button the user pressed: keep the keyboard there
-      else if (action.name !== 'base') focusSoon(confirmId(action.name, 'toggle'));
+      // the pressed button is gone (its row is now the active one, or deleted) unless the server refused
+      const pressedId = { load: confirmId(action.name, 'toggle'), unload: USE_BASE_ID, delete: confirmId(action.name, 'delete') };
+      const pressed = document.getElementById(pressedId[action.kind]);
+      if (pressed) focusSoon(pressed.id);
+      else heading?.focus();
     }
   }
 
@@ -83,6 +87,10 @@ export function ModelsPanel(props: { onCompare?: (adapterName: string) => void }
       <h2 id="ft-models-title" tabindex="-1" ref={heading}>
         Models
       </h2>
+      <p class="muted ft-models-note" data-testid="models-note">
+        The active model answers every conversation set to “Server's active model”, for everyone using this server.
+        Make active changes it for all of them; a conversation that picked its own model under Answer with keeps it.
+      </p>
       <Show when={error()}>
         <p class="alert" role="alert" data-testid="models-error">
           {error()}
@@ -129,12 +137,13 @@ export function ModelsPanel(props: { onCompare?: (adapterName: string) => void }
                     <Show when={active() !== null}>
                       <button
                         type="button"
+                        id={USE_BASE_ID}
                         disabled={Boolean(busy()) || !canChangeServer()}
-                        title={canChangeServer() ? undefined : ADMIN_ONLY}
+                        title={canChangeServer() ? MAKE_ACTIVE_TITLE : ADMIN_ONLY}
                         aria-describedby="ft-base-model"
                         onClick={() => void run({ kind: 'unload', name: 'base' })}
                       >
-                        Use
+                        Make active
                       </button>
                     </Show>
                   </div>
@@ -148,7 +157,6 @@ export function ModelsPanel(props: { onCompare?: (adapterName: string) => void }
                     busy={Boolean(busy())}
                     confirming={confirmation.asking() === adapter.name}
                     onLoad={() => void run({ kind: 'load', name: adapter.name })}
-                    onUnload={() => void run({ kind: 'unload', name: adapter.name })}
                     onAskDelete={() => confirmation.ask(adapter.name)}
                     onDelete={() => void run({ kind: 'delete', name: adapter.name })}
                     onKeep={() => confirmation.keep(adapter.name)}
@@ -172,6 +180,9 @@ export function ModelsPanel(props: { onCompare?: (adapterName: string) => void }
   );
 }
 
+const USE_BASE_ID = 'ft-use-base'; // not an adapter's id: those all start with ft-toggle-
+const MAKE_ACTIVE_TITLE = "Answer every conversation on “Server's active model” with this one, for every user";
+
 // adapter names are letters, digits, '.', '_' and '-': valid in ids as they are
 const confirmId = (name: string, what: 'delete' | 'no' | 'toggle') => `ft-${what}-${name}`;
 
@@ -183,7 +194,7 @@ function ActionsWidth() {
     <div class="ft-swap-ghost" aria-hidden="true">
       <div class="row-actions">
         <span class="button">Compare</span>
-        <span class="button">Unload</span>
+        <span class="button">Make active</span>
         <span class="button">Delete</span>
       </div>
       <div class="row-actions ft-confirm">
@@ -201,7 +212,6 @@ function AdapterRow(props: {
   busy: boolean;
   confirming: boolean;
   onLoad: () => void;
-  onUnload: () => void;
   onAskDelete: () => void;
   onDelete: () => void;
   onKeep: () => void;
@@ -243,16 +253,19 @@ function AdapterRow(props: {
                     Compare
                   </button>
                 </Show>
-                <button
-                  type="button"
-                  id={confirmId(props.adapter.name, 'toggle')}
-                  disabled={props.busy || !canChangeServer()}
-                  title={canChangeServer() ? undefined : ADMIN_ONLY}
-                  aria-describedby={nameId()}
-                  onClick={() => (props.active ? props.onUnload() : props.onLoad())}
-                >
-                  {props.active ? 'Unload' : 'Load'}
-                </button>
+                {/* the active row has no switch: Make active on another row (the base model's too) replaces it */}
+                <Show when={!props.active}>
+                  <button
+                    type="button"
+                    id={confirmId(props.adapter.name, 'toggle')}
+                    disabled={props.busy || !canChangeServer()}
+                    title={canChangeServer() ? MAKE_ACTIVE_TITLE : ADMIN_ONLY}
+                    aria-describedby={nameId()}
+                    onClick={() => props.onLoad()}
+                  >
+                    Make active
+                  </button>
+                </Show>
                 <button
                   type="button"
                   class="danger"

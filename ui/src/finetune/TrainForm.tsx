@@ -8,6 +8,7 @@ import { START_FINE_TUNE, type Dataset, type FineTuneInput, type FineTuneJob, ty
 import { Field } from './Field';
 import { forgetForm, keepForm, keptForm } from './formKeep';
 import { queuedNotice, type QueuedJob } from './queuedNotice';
+import { refusalWords } from './refusal';
 import { focusField, reveal } from './reveal';
 import { rememberedJobId } from './storage';
 import type { Prefill } from './trainAgain';
@@ -146,8 +147,9 @@ export function TrainForm(props: {
         props.onStarted?.(result.jobId);
         return;
       }
-      const message = result.error ?? 'the server refused the job';
       const key = ORDER.find((k) => k === result.errorField);
+      const asked = key ? current[key] : undefined;
+      const message = refusalWords(result, asked, uploaded().map((d) => d.name));
       if (key) {
         setServerError({ key, message });
         focus(key);

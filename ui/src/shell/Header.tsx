@@ -1,12 +1,20 @@
-/** The top bar: product name, the tabs, and the model every chat uses unless it picks another. */
+/** The top bar: product name, the tabs, and the model: on the Chat, the one that answers the open conversation (as
+ * its "Answer with" says); elsewhere the server's active model, which every conversation on it uses. */
 import { For, Show } from 'solid-js';
 import { forgetKey, keyNeeded } from '../api/auth';
+import { conversations } from '../chat/conversations';
+import { answeringModel } from '../chat/picker';
 import { ConnectionStatus } from './ConnectionStatus';
-import { activeModelLabel, status, statusError } from './status';
+import { headerModel, status, statusError, statusErrorCode, statusProblem } from './status';
 import { routes, type Route } from './routes';
 
 export function Header(props: { route: Route }) {
-  const isAdapter = () => Boolean(status()?.adapters.active);
+  const shown = () => {
+    if (props.route !== 'chat') return headerModel(status());
+    const answering = answeringModel(conversations().current().state.adapter, status());
+    return { ...answering, label: 'Answers with' };
+  };
+  const isAdapter = () => shown().isAdapter;
   return (
     <header class="topbar">
       <a class="brand" href="#/chat" aria-label="Switchboard home">
@@ -28,13 +36,13 @@ export function Header(props: { route: Route }) {
           when={!statusError()}
           fallback={
             <span class="badge badge-error" title={statusError()}>
-              {keyNeeded() ? 'API key needed' : 'gateway unreachable'}
+              {statusProblem(Boolean(keyNeeded()), statusErrorCode())}
             </span>
           }
         >
-          <span class="muted">{isAdapter() ? 'Adapter' : 'Model'}</span>{' '}
+          <span class="muted">{shown().label}</span>{' '}
           <span class={isAdapter() ? 'badge badge-adapter' : 'badge'} data-testid="active-model">
-            {activeModelLabel(status())}
+            {shown().name}
           </span>
           <Show when={status()?.modelInfo.state && status()?.modelInfo.state !== 'ready'}>
             <span class="badge badge-warn">{status()?.modelInfo.state}</span>

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { request } from '../api/http';
 import type { StatusData } from '../api/operations';
-import { refreshStatus, status } from './status';
+import { headerModel, refreshStatus, status, statusProblem } from './status';
 
 vi.mock('../api/http', () => ({ request: vi.fn() }));
 
@@ -26,5 +26,22 @@ describe('refreshStatus', () => {
     expect(after[0]).toBe(a);
     expect(after[1]).not.toBe(b);
     expect(after[1].steps).toBe(2);
+  });
+});
+
+describe('headerModel', () => {
+  it('names the server’s active model as such', () => {
+    const base = answer([]);
+    expect(headerModel(base)).toEqual({ label: 'Active model', name: 'm', isAdapter: false });
+    const loaded = { ...base, adapters: { ...base.adapters, active: 'pirate' } } as StatusData;
+    expect(headerModel(loaded)).toEqual({ label: 'Active adapter', name: 'pirate', isAdapter: true });
+  });
+});
+
+describe('statusProblem', () => {
+  it('says what is wrong in plain words, not "gateway unreachable"', () => {
+    expect(statusProblem(true, 'UNAUTHENTICATED')).toBe('API key needed');
+    expect(statusProblem(false, 'UNREACHABLE')).toBe("Can't reach the server");
+    expect(statusProblem(false, 'UNAVAILABLE')).toBe('Model not available');
   });
 });

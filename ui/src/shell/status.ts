@@ -1,7 +1,7 @@
 /** The live model status (model, active adapter, saved adapters), polled and refreshed after every change. */
 import { createSignal } from 'solid-js';
 import { request } from '../api/http';
-import { describe } from '../api/errors';
+import { ApiError, describe } from '../api/errors';
 import { keepUnchanged } from '../api/keep';
 import { STATUS, type StatusData } from '../api/operations';
 
@@ -9,11 +9,13 @@ const POLL_MS = 5000;
 
 const [status, setStatus] = createSignal<StatusData | undefined>();
 const [statusError, setStatusError] = createSignal<string | undefined>();
+/** the failed status query's error code (UNREACHABLE, UNAVAILABLE, ...), for the header's words */
+const [statusErrorCode, setStatusErrorCode] = createSignal<string | undefined>();
 let timer: ReturnType<typeof setInterval> | undefined;
 let started = 0;
 let applied = 0;
 
-export { status, statusError };
+export { status, statusError, statusErrorCode };
 
 /** Fetch the status now. Every call asks anew (so a change just made is seen); an answer older than one
  * already shown is dropped. */
@@ -31,10 +33,12 @@ export async function refreshStatus(): Promise<void> {
       },
     }));
     setStatusError(undefined);
+    setStatusErrorCode(undefined);
   } catch (error) {
     if (mine < applied) return;
     applied = mine;
     setStatusError(describe(error));
+    setStatusErrorCode(error instanceof ApiError ? error.code : undefined);
   }
 }
 
@@ -51,4 +55,19 @@ export function startStatusPolling(): () => void {
 export function activeModelLabel(data: StatusData | undefined): string {
   if (!data) return 'connecting…';
   return data.adapters.active ?? data.modelInfo.activeAdapter ?? data.modelInfo.modelId;
+}
+
+/** The header's model away from the Chat: the server's active model, which answers every conversation that did not
+ * pick its own (for every user). */
+export function headerModel(data: StatusData | undefined): { label: string; name: string; isAdapter: boolean } {
+  const isAdapter = Boolean(data?.adapters.active ?? data?.modelInfo.activeAdapter);
+  return { label: isAdapter ? 'Active adapter' : 'Active model', name: activeModelLabel(data), isAdapter };
+}
+
+/** The header's words when the status cannot be read: the server out of reach, or reached but without its model
+ * (no inference worker, say; the details are in the badge's title). */
+export function statusProblem(keyNeeded: boolean, code: string | undefined): string {
+  if (keyNeeded) return 'API key needed';
+  if (code === 'UNREACHABLE') return "Can't reach the server";
+  return 'Model not available';
 }
