@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/errors';
 import type { TokenChunk } from '../api/operations';
 import type { Handlers } from '../api/ws';
+import { memoryStorage, tokenChunk } from '../testing';
 import { createConversation, type Turn } from './conversation';
 
 // the websocket is the browser flows' business (tests/test_ui_chat_actions.py); here each subscription is recorded
@@ -18,31 +19,10 @@ const turn = (id: number, role: Turn['role'], content: string): Turn => ({ id, r
 
 /** A fake Storage holding a conversation of `turns`. */
 function storage(turns: Turn[]): Storage {
-  const items = new Map<string, string>([[KEY, JSON.stringify({ turns, webSearch: false, adapter: null })]]);
-  return {
-    get length() {
-      return items.size;
-    },
-    clear: () => items.clear(),
-    getItem: (k) => items.get(k) ?? null,
-    key: (i) => [...items.keys()][i] ?? null,
-    removeItem: (k) => void items.delete(k),
-    setItem: (k, v) => void items.set(k, v),
-  };
+  return memoryStorage({ [KEY]: JSON.stringify({ turns, webSearch: false, adapter: null }) });
 }
 
-const chunk = (over: Partial<TokenChunk>): TokenChunk => ({
-  token: '',
-  done: false,
-  seq: 0,
-  requestId: 'r1',
-  finishReason: null,
-  usage: null,
-  sources: null,
-  searchNotice: null,
-  stage: null,
-  ...over,
-});
+const chunk = tokenChunk;
 
 const twoQuestions = () => [
   turn(1, 'user', 'Hi'),

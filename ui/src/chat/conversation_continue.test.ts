@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TokenChunk } from '../api/operations';
 import type { Handlers } from '../api/ws';
+import { memoryStorage, tokenChunk } from '../testing';
 import { CONTINUE_PROMPT, createConversation, stopTurn, type Turn } from './conversation';
 
 // the websocket is the browser flows' business (ui/e2e/chat_continue.mjs, chat_stop.mjs); here each subscription is
@@ -16,31 +17,10 @@ vi.mock('../api/ws', () => ({
 const KEY = 'switchboard.chat.v1';
 
 function storage(state: object): Storage {
-  const items = new Map<string, string>([[KEY, JSON.stringify(state)]]);
-  return {
-    get length() {
-      return items.size;
-    },
-    clear: () => items.clear(),
-    getItem: (k) => items.get(k) ?? null,
-    key: (i) => [...items.keys()][i] ?? null,
-    removeItem: (k) => void items.delete(k),
-    setItem: (k, v) => void items.set(k, v),
-  };
+  return memoryStorage({ [KEY]: JSON.stringify(state) });
 }
 
-const chunk = (over: Partial<TokenChunk>): TokenChunk => ({
-  token: '',
-  done: false,
-  seq: 0,
-  requestId: 'r1',
-  finishReason: null,
-  usage: null,
-  sources: null,
-  searchNotice: null,
-  stage: null,
-  ...over,
-});
+const chunk = tokenChunk;
 
 const cutOff = (): Turn[] => [
   { id: 1, role: 'user', content: 'Tell a story', status: 'done' },
