@@ -165,6 +165,7 @@ async def test_the_gateway_hears_every_worker_follow_a_switch(server: NatsServer
         await worker.flush()
         inbox = nc.new_inbox()
         sub = await nc.subscribe(inbox)
+        await nc.flush()  # the inbox is known to the server before any answer can come
         await nc.publish(subjects.INFERENCE_FOLLOW, b'{"revision": 1}', reply=inbox)
         assert [(await sub.next_msg(timeout=5)).data for _ in range(2)] == [b"now", b"applied"]
     assert not inference.errors and not gateway.errors, (inference.errors, gateway.errors)

@@ -56,7 +56,10 @@ async function lowContrast(page) {
       resultTypes: ['violations', 'incomplete'],
     });
     const line = (n) => `${n.target.join(' ')}: ${n.any.map((c) => c.message).join('; ')}`;
-    const undecided = incomplete.flatMap((r) => r.nodes).filter((n) => !n.any.some((c) => c.data?.messageKey === 'shortTextContent'));
+    // also let through text whose background axe cannot read because the element overlaps another (the Explorer's
+    // empty-result hint over the result editor): a matter of layout, not of a colour
+    const judged = (n) => !n.any.some((c) => ['shortTextContent', 'elmPartiallyObscuring'].includes(c.data?.messageKey));
+    const undecided = incomplete.flatMap((r) => r.nodes).filter(judged);
     return [...violations.flatMap((r) => r.nodes), ...undecided].map(line);
   });
 }

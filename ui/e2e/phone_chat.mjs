@@ -27,7 +27,7 @@ const STORAGE = {
   }),
 };
 /** Most of the controls above the first message at 390 px (it was about 250 before: two toolbar rows). */
-const MAX_TOP_PX = 140;
+const MAX_TOP_PX = 150; // 253 before issue 28; the header's "Answers with …" (item 9) takes two lines at 390
 
 await flow('phone_chat', async () => {
   const { page, consoleErrors, done } = await openApp('#/chat', { width: 390, height: 844, storage: STORAGE });
