@@ -90,7 +90,7 @@ class InferenceClient:
         self._requester_ping = subjects.requester_ping_subject(requester) if requester else None
         self._open: set[str] = set()  # request ids of the streams open here (and of those detached)
         self._detached: dict[str, _Detached] = {}  # request id -> its generation, waiting to be resumed
-        self._cancels: set[asyncio.Task[None]] = set()  # cancels published when a grace ran out, answers' workers
+        self._background: set[asyncio.Task[None]] = set()  # cancels after a grace, workers noted
         self._claims: dict[str, tuple[str, int]] = {}  # ids reserved here, not yet streamed -> owner, KV revision
 
     async def answer_requester_pings(self) -> None:
@@ -362,8 +362,8 @@ class InferenceClient:
         if claim is None:
             return
         task = asyncio.create_task(self._owners.note_worker(request_id, claim[0], worker_id))
-        self._cancels.add(task)
-        task.add_done_callback(self._cancels.discard)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _kept(self, request_id: str) -> bool:
         """Whether stream TOKENS holds a chunk of `request_id`.
@@ -444,8 +444,8 @@ class InferenceClient:
             return
         self._open.discard(request_id)
         task = asyncio.create_task(self._cancel(request_id, "its client did not come back to resume it"))
-        self._cancels.add(task)
-        task.add_done_callback(self._cancels.discard)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _cancel(self, request_id: str, why: str) -> None:
         with contextlib.suppress(NatsError):
