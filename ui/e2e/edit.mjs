@@ -61,6 +61,27 @@ await flow('edit', async () => {
     assert.ok(place.top >= -1 && place.bottom >= -1, `at ${width} px the edit box is cut off: ${JSON.stringify(place)}`);
     assert.equal(place.onTop, 'TEXTAREA', `at ${width} px something covers the edit box`);
     found[width] = place;
+    // the last question resent (the conversation fills the view): the Undo toast floats over the conversation's
+    // end without covering the new answer, and says whole what it undoes
+    await editor.press('Escape');
+    await page.getByTestId('turn-user').last().getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('textbox', { name: 'Edit message' }).fill('And of Portugal?');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('undo-toast').waitFor({ timeout: 5000 });
+    await page.waitForTimeout(400); // the room under the answer is made and the end scrolled into view
+    const covered = await page.evaluate(() => {
+      const toast = document.querySelector('[data-testid="undo-toast"]').getBoundingClientRect();
+      const answers = document.querySelectorAll('[data-testid="turn-assistant"]');
+      const last = answers[answers.length - 1].getBoundingClientRect(); // in view: the new answer is followed
+      const text = document.querySelector('[data-testid="undo-toast"] span');
+      return { answerBottom: last.bottom, toastTop: toast.top, cut: text.scrollWidth > text.clientWidth || text.scrollHeight > text.clientHeight };
+    });
+    assert.equal(covered.cut, false, `at ${width} px the toast's words are cut`);
+    await screenshot(page, `edit-toast-${width}`);
+    assert.ok(
+      covered.answerBottom <= covered.toastTop + 1,
+      `at ${width} px the Undo toast covers the answer's end: ${JSON.stringify(covered)}`,
+    );
     assert.deepEqual(consoleErrors, []);
     await done();
   }
@@ -82,6 +103,9 @@ await flow('edit', async () => {
   await screenshot(page, 'edit-undo-offered');
   await toast.getByRole('button', { name: 'Undo' }).click();
   await toast.waitFor({ state: 'detached', timeout: 5000 });
+  await waitFor(async () => page.evaluate(() => document.activeElement?.id === 'chat-input'), {
+    what: 'the keyboard back in the message box after Undo',
+  });
   assert.deepEqual(await shown(page), before);
   assert.equal(await page.locator('[data-status="streaming"]').count(), 0, 'the new answer still streams after Undo');
   const stored = await page.evaluate((key) => JSON.parse(localStorage.getItem(key)).turns, `switchboard.chat.v1.${ID}`);

@@ -61,11 +61,16 @@ function ChatPanel(props: { chat: Conversation; title: string; onClear: () => vo
   let scroller: HTMLDivElement | undefined;
   let pinned = true;
 
-  // follow the answer as it grows, unless the reader scrolled up
+  // follow the answer as it grows, unless the reader scrolled up; a question sent (or edited and resent) starts a
+  // new answer, which is followed wherever the reader was
+  let followed = chat.state.turns.at(-1)?.id;
   createEffect(
     on(
-      () => chat.state.turns.map((t) => t.content.length).join(),
+      () => chat.state.turns.map((t) => `${t.id}:${t.content.length}`).join(),
       () => {
+        const last = chat.state.turns.at(-1);
+        if (last?.status === 'streaming' && last.id !== followed) pinned = true;
+        followed = last?.id;
         if (scroller && pinned) scroller.scrollTop = scroller.scrollHeight;
       },
     ),
@@ -194,6 +199,8 @@ function ChatPanel(props: { chat: Conversation; title: string; onClear: () => vo
           </For>
         </Show>
       </div>
+      {/* in the column, not over it: the conversation gives it room (and keeps its end in view, above) */}
+      <UndoToast />
       <Composer
         busy={chat.busy()}
         webSearch={chat.state.webSearch}
@@ -244,7 +251,6 @@ export function ChatView() {
           />
         )}
       </Show>
-      <UndoToast />
     </div>
   );
 }

@@ -152,7 +152,15 @@ export function UndoToast() {
         {(pending) => (
           <div class="toast" data-testid="undo-toast">
             <span>{pending().message}</span>
-            <button type="button" class="link" onClick={() => pending().undo()}>
+            <button
+              type="button"
+              class="link"
+              onClick={() => {
+                pending().undo();
+                // the button goes with the toast: keep the keyboard in the chat (not on the page's top)
+                queueMicrotask(() => document.getElementById('chat-input')?.focus());
+              }}
+            >
               Undo
             </button>
             <button type="button" class="conv-icon" aria-label="Dismiss" onClick={() => list.dismissUndo()}>
