@@ -23,6 +23,13 @@ await flow('explorer_phone', async () => {
   await page.locator('.graphiql-query-editor .view-line').filter({ hasText: 'GraphQL API' }).waitFor({ timeout: 30000 });
   await page.getByTestId('result-hint').waitFor({ timeout: 15000 });
   assert.deepEqual(await cutLines(page), [], 'the starter text is cut at the editor\'s edge');
+  // it wraps at this width, but the shortcut stays whole on one line ("Ctrl+Enter or ▶", not "Ctrl+" then "Enter")
+  const starter = await page
+    .locator('.graphiql-query-editor .view-line')
+    .evaluateAll((lines) => lines.map((l) => (l.textContent ?? '').replace(/\u00a0/g, ' ')));
+  const shortcut = starter.filter((line) => /Ctrl|Enter|▶/.test(line));
+  assert.equal(shortcut.length, 1, `the shortcut is split over lines: ${JSON.stringify(shortcut)}`);
+  assert.match(shortcut[0], /Ctrl\+Enter or ▶/);
   await screenshot(page, 'phone-explorer-start');
 
   // a result, then the docs: they cover the editors, which keep their width behind them

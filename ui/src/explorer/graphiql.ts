@@ -8,13 +8,18 @@ import { createFetcher } from './fetcher';
 import { InsideGraphiQL } from './insideGraphiQL';
 import { closePanesOnPhone } from './phone';
 
-// lines of at most 47 characters fit the editor beside the result at 1280 px; on a phone they wrap
-const DEFAULT_QUERY = `# Switchboard's GraphQL API: Ctrl+Enter or ▶
-# runs it; the docs are in the sidebar.
-# Subscriptions (inferStream, fineTuneProgress)
-# run over graphql-ws. The result pane shows
-# the latest event; "extensions.streamed" adds
-# the count so far and inferStream's text.
+// short lines: whole beside the result at 1280 px; on a phone (about 19 characters a line) they wrap, and the
+// shortcut starts its line so that it stays whole
+const DEFAULT_QUERY = `# Switchboard's GraphQL API.
+# Ctrl+Enter or ▶ runs a query;
+# the docs are in the sidebar.
+# Subscriptions (inferStream,
+# fineTuneProgress) run over
+# graphql-ws: the result pane
+# shows the latest event, and
+# "extensions.streamed" adds the
+# count so far and inferStream's
+# text.
 {
   health
   modelInfo { modelId device state }

@@ -279,8 +279,8 @@ export function TrainForm(props: {
             />
           </Show>
           <span id="ft-dataset-hint" class="muted ft-hint">
-            An uploaded dataset (see Datasets), 'bundled', or another: a .json/.jsonl file in the training host's dataset
-            folder (DATASET_DIR) or a Hugging Face id.
+            An uploaded dataset (see Datasets), 'bundled', a .json/.jsonl file already in the training server's dataset
+            folder, or a Hugging Face dataset id.
           </span>
           <Show when={errorOf('datasetName')}>
             <span id="ft-dataset-error" class="field-error" data-testid="error-ft-dataset">

@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { request } from '../api/http';
 import type { StatusData } from '../api/operations';
-import { headerModel, refreshStatus, status, statusProblem } from './status';
+import { ApiError } from '../api/errors';
+import { headerModel, refreshStatus, status, statusErrorWords, statusProblem } from './status';
 
 vi.mock('../api/http', () => ({ request: vi.fn() }));
 
@@ -43,5 +44,19 @@ describe('statusProblem', () => {
     expect(statusProblem(true, 'UNAUTHENTICATED')).toBe('API key needed');
     expect(statusProblem(false, 'UNREACHABLE')).toBe("Can't reach the server");
     expect(statusProblem(false, 'UNAVAILABLE')).toBe('Model not available');
+  });
+});
+
+describe('statusErrorWords', () => {
+  it('says a missing inference worker in a user’s words, without the Python module', () => {
+    const words = statusErrorWords(
+      new ApiError('no inference worker is running; start one with `python -m services.inference` (`just up` does)', 'UNAVAILABLE'),
+    );
+    expect(words).toMatch(/No model is running on the server/);
+    expect(words).not.toMatch(/python -m/);
+  });
+
+  it('leaves every other error as the server said it', () => {
+    expect(statusErrorWords(new ApiError('the API key is not valid', 'UNAUTHENTICATED'))).toBe('the API key is not valid');
   });
 });

@@ -37,7 +37,7 @@ export async function refreshStatus(): Promise<void> {
   } catch (error) {
     if (mine < applied) return;
     applied = mine;
-    setStatusError(describe(error));
+    setStatusError(statusErrorWords(error));
     setStatusErrorCode(error instanceof ApiError ? error.code : undefined);
   }
 }
@@ -62,6 +62,16 @@ export function activeModelLabel(data: StatusData | undefined): string {
 export function headerModel(data: StatusData | undefined): { label: string; name: string; isAdapter: boolean } {
   const isAdapter = Boolean(data?.adapters.active ?? data?.modelInfo.activeAdapter);
   return { label: isAdapter ? 'Active adapter' : 'Active model', name: activeModelLabel(data), isAdapter };
+}
+
+/** The status error in a user's words: the gateway's message for a missing inference worker names a Python
+ * module (for operators reading the API); a person in the web app reads what it means for them. */
+export function statusErrorWords(error: unknown): string {
+  const words = describe(error);
+  if (error instanceof ApiError && error.code === 'UNAVAILABLE' && /no inference worker/i.test(words)) {
+    return 'No model is running on the server yet, so nothing can answer. Whoever runs it can start one (`just up` does).';
+  }
+  return words;
 }
 
 /** The header's words when the status cannot be read: the server out of reach, or reached but without its model
