@@ -26,7 +26,7 @@ from .datasets import (
     GetDataset,
     ListDatasets,
 )
-from .errors import ErrorCode, ErrorMessage, SwitchboardError, describe
+from .errors import HTTP_STATUS, ErrorCode, ErrorMessage, SwitchboardError, describe, http_status
 from .inference import (
     Accept,
     AnswerOwner,
@@ -63,6 +63,7 @@ from .training import (
 
 __all__ = [
     "FINISHED_STATES",
+    "HTTP_STATUS",
     "Accept",
     "ActivateAdapter",
     "AdapterList",
@@ -119,6 +120,7 @@ __all__ = [
     "decode",
     "describe",
     "encode",
+    "http_status",
     "subjects",
     "utc_timestamp",
 ]

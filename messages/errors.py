@@ -10,7 +10,10 @@ GraphQL argument `maxNewTokens`, OpenAI's `max_tokens`) without reading the text
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
 
 import msgspec
 
@@ -31,6 +34,36 @@ class ErrorCode(StrEnum):
     INCOMPATIBLE = "incompatible"
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
+
+
+# The HTTP status of each code, for every API and for NATS micro's error header (`Nats-Service-Error-Code`):
+# the OpenAI API answers with it, micro replies carry it, and GraphQL (which answers 200 with `errors`, as
+# GraphQL over HTTP asks) names the same code in `extensions.code`. A context overflow is 400 as in OpenAI's
+# own API (`context_length_exceeded`; 413 is for a body too large to read); a key is 401, a role 403.
+HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
+    {
+        ErrorCode.BAD_REQUEST: 400,
+        ErrorCode.CONTEXT_OVERFLOW: 400,
+        ErrorCode.UNAUTHENTICATED: 401,
+        ErrorCode.FORBIDDEN: 403,
+        ErrorCode.ADAPTER_MISSING: 404,
+        ErrorCode.NOT_FOUND: 404,
+        ErrorCode.CONFLICT: 409,
+        ErrorCode.INCOMPATIBLE: 422,
+        ErrorCode.BUSY: 429,
+        ErrorCode.RATE_LIMITED: 429,
+        ErrorCode.CANCELLED: 500,
+        ErrorCode.INTERNAL: 500,
+        ErrorCode.UNAVAILABLE: 503,
+        ErrorCode.OFFLINE: 503,
+        ErrorCode.TIMEOUT: 504,
+    }
+)
+
+
+def http_status(code: ErrorCode) -> int:
+    """The HTTP status that stands for `code` (see `HTTP_STATUS`)."""
+    return HTTP_STATUS[code]
 
 
 class ErrorMessage(msgspec.Struct, frozen=True, tag="error", tag_field="type", omit_defaults=True):

@@ -10,7 +10,7 @@ from nats.aio.client import Client
 from nats.errors import NoRespondersError
 
 from messages import Accept, GenerateReply, GenerateRequest, GenerationParams, TokenChunk, decode, encode, subjects
-from services.gateway.nats_request import NO_RESPONDER_RETRIES
+from services.runtime.call import NO_RESPONDER_RETRIES
 
 
 def new_id() -> str:

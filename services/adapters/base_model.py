@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from nats.aio.client import Client
-from nats.errors import Error as NatsError
 
-from messages import ModelInfo, SwitchboardError, decode, subjects
+from messages import ModelInfo, SwitchboardError, subjects
+from services.runtime.call import INFERENCE, call
 
 from .config import AdaptersConfig
 
@@ -17,12 +17,12 @@ async def served_base_model(nc: Client, config: AdaptersConfig, log: logging.Log
     if config.base_model_id:
         return config.base_model_id
     try:
-        msg = await nc.request(subjects.INFERENCE_INFO, b"{}", timeout=config.info_timeout_s)
-        return decode(msg.data, ModelInfo).model_id
-    except (NatsError, TimeoutError) as exc:
-        reason = f"no inference worker answered {subjects.INFERENCE_INFO} ({type(exc).__name__})"
+        info = await call(
+            nc, subjects.INFERENCE_INFO, b"{}", ModelInfo, timeout_s=config.info_timeout_s, peer=INFERENCE
+        )
+        return info.model_id
     except SwitchboardError as exc:
-        reason = f"the inference worker's answer was not model info ({exc!s})"
+        reason = f"no inference worker could say ({exc.code.value}: {exc!s})"
     log.warning("base model unknown: activating without the base-model check", extra={"reason": reason})
     return None
 

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
 from nats.aio.client import Client
 
 from messages import (
     ActivateAdapter,
     AdapterList,
-    AdapterReply,
     AdapterState,
     DeactivateAdapter,
     DeleteAdapter,
     ListAdapters,
-    SwitchboardError,
-    decode,
-    encode,
     subjects,
 )
+from services.runtime.call import ADAPTERS, call
 
-from .nats_request import request
-
-NO_REGISTRY = "the adapter registry is not running; start it with `python -m services.adapters` (`just up` does)"
+NO_REGISTRY = ADAPTERS.absent
+T = TypeVar("T")
 
 
 class AdaptersClient:
@@ -30,29 +26,14 @@ class AdaptersClient:
         self._nc = nc
         self._timeout_s = timeout_s
 
-    async def _call(self, subject: str, message: Any) -> AdapterList | AdapterState:
-        data = await request(
-            self._nc,
-            subject,
-            encode(message),
-            timeout_s=self._timeout_s,
-            absent=NO_REGISTRY,
-            what="the adapter registry",
-        )
-        reply: AdapterReply = decode(data, AdapterReply)  # type: ignore[arg-type]
-        if isinstance(reply, AdapterList | AdapterState):
-            return reply
-        raise SwitchboardError.from_message(reply)
+    async def _call(self, subject: str, message: object, ok: type[T]) -> T:
+        return await call(self._nc, subject, message, ok, timeout_s=self._timeout_s, peer=ADAPTERS)
 
-    async def _state(self, subject: str, message: Any) -> AdapterState:
-        reply = await self._call(subject, message)
-        assert isinstance(reply, AdapterState)
-        return reply
+    async def _state(self, subject: str, message: object) -> AdapterState:
+        return await self._call(subject, message, AdapterState)
 
     async def list(self) -> AdapterList:
-        reply = await self._call(subjects.ADAPTERS_LIST, ListAdapters())
-        assert isinstance(reply, AdapterList)
-        return reply
+        return await self._call(subjects.ADAPTERS_LIST, ListAdapters(), AdapterList)
 
     async def activate(self, name: str) -> AdapterState:
         """Make `name` the registry's choice; the answer carries the revision of key `active` that holds it.
@@ -64,4 +45,4 @@ class AdaptersClient:
         return await self._state(subjects.ADAPTERS_DEACTIVATE, DeactivateAdapter())
 
     async def delete(self, name: str) -> str | None:
-        return (await self._call(subjects.ADAPTERS_DELETE, DeleteAdapter(name=name))).active
+        return (await self._call(subjects.ADAPTERS_DELETE, DeleteAdapter(name=name), AdapterList)).active

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from typing import TypeVar
 
 from nats.aio.client import Client
 from nats.js.errors import BucketNotFoundError
@@ -13,22 +14,17 @@ from messages import (
     AddDataset,
     DatasetInfo,
     DatasetList,
-    DatasetListReply,
-    DatasetReply,
     ErrorCode,
     GetDataset,
     ListDatasets,
     SwitchboardError,
-    decode,
-    encode,
     subjects,
 )
 from messages.adapters import adapter_name_problem, check_adapter_name
-
-from .nats_request import request
-from .training_client import NO_TRAINER
+from services.runtime.call import TRAINING, call
 
 FILE_ARGUMENT = "file"
+T = TypeVar("T")
 
 
 class DatasetsClient:
@@ -40,15 +36,8 @@ class DatasetsClient:
         self._check_timeout_s = check_timeout_s
         self.max_bytes = max_bytes
 
-    async def _call(self, subject: str, payload: bytes, timeout_s: float | None = None) -> bytes:
-        return await request(
-            self._nc,
-            subject,
-            payload,
-            timeout_s=timeout_s or self._timeout_s,
-            absent=NO_TRAINER,
-            what="the training service",
-        )
+    async def _call(self, subject: str, message: object, ok: type[T], timeout_s: float | None = None) -> T:
+        return await call(self._nc, subject, message, ok, timeout_s=timeout_s or self._timeout_s, peer=TRAINING)
 
     async def upload(self, name: str, data: bytes, filename: str | None = None) -> DatasetInfo:
         """Stage `data` and have it checked and stored as dataset `name`.
@@ -68,45 +57,34 @@ class DatasetsClient:
         try:
             uploads = await self._nc.jetstream().object_store(subjects.DATASET_UPLOADS_BUCKET)
         except BucketNotFoundError:
-            raise SwitchboardError(ErrorCode.UNAVAILABLE, NO_TRAINER) from None
+            raise SwitchboardError(ErrorCode.UNAVAILABLE, TRAINING.absent) from None
         staged = uuid.uuid4().hex
         await uploads.put(staged, data)
         try:
-            answer = await self._call(
+            return await self._call(
                 subjects.DATASETS_ADD,
-                encode(AddDataset(name=name, upload=staged, filename=filename)),
+                AddDataset(name=name, upload=staged, filename=filename),
+                DatasetInfo,
                 self._check_timeout_s,
             )
         except BaseException:
             with contextlib.suppress(Exception):  # the training service removes it too; it expires anyway
                 await uploads.delete(staged)
             raise
-        return _info(answer)
 
     async def all(self) -> list[DatasetInfo]:
-        answer = await self._call(subjects.DATASETS_LIST, encode(ListDatasets()))
-        reply: DatasetListReply = decode(answer, DatasetListReply)  # type: ignore[arg-type]
-        if isinstance(reply, DatasetList):
-            return reply.datasets
-        raise SwitchboardError.from_message(reply)
+        return (await self._call(subjects.DATASETS_LIST, ListDatasets(), DatasetList)).datasets
 
     async def get(self, name: str) -> DatasetInfo | None:
         """The dataset's info; None when there is none (a name that cannot be one included)."""
         if adapter_name_problem(name) is not None:
             return None
         try:
-            return _info(await self._call(subjects.DATASETS_GET, encode(GetDataset(name=name))))
+            return await self._call(subjects.DATASETS_GET, GetDataset(name=name), DatasetInfo)
         except SwitchboardError as exc:
             if exc.code is ErrorCode.NOT_FOUND:
                 return None
             raise
 
     async def delete(self, name: str) -> DatasetInfo:
-        return _info(await self._call(subjects.DATASETS_DELETE, encode(GetDataset(name=name))))
-
-
-def _info(answer: bytes) -> DatasetInfo:
-    reply: DatasetReply = decode(answer, DatasetReply)  # type: ignore[arg-type]
-    if isinstance(reply, DatasetInfo):
-        return reply
-    raise SwitchboardError.from_message(reply)
+        return await self._call(subjects.DATASETS_DELETE, GetDataset(name=name), DatasetInfo)

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import msgspec
 from nats.aio.client import Client
@@ -25,7 +26,6 @@ from messages import (
     Cancel,
     ErrorCode,
     ErrorMessage,
-    GenerateReply,
     GenerateRequest,
     ModelInfo,
     SwitchboardError,
@@ -35,11 +35,11 @@ from messages import (
     subjects,
 )
 from services.runtime import answer_ping
+from services.runtime.call import INFERENCE, call
 
 from .answer_owners import TAKEN, AnswerOwners
 from .config import GatewayConfig
 from .metrics import GatewayMetrics
-from .nats_request import request
 from .token_relay import Liveness, TokenRelay, join
 
 BUSY_FIRST_PAUSE_S = 0.05
@@ -56,7 +56,8 @@ NOT_KEPT = (
     "names no answer the server keeps: the id is unknown, or the answer is older than stream TOKENS keeps them "
     "(TOKENS_MAX_AGE_S)"
 )
-NO_WORKER = "no inference worker is running; start one with `python -m services.inference` (`just up` does)"
+NO_WORKER = INFERENCE.absent
+T = TypeVar("T")
 
 
 @dataclass
@@ -103,18 +104,11 @@ class InferenceClient:
 
         await self._nc.subscribe(self._requester_ping, cb=answer)
 
-    async def _request(self, subject: str, payload: bytes) -> bytes:
-        return await request(
-            self._nc,
-            subject,
-            payload,
-            timeout_s=self._config.request_timeout_s,
-            absent=NO_WORKER,
-            what="no inference worker (all overloaded?); the inference service",
-        )
+    async def _call(self, subject: str, message: object, ok: type[T]) -> T:
+        return await call(self._nc, subject, message, ok, timeout_s=self._config.request_timeout_s, peer=INFERENCE)
 
     async def info(self) -> ModelInfo:
-        return decode(await self._request(subjects.INFERENCE_INFO, b"{}"), ModelInfo)
+        return await self._call(subjects.INFERENCE_INFO, b"{}", ModelInfo)
 
     async def _start(self, request: GenerateRequest) -> Accept:
         """Ask for a generation; while every worker is busy, ask again until `busy_wait_s` has passed.
@@ -127,16 +121,16 @@ class InferenceClient:
         deadline = loop.time() + self._config.busy_wait_s
         pause = BUSY_FIRST_PAUSE_S
         while True:
-            data = await self._request(subjects.INFERENCE_GENERATE, payload)
-            reply: GenerateReply = decode(data, GenerateReply)  # type: ignore[arg-type]
-            if isinstance(reply, Accept):
-                return reply
-            if reply.code is not ErrorCode.BUSY:
-                raise SwitchboardError.from_message(reply)
+            try:
+                return await self._call(subjects.INFERENCE_GENERATE, payload, Accept)
+            except SwitchboardError as exc:
+                if exc.code is not ErrorCode.BUSY:
+                    raise
+                busy = exc
             left = deadline - loop.time()
             if left <= 0:
                 if not self._config.busy_wait_s:
-                    raise SwitchboardError.from_message(reply)
+                    raise busy
                 raise SwitchboardError(
                     ErrorCode.BUSY,
                     f"every inference worker stayed busy for {self._config.busy_wait_s:g} s; try again in a moment",

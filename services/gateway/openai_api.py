@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from messages import ErrorCode, FinishReason, GenerateRequest, SwitchboardError, TokenChunk
+from messages import ErrorCode, FinishReason, GenerateRequest, SwitchboardError, TokenChunk, http_status
 
 from .access import KEY_ID
 from .error_fields import openai_message, openai_param
@@ -32,18 +32,23 @@ from .search_client import Grounding
 _encode = msgspec.json.Encoder().encode
 BASE_MODEL_TTL_S = 30.0  # how long the served base model's id is trusted before asking a worker again
 
-# SwitchboardError code -> HTTP status, OpenAI error type, OpenAI error code
-_STATUS: dict[ErrorCode, tuple[int, str, str]] = {
-    ErrorCode.BAD_REQUEST: (400, "invalid_request_error", "invalid_value"),
-    ErrorCode.CONTEXT_OVERFLOW: (400, "invalid_request_error", "context_length_exceeded"),
-    ErrorCode.ADAPTER_MISSING: (404, "invalid_request_error", "model_not_found"),
-    ErrorCode.INCOMPATIBLE: (400, "invalid_request_error", "model_incompatible"),
-    ErrorCode.NOT_FOUND: (404, "invalid_request_error", "not_found"),
-    ErrorCode.UNAUTHENTICATED: (401, "invalid_request_error", "invalid_api_key"),
-    ErrorCode.FORBIDDEN: (403, "invalid_request_error", "forbidden"),
-    ErrorCode.BUSY: (429, "rate_limit_error", "busy"),
-    ErrorCode.UNAVAILABLE: (503, "server_error", "unavailable"),
-    ErrorCode.TIMEOUT: (504, "server_error", "timeout"),
+# SwitchboardError code -> OpenAI's error type and code (the HTTP status comes from messages.HTTP_STATUS)
+_OPENAI_ERROR: dict[ErrorCode, tuple[str, str]] = {
+    ErrorCode.BAD_REQUEST: ("invalid_request_error", "invalid_value"),
+    ErrorCode.CONTEXT_OVERFLOW: ("invalid_request_error", "context_length_exceeded"),
+    ErrorCode.ADAPTER_MISSING: ("invalid_request_error", "model_not_found"),
+    ErrorCode.INCOMPATIBLE: ("invalid_request_error", "model_incompatible"),
+    ErrorCode.NOT_FOUND: ("invalid_request_error", "not_found"),
+    ErrorCode.CONFLICT: ("invalid_request_error", "conflict"),
+    ErrorCode.UNAUTHENTICATED: ("invalid_request_error", "invalid_api_key"),
+    ErrorCode.FORBIDDEN: ("invalid_request_error", "forbidden"),
+    ErrorCode.BUSY: ("rate_limit_error", "busy"),
+    ErrorCode.RATE_LIMITED: ("rate_limit_error", "rate_limited"),
+    ErrorCode.UNAVAILABLE: ("server_error", "unavailable"),
+    ErrorCode.OFFLINE: ("server_error", "offline"),
+    ErrorCode.TIMEOUT: ("server_error", "timeout"),
+    ErrorCode.CANCELLED: ("server_error", "cancelled"),
+    ErrorCode.INTERNAL: ("server_error", "internal"),
 }
 
 
@@ -57,7 +62,8 @@ def error_response(status: int, message: str, error_type: str, param: str | None
 
 def _from_switchboard(exc: SwitchboardError) -> tuple[int, dict[str, Any]]:
     """HTTP status and OpenAI error body; `param` comes from the error's field (an adapter the model)."""
-    status, error_type, code = _STATUS.get(exc.code, (500, "server_error", exc.code.value))
+    status = http_status(exc.code)
+    error_type, code = _OPENAI_ERROR[exc.code]
     param = openai_param(exc.field)
     if param is None and exc.code is ErrorCode.INCOMPATIBLE:
         param = "model"

@@ -6,20 +6,10 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client
 
-from messages import (
-    SearchQuery,
-    SearchReply,
-    SearchResult,
-    SearchResults,
-    SwitchboardError,
-    decode,
-    encode,
-    subjects,
-)
+from messages import SearchQuery, SearchResult, SearchResults, SwitchboardError, subjects
+from services.runtime.call import SEARCH, call
 
-from .nats_request import request
-
-NO_SEARCH = "the search service is not running; start it with `python -m services.search` (`just up` does)"
+NO_SEARCH = SEARCH.absent
 
 
 @dataclass(frozen=True)
@@ -37,14 +27,10 @@ class SearchClient:
 
     async def search(self, query: str, max_results: int | None = None) -> SearchResults:
         """Raw results; raises SwitchboardError with the search service's typed error."""
-        payload = encode(SearchQuery(query=query, max_results=max_results))
-        data = await request(
-            self._nc, subjects.SEARCH_QUERY, payload, timeout_s=self._timeout_s, absent=NO_SEARCH, what="web search"
+        query_message = SearchQuery(query=query, max_results=max_results)
+        return await call(
+            self._nc, subjects.SEARCH_QUERY, query_message, SearchResults, timeout_s=self._timeout_s, peer=SEARCH
         )
-        reply: SearchReply = decode(data, SearchReply)  # type: ignore[arg-type]
-        if isinstance(reply, SearchResults):
-            return reply
-        raise SwitchboardError.from_message(reply)
 
     async def ground(self, query: str) -> Grounding:
         """Search for a prompt; on any failure return no results and a notice saying why."""

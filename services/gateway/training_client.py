@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 from nats.aio.client import Client
 
@@ -15,9 +16,7 @@ from messages import (
     ForgetJob,
     GetJob,
     JobList,
-    JobListReply,
     JobRecord,
-    JobReply,
     ListJobs,
     Progress,
     SwitchboardError,
@@ -25,11 +24,11 @@ from messages import (
     encode,
     subjects,
 )
-
-from .nats_request import request
+from services.runtime.call import TRAINING, call
 
 PROGRESS_CHECK_S = 5.0  # a progress stream silent this long re-reads the job (the training service may be gone)
-NO_TRAINER = "the training service is not running; start it with `python -m services.training` (`just up` does)"
+NO_TRAINER = TRAINING.absent
+T = TypeVar("T")
 
 
 class TrainingClient:
@@ -37,35 +36,20 @@ class TrainingClient:
         self._nc = nc
         self._timeout_s = timeout_s
 
-    async def _call(self, subject: str, payload: bytes) -> bytes:
-        return await request(
-            self._nc, subject, payload, timeout_s=self._timeout_s, absent=NO_TRAINER, what="the training service"
-        )
+    async def _call(self, subject: str, message: object, ok: type[T]) -> T:
+        return await call(self._nc, subject, message, ok, timeout_s=self._timeout_s, peer=TRAINING)
 
     async def submit(self, spec: FineTuneSpec) -> JobRecord:
-        reply: JobReply = decode(await self._call(subjects.TRAINING_SUBMIT, encode(spec)), JobReply)  # type: ignore[arg-type]
-        if isinstance(reply, JobRecord):
-            return reply
-        raise SwitchboardError.from_message(reply)
+        return await self._call(subjects.TRAINING_SUBMIT, spec, JobRecord)
 
     async def job(self, job_id: str) -> JobRecord:
-        reply: JobReply = decode(await self._call(subjects.TRAINING_JOB, encode(GetJob(job_id=job_id))), JobReply)  # type: ignore[arg-type]
-        if isinstance(reply, JobRecord):
-            return reply
-        raise SwitchboardError.from_message(reply)
+        return await self._call(subjects.TRAINING_JOB, GetJob(job_id=job_id), JobRecord)
 
     async def forget(self, job_id: str) -> JobRecord:
-        answer = await self._call(subjects.TRAINING_FORGET, encode(ForgetJob(job_id=job_id)))
-        reply: JobReply = decode(answer, JobReply)  # type: ignore[arg-type]
-        if isinstance(reply, JobRecord):
-            return reply
-        raise SwitchboardError.from_message(reply)
+        return await self._call(subjects.TRAINING_FORGET, ForgetJob(job_id=job_id), JobRecord)
 
     async def jobs(self) -> list[JobRecord]:
-        reply: JobListReply = decode(await self._call(subjects.TRAINING_JOBS, encode(ListJobs())), JobListReply)  # type: ignore[arg-type]
-        if isinstance(reply, JobList):
-            return reply.jobs
-        raise SwitchboardError.from_message(reply)
+        return (await self._call(subjects.TRAINING_JOBS, ListJobs(), JobList)).jobs
 
     async def cancel(self, job_id: str) -> JobRecord:
         record = await self.job(job_id)  # unknown ids are a clear error, not a silent publish

@@ -1,6 +1,7 @@
 """The shared actor runtime: settings, NATS connection, micro registration, logs, clean shutdown."""
 
 from .actor import Actor, ActorContext, main, running, serve
+from .call import Peer, call
 from .endpoints import Responder, decoding
 from .jetstream import ensure_stream, open_key_value, open_object_store, when_ready
 from .logs import get_logger, setup_logging
@@ -14,9 +15,11 @@ __all__ = [
     "Actor",
     "ActorContext",
     "ModelSource",
+    "Peer",
     "Responder",
     "Settings",
     "answer_ping",
+    "call",
     "decoding",
     "ensure_bundled_model",
     "ensure_stream",

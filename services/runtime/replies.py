@@ -4,36 +4,21 @@ headers (an HTTP-like code) for `nats micro stats` and the `nats` CLI; and answe
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Container
+from collections.abc import Container, Mapping
 
 from nats.aio.msg import Msg
 from nats.micro.request import Request
 
-from messages import ErrorCode, ErrorMessage, describe, encode, subjects
+from messages import HTTP_STATUS, ErrorCode, ErrorMessage, describe, encode, subjects
 
-MICRO_STATUS: dict[ErrorCode, str] = {
-    ErrorCode.BAD_REQUEST: "400",
-    ErrorCode.ADAPTER_MISSING: "404",
-    ErrorCode.NOT_FOUND: "404",
-    ErrorCode.UNAUTHENTICATED: "401",
-    ErrorCode.FORBIDDEN: "403",
-    ErrorCode.CONFLICT: "409",
-    ErrorCode.INCOMPATIBLE: "422",
-    ErrorCode.CONTEXT_OVERFLOW: "413",
-    ErrorCode.BUSY: "429",
-    ErrorCode.RATE_LIMITED: "429",
-    ErrorCode.OFFLINE: "503",
-    ErrorCode.UNAVAILABLE: "503",
-    ErrorCode.TIMEOUT: "504",
-}
+# the micro error header of each code: its HTTP status (one table, messages.errors.HTTP_STATUS)
+MICRO_STATUS: Mapping[ErrorCode, str] = {code: str(status) for code, status in HTTP_STATUS.items()}
 
 
 async def reply_error(req: Request, error: ErrorMessage) -> None:
     """Send `error`; a requester that already went away is not this service's failure."""
     with contextlib.suppress(Exception):
-        await req.respond_error(
-            MICRO_STATUS.get(error.code, "500"), describe(error.message, error.field), data=encode(error)
-        )
+        await req.respond_error(MICRO_STATUS[error.code], describe(error.message, error.field), data=encode(error))
 
 
 async def answer_ping(msg: Msg, held: Container[str]) -> None:

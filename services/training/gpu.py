@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import Any
 
-import msgspec
 from nats.aio.client import Client
-from nats.errors import Error as NatsError
-from nats.errors import NoRespondersError
 
-from messages import GpuHandoff, encode, subjects
+from messages import ErrorCode, GpuHandoff, ModelInfo, SwitchboardError, subjects
+from services.runtime.call import INFERENCE, Peer, call
+
+# the inference worker answers a hand-over with its model info (its device and state after it)
+_INFERENCE = Peer("the inference worker", INFERENCE.absent)
 
 
 def this_host() -> str:
@@ -35,19 +35,12 @@ async def reclaim_gpu(nc: Client, handoff: GpuHandoff, timeout_s: float, log: lo
 async def _ask(nc: Client, subject: str, handoff: GpuHandoff, timeout_s: float, log: logging.Logger, verb: str) -> bool:
     extra = {"job_id": handoff.job_id, "host": handoff.host}
     try:
-        msg = await nc.request(subject, encode(handoff), timeout=timeout_s)
-    except NoRespondersError:
-        log.info(f"gpu {verb}: no inference worker answers {subject}; nothing to hand over", extra=extra)
-        return False
-    except (NatsError, TimeoutError) as exc:
-        log.warning(f"gpu {verb}: no answer from {subject}", extra={**extra, "error": repr(exc)})
-        return False
-    try:
-        reply: Any = msgspec.json.decode(msg.data) if msg.data else {}
-    except msgspec.DecodeError:
-        reply = {}
-    if isinstance(reply, dict) and reply.get("type") == "error":
-        log.warning(f"gpu {verb} refused", extra={**extra, "why": reply.get("message")})
+        await call(nc, subject, handoff, ModelInfo, timeout_s=timeout_s, peer=_INFERENCE)
+    except SwitchboardError as exc:
+        if exc.code is ErrorCode.UNAVAILABLE:
+            log.info(f"gpu {verb}: no inference worker answers {subject}; nothing to hand over", extra=extra)
+        else:
+            log.warning(f"gpu {verb}: no hand-over ({exc.code.value})", extra={**extra, "why": str(exc)})
         return False
     log.info(f"gpu {verb} done", extra=extra)
     return True

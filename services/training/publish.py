@@ -9,28 +9,29 @@ from pathlib import Path
 
 import msgspec
 from nats.aio.client import Client
-from nats.errors import Error as NatsError
-from nats.errors import NoRespondersError
 from nats.js import JetStreamContext
 from nats.js.object_store import ObjectStore
 
 from messages import (
     AdapterList,
     AdapterMeta,
-    AdapterReply,
-    AdapterState,
     ErrorCode,
-    ErrorMessage,
     RegisterAdapter,
     SwitchboardError,
-    decode,
     describe,
     encode,
     subjects,
 )
 from services.runtime.adapter_files import open_adapter_files, pack
+from services.runtime.call import Peer, answer, request
 
 from .validate import check_name_free
+
+_REGISTRY = Peer(
+    "the adapter registry",
+    f"no adapter registry answers {subjects.ADAPTERS_REGISTER}; "
+    "start it (`python -m services.adapters`) and train again",
+)
 
 
 async def publish_adapter(
@@ -54,29 +55,20 @@ async def publish_adapter(
     store = await open_adapter_files(js, log, replicas)
     await store.put(meta.name, data)
     log.info("adapter files stored", extra={"adapter": meta.name, "bytes": len(data)})
+    message = RegisterAdapter(meta=meta, request_id=meta.job_id)
     try:
-        msg = await nc.request(
-            subjects.ADAPTERS_REGISTER, encode(RegisterAdapter(meta=meta, request_id=meta.job_id)), timeout=timeout_s
-        )
-        reply: AdapterList | AdapterState | ErrorMessage = decode(msg.data, AdapterReply)  # type: ignore[arg-type]
-    except NoRespondersError as exc:
+        data = await request(nc, subjects.ADAPTERS_REGISTER, encode(message), timeout_s=timeout_s, peer=_REGISTRY)
+    except SwitchboardError:
         await _remove(store, meta.name)
-        raise SwitchboardError(
-            ErrorCode.UNAVAILABLE,
-            f"no adapter registry answers {subjects.ADAPTERS_REGISTER}; start it (`python -m services.adapters`) "
-            "and train again",
-        ) from exc
-    except (NatsError, TimeoutError) as exc:
-        await _remove(store, meta.name)
-        raise SwitchboardError(
-            ErrorCode.UNAVAILABLE, f"the adapter registry did not answer within {timeout_s:g}s ({type(exc).__name__})"
-        ) from exc
-    if isinstance(reply, ErrorMessage):
-        if reply.code is not ErrorCode.CONFLICT:  # a conflict: the files now belong to the registered one
+        raise
+    try:
+        answer(data, AdapterList, _REGISTRY)
+    except SwitchboardError as exc:
+        if exc.code is not ErrorCode.CONFLICT:  # a conflict: the files now belong to the registered one
             await _remove(store, meta.name)
         raise SwitchboardError(
-            reply.code, f"registering adapter {meta.name!r} failed: {describe(reply.message, reply.field)}"
-        )
+            exc.code, f"registering adapter {meta.name!r} failed: {describe(exc.message, exc.field)}"
+        ) from exc
     return meta
 
 
