@@ -168,22 +168,49 @@ describe('a dropped connection', () => {
 });
 
 describe('another tab mid-answer', () => {
-  it('is taken once its answer ended, never as a stream this tab does not follow', () => {
-    const here = createConversation(localStorage);
+  // a key of their own: the conversations of earlier tests (same window) listen to theirs
+  const TABS = `${KEY}.two-tabs`;
+
+  it('is followed here (read back by its id), so this tab sends nothing over it and loses neither turn', () => {
+    const here = createConversation(localStorage, TABS);
     const mid = JSON.stringify({
       turns: [question, { id: 2, role: 'assistant', content: 'Once', status: 'streaming', requestId: 'r1', lastSeq: 0 }],
       webSearch: false,
       adapter: null,
     });
-    localStorage.setItem(KEY, mid);
-    window.dispatchEvent(new StorageEvent('storage', { key: KEY, newValue: mid, storageArea: localStorage }));
-    expect(here.state.turns).toHaveLength(0);
+    localStorage.setItem(TABS, mid);
+    window.dispatchEvent(new StorageEvent('storage', { key: TABS, newValue: mid, storageArea: localStorage }));
+    expect(here.state.turns.map((t) => t.content)).toEqual([question.content, 'Once']);
+    expect(here.busy()).toBe(true);
+    expect(here.send('Another question')).toBe(false); // not sent over the other tab's answer
+    expect(calls).toHaveLength(1);
+    expect(calls[0].query).toBe(INFER_RESUME);
+    expect(calls[0].variables).toEqual({ requestId: 'r1', fromSeq: 1 });
+    // the other tab's saves while this one follows do not pull the answer back
+    const later = mid.replace('"Once"', '"Once upon"');
+    localStorage.setItem(TABS, later);
+    window.dispatchEvent(new StorageEvent('storage', { key: TABS, newValue: later, storageArea: localStorage }));
+    expect(calls).toHaveLength(1);
+    calls[0].handlers.next({ inferResume: { ...chunk(1, ' upon'), done: true, finishReason: 'stop', usage: null } });
+    calls[0].handlers.complete();
+    expect(here.state.turns.map((t) => [t.content, t.status])).toEqual([
+      [question.content, 'done'],
+      ['Once upon', 'done'],
+    ]);
     expect(here.busy()).toBe(false);
-    expect(calls).toHaveLength(0);
-    const end = mid.replace('"streaming"', '"done"');
-    localStorage.setItem(KEY, end);
-    window.dispatchEvent(new StorageEvent('storage', { key: KEY, newValue: end, storageArea: localStorage }));
+  });
+
+  it('once its answer ended is taken as it is', () => {
+    const here = createConversation(localStorage, TABS);
+    const end = JSON.stringify({
+      turns: [question, { id: 2, role: 'assistant', content: 'Once', status: 'done', requestId: 'r1', lastSeq: 0 }],
+      webSearch: false,
+      adapter: null,
+    });
+    localStorage.setItem(TABS, end);
+    window.dispatchEvent(new StorageEvent('storage', { key: TABS, newValue: end, storageArea: localStorage }));
     expect(here.state.turns.map((t) => t.status)).toEqual(['done', 'done']);
+    expect(calls).toHaveLength(0);
   });
 });
 

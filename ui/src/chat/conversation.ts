@@ -209,14 +209,14 @@ export function createConversation(store: Storage | undefined = globalThis.local
   globalThis.addEventListener?.('pagehide', () => {
     if (saveTimer !== undefined || busy()) save();
   });
-  // another tab saved: take its conversation (unless this one is streaming an answer of its own)
+  // another tab saved: take its conversation (unless this tab streams or follows an answer itself). An answer that
+  // tab is still streaming is followed here too (read back by its id, as after a reload): this tab shows it as it
+  // comes and sends nothing over it, so neither tab's question and answer is lost when both save
   globalThis.addEventListener?.('storage', (event: StorageEvent) => {
-    if (!store || event.key !== key || event.storageArea !== store || busy()) return;
-    const theirs = load(store, key);
-    // that tab is mid-answer: its last save, once the answer ends, follows (this tab does not resume it)
-    if (theirs.turns.some((t) => t.status === 'streaming')) return;
-    setState(reconcile(theirs));
+    if (!store || event.key !== key || event.storageArea !== store || stopCurrent !== undefined) return;
+    setState(reconcile(load(store, key)));
     nextId = state.turns.reduce((m, t) => Math.max(m, t.id), 0) + 1;
+    for (const turn of state.turns) if (turn.status === 'streaming') resume(turn.id);
   });
 
   const update = (id: number, fn: (turn: Turn) => void) =>
