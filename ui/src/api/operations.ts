@@ -300,28 +300,26 @@ export interface DatasetResult {
   dataset: Dataset | null;
 }
 
-const DATASET_FIELDS = 'name format rows tokens sizeBytes createdAt';
-
 export const DATASETS = /* GraphQL */ `
-  query Datasets { datasets { ${DATASET_FIELDS} } }
+  query Datasets { datasets { name format rows tokens sizeBytes createdAt } }
 `;
 
 /** One dataset with its first rows as turns; null when there is none by that name. */
 export const DATASET_PREVIEW = /* GraphQL */ `
   query DatasetPreview($name: String!, $first: Int) {
-    dataset(name: $name) { ${DATASET_FIELDS} preview(first: $first) { line messages { role content } } }
+    dataset(name: $name) { name format rows tokens sizeBytes createdAt preview(first: $first) { line messages { role content } } }
   }
 `;
 
 /** Sent as a GraphQL multipart request (see `upload` in http.ts): `file` travels as the request's part "0". */
 export const UPLOAD_DATASET = /* GraphQL */ `
   mutation UploadDataset($name: String!, $file: Upload!) {
-    uploadDataset(name: $name, file: $file) { ok error errorCode errorField dataset { ${DATASET_FIELDS} } }
+    uploadDataset(name: $name, file: $file) { ok error errorCode errorField dataset { name format rows tokens sizeBytes createdAt } }
   }
 `;
 
 export const DELETE_DATASET = /* GraphQL */ `
   mutation DeleteDataset($name: String!) {
-    deleteDataset(name: $name) { ok error errorCode errorField dataset { ${DATASET_FIELDS} } }
+    deleteDataset(name: $name) { ok error errorCode errorField dataset { name format rows tokens sizeBytes createdAt } }
   }
 `;
