@@ -1,11 +1,15 @@
-/** The jobs store: the job list (polled), the current job followed live, submitting's bookkeeping and cancel. */
+/** The fine-tune jobs: starting one, and the store of the job list (polled), the current job followed live,
+ * submitting's bookkeeping, cancel and forget. */
 import { createEffect, createMemo, createSignal, on, onCleanup, untrack } from 'solid-js';
 import { describe } from '../api/errors';
 import { request as httpRequest } from '../api/http';
+import type { CancelMutation, JobsQuery, StartMutation } from '../api/generated';
 import {
   CANCEL_FINE_TUNE,
   DELETE_FINE_TUNE_JOB,
   FINE_TUNE_JOBS,
+  START_FINE_TUNE,
+  type FineTuneInput,
   type FineTuneJob,
   type FineTuneProgress,
   type FineTuneResult,
@@ -15,6 +19,13 @@ import { applyProgress, applyRecord, fromRecord, isFinished, pickCurrent, unknow
 import { keepUnchanged } from '../api/keep';
 import { refreshStatus } from '../shell/status';
 import { rememberJobId, rememberedJobId } from './storage';
+
+/** Queue a fine-tune with `input`'s settings: the server's answer (its job id and place in the queue, or why it
+ * refused and the argument that is about). Throws an ApiError when the gateway cannot answer. */
+export async function startFineTune(input: FineTuneInput): Promise<FineTuneResult> {
+  const data = await httpRequest<StartMutation>(START_FINE_TUNE, { ...input });
+  return data.startFineTune;
+}
 
 export type Request = <T>(query: string, variables?: Record<string, unknown>) => Promise<T>;
 
@@ -53,7 +64,7 @@ export function createJobsStore(options: JobsOptions = {}) {
     const mine = ++latest;
     pending += 1;
     try {
-      const data = await request<{ fineTuneJobs: FineTuneJob[] }>(FINE_TUNE_JOBS);
+      const data = await request<JobsQuery>(FINE_TUNE_JOBS);
       if (mine !== latest) return;
       setJobs((previous) => keepUnchanged(previous, data.fineTuneJobs, (job) => job.jobId));
       setListError(undefined);
@@ -143,7 +154,7 @@ export function createJobsStore(options: JobsOptions = {}) {
 
   async function act(field: string, mutation: string, jobId: string, fallback: string): Promise<string | undefined> {
     try {
-      const data = await request<Record<string, FineTuneResult>>(mutation, { jobId });
+      const data = await request<Record<string, CancelMutation['cancelFineTune']>>(mutation, { jobId });
       if (!data[field].ok) return data[field].error ?? fallback;
     } catch (error) {
       return describe(error);
