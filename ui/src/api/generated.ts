@@ -21,6 +21,11 @@ export type ChunkStage =
   | 'GENERATING'
   | 'SEARCHING';
 
+export type KeyCheckQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type KeyCheckQuery = { access: { role: string } };
+
 export type ChatSubscriptionVariables = Exact<{
   prompt: string;
   messages?: Array<ChatMessageInput> | ChatMessageInput | null | undefined;
