@@ -16,7 +16,7 @@ import {
 } from '../api/operations';
 import { followJob, type Subscribe } from './follow';
 import { applyProgress, applyRecord, fromRecord, isFinished, pickCurrent, unknownJob, type LiveJob } from './live';
-import { keepUnchanged } from '../api/keep';
+import { createPolledList } from '../api/polled';
 import { refreshStatus } from '../shell/status';
 import { rememberJobId, rememberedJobId } from './storage';
 
@@ -51,7 +51,7 @@ export type JobsStore = ReturnType<typeof createJobsStore>;
 export function createJobsStore(options: JobsOptions = {}) {
   const request: Request = options.request ?? httpRequest;
   const statusRefresh = options.refreshStatus ?? refreshStatus;
-  const [jobs, setJobs] = createSignal<FineTuneJob[]>();
+  const [jobs, setJobs] = createPolledList<FineTuneJob>('jobId');
   const [listError, setListError] = createSignal<string>();
   const [live, setLive] = createSignal<LiveJob>();
   const [connection, setConnection] = createSignal<Connection>({ live: false });
@@ -66,7 +66,7 @@ export function createJobsStore(options: JobsOptions = {}) {
     try {
       const data = await request<JobsQuery>(FINE_TUNE_JOBS);
       if (mine !== latest) return;
-      setJobs((previous) => keepUnchanged(previous, data.fineTuneJobs, (job) => job.jobId));
+      setJobs(data.fineTuneJobs);
       setListError(undefined);
     } catch (error) {
       if (mine === latest) setListError(describe(error));
