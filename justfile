@@ -15,6 +15,10 @@ setup:
 ui-build:
     @scripts/build_ui.sh
 
+# the web app's GraphQL types (ui/src/api/generated.ts) from services/gateway/schema.graphql and the app's documents
+codegen:
+    cd ui && npm run --silent codegen
+
 # start nats-server, every service and the web app (:3000); Ctrl-C stops them all
 up: setup ui-build
     {{py}} scripts/up.py
@@ -50,3 +54,4 @@ lint: setup ui-build
     {{py}} -m ruff format --check .
     {{py}} -m mypy
     cd ui && npx tsc --noEmit
+    @cd ui && if ! out=$(npm run --silent codegen:check 2>&1); then echo "$out" >&2; echo "ui/src/api/generated.ts is not what schema.graphql and the app's documents give: run just codegen" >&2; exit 1; fi

@@ -1,6 +1,8 @@
 /** The API key the gateway asks for: kept for the session (or, when chosen, on this device), sent on every
  * HTTP request as `Authorization: Bearer <key>` and in the websocket's connection_init payload. */
 import { createSignal } from 'solid-js';
+import type { KeyCheckQuery } from './generated';
+import { request } from './http';
 
 const STORAGE_KEY = 'switchboard.apiKey';
 
@@ -47,4 +49,17 @@ export function keyRefused(): void {
 
 export function keyAccepted(): void {
   setKeyNeeded(undefined);
+}
+
+/** The least the gateway answers only with a valid key. */
+export const KEY_CHECK = /* GraphQL */ `
+  query KeyCheck { access { role } }
+`;
+
+/** Keep `key` (as `saveKey`) and ask the gateway with it: resolves once it is accepted; throws an ApiError when it
+ * is not (then `keyNeeded()` is 'rejected') or the gateway cannot answer. */
+export async function checkKey(key: string, remember: boolean): Promise<void> {
+  saveKey(key, remember);
+  await request<KeyCheckQuery>(KEY_CHECK);
+  keyAccepted();
 }

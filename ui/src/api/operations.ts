@@ -1,29 +1,50 @@
-/** The GraphQL operations the app sends, and the shapes of their answers. */
+/** The GraphQL operations the app sends, and the shapes of their answers: the types are generated from the
+ * pinned schema (generated.ts, `just codegen`); the names here are the ones the app uses. */
+import type {
+  AdaptersQuery,
+  ChatSubscription,
+  DatasetPreviewQuery,
+  DatasetsQuery,
+  JobsQuery,
+  LoadMutation,
+  ProgressSubscription,
+  StartMutation,
+  StartMutationVariables,
+  StatusQuery,
+  UploadDatasetMutation,
+} from './generated';
 
-export interface Source {
-  title: string;
-  url: string;
-}
+export type { ChatMessageInput, ChatRole } from './generated';
 
-export interface TokenChunk {
-  token: string;
-  done: boolean;
-  seq: number;
-  requestId: string;
-  finishReason: string | null;
-  usage: { promptTokens: number; completionTokens: number } | null;
-  sources: Source[] | null;
-  searchNotice: string | null;
-  /** 'SEARCHING' / 'GENERATING' on the progress events before the tokens (seq -1, token ''); null on tokens */
-  stage: string | null;
-}
+/** A chunk of `inferStream`: a token, or (seq -1, token '') a progress event whose `stage` says SEARCHING or
+ * GENERATING before the tokens. */
+export type TokenChunk = ChatSubscription['inferStream'];
+export type Source = NonNullable<TokenChunk['sources']>[number];
 
-export type ChatRole = 'SYSTEM' | 'USER' | 'ASSISTANT';
+export type StatusData = StatusQuery;
+export type Access = StatusQuery['access'];
+export type ModelInfo = StatusQuery['modelInfo'];
+export type AdaptersInfo = AdaptersQuery['adapters'];
+export type AdapterInfo = AdaptersInfo['adapters'][number];
+/** The outcome of loadAdapter and deleteAdapter. */
+export type AdapterResult = LoadMutation['loadAdapter'];
 
-export interface ChatMessageInput {
-  role: ChatRole;
-  content: string;
-}
+/** startFineTune's outcome; `errorField` is the argument the error is about (adapterName, learningRate, ...). */
+export type FineTuneResult = StartMutation['startFineTune'];
+export type FineTuneInput = StartMutationVariables;
+export type FineTuneJob = JobsQuery['fineTuneJobs'][number];
+/** The evaluation loss at one evaluation, step 0 being the base model's. */
+export type EvalPoint = FineTuneJob['evalHistory'][number];
+export type FineTuneProgress = ProgressSubscription['fineTuneProgress'];
+
+/** An uploaded training set; `format` is "chat" | "sharegpt" | "prompt_completion" | "alpaca". */
+export type Dataset = DatasetsQuery['datasets'][number];
+export type DatasetPreview = NonNullable<DatasetPreviewQuery['dataset']>;
+/** A row of a dataset: its line in the file (1-based) and its turns (role: system | user | assistant). */
+export type DatasetRow = DatasetPreview['preview'][number];
+export type DatasetTurn = DatasetRow['messages'][number];
+/** The outcome of uploadDataset and deleteDataset; `errorField` is the argument the error is about (name, file). */
+export type DatasetResult = UploadDatasetMutation['uploadDataset'];
 
 export const INFER_STREAM = /* GraphQL */ `
   subscription Chat($prompt: String!, $messages: [ChatMessageInput!], $webSearch: Boolean, $adapter: String,
@@ -49,37 +70,6 @@ export const INFER_RESUME = /* GraphQL */ `
   }
 `;
 
-export interface ModelInfo {
-  modelId: string;
-  device: string;
-  dtype: string;
-  loadIn4bit: boolean;
-  contextLength: number;
-  state: string;
-  activeAdapter: string | null;
-  vramTotalMb: number | null;
-  vramUsedMb: number | null;
-}
-
-export interface AdapterInfo {
-  name: string;
-  baseModel: string;
-  created: string;
-  dataset: string;
-  steps: number;
-  finalLoss: number | null;
-  sizeBytes: number;
-  jobId: string | null;
-  loraR: number | null;
-  loraAlpha: number | null;
-}
-
-export interface AdaptersInfo {
-  available: string[];
-  active: string | null;
-  adapters: AdapterInfo[];
-}
-
 /** What the header and the model lists need, in one round trip. */
 export const STATUS = /* GraphQL */ `
   query Status {
@@ -92,17 +82,6 @@ export const STATUS = /* GraphQL */ `
   }
 `;
 
-export interface Access {
-  role: 'admin' | 'user';
-  keysRequired: boolean;
-}
-
-export interface StatusData {
-  access: Access;
-  modelInfo: ModelInfo;
-  adapters: AdaptersInfo;
-}
-
 export const ADAPTERS = /* GraphQL */ `
   query Adapters {
     adapters {
@@ -111,13 +90,6 @@ export const ADAPTERS = /* GraphQL */ `
     }
   }
 `;
-
-export interface AdapterResult {
-  ok: boolean;
-  error: string | null;
-  activeAdapter: string | null;
-  errorCode: string | null;
-}
 
 export const LOAD_ADAPTER = /* GraphQL */ `
   mutation Load($name: String!) { loadAdapter(adapterName: $name) { ok error activeAdapter errorCode } }
@@ -130,34 +102,6 @@ export const USE_BASE_MODEL = /* GraphQL */ `
 export const DELETE_ADAPTER = /* GraphQL */ `
   mutation Delete($name: String!) { deleteAdapter(adapterName: $name) { ok error activeAdapter errorCode } }
 `;
-
-export interface FineTuneResult {
-  ok: boolean;
-  error: string | null;
-  jobId: string | null;
-  queuePosition: number | null;
-  errorCode: string | null;
-  /** startFineTune only: the argument the error is about (adapterName, learningRate, ...), else null */
-  errorField?: string | null;
-}
-
-export interface FineTuneInput {
-  adapterName: string;
-  datasetName?: string | null;
-  numSamples?: number | null;
-  numEpochs?: number | null;
-  learningRate?: number | null;
-  loraR?: number | null;
-  loraAlpha?: number | null;
-  maxSteps?: number | null;
-  /** an uploaded dataset to evaluate on; absent: none (a split of the training set, if any) */
-  validationDataset?: string;
-  /** the share of the training rows held out for evaluation (0 to 0.5); absent: the server's default */
-  validationFraction?: number;
-  evalEverySteps?: number;
-  earlyStoppingPatience?: number;
-  checkpointEverySteps?: number;
-}
 
 export const START_FINE_TUNE = /* GraphQL */ `
   mutation Start($adapterName: String!, $datasetName: String, $numSamples: Int, $numEpochs: Float,
@@ -182,52 +126,6 @@ export const DELETE_FINE_TUNE_JOB = /* GraphQL */ `
   mutation Forget($jobId: String!) { deleteFineTuneJob(jobId: $jobId) { ok error jobId errorCode } }
 `;
 
-export interface FineTuneJob {
-  jobId: string;
-  adapterName: string;
-  dataset: string;
-  state: string;
-  step: number;
-  totalSteps: number | null;
-  lossHistory: number[];
-  finalLoss: number | null;
-  error: string | null;
-  adapter: string | null;
-  queuePosition: number | null;
-  created: string;
-  started: string | null;
-  finished: string | null;
-  device: string | null;
-  numSamples: number | null;
-  numEpochs: number;
-  learningRate: number;
-  loraR: number;
-  loraAlpha: number;
-  /** the cap on steps it was given (null: none; absent from an older server) */
-  maxSteps?: number | null;
-  /** while running: 'loading_data', 'loading_model', 'training' or 'saving'; null otherwise (or an older server) */
-  stage?: string | null;
-  validationDataset?: string | null;
-  validationFraction?: number | null;
-  evalEverySteps?: number | null;
-  earlyStoppingPatience?: number | null;
-  checkpointEverySteps?: number | null;
-  /** the evaluation loss at each evaluation, step 0 being the base model's */
-  evalHistory?: EvalPoint[];
-  /** the step whose evaluation loss was the lowest (the adapter saved is that step's), when there were evaluations */
-  bestStep?: number | null;
-  trainRows?: number | null;
-  validationRows?: number | null;
-  /** questions from the held-out rows, for comparing the adapter with the base model */
-  heldOutPrompts?: string[];
-  resumedFromStep?: number | null;
-}
-
-export interface EvalPoint {
-  step: number;
-  loss: number;
-}
-
 export const FINE_TUNE_JOBS = /* GraphQL */ `
   query Jobs {
     fineTuneJobs {
@@ -239,22 +137,6 @@ export const FINE_TUNE_JOBS = /* GraphQL */ `
   }
 `;
 
-export interface FineTuneProgress {
-  jobId: string;
-  state: string;
-  step: number;
-  totalSteps: number | null;
-  loss: number | null;
-  queuePosition: number | null;
-  error: string | null;
-  adapter: string | null;
-  /** as FineTuneJob.stage */
-  stage?: string | null;
-  /** the evaluation loss, on the events where an evaluation ran (step 0: the base model) */
-  evalLoss?: number | null;
-  bestStep?: number | null;
-}
-
 export const FINE_TUNE_PROGRESS = /* GraphQL */ `
   subscription Progress($jobId: String!) {
     fineTuneProgress(jobId: $jobId) {
@@ -265,63 +147,26 @@ export const FINE_TUNE_PROGRESS = /* GraphQL */ `
 
 export const FINISHED_STATES = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** An uploaded training set: "chat" | "sharegpt" | "prompt_completion" | "alpaca". */
-export interface Dataset {
-  name: string;
-  format: string;
-  rows: number;
-  tokens: number;
-  sizeBytes: number;
-  createdAt: string;
-}
-
-export interface DatasetTurn {
-  /** system | user | assistant */
-  role: string;
-  content: string;
-}
-
-export interface DatasetRow {
-  /** its line in the file (1-based) */
-  line: number;
-  messages: DatasetTurn[];
-}
-
-export interface DatasetPreview extends Dataset {
-  preview: DatasetRow[];
-}
-
-export interface DatasetResult {
-  ok: boolean;
-  error: string | null;
-  errorCode: string | null;
-  /** the argument the error is about (name, file), else null */
-  errorField: string | null;
-  dataset: Dataset | null;
-}
-
-const DATASET_FIELDS = 'name format rows tokens sizeBytes createdAt';
-
 export const DATASETS = /* GraphQL */ `
-  query Datasets { datasets { ${DATASET_FIELDS} } }
+  query Datasets { datasets { name format rows tokens sizeBytes createdAt } }
 `;
 
 /** One dataset with its first rows as turns; null when there is none by that name. */
 export const DATASET_PREVIEW = /* GraphQL */ `
   query DatasetPreview($name: String!, $first: Int) {
-    dataset(name: $name) { ${DATASET_FIELDS} preview(first: $first) { line messages { role content } } }
+    dataset(name: $name) { name format rows tokens sizeBytes createdAt preview(first: $first) { line messages { role content } } }
   }
 `;
 
 /** Sent as a GraphQL multipart request (see `upload` in http.ts): `file` travels as the request's part "0". */
 export const UPLOAD_DATASET = /* GraphQL */ `
   mutation UploadDataset($name: String!, $file: Upload!) {
-    uploadDataset(name: $name, file: $file) { ok error errorCode errorField dataset { ${DATASET_FIELDS} } }
+    uploadDataset(name: $name, file: $file) { ok error errorCode errorField dataset { name format rows tokens sizeBytes createdAt } }
   }
 `;
 
 export const DELETE_DATASET = /* GraphQL */ `
   mutation DeleteDataset($name: String!) {
-    deleteDataset(name: $name) { ok error errorCode errorField dataset { ${DATASET_FIELDS} } }
+    deleteDataset(name: $name) { ok error errorCode errorField dataset { name format rows tokens sizeBytes createdAt } }
   }
 `;

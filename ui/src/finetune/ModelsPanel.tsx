@@ -4,20 +4,12 @@
 import { createEffect, createSignal, For, on, Show } from 'solid-js';
 import { ADMIN_ONLY, canChangeServer } from '../shell/access';
 import { describe } from '../api/errors';
-import { request } from '../api/http';
-import {
-  ADAPTERS,
-  DELETE_ADAPTER,
-  LOAD_ADAPTER,
-  USE_BASE_MODEL,
-  type AdapterInfo,
-  type AdapterResult,
-  type AdaptersInfo,
-} from '../api/operations';
+import type { AdapterInfo, AdaptersInfo } from '../api/operations';
 import { status, statusError } from '../shell/status';
 import { createConfirmation, focusSoon } from './confirm';
 import { DayAndTime } from './DayAndTime';
 import { formatBytes, formatLoss } from './format';
+import { deleteAdapter, listAdapters, loadAdapter, useBaseModel } from './models';
 import { refreshStatus } from '../shell/status';
 
 type Action = { kind: 'load' | 'unload' | 'delete'; name: string };
@@ -28,25 +20,19 @@ const working: Record<Action['kind'], (name: string) => string> = {
   delete: (name) => `Deleting ${name}…`,
 };
 
-async function perform(action: Action): Promise<string | undefined> {
-  if (action.kind === 'load') {
-    const data = await request<{ loadAdapter: AdapterResult }>(LOAD_ADAPTER, { name: action.name });
-    return data.loadAdapter.ok ? undefined : (data.loadAdapter.error ?? `could not load ${action.name}`);
-  }
-  if (action.kind === 'unload') {
-    const data = await request<{ useBaseModel: { ok: boolean; error: string | null } }>(USE_BASE_MODEL);
-    return data.useBaseModel.ok ? undefined : (data.useBaseModel.error ?? 'could not switch to the base model');
-  }
-  const data = await request<{ deleteAdapter: AdapterResult }>(DELETE_ADAPTER, { name: action.name });
-  return data.deleteAdapter.ok ? undefined : (data.deleteAdapter.error ?? `could not delete ${action.name}`);
-}
+/** Each action's change on the server: undefined when done, else why not. */
+const perform: Record<Action['kind'], (name: string) => Promise<string | undefined>> = {
+  load: loadAdapter,
+  unload: () => useBaseModel(),
+  delete: deleteAdapter,
+};
 
 export function ModelsPanel(props: { onCompare?: (adapterName: string) => void } = {}) {
   // without an inference worker the status query fails as a whole: list the registry on its own then
   const [fallback, setFallback] = createSignal<AdaptersInfo>();
   const fetchFallback = () =>
-    request<{ adapters: AdaptersInfo }>(ADAPTERS)
-      .then((data) => setFallback(data.adapters))
+    listAdapters()
+      .then(setFallback)
       .catch(() => setFallback(undefined));
   createEffect(
     on(statusError, (error) => {
@@ -66,7 +52,7 @@ export function ModelsPanel(props: { onCompare?: (adapterName: string) => void }
     setError(undefined);
     confirmation.close();
     try {
-      const problem = await perform(action);
+      const problem = await perform[action.kind](action.name);
       if (problem) setError(problem);
     } catch (err) {
       setError(describe(err));

@@ -7,12 +7,11 @@ import { formatLoss, formatQueuePosition, formatSteps, stateBadgeClass } from '.
 import type { Connection } from './jobs';
 import { isFinished, type LiveJob } from './live';
 import { LossChart } from './LossChart';
+import { loadAdapter } from './models';
 import { CancelJob, cancelId } from './CancelJob';
 import { cancelWords } from './cancelWords';
 import { createConfirmation } from './confirm';
-import { request } from '../api/http';
 import { describe } from '../api/errors';
-import { LOAD_ADAPTER, type AdapterResult } from '../api/operations';
 import { refreshStatus, status } from '../shell/status';
 import { formatDuration, formatLeft, secondsBetween, secondsLeft, stageWords, stepsCounting } from './stage';
 
@@ -36,8 +35,7 @@ function LoadNow(props: { name: string }) {
     if (state() === 'loading') return; // not `disabled`: the keyboard stays on the button meanwhile
     setState('loading');
     try {
-      const { loadAdapter } = await request<{ loadAdapter: AdapterResult }>(LOAD_ADAPTER, { name: props.name });
-      setState(loadAdapter.ok ? 'idle' : (loadAdapter.error ?? 'could not load it'));
+      setState((await loadAdapter(props.name)) ?? 'idle');
     } catch (error) {
       setState(describe(error));
     }

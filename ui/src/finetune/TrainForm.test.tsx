@@ -12,7 +12,7 @@ afterEach(() => {
   localStorage.clear(); // the form keeps its values there, the app the last job
 });
 
-const ok: FineTuneResult = { ok: true, error: null, jobId: 'job-1', queuePosition: 0, errorCode: null };
+const ok: FineTuneResult = { ok: true, error: null, jobId: 'job-1', queuePosition: 0, errorCode: null, errorField: null };
 
 function setup(
   result: FineTuneResult | Error = ok,

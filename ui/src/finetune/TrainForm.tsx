@@ -3,9 +3,9 @@
 import { createEffect, createSignal, For, on, Show } from 'solid-js';
 import { canChangeServer } from '../shell/access';
 import { describe } from '../api/errors';
-import { request } from '../api/http';
-import { START_FINE_TUNE, type Dataset, type FineTuneInput, type FineTuneJob, type FineTuneResult } from '../api/operations';
+import type { Dataset, FineTuneInput, FineTuneJob, FineTuneResult } from '../api/operations';
 import { Field } from './Field';
+import { startFineTune } from './jobs';
 import { forgetForm, keepForm, keptForm } from './formKeep';
 import { queuedNotice, type QueuedJob } from './queuedNotice';
 import { refusalWords } from './refusal';
@@ -45,11 +45,6 @@ export const OTHER_DATASET = '@other';
 /** The input where another dataset's name is typed. */
 export const OTHER_DATASET_ID = 'ft-dataset-other';
 const ORDER = Object.keys(FIELD_IDS) as FieldKey[];
-
-export async function startFineTune(input: FineTuneInput): Promise<FineTuneResult> {
-  const data = await request<{ startFineTune: FineTuneResult }>(START_FINE_TUNE, { ...input });
-  return data.startFineTune;
-}
 
 function placeholder(key: keyof typeof NUMBER_RULES, none: string): string {
   const fallback = NUMBER_RULES[key].fallback;

@@ -4,7 +4,7 @@ import { createSignal, onCleanup } from 'solid-js';
 import { ADMIN_ONLY } from '../shell/access';
 import { ApiError, describe } from '../api/errors';
 import { request as httpRequest, upload as httpUpload } from '../api/http';
-import { keepUnchanged } from '../api/keep';
+import { createPolledList } from '../api/polled';
 import {
   DATASET_PREVIEW,
   DATASETS,
@@ -92,7 +92,7 @@ export type DatasetsStore = ReturnType<typeof createDatasetsStore>;
 export function createDatasetsStore(options: DatasetsOptions = {}) {
   const request: Request = options.request ?? httpRequest;
   const send: Upload = options.upload ?? httpUpload;
-  const [datasets, setDatasets] = createSignal<Dataset[]>();
+  const [datasets, setDatasets] = createPolledList<Dataset>('name');
   const [listError, setListError] = createSignal<string>();
 
   let latest = 0;
@@ -104,7 +104,7 @@ export function createDatasetsStore(options: DatasetsOptions = {}) {
     try {
       const data = await request<{ datasets: Dataset[] }>(DATASETS);
       if (mine !== latest) return;
-      setDatasets((previous) => keepUnchanged(previous, data.datasets, (d) => d.name));
+      setDatasets(data.datasets);
       setListError(undefined);
     } catch (error) {
       if (mine === latest) setListError(describe(error));
@@ -148,7 +148,7 @@ export function createDatasetsStore(options: DatasetsOptions = {}) {
         result = failed(error);
       }
       // gone from the list at once, even should reading the list again fail
-      if (result.ok) setDatasets((list) => list?.filter((d) => d.name !== name));
+      if (result.ok) setDatasets(datasets()?.filter((d) => d.name !== name));
       await refresh();
       return result;
     },

@@ -1,20 +1,31 @@
-/** The jobs store: the job list (polled), the current job followed live, submitting's bookkeeping and cancel. */
+/** The fine-tune jobs: starting one, and the store of the job list (polled), the current job followed live,
+ * submitting's bookkeeping, cancel and forget. */
 import { createEffect, createMemo, createSignal, on, onCleanup, untrack } from 'solid-js';
 import { describe } from '../api/errors';
 import { request as httpRequest } from '../api/http';
+import type { CancelMutation, JobsQuery, StartMutation } from '../api/generated';
 import {
   CANCEL_FINE_TUNE,
   DELETE_FINE_TUNE_JOB,
   FINE_TUNE_JOBS,
+  START_FINE_TUNE,
+  type FineTuneInput,
   type FineTuneJob,
   type FineTuneProgress,
   type FineTuneResult,
 } from '../api/operations';
 import { followJob, type Subscribe } from './follow';
 import { applyProgress, applyRecord, fromRecord, isFinished, pickCurrent, unknownJob, type LiveJob } from './live';
-import { keepUnchanged } from '../api/keep';
+import { createPolledList } from '../api/polled';
 import { refreshStatus } from '../shell/status';
 import { rememberJobId, rememberedJobId } from './storage';
+
+/** Queue a fine-tune with `input`'s settings: the server's answer (its job id and place in the queue, or why it
+ * refused and the argument that is about). Throws an ApiError when the gateway cannot answer. */
+export async function startFineTune(input: FineTuneInput): Promise<FineTuneResult> {
+  const data = await httpRequest<StartMutation>(START_FINE_TUNE, { ...input });
+  return data.startFineTune;
+}
 
 export type Request = <T>(query: string, variables?: Record<string, unknown>) => Promise<T>;
 
@@ -40,7 +51,7 @@ export type JobsStore = ReturnType<typeof createJobsStore>;
 export function createJobsStore(options: JobsOptions = {}) {
   const request: Request = options.request ?? httpRequest;
   const statusRefresh = options.refreshStatus ?? refreshStatus;
-  const [jobs, setJobs] = createSignal<FineTuneJob[]>();
+  const [jobs, setJobs] = createPolledList<FineTuneJob>('jobId');
   const [listError, setListError] = createSignal<string>();
   const [live, setLive] = createSignal<LiveJob>();
   const [connection, setConnection] = createSignal<Connection>({ live: false });
@@ -53,9 +64,9 @@ export function createJobsStore(options: JobsOptions = {}) {
     const mine = ++latest;
     pending += 1;
     try {
-      const data = await request<{ fineTuneJobs: FineTuneJob[] }>(FINE_TUNE_JOBS);
+      const data = await request<JobsQuery>(FINE_TUNE_JOBS);
       if (mine !== latest) return;
-      setJobs((previous) => keepUnchanged(previous, data.fineTuneJobs, (job) => job.jobId));
+      setJobs(data.fineTuneJobs);
       setListError(undefined);
     } catch (error) {
       if (mine === latest) setListError(describe(error));
@@ -143,7 +154,7 @@ export function createJobsStore(options: JobsOptions = {}) {
 
   async function act(field: string, mutation: string, jobId: string, fallback: string): Promise<string | undefined> {
     try {
-      const data = await request<Record<string, FineTuneResult>>(mutation, { jobId });
+      const data = await request<Record<string, CancelMutation['cancelFineTune']>>(mutation, { jobId });
       if (!data[field].ok) return data[field].error ?? fallback;
     } catch (error) {
       return describe(error);

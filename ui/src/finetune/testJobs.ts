@@ -22,6 +22,19 @@ export function job(changes: Partial<FineTuneJob> & { jobId: string }): FineTune
     learningRate: 0.0002,
     loraR: 8,
     loraAlpha: 16,
+    maxSteps: null,
+    stage: null,
+    validationDataset: null,
+    validationFraction: null,
+    evalEverySteps: null,
+    earlyStoppingPatience: null,
+    checkpointEverySteps: null,
+    evalHistory: [],
+    bestStep: null,
+    trainRows: null,
+    validationRows: null,
+    heldOutPrompts: [],
+    resumedFromStep: null,
     ...changes,
   };
 }
@@ -35,6 +48,9 @@ export function progress(changes: Partial<FineTuneProgress> & { jobId: string })
     queuePosition: null,
     error: null,
     adapter: null,
+    stage: null,
+    evalLoss: null,
+    bestStep: null,
     ...changes,
   };
 }

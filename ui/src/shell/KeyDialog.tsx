@@ -1,11 +1,8 @@
 /** Asks for an API key when the gateway wants one (it answered 401, or closed the websocket with 4403). */
 import { createSignal, Show } from 'solid-js';
-import { keyAccepted, keyNeeded, saveKey } from '../api/auth';
-import { request } from '../api/http';
+import { checkKey, keyNeeded } from '../api/auth';
 import { describe } from '../api/errors';
 import { resetWsClient } from '../api/ws';
-
-const CHECK = 'query KeyCheck { access { role } }';
 
 export function KeyDialog() {
   const [key, setKey] = createSignal('');
@@ -22,10 +19,8 @@ export function KeyDialog() {
     }
     setChecking(true);
     setProblem(undefined);
-    saveKey(given, remember());
     try {
-      await request(CHECK);
-      keyAccepted();
+      await checkKey(given, remember());
       resetWsClient();
       window.location.reload(); // every view loads again, with the key
     } catch (error) {

@@ -2,12 +2,14 @@
 import { createSignal } from 'solid-js';
 import { request } from '../api/http';
 import { ApiError, describe } from '../api/errors';
-import { keepUnchanged } from '../api/keep';
-import { STATUS, type StatusData } from '../api/operations';
+import { createPolledList } from '../api/polled';
+import { STATUS, type AdapterInfo, type StatusData } from '../api/operations';
 
 const POLL_MS = 5000;
 
 const [status, setStatus] = createSignal<StatusData | undefined>();
+/** the saved adapters' rows, kept as the same objects across polls (the Models rows are not rebuilt) */
+const [, setAdapterRows] = createPolledList<AdapterInfo>('name');
 const [statusError, setStatusError] = createSignal<string | undefined>();
 /** the failed status query's error code (UNREACHABLE, UNAVAILABLE, ...), for the header's words */
 const [statusErrorCode, setStatusErrorCode] = createSignal<string | undefined>();
@@ -25,13 +27,7 @@ export async function refreshStatus(): Promise<void> {
     const data = await request<StatusData>(STATUS);
     if (mine < applied) return;
     applied = mine;
-    setStatus((previous) => ({
-      ...data,
-      adapters: {
-        ...data.adapters,
-        adapters: keepUnchanged(previous?.adapters.adapters, data.adapters.adapters, (adapter) => adapter.name),
-      },
-    }));
+    setStatus({ ...data, adapters: { ...data.adapters, adapters: setAdapterRows(data.adapters.adapters) ?? [] } });
     setStatusError(undefined);
     setStatusErrorCode(undefined);
   } catch (error) {
