@@ -1,6 +1,7 @@
 // Per-conversation settings: answer length, temperature and a system prompt, set in the chat's Settings panel, go
 // with each question (the system prompt as the first message, role system), stay with the conversation after a
-// reload, and do not apply to another conversation; a value out of range is explained and not kept; the panel fits
+// reload, and do not apply to another conversation; a value out of range is explained, not kept, and stops a
+// question from going out with the default in its place; the panel fits
 // a phone (behind More).
 import { ask, assert, flow, openApp, recordSubscribes, screenshot, waitFor } from './lib.mjs';
 
@@ -23,8 +24,20 @@ await flow('chat_settings', async () => {
   await maxTokens.fill('99999');
   await page.getByText('A whole number from 1 to 8192').waitFor();
   assert.equal(await maxTokens.getAttribute('aria-invalid'), 'true');
+  // ... and a question sent meanwhile is not sent with the default in its place: it is refused, in words
+  const input = page.locator('#chat-input');
+  await input.fill('Hi');
+  await input.press('Enter');
+  const refused = page.getByTestId('send-refused');
+  await refused.waitFor({ timeout: 5000 });
+  assert.match(await refused.textContent(), /Not sent: Answer length .* A whole number from 1 to 8192/);
+  assert.equal(subscribes.length, 0, 'a question went out with a setting typed wrong');
+  assert.equal(await input.inputValue(), 'Hi', 'the question is kept to send again');
+  await screenshot(page, 'chat-settings-refused');
   await maxTokens.fill('6');
   assert.equal(await page.getByText('A whole number from 1 to 8192').count(), 0);
+  assert.equal(await refused.count(), 0, 'the refusal stays once the setting is fixed');
+  await input.fill('');
   await screenshot(page, 'chat-settings');
 
   const answer = await ask(page, 'What is the capital of France?');

@@ -37,3 +37,18 @@ export function describe(error: unknown): string {
   // a bare websocket `error` Event (network gone, server stopped) or anything else without words
   return UNREACHABLE_MESSAGE;
 }
+
+/** `error` in the words of a person using the web app: the gateway's messages about inference workers are
+ * written for operators (a missing worker names the Python module that starts one); here they say what it means
+ * for the person, and what to do. Every other error reads as `describe` gives it. */
+export function userWords(error: unknown): string {
+  const words = describe(error);
+  if (!(error instanceof ApiError) || error.code !== 'UNAVAILABLE') return words;
+  if (/no inference worker/i.test(words)) {
+    return 'No model is running on the server right now (it may be starting up): try again in a moment.';
+  }
+  if (/inference worker (stopped|shut down)/i.test(words)) {
+    return 'The model stopped while answering (the server may be restarting it): ask again in a moment.';
+  }
+  return words;
+}

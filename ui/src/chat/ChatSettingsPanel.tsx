@@ -1,6 +1,6 @@
 /** This conversation's answer settings: answer length (max new tokens), temperature and a system prompt. Each
  * change is kept with the conversation at once (a value out of range is explained and not kept). */
-import { createSignal, Show } from 'solid-js';
+import { createSignal, onCleanup, Show } from 'solid-js';
 import {
   MAX_NEW_TOKENS_LIMIT,
   MAX_TEMPERATURE,
@@ -13,6 +13,8 @@ import {
 export interface ChatSettingsPanelProps {
   settings: ChatSettings;
   onChange: (change: Partial<ChatSettings>) => void;
+  /** A field now holds a value that is not kept (`problem`, in words), or no longer does (undefined). */
+  onProblem?: (field: { id: string; label: string }, problem: string | undefined) => void;
 }
 
 /** A number box that keeps what is typed, and the conversation's value only when it is valid. */
@@ -26,8 +28,14 @@ function NumberField(props: {
   max: number;
   parse: (text: string) => Parsed;
   onValue: (value: number | null) => void;
+  onProblem?: ChatSettingsPanelProps['onProblem'];
 }) {
-  const [error, setError] = createSignal<string>();
+  const [error, setErrorHere] = createSignal<string>();
+  const setError = (problem: string | undefined) => {
+    setErrorHere(problem);
+    props.onProblem?.({ id: props.id, label: props.label }, problem);
+  };
+  onCleanup(() => props.onProblem?.({ id: props.id, label: props.label }, undefined)); // what was typed goes too
   return (
     <div class="field">
       <label for={props.id}>{props.label}</label>
@@ -73,17 +81,19 @@ export function ChatSettingsPanel(props: ChatSettingsPanelProps) {
         max={MAX_NEW_TOKENS_LIMIT}
         parse={parseMaxNewTokens}
         onValue={(maxNewTokens) => props.onChange({ maxNewTokens })}
+        onProblem={props.onProblem}
       />
       <NumberField
         id="chat-temperature"
         label="Temperature"
-        hint="0 (default, same answer each time)"
+        hint="0: same answer each time"
         value={props.settings.temperature}
         step="0.1"
         min={0}
         max={MAX_TEMPERATURE}
         parse={parseTemperature}
         onValue={(temperature) => props.onChange({ temperature })}
+        onProblem={props.onProblem}
       />
       <div class="field chat-system">
         <label for="chat-system-prompt">System prompt</label>

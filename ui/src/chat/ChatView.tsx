@@ -58,6 +58,10 @@ function ChatPanel(props: { chat: Conversation; title: string; onClear: () => vo
   // at phone width the picker, Settings and Clear chat fold behind "More" (the conversation gets the height)
   const [unfolded, setUnfolded] = createSignal(false);
   const [settingsOpen, setSettingsOpen] = createSignal(false);
+  // the settings fields holding a value that is not kept (field id -> its label and what is wrong), and why the
+  // last question was not sent
+  const [problems, setProblems] = createSignal<Record<string, { label: string; problem: string } | undefined>>({});
+  const [refused, setRefused] = createSignal<string>();
   let scroller: HTMLDivElement | undefined;
   let pinned = true;
 
@@ -138,7 +142,14 @@ function ChatPanel(props: { chat: Conversation; title: string; onClear: () => vo
         </button>
       </div>
       <Show when={settingsOpen()}>
-        <ChatSettingsPanel settings={chat.state.settings} onChange={chat.setSettings} />
+        <ChatSettingsPanel
+          settings={chat.state.settings}
+          onChange={chat.setSettings}
+          onProblem={(field, problem) => {
+            setProblems((all) => ({ ...all, [field.id]: problem ? { label: field.label, problem } : undefined }));
+            if (!Object.values(problems()).some(Boolean)) setRefused(undefined);
+          }}
+        />
       </Show>
       <div
         class="conversation"
@@ -199,13 +210,28 @@ function ChatPanel(props: { chat: Conversation; title: string; onClear: () => vo
           </For>
         </Show>
       </div>
+      <Show when={refused()}>
+        <p class="field-error chat-refused" role="alert" data-testid="send-refused">
+          {refused()}
+        </p>
+      </Show>
       {/* in the column, not over it: the conversation gives it room (and keeps its end in view, above) */}
       <UndoToast />
       <Composer
         busy={chat.busy()}
         webSearch={chat.state.webSearch}
         onWebSearch={chat.setWebSearch}
-        onSend={(text) => chat.send(text, label())}
+        onSend={(text) => {
+          // a setting typed wrong is not sent as the default without a word: say which, and go to it
+          const wrong = Object.entries(problems()).find(([, p]) => p);
+          if (wrong?.[1]) {
+            setRefused(`Not sent: ${wrong[1].label} — ${wrong[1].problem}. Fix it under Settings, or empty it for the default.`);
+            document.getElementById(wrong[0])?.focus();
+            return false;
+          }
+          setRefused(undefined);
+          return chat.send(text, label());
+        }}
         onStop={chat.stop}
       />
       <p class="hint">Enter sends · Shift+Enter adds a line · Esc stops an answer</p>

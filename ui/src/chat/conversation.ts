@@ -1,7 +1,7 @@
 /** One conversation: its turns, sending the whole history with each question, streaming, stopping, clearing. */
 import { createStore, produce, reconcile } from 'solid-js/store';
 import { GIVE_UP_MS, pause } from '../api/connection';
-import { describe, type ApiError } from '../api/errors';
+import { describe, userWords, type ApiError } from '../api/errors';
 import { INFER_RESUME, INFER_STREAM, type ChatMessageInput, type Source, type TokenChunk } from '../api/operations';
 import { subscribe } from '../api/ws';
 import { DEFAULT_SETTINGS, generationArgs, settingsFrom, withSystemPrompt, type ChatSettings } from './settings';
@@ -122,7 +122,7 @@ export function adapterMissingWords(adapter: string): string {
 /** The words a failed answer shows for `error`, on a conversation that chose `adapter`. */
 export function answerError(error: ApiError, adapter: string | null | undefined): string {
   if (error.code === 'ADAPTER_MISSING' && adapter && adapter !== BASE_MODEL) return adapterMissingWords(adapter);
-  return describe(error);
+  return userWords(error);
 }
 
 /** The picker's value for "the base model, even while an adapter is active" (no adapter name starts with '@'). */

@@ -64,7 +64,12 @@ export function FineTuneView() {
         <TrainForm
           conflict={conflict}
           datasets={datasets.datasets()}
-          onStarted={(jobId) => void store.submitted(jobId)}
+          onStarted={(jobId) => {
+            void store.submitted(jobId);
+            // the progress panel heads the other column, scrolled away below a long form: bring it into view
+            const progress = document.getElementById('ft-progress-title');
+            if (progress && progress.getBoundingClientRect().top < 0) progress.scrollIntoView?.({ block: 'start' });
+          }}
           jobOf={jobOf}
           prefill={prefill()}
         />

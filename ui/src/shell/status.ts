@@ -1,7 +1,7 @@
 /** The live model status (model, active adapter, saved adapters), polled and refreshed after every change. */
 import { createSignal } from 'solid-js';
 import { request } from '../api/http';
-import { ApiError, describe } from '../api/errors';
+import { ApiError, userWords } from '../api/errors';
 import { createPolledList } from '../api/polled';
 import { STATUS, type AdapterInfo, type StatusData } from '../api/operations';
 
@@ -60,14 +60,9 @@ export function headerModel(data: StatusData | undefined): { label: string; name
   return { label: isAdapter ? 'Active adapter' : 'Active model', name: activeModelLabel(data), isAdapter };
 }
 
-/** The status error in a user's words: the gateway's message for a missing inference worker names a Python
- * module (for operators reading the API); a person in the web app reads what it means for them. */
+/** The status error in a user's words (`userWords`: no Python module in the header's tooltip). */
 export function statusErrorWords(error: unknown): string {
-  const words = describe(error);
-  if (error instanceof ApiError && error.code === 'UNAVAILABLE' && /no inference worker/i.test(words)) {
-    return 'No model is running on the server yet, so nothing can answer. Whoever runs it can start one (`just up` does).';
-  }
-  return words;
+  return userWords(error);
 }
 
 /** The header's words when the status cannot be read: the server out of reach, or reached but without its model
