@@ -1,4 +1,5 @@
-"""The gateway actor: serves GraphQL on :8080 and registers with NATS micro like every actor."""
+"""The gateway actor: serves GraphQL, the OpenAI API and /metrics on :8080, answers workers' requester pings, and
+registers with NATS micro like every actor."""
 
 from __future__ import annotations
 

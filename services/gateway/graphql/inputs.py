@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import msgspec
 import strawberry
 
+from messages import FineTuneSpec, GenerationParams
 from messages.inference import MAX_NEW_TOKENS_LIMIT, MAX_PROMPT_CHARS, MAX_STOP_STRINGS
 from messages.training import (
     BUNDLED_DATASET,
@@ -20,6 +22,21 @@ from messages.training import (
 )
 
 from .types import ChatMessageInput
+
+
+def _default(kind: type[msgspec.Struct], name: str) -> str:
+    """`kind`'s default for field `name`, as the argument descriptions say it (`256`, `0.0002`): the defaults
+    are the wire contract's, written once in messages/."""
+    value = next(f.default for f in msgspec.structs.fields(kind) if f.name == name)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_MAX_NEW_TOKENS = _default(GenerationParams, "max_new_tokens")
+_TOP_P = _default(GenerationParams, "top_p")
+_EPOCHS = _default(FineTuneSpec, "num_epochs")
+_LEARNING_RATE = _default(FineTuneSpec, "learning_rate")
+_LORA_R = _default(FineTuneSpec, "lora_r")
+_LORA_ALPHA = _default(FineTuneSpec, "lora_alpha")
 
 
 def _described(description: str) -> Any:
@@ -38,10 +55,14 @@ class GenerationArgs:
         list[ChatMessageInput] | None, _described("The earlier turns of the conversation, oldest first")
     ] = None
     max_new_tokens: Annotated[
-        int | None, _described(f"Most tokens to generate, 1 to {MAX_NEW_TOKENS_LIMIT} (default 256)")
+        int | None,
+        _described(f"Most tokens to generate, 1 to {MAX_NEW_TOKENS_LIMIT} (default {_MAX_NEW_TOKENS})"),
     ] = None
     temperature: Annotated[float | None, _described("0 (greedy, the default) to 5")] = None
-    top_p: Annotated[float | None, _described("Nucleus sampling, greater than 0 and at most 1 (default 1)")] = None
+    top_p: Annotated[
+        float | None,
+        _described(f"Nucleus sampling, greater than 0 and at most 1 (default {_TOP_P})"),
+    ] = None
     stop: Annotated[
         list[str] | None,
         _described(f"Up to {MAX_STOP_STRINGS} strings of 1 to 64 characters; the answer ends before the first"),
@@ -76,10 +97,13 @@ class FineTuneArgs:
         _described(f"'{BUNDLED_DATASET}' (default), a .json/.jsonl file in DATASET_DIR, or a Hugging Face dataset id"),
     ] = None
     num_samples: Annotated[int | None, _described(f"Rows to train on, 1 to {MAX_SAMPLES:,} (default: all)")] = None
-    num_epochs: Annotated[float | None, _described(f"Passes over the rows, up to {MAX_EPOCHS:g} (default 1)")] = None
-    learning_rate: Annotated[float | None, _described("Greater than 0, at most 1 (default 0.0002)")] = None
-    lora_r: Annotated[int | None, _described(f"LoRA rank, 1 to {MAX_LORA_R} (default 8)")] = None
-    lora_alpha: Annotated[int | None, _described(f"LoRA alpha, 1 to {MAX_LORA_ALPHA} (default 16)")] = None
+    num_epochs: Annotated[
+        float | None,
+        _described(f"Passes over the rows, up to {MAX_EPOCHS:g} (default {_EPOCHS})"),
+    ] = None
+    learning_rate: Annotated[float | None, _described(f"Greater than 0, at most 1 (default {_LEARNING_RATE})")] = None
+    lora_r: Annotated[int | None, _described(f"LoRA rank, 1 to {MAX_LORA_R} (default {_LORA_R})")] = None
+    lora_alpha: Annotated[int | None, _described(f"LoRA alpha, 1 to {MAX_LORA_ALPHA} (default {_LORA_ALPHA})")] = None
     max_steps: Annotated[
         int | None, _described(f"Stop after this many optimizer steps, 1 to {MAX_STEPS_LIMIT:,} (default: no cap)")
     ] = None
