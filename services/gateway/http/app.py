@@ -22,6 +22,7 @@ from ..graphql.schema import schema
 from ..graphql.websocket import HARD_LIMIT_BYTES, OVERSIZE, LimitedTransportWSHandler
 from ..openai.errors import error_response
 from ..openai.routes import OpenAIRoutes
+from .cors import cors_middleware, cors_on_prepare
 from .door import NO_KEY, WRONG_KEY, access_middleware, caller_of_request
 from .keys import Role, bearer_key, key_id
 from .metrics import GatewayMetrics, metrics_route, request_counting
@@ -108,44 +109,6 @@ class SwitchboardView(GraphQLView[Context, None]):
         caller = caller_of_request(self._keys, request)
         role, key = caller if caller is not None else (None, "")
         return replace(self._context, role=role, key_id=key, refused={}, websocket=websocket)
-
-
-def cors_middleware(origins: tuple[str, ...]) -> Middleware:
-    allowed = set(origins)
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        origin = request.headers.get("Origin", "").rstrip("/")
-        permitted = "*" in allowed or origin in allowed
-        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            if not permitted:
-                return web.Response(status=403, text="origin not allowed")
-            response: web.StreamResponse = web.Response(status=204)
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = request.headers.get(
-                "Access-Control-Request-Headers", "content-type"
-            )
-            response.headers["Access-Control-Max-Age"] = "600"
-        else:
-            response = await handler(request)
-        return response
-
-    return middleware
-
-
-def cors_on_prepare(origins: tuple[str, ...]) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
-    """Every response to an allowed origin gets its CORS headers just before it is sent (aiohttp's
-    `on_response_prepare`): streamed ones too (an OpenAI stream or a long answer is prepared inside its
-    handler, past where a middleware could still add a header), errors too."""
-    allowed = set(origins)
-
-    async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
-        origin = request.headers.get("Origin", "").rstrip("/")
-        if origin and ("*" in allowed or origin in allowed):
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
-
-    return on_prepare
 
 
 # strawberry's and aiohttp's plain-text refusals of a request -> what to tell the caller
