@@ -6,7 +6,7 @@ fails while the served schema and the file differ.
 
 from pathlib import Path
 
-from services.gateway.schema import schema
+from services.gateway.graphql.schema import schema
 
 PINNED = Path(__file__).resolve().parent.parent / "services" / "gateway" / "schema.graphql"
 

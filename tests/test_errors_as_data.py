@@ -14,7 +14,7 @@ from messages.adapters import RegisterAdapter
 from messages.errors import ErrorCode, ErrorMessage
 from messages.fields import PATTERN_RULES
 from services.gateway.error_fields import graphql_argument, graphql_message, openai_message, openai_param
-from services.gateway.schema import schema
+from services.gateway.graphql.schema import schema
 
 
 def refusal(body: bytes, kind: type[object]) -> SwitchboardError:

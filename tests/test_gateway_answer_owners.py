@@ -17,7 +17,7 @@ from typing import Any
 import openai
 import pytest
 
-from services.gateway.auth import ApiKeys
+from services.gateway.http.keys import ApiKeys
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from tests.conftest import worker_settings

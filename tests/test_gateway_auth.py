@@ -17,8 +17,8 @@ import pytest
 
 from messages import ErrorCode, GenerateRequest, SwitchboardError
 from services.gateway import GatewayConfig
-from services.gateway.auth import ADMIN_FIELDS, OPEN_FIELDS, USER_FIELDS, ApiKeys, Role, bearer_key
-from services.gateway.schema import schema
+from services.gateway.graphql.schema import schema
+from services.gateway.http.keys import ADMIN_FIELDS, OPEN_FIELDS, USER_FIELDS, ApiKeys, Role, bearer_key
 from services.runtime import Settings
 from tests.conftest import NatsServer
 from tests.gateway_fixtures import gateway

@@ -19,7 +19,7 @@ import pytest
 import nats
 from messages import ErrorCode, GenerateRequest, GenerationParams, SwitchboardError, TokenChunk
 from services.gateway import GatewayConfig
-from services.gateway.inference_client import InferenceClient
+from services.gateway.clients.inference import InferenceClient
 from services.runtime import Settings
 from tests.conftest import NatsServer
 from tests.gateway_fixtures import gateway

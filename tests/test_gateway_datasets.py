@@ -15,7 +15,7 @@ import pytest
 
 import nats
 from messages import subjects
-from services.gateway.auth import ApiKeys
+from services.gateway.http.keys import ApiKeys
 from services.runtime import Settings
 from tests.conftest import NatsServer
 from tests.gateway_fixtures import gateway

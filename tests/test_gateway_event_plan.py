@@ -13,9 +13,9 @@ import pytest
 from graphql import parse
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from services.gateway.event_plan import PlannedEventExecutor, plan_event
-from services.gateway.schema import schema
-from services.gateway.types import Source, TokenChunk, Usage
+from services.gateway.graphql.event_plan import PlannedEventExecutor, plan_event
+from services.gateway.graphql.schema import schema
+from services.gateway.graphql.types import Source, TokenChunk, Usage
 
 ROOT = 'inferStream(prompt: "x")'
 PLAIN = [

@@ -18,7 +18,7 @@ from nats.js.api import StorageType, StreamConfig
 import nats
 from messages import ErrorCode, GenerateRequest, GenerationParams, SwitchboardError, TokenChunk, subjects
 from services.gateway import GatewayConfig
-from services.gateway.inference_client import InferenceClient
+from services.gateway.clients.inference import InferenceClient
 from services.runtime import ensure_stream
 from tests.conftest import NatsServer
 from tests.scripted_worker import Script, scripted_worker

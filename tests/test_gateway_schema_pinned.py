@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from services.gateway.schema import schema
+from services.gateway.graphql.schema import schema
 
 PINNED = Path(__file__).resolve().parent.parent / "services" / "gateway" / "schema.graphql"
 

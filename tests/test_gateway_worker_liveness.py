@@ -27,8 +27,8 @@ from nats.js.api import StorageType, StreamConfig
 import nats
 from messages import ErrorCode, GenerateRequest, GenerationParams, SwitchboardError, subjects
 from services.gateway import GatewayConfig
-from services.gateway.inference_client import InferenceClient
-from services.gateway.token_relay import PROBE_AFTER_S
+from services.gateway.clients.inference import InferenceClient
+from services.gateway.clients.token_relay import PROBE_AFTER_S
 from services.runtime import ensure_stream
 from tests.conftest import NatsServer
 from tests.scripted_worker import Script, ScriptedWorker, scripted_worker

@@ -22,7 +22,7 @@ import websockets
 from nats.aio.client import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.gateway.auth import ApiKeys
+from services.gateway.http.keys import ApiKeys
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from services.runtime.metrics import gather

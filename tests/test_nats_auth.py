@@ -114,7 +114,7 @@ async def test_only_the_registry_writes_the_adapters_bucket(server: NatsServer, 
 
 
 async def test_the_gateway_keeps_who_asked_for_each_answer(server: NatsServer) -> None:
-    """KV `answers` (services/gateway/answer_owners.py): the gateway creates it, reserves an id, reads it back."""
+    """KV `answers` (services/gateway/clients/answer_owners.py): the gateway creates it, reserves an id, reads it back."""
     gateway = Login(server, "gateway")
     async with gateway as nc:
         kv = await asyncio.wait_for(nc.jetstream().create_key_value(bucket=subjects.ANSWERS_BUCKET), 5)

@@ -18,7 +18,7 @@ import pytest
 from nats.aio.client import Client
 
 from services.adapters import AdaptersActor, AdaptersConfig
-from services.gateway.auth import ApiKeys
+from services.gateway.http.keys import ApiKeys
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import BUNDLED_MODEL_ID, Settings, running
 from tests.adapter_fixtures import make_lora, register_adapter

@@ -1,7 +1,8 @@
-"""The GraphQL gateway: strawberry on aiohttp, talking to the services only over NATS."""
+"""The gateway: GraphQL (strawberry on aiohttp) and the OpenAI-compatible API over one generation layer, API keys,
+CORS and /metrics; it talks to the services only over NATS. Folders by role: clients/, graphql/, openai/, http/."""
 
 from .config import GatewayConfig
-from .schema import schema
+from .graphql.schema import schema
 from .service import GatewayActor
 
 __all__ = ["GatewayActor", "GatewayConfig", "schema"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from messages import ErrorCode, SwitchboardError
 from services.runtime import env_bool, env_float, env_int, env_str
 
-from .auth import ApiKeys
+from .http.keys import ApiKeys
 
 # the web app (:3000) and its hot-reload dev server (`just ui-dev`, :5173)
 DEFAULT_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173,http://127.0.0.1:5173"

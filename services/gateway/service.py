@@ -1,4 +1,5 @@
-"""The gateway actor: serves GraphQL on :8080 and registers with NATS micro like every actor."""
+"""The gateway actor: serves GraphQL, the OpenAI API and /metrics on :8080, answers workers' requester pings, and
+registers with NATS micro like every actor."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from aiohttp import web
 from messages import subjects
 from services.runtime import Actor, ActorContext, Settings
 
-from .answer_owners import AnswerOwners
-from .app import build_app
+from .clients.answer_owners import AnswerOwners
+from .clients.inference import InferenceClient
 from .config import GatewayConfig
-from .inference_client import InferenceClient
-from .metrics import GatewayMetrics
+from .http.app import build_app
+from .http.metrics import GatewayMetrics
 
 
 class GatewayActor(Actor):

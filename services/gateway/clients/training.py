@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TypeVar
 
 from nats.aio.client import Client
@@ -58,7 +58,7 @@ class TrainingClient:
         await self._nc.publish(subjects.train_cancel_subject(job_id), encode(CancelJob(job_id=job_id)))
         return record
 
-    async def progress(self, job_id: str) -> AsyncIterator[Progress]:
+    async def progress(self, job_id: str) -> AsyncGenerator[Progress, None]:
         """The job's current state first (so a reloaded page picks up where it was), then every update
         until it finishes. Raises SwitchboardError as `job` does (BAD_REQUEST for an id that cannot be one,
         NOT_FOUND for an unknown one) before subscribing to anything."""

@@ -6,10 +6,17 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client
 
-from messages import SearchQuery, SearchResult, SearchResults, SwitchboardError, subjects
+from messages import ErrorCode, SearchQuery, SearchResult, SearchResults, SwitchboardError, subjects
 from services.runtime.call import SEARCH, call
 
 NO_SEARCH = SEARCH.absent
+# a failed search in a reader's words (the search service's own message names hosts and system errors: it is
+# logged there, for the operator)
+_NOTICE = {
+    ErrorCode.OFFLINE: "Web search is offline (the server cannot reach the web), so this answer is not grounded.",
+    ErrorCode.RATE_LIMITED: "Web search is being rate-limited just now, so this answer is not grounded.",
+    ErrorCode.TIMEOUT: "Web search did not answer in time, so this answer is not grounded.",
+}
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,7 @@ class SearchClient:
         try:
             found = await self.search(query[:500])
         except SwitchboardError as exc:
-            return Grounding([], f"Web search failed, so this answer is not grounded: {exc}")
+            return Grounding([], _NOTICE.get(exc.code) or f"Web search failed, so this answer is not grounded: {exc}")
         if not found.results:
             return Grounding([], "Web search found nothing for this question, so this answer is not grounded.")
         return Grounding(found.results)

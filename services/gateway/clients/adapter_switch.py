@@ -11,7 +11,7 @@ from nats.aio.client import Client
 
 from messages import AdapterState, ErrorCode, FollowActive, ModelInfo, SwitchboardError, decode, encode, subjects
 
-from .adapters_client import AdaptersClient
+from .adapters import AdaptersClient
 
 ROLL_CALL_S = 0.1  # a running worker answers `svc.inference.follow` from its event loop within milliseconds
 FOLLOW_TIMEOUT_S = 15.0  # applying an adapter is a fetch and a peft load: seconds at most

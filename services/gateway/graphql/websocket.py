@@ -19,7 +19,7 @@ from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage, Message, SubscribeMessage
 
-from .metrics import count_refused
+from ..http.metrics import count_refused
 
 OVERSIZE = "__switchboard_oversize__"  # set by the view's decoder on a message over the limit: its size
 HARD_LIMIT_BYTES = 16 * 1024**2  # past this aiohttp closes the connection (1009) rather than read on

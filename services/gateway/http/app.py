@@ -1,4 +1,5 @@
-"""The aiohttp application: GraphQL over HTTP and graphql-transport-ws at /graphql, with CORS."""
+"""The aiohttp application: GraphQL over HTTP and graphql-transport-ws at /graphql, the OpenAI API under /v1,
+/metrics; CORS, API keys and errors in JSON for every route."""
 
 from __future__ import annotations
 
@@ -13,19 +14,19 @@ from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from .access import NO_KEY, WRONG_KEY, access_middleware, caller_of_request
-from .adapters_client import AdaptersClient
-from .auth import Role, bearer_key, key_id
-from .config import GatewayConfig
-from .datasets_client import DatasetsClient
-from .inference_client import InferenceClient
+from ..clients import AdaptersClient, Clients, DatasetsClient, InferenceClient, SearchClient, TrainingClient
+from ..config import GatewayConfig
+from ..generation import Generations
+from ..graphql.context import Context
+from ..graphql.schema import schema
+from ..graphql.websocket import HARD_LIMIT_BYTES, OVERSIZE, LimitedTransportWSHandler
+from ..openai.errors import error_response
+from ..openai.routes import OpenAIRoutes
+from .cors import cors_middleware, cors_on_prepare
+from .door import NO_KEY, WRONG_KEY, access_middleware, caller_of_request
+from .keys import Role, bearer_key, key_id
 from .metrics import GatewayMetrics, metrics_route, request_counting
-from .openai_api import OpenAIRoutes, error_response
-from .schema import Context, schema
-from .search_client import SearchClient
-from .training_client import TrainingClient
 from .uploads import upload_guard
-from .websocket import HARD_LIMIT_BYTES, OVERSIZE, LimitedTransportWSHandler
 
 _encode_json = msgspec.json.Encoder().encode
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -45,13 +46,17 @@ class SwitchboardView(GraphQLView[Context, None]):
         )
         self.max_message_bytes = config.max_message_bytes
         self._keys = config.keys
-        self._context = Context(
+        clients = Clients(
             nc=nc,
             inference=inference,
             search=SearchClient(nc, config.search_timeout_s),
             adapters=AdaptersClient(nc, config.request_timeout_s),
             training=TrainingClient(nc, config.request_timeout_s),
             datasets=DatasetsClient(nc, config.request_timeout_s, config.dataset_timeout_s, config.dataset_max_bytes),
+        )
+        self._context = Context(
+            clients=clients,
+            generations=Generations(clients.inference, clients.search),
             role=Role.ADMIN,
             keys_required=config.keys.enabled,
             metrics=metrics,
@@ -59,7 +64,7 @@ class SwitchboardView(GraphQLView[Context, None]):
 
     @property
     def context(self) -> Context:
-        """The NATS clients every request shares (the OpenAI routes use them too)."""
+        """The clients and generation layer every request shares (the OpenAI routes use them too)."""
         return self._context
 
     def decode_json(self, data: str | bytes) -> object:
@@ -104,44 +109,6 @@ class SwitchboardView(GraphQLView[Context, None]):
         caller = caller_of_request(self._keys, request)
         role, key = caller if caller is not None else (None, "")
         return replace(self._context, role=role, key_id=key, refused={}, websocket=websocket)
-
-
-def cors_middleware(origins: tuple[str, ...]) -> Middleware:
-    allowed = set(origins)
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        origin = request.headers.get("Origin", "").rstrip("/")
-        permitted = "*" in allowed or origin in allowed
-        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            if not permitted:
-                return web.Response(status=403, text="origin not allowed")
-            response: web.StreamResponse = web.Response(status=204)
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = request.headers.get(
-                "Access-Control-Request-Headers", "content-type"
-            )
-            response.headers["Access-Control-Max-Age"] = "600"
-        else:
-            response = await handler(request)
-        return response
-
-    return middleware
-
-
-def cors_on_prepare(origins: tuple[str, ...]) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
-    """Every response to an allowed origin gets its CORS headers just before it is sent (aiohttp's
-    `on_response_prepare`): streamed ones too (an OpenAI stream or a long answer is prepared inside its
-    handler, past where a middleware could still add a header), errors too."""
-    allowed = set(origins)
-
-    async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
-        origin = request.headers.get("Origin", "").rstrip("/")
-        if origin and ("*" in allowed or origin in allowed):
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
-
-    return on_prepare
 
 
 # strawberry's and aiohttp's plain-text refusals of a request -> what to tell the caller
@@ -214,7 +181,7 @@ def build_app(
     app.on_response_prepare.append(cors_on_prepare(config.cors_origins))
     view = SwitchboardView(nc, config, metrics, inference or InferenceClient(nc, config, metrics))
     app.router.add_route("*", "/graphql", view)
-    OpenAIRoutes(view.context).register(app)
+    OpenAIRoutes(view.context.clients, view.context.generations).register(app)
     app.router.add_routes([metrics_route(nc, config.metrics_wait_s)])
     app.router.add_get("/", _index)
     return app

@@ -58,13 +58,6 @@ class OpenAIRequest:
     include_usage: bool
     web_search: bool
 
-    @property
-    def search_query(self) -> str:
-        """What to search the web for: the prompt, or the last user turn."""
-        if self.prompt is not None:
-            return self.prompt
-        return next((m.content for m in reversed(self.messages or []) if m.role == "user"), "")
-
 
 def read_chat(body: object) -> OpenAIRequest:
     """A `/v1/chat/completions` body. Raises OpenAIRequestError."""

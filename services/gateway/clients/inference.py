@@ -1,15 +1,14 @@
-"""Talking to inference workers over NATS: start a generation, relay its chunks, cancel on early exit."""
+"""Talking to inference workers over NATS: start a generation (asking again while every worker is busy), relay
+its chunks (`token_relay.py`), probe a silent worker, read an answer back from TOKENS (`resume`); which answers
+are open, detached or reserved here is `answers.py`'s."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import re
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import msgspec
@@ -19,11 +18,9 @@ from nats.aio.subscription import Subscription as JsSubscription
 from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js.errors import NotFoundError
 
 from messages import (
     Accept,
-    Cancel,
     ErrorCode,
     ErrorMessage,
     GenerateRequest,
@@ -37,9 +34,10 @@ from messages import (
 from services.runtime import answer_ping
 from services.runtime.call import INFERENCE, call
 
-from .answer_owners import TAKEN, AnswerOwners
-from .config import GatewayConfig
-from .metrics import GatewayMetrics
+from ..config import GatewayConfig
+from ..http.metrics import GatewayMetrics
+from .answer_owners import AnswerOwners
+from .answers import NOT_KEPT, Answers, check_id
 from .token_relay import Liveness, TokenRelay, join
 
 BUSY_FIRST_PAUSE_S = 0.05
@@ -48,24 +46,11 @@ PROBE_TIMEOUT_S = 1.0  # a live worker answers a liveness probe from its event l
 REPLAY_TIMEOUT_S = 3.0  # reading lost chunks back from TOKENS (a stream leader is being elected, say)
 RESTARTS = 2  # times a request whose worker stopped before its first chunk is asked of the workers again
 RESUME_PROBE_S = 2.0  # while a resumed answer is silent, how often its worker is asked whether it still runs
-REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # one NATS subject token: no `.`, `*` or `>`
 
 log = logging.getLogger("switchboard.gateway")
 
-NOT_KEPT = (
-    "names no answer the server keeps: the id is unknown, or the answer is older than stream TOKENS keeps them "
-    "(TOKENS_MAX_AGE_S)"
-)
 NO_WORKER = INFERENCE.absent
 T = TypeVar("T")
-
-
-@dataclass
-class _Detached:
-    """A generation whose websocket dropped: it runs on until `expiry` fires, unless `inferResume` claims it."""
-
-    worker_id: str | None
-    expiry: asyncio.TimerHandle
 
 
 class InferenceClient:
@@ -87,12 +72,10 @@ class InferenceClient:
         self._nc = nc
         self._config = config
         self._metrics = metrics or GatewayMetrics()
-        self._owners = owners or AnswerOwners(nc, requester or "", config.answers_max_age_s)
+        self._answers = Answers(
+            nc, owners or AnswerOwners(nc, requester or "", config.answers_max_age_s), config.resume_grace_s
+        )
         self._requester_ping = subjects.requester_ping_subject(requester) if requester else None
-        self._open: set[str] = set()  # request ids of the streams open here (and of those detached)
-        self._detached: dict[str, _Detached] = {}  # request id -> its generation, waiting to be resumed
-        self._background: set[asyncio.Task[None]] = set()  # cancels after a grace, workers noted
-        self._claims: dict[str, tuple[str, int]] = {}  # ids reserved here, not yet streamed -> owner, KV revision
 
     async def answer_requester_pings(self) -> None:
         """Answer workers' "do you still want request <body>?" on `gateway.ping.<requester>`."""
@@ -100,7 +83,7 @@ class InferenceClient:
             return
 
         async def answer(msg: Msg) -> None:
-            await answer_ping(msg, self._open)
+            await answer_ping(msg, self._answers.open)
 
         await self._nc.subscribe(self._requester_ping, cb=answer)
 
@@ -179,7 +162,7 @@ class InferenceClient:
 
     async def stream(
         self, request: GenerateRequest, resumable: Callable[[], bool] | None = None
-    ) -> AsyncIterator[TokenChunk]:
+    ) -> AsyncGenerator[TokenChunk, None]:
         """Yield the generation's chunks in `seq` order; an early exit cancels the generation, except when
         `resumable()` says so then (the client's connection dropped): it runs on for `resume_grace_s`, waiting
         for `resume`.
@@ -205,11 +188,11 @@ class InferenceClient:
         )
         finished = left = False
         worker_id: str | None = None
-        claim = self._claims.pop(request.request_id, None)  # reserved by `reserve`: given back if never taken
+        claim = self._answers.take_claim(request.request_id)  # reserved by `reserve`: given back if never taken
         asked = time.perf_counter()
         waiting_first = True
         self._metrics.streams_open.inc()
-        self._open.add(request.request_id)
+        self._answers.open.add(request.request_id)
         refused = False
         try:
             try:
@@ -217,10 +200,10 @@ class InferenceClient:
             except SwitchboardError:
                 refused = True  # no worker runs it: nothing to cancel (an unreserved id may be another's)
                 if claim is not None:  # and the id is free again: a corrected request may have it
-                    await asyncio.shield(self._owners.release(request.request_id, claim[1]))
+                    await asyncio.shield(self._answers.owners.release(request.request_id, claim[1]))
                 raise
             worker_id = accept.worker_id
-            self._note_worker(request.request_id, claim, worker_id)
+            self._answers.note_worker(request.request_id, claim, worker_id)
             relay.watch(self._prober(accept, request.request_id))
             restarts = RESTARTS
             while True:
@@ -237,7 +220,7 @@ class InferenceClient:
                     except SwitchboardError:
                         raise exc from None  # no other worker: what happened to the first is the news
                     worker_id = accept.worker_id
-                    self._note_worker(request.request_id, claim, worker_id)
+                    self._answers.note_worker(request.request_id, claim, worker_id)
                     relay.rewatch(self._prober(accept, request.request_id))
                     continue
                 if waiting_first:
@@ -256,7 +239,7 @@ class InferenceClient:
         finally:
             self._metrics.streams_open.dec()
             relay.close()
-            await self._leave(request.request_id, worker_id, finished or refused, resumable if left else None)
+            await self._answers.leave(request.request_id, worker_id, finished or refused, resumable if left else None)
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.shield(sub.unsubscribe())
 
@@ -266,7 +249,7 @@ class InferenceClient:
         from_seq: int = 0,
         resumable: Callable[[], bool] | None = None,
         reader: str | None = None,
-    ) -> AsyncIterator[TokenChunk]:
+    ) -> AsyncGenerator[TokenChunk, None]:
         """Yield generation `request_id`'s chunks from `seq` `from_seq` on: those kept in stream TOKENS first,
         then the rest as the worker writes them, until the last. Joined as `stream` joins them.
 
@@ -285,13 +268,13 @@ class InferenceClient:
                 cannot be read; TIMEOUT after `token_timeout_s` of silence.
         """
         check_id(request_id)
-        asked = await self._owners.owner_of(request_id)
+        asked = await self._answers.owners.owner_of(request_id)
         if reader is not None and (asked is None or asked.owner != reader):
             raise SwitchboardError(ErrorCode.NOT_FOUND, NOT_KEPT, "request_id")
-        detached = self._detached.pop(request_id, None)
+        detached = self._answers.detached.pop(request_id, None)
         if detached is not None:
             detached.expiry.cancel()
-        elif request_id not in self._open and not await self._kept(request_id):
+        elif request_id not in self._answers.open and not await self._answers.kept(request_id):
             raise SwitchboardError(ErrorCode.NOT_FOUND, NOT_KEPT, "request_id")
         # the worker that runs it, asked while the answer is silent: a dead one ends the wait at once
         worker_id = detached.worker_id if detached is not None else (asked.worker_id or None) if asked else None
@@ -315,65 +298,13 @@ class InferenceClient:
         finally:
             self._metrics.streams_open.dec()
             if detached is not None:
-                await self._leave(request_id, worker_id, finished, resumable if left else None)
+                await self._answers.leave(request_id, worker_id, finished, resumable if left else None)
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.shield(sub.unsubscribe())
 
     async def reserve(self, owner: str, request_id: str | None = None) -> str:
-        """The id of a new answer, recorded as `owner`'s (a key id; "" without keys) in KV `answers`: the
-        caller's `request_id`, checked and taken atomically across every gateway, else a random one.
-
-        The id is taken before anything is asked of a worker, so a request refused here never reaches one,
-        and never cancels the generation that has the id. Ids given to workers straight over NATS (not
-        through a gateway) are not in KV `answers`: those are found in stream TOKENS, which is checked too,
-        but not atomically (two such clients racing a gateway for one id are not stopped here; the worker
-        refuses an id it already runs).
-
-        Raises:
-            SwitchboardError: BAD_REQUEST for an id that cannot be one (field `request_id`); CONFLICT for one
-                another answer has, here, on another gateway, or kept in TOKENS; UNAVAILABLE when JetStream
-                does not answer (for a caller's id only: a random id's answer goes on unrecorded, and only
-                admin keys may then read it back).
-        """
-        if request_id is None:
-            request_id = uuid.uuid4().hex
-            try:
-                self._claims[request_id] = (owner, await self._owners.claim(request_id, owner))
-            except SwitchboardError as exc:
-                log.warning("answer not recorded", extra={"request_id": request_id, "error": exc.message})
-            return request_id
-        check_id(request_id)
-        if request_id in self._open:
-            raise SwitchboardError(ErrorCode.CONFLICT, TAKEN, "request_id")
-        revision = await self._owners.claim(request_id, owner)
-        if await self._kept(request_id):
-            raise SwitchboardError(ErrorCode.CONFLICT, TAKEN, "request_id")
-        self._claims[request_id] = (owner, revision)
-        return request_id
-
-    def _note_worker(self, request_id: str, claim: tuple[str, int] | None, worker_id: str) -> None:
-        """Record, in the background, which worker runs an answer reserved here (see `AnswerOwners.note_worker`)."""
-        if claim is None:
-            return
-        task = asyncio.create_task(self._owners.note_worker(request_id, claim[0], worker_id))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _kept(self, request_id: str) -> bool:
-        """Whether stream TOKENS holds a chunk of `request_id`.
-
-        Raises:
-            SwitchboardError: UNAVAILABLE when JetStream does not answer.
-        """
-        try:
-            await self._nc.jetstream().get_last_msg(subjects.TOKENS_STREAM, subjects.tokens_subject(request_id))
-        except NotFoundError:
-            return False
-        except (NatsError, TimeoutError) as exc:
-            raise SwitchboardError(
-                ErrorCode.UNAVAILABLE, f"stream TOKENS cannot be read now ({exc.__class__.__name__}); try again"
-            ) from exc
-        return True
+        """The id of a new answer, reserved as `owner`'s (`Answers.reserve`, which says what it raises)."""
+        return await self._answers.reserve(owner, request_id)
 
     async def _kept_chunks(
         self, sub: JsSubscription, request_id: str, worker_id: str | None
@@ -413,46 +344,6 @@ class InferenceClient:
             silent_since = loop.time()
             last_look = False
             yield chunks
-
-    async def _leave(
-        self, request_id: str, worker_id: str | None, finished: bool, resumable: Callable[[], bool] | None
-    ) -> None:
-        """The client of an unfinished generation went away: keep it for `resume_grace_s` when a worker took
-        it and `resumable()`, else cancel it now. The cancel is shielded, also when the client left while an
-        accept was on its way (the worker may have started; one that never ran this request ignores it): a
-        cleanup that a second cancellation interrupts must not leave the generation running."""
-        grace = self._config.resume_grace_s
-        if not finished and worker_id is not None and grace > 0 and resumable is not None and resumable():
-            expiry = asyncio.get_running_loop().call_later(grace, self._abandon, request_id)
-            self._detached[request_id] = _Detached(worker_id, expiry)
-            log.info("generation detached", extra={"request_id": request_id, "grace_s": grace})
-            return
-        self._open.discard(request_id)
-        if not finished:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.shield(self._cancel(request_id, "client went away"))
-
-    def _abandon(self, request_id: str) -> None:
-        """The grace of a detached generation ran out: cancel it."""
-        if self._detached.pop(request_id, None) is None:
-            return
-        self._open.discard(request_id)
-        task = asyncio.create_task(self._cancel(request_id, "its client did not come back to resume it"))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _cancel(self, request_id: str, why: str) -> None:
-        with contextlib.suppress(NatsError):
-            await self._nc.publish(subjects.cancel_subject(request_id), encode(Cancel(request_id, why)))
-
-
-def check_id(request_id: str) -> None:
-    """Raises SwitchboardError (BAD_REQUEST, field `request_id`) unless `request_id` is 1 to 64 letters, digits,
-    - and _: one NATS subject token, never a wildcard."""
-    if not REQUEST_ID.fullmatch(request_id):
-        raise SwitchboardError(
-            ErrorCode.BAD_REQUEST, "must be 1 to 64 letters, digits, - and _ (the id of an answer)", "request_id"
-        )
 
 
 def settle(chunks: list[TokenChunk]) -> tuple[list[TokenChunk], ErrorMessage | None, bool]:

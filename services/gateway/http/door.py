@@ -16,8 +16,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from graphql import FieldNode, GraphQLError, OperationType, get_operation_ast
 
-from .auth import OPEN_FIELDS, ApiKeys, Role, bearer_key, key_id
-from .websocket import parse_document
+from ..graphql.websocket import parse_document
+from .keys import OPEN_FIELDS, ApiKeys, Role, bearer_key, key_id
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ROLE = web.RequestKey("switchboard.role", Role)

@@ -1,0 +1,129 @@
+"""The argument lists several GraphQL fields share, declared once as dataclasses (`arguments.takes` turns them
+into each field's arguments): a generation's (`infer`, `inferStream`) and a fine-tune's (`startFineTune`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+import strawberry
+
+from messages import FineTuneSpec, GenerationParams
+from messages.inference import MAX_NEW_TOKENS_LIMIT, MAX_PROMPT_CHARS, MAX_STOP_STRINGS
+from messages.training import (
+    BUNDLED_DATASET,
+    MAX_EPOCHS,
+    MAX_LORA_ALPHA,
+    MAX_LORA_R,
+    MAX_SAMPLES,
+    MAX_STEPS_LIMIT,
+    MAX_VALIDATION_FRACTION,
+)
+
+from .types import ChatMessageInput
+
+
+def _default(kind: type[msgspec.Struct], name: str) -> str:
+    """`kind`'s default for field `name`, as the argument descriptions say it (`256`, `0.0002`): the defaults
+    are the wire contract's, written once in messages/."""
+    value = next(f.default for f in msgspec.structs.fields(kind) if f.name == name)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_MAX_NEW_TOKENS = _default(GenerationParams, "max_new_tokens")
+_TOP_P = _default(GenerationParams, "top_p")
+_EPOCHS = _default(FineTuneSpec, "num_epochs")
+_LEARNING_RATE = _default(FineTuneSpec, "learning_rate")
+_LORA_R = _default(FineTuneSpec, "lora_r")
+_LORA_ALPHA = _default(FineTuneSpec, "lora_alpha")
+
+
+def _described(description: str) -> Any:
+    return strawberry.argument(description=description)
+
+
+@dataclass(frozen=True)
+class GenerationArgs:
+    """The arguments of `infer` and `inferStream` (one definition; see `arguments.takes`)."""
+
+    prompt: Annotated[str, _described(f"The new user message (up to {MAX_PROMPT_CHARS:,} characters)")]
+    web_search: Annotated[
+        bool | None, _described("Ground the answer in a web search for `prompt`; the pages come back as sources")
+    ] = False
+    messages: Annotated[
+        list[ChatMessageInput] | None, _described("The earlier turns of the conversation, oldest first")
+    ] = None
+    max_new_tokens: Annotated[
+        int | None,
+        _described(f"Most tokens to generate, 1 to {MAX_NEW_TOKENS_LIMIT} (default {_MAX_NEW_TOKENS})"),
+    ] = None
+    temperature: Annotated[float | None, _described("0 (greedy, the default) to 5")] = None
+    top_p: Annotated[
+        float | None,
+        _described(f"Nucleus sampling, greater than 0 and at most 1 (default {_TOP_P})"),
+    ] = None
+    stop: Annotated[
+        list[str] | None,
+        _described(f"Up to {MAX_STOP_STRINGS} strings of 1 to 64 characters; the answer ends before the first"),
+    ] = None
+    seed: Annotated[
+        int | None,
+        _described("Makes sampling repeatable: 0 to 2147483647 (GraphQL's Int; the OpenAI API takes up to 4294967295)"),
+    ] = None
+    adapter: Annotated[
+        str | None, _described("Answer with this saved adapter instead of the active one (this request only)")
+    ] = None
+    base_model: Annotated[
+        bool | None, _described("Answer with the base model even when an adapter is active (this request only)")
+    ] = False
+    request_id: Annotated[
+        str | None,
+        _described(
+            "Your own id for this answer (1 to 64 letters, digits, - and _, not used before): a client that keeps it "
+            "before sending can pick the answer up with inferResume even if it reloads before the first event. "
+            "Default: a new random id"
+        ),
+    ] = None
+
+
+@dataclass(frozen=True)
+class FineTuneArgs:
+    """The arguments of `startFineTune`."""
+
+    adapter_name: Annotated[str, _described("The adapter to create: letters, digits, '.', '_', '-'; 1 to 64")]
+    dataset_name: Annotated[
+        str | None,
+        _described(f"'{BUNDLED_DATASET}' (default), a .json/.jsonl file in DATASET_DIR, or a Hugging Face dataset id"),
+    ] = None
+    num_samples: Annotated[int | None, _described(f"Rows to train on, 1 to {MAX_SAMPLES:,} (default: all)")] = None
+    num_epochs: Annotated[
+        float | None,
+        _described(f"Passes over the rows, up to {MAX_EPOCHS:g} (default {_EPOCHS})"),
+    ] = None
+    learning_rate: Annotated[float | None, _described(f"Greater than 0, at most 1 (default {_LEARNING_RATE})")] = None
+    lora_r: Annotated[int | None, _described(f"LoRA rank, 1 to {MAX_LORA_R} (default {_LORA_R})")] = None
+    lora_alpha: Annotated[int | None, _described(f"LoRA alpha, 1 to {MAX_LORA_ALPHA} (default {_LORA_ALPHA})")] = None
+    max_steps: Annotated[
+        int | None, _described(f"Stop after this many optimizer steps, 1 to {MAX_STEPS_LIMIT:,} (default: no cap)")
+    ] = None
+    validation_dataset: Annotated[
+        str | None, _described("Held-out rows from a dataset of their own (instead of validationFraction)")
+    ] = None
+    validation_fraction: Annotated[
+        float | None,
+        _described(
+            f"Rows of the data held out for evaluation, 0 to {MAX_VALIDATION_FRACTION:g} "
+            "(default 0.1 from 50 rows on, else 0)"
+        ),
+    ] = None
+    eval_every_steps: Annotated[
+        int | None, _described("Evaluate on the held-out rows every this many steps (default: about 10 times)")
+    ] = None
+    early_stopping_patience: Annotated[
+        int | None,
+        _described("Stop after this many evaluations without a lower held-out loss, keeping the best adapter"),
+    ] = None
+    checkpoint_every_steps: Annotated[
+        int | None, _described("Save a checkpoint to resume from every this many steps (default: about every 2 min)")
+    ] = None

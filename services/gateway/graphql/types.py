@@ -1,0 +1,206 @@
+"""GraphQL object and input types for answers, models and adapters (the original spec's names, extended only
+with optional fields), and the one conversion from a message struct to a GraphQL type (`from_message`)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, TypeVar
+
+import msgspec
+import strawberry
+
+from messages import AdapterMeta, SearchResult
+from messages import ModelInfo as ModelInfoMessage
+from messages import TokenChunk as TokenChunkMessage
+from messages import Usage as UsageMessage
+
+T = TypeVar("T")
+
+
+def from_message(kind: type[T], *messages: msgspec.Struct, **given: Any) -> T:
+    """The GraphQL object `kind` built from `messages`: each field of `kind` not in `given` takes the value of
+    the first message's field of the same name (an enum as its value). Raises TypeError when `kind` has a
+    field without a default that neither a message nor `given` has."""
+    values = dict(given)
+    for field in kind.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        name = field.python_name
+        source = next((m for m in messages if hasattr(m, name)), None)
+        if name not in values and source is not None:
+            values[name] = _plain(getattr(source, name))
+    return kind(**values)
+
+
+def given_fields(args: object, kind: type[msgspec.Struct], **renamed: str) -> dict[str, Any]:
+    """The fields of message `kind` that the caller set in `args` (None: left out, so `kind`'s default
+    applies), each read from the attribute of the same name or from `renamed[field]`."""
+    given = {name: getattr(args, renamed.get(name, name), None) for name in kind.__struct_fields__}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+@strawberry.enum(description="Who wrote a chat turn")
+class ChatRole(Enum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+@strawberry.input(description="An earlier turn of the conversation")
+class ChatMessageInput:
+    role: ChatRole
+    content: str
+
+
+@strawberry.type
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+    @classmethod
+    def of(cls, usage: UsageMessage | None) -> Usage | None:
+        return None if usage is None else from_message(cls, usage)
+
+
+@strawberry.type(description="A web page an answer was grounded in")
+class Source:
+    title: str
+    url: str
+
+    @classmethod
+    def all_of(cls, results: list[SearchResult]) -> list[Source]:
+        return [cls(title=r.title, url=r.url) for r in results]
+
+
+@strawberry.type(description="One web search result")
+class WebSearchResult:
+    title: str
+    url: str
+    snippet: str
+
+
+@strawberry.enum(description="Where an answer is, before its first token")
+class ChunkStage(Enum):
+    SEARCHING = "searching"
+    GENERATING = "generating"
+
+
+@strawberry.type(
+    description="One streamed piece of an answer: one token, or several joined in order when the client fell "
+    "behind; `seq` is that of the last one (it may jump by more than one, never backwards)"
+)
+class TokenChunk:
+    token: str
+    done: bool
+    request_id: str
+    seq: int
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    sources: list[Source] | None = strawberry.field(
+        default=None, description="With webSearch: the pages the answer is grounded in (first chunk only)"
+    )
+    search_notice: str | None = strawberry.field(
+        default=None, description="With webSearch: why the answer is not grounded, if it is not (first chunk only)"
+    )
+    stage: ChunkStage | None = strawberry.field(
+        default=None,
+        description="Set on the progress events inferStream sends before the tokens when this field is selected: "
+        "SEARCHING (webSearch runs), then GENERATING (the request goes to a worker; with webSearch, with the "
+        "sources). They carry no token and seq -1, and are not kept for inferResume",
+    )
+
+    @classmethod
+    def of(cls, chunk: TokenChunkMessage) -> TokenChunk:
+        return from_message(cls, chunk, usage=Usage.of(chunk.usage))
+
+    @classmethod
+    def progress(cls, stage: ChunkStage, request_id: str) -> TokenChunk:
+        """A progress event (no token, `seq` -1) of generation `request_id`."""
+        return cls(token="", done=False, request_id=request_id, seq=-1, stage=stage)
+
+
+@strawberry.type(description="A whole answer")
+class InferenceResult:
+    text: str
+    request_id: str
+    finish_reason: str
+    usage: Usage | None
+    sources: list[Source] = strawberry.field(description="With webSearch: the pages the answer is grounded in")
+    search_notice: str | None = strawberry.field(description="With webSearch: why the answer is not grounded")
+
+
+@strawberry.type(description="What an inference worker serves")
+class ModelInfo:
+    model_id: str
+    device: str
+    dtype: str
+    load_in_4bit: bool
+    context_length: int
+    state: str
+    worker_id: str
+    active_adapter: str | None
+    vram_total_mb: float | None
+    vram_used_mb: float | None
+    vram_reserved_mb: float | None
+    max_concurrency: int
+    active_generations: int
+    engine: str = strawberry.field(description="batched (continuous batching) or sequential (one at a time)")
+    batch_size: int = strawberry.field(description="Requests in the worker's decode batch now")
+    waiting: int = strawberry.field(description="Admitted requests whose prompt is not read yet")
+    kv_cache_mb: float = strawberry.field(description="MiB the batch's KV cache holds now")
+    kv_cache_limit_mb: float | None = strawberry.field(description="INFERENCE_KV_CACHE_MB (batched engine)")
+    threads: int = strawberry.field(description="torch's intra-op threads on the worker")
+    loaded_adapters: list[str] = strawberry.field(description="Adapters applied on this worker now (LRU order)")
+
+    @classmethod
+    def of(cls, info: ModelInfoMessage) -> ModelInfo:
+        return from_message(cls, info)
+
+
+@strawberry.type(description="A saved LoRA adapter")
+class AdapterInfo:
+    name: str
+    base_model: str
+    created: str
+    dataset: str
+    steps: int
+    final_loss: float | None
+    size_bytes: int
+    job_id: str | None
+    lora_r: int | None
+    lora_alpha: int | None
+
+    @classmethod
+    def of(cls, meta: AdapterMeta) -> AdapterInfo:
+        return from_message(cls, meta)
+
+
+@strawberry.type(description="Saved adapters and the active one (null: the base model)")
+class AdaptersInfo:
+    available: list[str]
+    active: str | None
+    adapters: list[AdapterInfo]
+
+
+@strawberry.type(description="The outcome of loadAdapter / deleteAdapter")
+class AdapterResult:
+    ok: bool
+    error: str | None
+    active_adapter: str | None
+    error_code: str | None = None
+
+
+@strawberry.type(description="The outcome of useBaseModel")
+class BaseModelResult:
+    ok: bool
+    active_adapter: str | None
+    error: str | None = None
+    error_code: str | None = None
+
+
+@strawberry.type(description="What the caller's API key may do")
+class Access:
+    role: str = strawberry.field(description="`admin`: everything; `user`: chat and read, no changes")
+    keys_required: bool = strawberry.field(description="false: the gateway has no keys, every caller is an admin")
