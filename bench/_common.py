@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from tests.conftest import NatsServer, free_port, wait_for_port
+from services.runtime.testing import NatsServer, free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"

