@@ -60,6 +60,6 @@ def check_hub_dataset(
         raise SwitchboardError(
             ErrorCode.OFFLINE,
             f"cannot be checked: the Hugging Face hub ({where}) cannot be reached from the server; upload the file "
-            "instead, or use 'bundled' (a server with a copy in its local cache trains from it with HF_HUB_OFFLINE=1)",
+            "instead, or use 'bundled'",
             DATASET_FIELD,
         ) from exc

@@ -159,7 +159,7 @@ describe('ProgressPanel', () => {
       loadAdapter: { ok: false, error: 'no inference worker is running', activeAdapter: null, errorCode: 'UNAVAILABLE' },
     });
     show(fromRecord(job({ jobId: 'j', adapterName: 'mine', adapter: 'mine', state: 'succeeded', step: 2, totalSteps: 2 })));
-    fireEvent.click(screen.getByRole('button', { name: 'Load it now' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Make it active' }));
     await waitFor(() => expect(screen.getByRole('alert')).toHaveTextContent('no inference worker is running'));
     expect(requestMock).toHaveBeenCalledWith(LOAD_ADAPTER, { name: 'mine' });
     expect(refreshStatus).toHaveBeenCalled();

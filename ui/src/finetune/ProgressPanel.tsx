@@ -62,7 +62,7 @@ function LoadNow(props: { name: string }) {
           title={canChangeServer() ? undefined : ADMIN_ONLY}
           onClick={() => void load()}
         >
-          {state() === 'loading' ? 'Loading…' : 'Load it now'}
+          {state() === 'loading' ? 'Making it active…' : 'Make it active'}
         </button>
         <Show when={state() !== 'idle' && state() !== 'loading'}>
           <span class="field-error" role="alert">
