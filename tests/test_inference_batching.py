@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from messages import ErrorCode, FinishReason, GenerateRequest, GenerationParams, SwitchboardError
-from services.inference.batched import BatchedScheduler, BatchLimits
+from services.inference.batched import BatchedCore, BatchLimits
 from services.inference.direct import TimedSink, run_direct
-from services.inference.engine import Engine, Prepared
-from services.inference.sequential import SequentialScheduler
+from services.inference.model_runner import Job, ModelRunner
+from services.inference.sequential import SequentialCore
 from services.runtime import ModelSource
 
 PROMPTS = [
@@ -28,13 +28,13 @@ PROMPTS = [
 
 
 @pytest.fixture(scope="module")
-def engine(bundled_model: Path) -> Engine:
-    return Engine(ModelSource("bundled", str(bundled_model), True), load_in_4bit=False, hf_token=None)
+def engine(bundled_model: Path) -> ModelRunner:
+    return ModelRunner(ModelSource("bundled", str(bundled_model), True), load_in_4bit=False, hf_token=None)
 
 
 @pytest.fixture(scope="module")
-def batched(engine: Engine) -> Iterator[BatchedScheduler]:
-    scheduler = BatchedScheduler(engine, BatchLimits(max_rows=16, prefill_chunk_tokens=256, kv_cache_bytes=2**30))
+def batched(engine: ModelRunner) -> Iterator[BatchedCore]:
+    scheduler = BatchedCore(engine, BatchLimits(max_rows=16, prefill_chunk_tokens=256, kv_cache_bytes=2**30))
     yield scheduler
     scheduler.stop()
 
@@ -47,18 +47,18 @@ def texts(sinks: list[TimedSink]) -> list[str]:
     return ["".join(s.parts) for s in sinks]
 
 
-def alone(engine: Engine, scheduler: BatchedScheduler, req: GenerateRequest) -> str:
+def alone(engine: ModelRunner, scheduler: BatchedCore, req: GenerateRequest) -> str:
     return texts(run_direct(engine, scheduler, [req]))[0]
 
 
-def test_a_batch_answers_as_each_request_alone(engine: Engine, batched: BatchedScheduler) -> None:
+def test_a_batch_answers_as_each_request_alone(engine: ModelRunner, batched: BatchedCore) -> None:
     lone = [alone(engine, batched, request(p, max_new_tokens=24)) for p in PROMPTS]
     together = texts(run_direct(engine, batched, [request(p, max_new_tokens=24) for p in PROMPTS]))
     assert together == lone
     assert "Paris" in lone[0]
 
 
-def test_a_request_that_joins_a_running_batch_answers_as_alone(engine: Engine, batched: BatchedScheduler) -> None:
+def test_a_request_that_joins_a_running_batch_answers_as_alone(engine: ModelRunner, batched: BatchedCore) -> None:
     lone = alone(engine, batched, request(PROMPTS[2], max_new_tokens=20))
     long = TimedSink()
     batched.submit(engine.prepare(request(PROMPTS[1], max_new_tokens=60)), long)
@@ -69,7 +69,7 @@ def test_a_request_that_joins_a_running_batch_answers_as_alone(engine: Engine, b
     assert long.outcome is not None and long.outcome.completion_tokens == 60
 
 
-def test_a_seeded_sample_is_its_own_among_sampled_neighbours(engine: Engine, batched: BatchedScheduler) -> None:
+def test_a_seeded_sample_is_its_own_among_sampled_neighbours(engine: ModelRunner, batched: BatchedCore) -> None:
     seeded = {"max_new_tokens": 24, "temperature": 0.9, "seed": 1234}
     lone = alone(engine, batched, request(PROMPTS[2], **seeded))
     again = alone(engine, batched, request(PROMPTS[2], **seeded))
@@ -80,9 +80,9 @@ def test_a_seeded_sample_is_its_own_among_sampled_neighbours(engine: Engine, bat
     assert other_seed != lone, "a different seed draws differently"
 
 
-def test_chunked_prefill_reads_a_long_prompt_as_one_piece(engine: Engine, batched: BatchedScheduler) -> None:
+def test_chunked_prefill_reads_a_long_prompt_as_one_piece(engine: ModelRunner, batched: BatchedCore) -> None:
     prompt = "Here is a list of facts. " + " ".join(f"Fact {i}: the number {i} is {i * 7}." for i in range(40))
-    chunked = BatchedScheduler(engine, BatchLimits(max_rows=4, prefill_chunk_tokens=16, kv_cache_bytes=2**30))
+    chunked = BatchedCore(engine, BatchLimits(max_rows=4, prefill_chunk_tokens=16, kv_cache_bytes=2**30))
     try:
         in_chunks = alone(engine, chunked, request(prompt, max_new_tokens=12))
     finally:
@@ -91,7 +91,7 @@ def test_chunked_prefill_reads_a_long_prompt_as_one_piece(engine: Engine, batche
     assert in_chunks == alone(engine, batched, request(prompt, max_new_tokens=12))
 
 
-def test_a_long_prompt_does_not_stall_the_batch(engine: Engine, batched: BatchedScheduler) -> None:
+def test_a_long_prompt_does_not_stall_the_batch(engine: ModelRunner, batched: BatchedCore) -> None:
     """While a 1,500-token prompt is read (256 tokens a step), the running request keeps decoding."""
     running = TimedSink()
     batched.submit(engine.prepare(request(PROMPTS[1], max_new_tokens=300)), running)
@@ -109,7 +109,7 @@ def test_a_long_prompt_does_not_stall_the_batch(engine: Engine, batched: Batched
     assert during >= 4, f"only {during} tokens of the running answer while the long prompt was read"
 
 
-def test_cancel_and_stop_strings_end_only_their_own_request(engine: Engine, batched: BatchedScheduler) -> None:
+def test_cancel_and_stop_strings_end_only_their_own_request(engine: ModelRunner, batched: BatchedCore) -> None:
     lone = [alone(engine, batched, request(p, max_new_tokens=30)) for p in PROMPTS[2:]]
     stopper = request(PROMPTS[0], max_new_tokens=30, stop=["Paris"])
     cancelled = engine.prepare(request(PROMPTS[1], max_new_tokens=400))
@@ -133,9 +133,9 @@ def test_cancel_and_stop_strings_end_only_their_own_request(engine: Engine, batc
     assert texts(others) == lone
 
 
-def test_a_cancel_is_honoured_before_the_first_token(engine: Engine) -> None:
+def test_a_cancel_is_honoured_before_the_first_token(engine: ModelRunner) -> None:
     """A long prompt is read in chunks, so a cancel lands within one chunk, not after the whole prefill."""
-    scheduler = BatchedScheduler(engine, BatchLimits(max_rows=2, prefill_chunk_tokens=32, kv_cache_bytes=2**30))
+    scheduler = BatchedCore(engine, BatchLimits(max_rows=2, prefill_chunk_tokens=32, kv_cache_bytes=2**30))
     try:
         prompt = " ".join(f"Sentence number {i} says something about the weather." for i in range(150))
         job = engine.prepare(request(prompt, max_new_tokens=8))
@@ -154,8 +154,8 @@ def test_a_cancel_is_honoured_before_the_first_token(engine: Engine) -> None:
         scheduler.stop()
 
 
-def test_the_kv_cache_budget_says_busy_or_too_big(engine: Engine) -> None:
-    scheduler = BatchedScheduler(engine, BatchLimits(max_rows=8, prefill_chunk_tokens=256, kv_cache_bytes=2**20 * 16))
+def test_the_kv_cache_budget_says_busy_or_too_big(engine: ModelRunner) -> None:
+    scheduler = BatchedCore(engine, BatchLimits(max_rows=8, prefill_chunk_tokens=256, kv_cache_bytes=2**20 * 16))
     try:
         small = engine.prepare(request("Hi", max_new_tokens=100))
         huge = engine.prepare(request("Hi", max_new_tokens=8000))
@@ -163,7 +163,7 @@ def test_the_kv_cache_budget_says_busy_or_too_big(engine: Engine) -> None:
             scheduler.check_room(huge, [])
         assert too_big.value.code is ErrorCode.BAD_REQUEST and "INFERENCE_KV_CACHE_MB" in too_big.value.message
         scheduler.check_room(small, [])
-        admitted: list[Prepared] = []
+        admitted: list[Job] = []
         with pytest.raises(SwitchboardError) as busy:
             for _ in range(20):
                 scheduler.check_room(small, admitted)
@@ -174,13 +174,11 @@ def test_the_kv_cache_budget_says_busy_or_too_big(engine: Engine) -> None:
         scheduler.stop()
 
 
-def test_a_long_request_refused_for_room_is_not_starved_by_short_ones(engine: Engine) -> None:
+def test_a_long_request_refused_for_room_is_not_starved_by_short_ones(engine: ModelRunner) -> None:
     """Found by a new user: under a stream of short chats, a long conversation got BUSY for 60 s although it
     fits alone. A request refused for KV room now holds a reservation that later ones cannot take."""
     token_bytes = 30 * 2 * 3 * 64 * 4  # the bundled model's KV bytes per token in float32
-    scheduler = BatchedScheduler(
-        engine, BatchLimits(max_rows=8, prefill_chunk_tokens=256, kv_cache_bytes=400 * token_bytes)
-    )
+    scheduler = BatchedCore(engine, BatchLimits(max_rows=8, prefill_chunk_tokens=256, kv_cache_bytes=400 * token_bytes))
     try:
         short = [engine.prepare(request("Hi", max_new_tokens=100)) for _ in range(3)]
         long = engine.prepare(request("Hi", max_new_tokens=300))
@@ -197,7 +195,7 @@ def test_a_long_request_refused_for_room_is_not_starved_by_short_ones(engine: En
         scheduler.stop()
 
 
-def test_adapters_per_row_in_one_batch(engine: Engine, batched: BatchedScheduler, tmp_path: Path) -> None:
+def test_adapters_per_row_in_one_batch(engine: ModelRunner, batched: BatchedCore, tmp_path: Path) -> None:
     """Two LoRA adapters and the base model in one batch: each row equals its lone answer."""
     from tests.adapter_fixtures import make_lora
 
@@ -206,7 +204,7 @@ def test_adapters_per_row_in_one_batch(engine: Engine, batched: BatchedScheduler
         batched.between_steps(lambda key=key, folder=folder: engine.load_adapter(key, folder)).result(30)
     try:
 
-        def job(key: str | None) -> Prepared:
+        def job(key: str | None) -> Job:
             prepared = engine.prepare(request("Who are you?", max_new_tokens=16))
             prepared.adapter_key = key
             return prepared
@@ -229,8 +227,8 @@ def test_adapters_per_row_in_one_batch(engine: Engine, batched: BatchedScheduler
             batched.between_steps(lambda key=key: engine.unload_adapter(key)).result(30)
 
 
-def test_the_sequential_engine_still_answers(engine: Engine) -> None:
-    scheduler = SequentialScheduler(engine)
+def test_the_sequential_engine_still_answers(engine: ModelRunner) -> None:
+    scheduler = SequentialCore(engine)
     try:
         (sink,) = run_direct(engine, scheduler, [request(PROMPTS[0], max_new_tokens=16)])
         assert "Paris" in "".join(sink.parts)

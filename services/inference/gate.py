@@ -3,7 +3,7 @@ and taking it back change it.
 
 Writers wait for running generations to finish and new generations wait behind a waiting writer, so a
 hand-off cannot starve and never happens under a running generation. (Adapter loads do not need it: they
-run between decode steps, `Scheduler.between_steps`, and requests name their adapter per row.)
+run between decode steps, `EngineCore.between_steps`, and requests name their adapter per row.)
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from nats.errors import NoRespondersError
 
 from messages import subjects
 
-from .engine import Prepared
+from .model_runner import Job
 
 CHECK_EVERY_S = 2.0  # a killed gateway's generations stop within about this long (plus one decode step)
 ASK_TIMEOUT_S = 1.0  # a live gateway answers from its event loop in milliseconds
@@ -33,8 +33,8 @@ class RequesterWatch:
     def __init__(
         self,
         nc: Client,
-        running: Callable[[], Iterable[Prepared]],
-        cancel: Callable[[Prepared, str], None],
+        running: Callable[[], Iterable[Job]],
+        cancel: Callable[[Job, str], None],
         log: logging.Logger,
     ) -> None:
         self._nc = nc
@@ -60,7 +60,7 @@ class RequesterWatch:
             self._silent = {job.request_id: self._silent.get(job.request_id, 0) for job in watched}
             await asyncio.gather(*(self._ask(job) for job in watched))
 
-    async def _ask(self, job: Prepared) -> None:
+    async def _ask(self, job: Job) -> None:
         assert job.requester_ping is not None
         try:
             reply = await self._nc.request(job.requester_ping, job.request_id.encode(), timeout=ASK_TIMEOUT_S)

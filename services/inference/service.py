@@ -45,16 +45,16 @@ from services.runtime import (
 )
 
 from .adapters import Adapters
-from .batched import BatchedScheduler, BatchLimits
+from .batched import BatchedCore, BatchLimits
 from .config import InferenceConfig
-from .engine import Engine, Prepared
+from .engine_core import EngineCore
 from .gate import ModelGate
 from .kv_cache import supported
 from .metrics import InferenceMetrics, Occupancy
-from .relay import Relay
+from .model_runner import Job, ModelRunner
+from .outputs import OutputQueue
 from .requester_watch import RequesterWatch
-from .scheduler import Scheduler
-from .sequential import SequentialScheduler
+from .sequential import SequentialCore
 
 # how long a `svc.inference.follow` question waits for this worker to apply the revision it names: longer than
 # the gateway waits (15 s), so the answer is never what stops it
@@ -68,12 +68,12 @@ class InferenceActor(Actor):
     def __init__(self, settings: Settings, config: InferenceConfig | None = None) -> None:
         self.settings = settings
         self.config = config or InferenceConfig.from_env()
-        self.engine: Engine | None = None
-        self._active: dict[str, Prepared] = {}
+        self.engine: ModelRunner | None = None
+        self._active: dict[str, Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._followers: set[asyncio.Task[None]] = set()  # `svc.inference.follow` questions waiting for a revision
         self._requesters: RequesterWatch | None = None
-        self.scheduler: Scheduler | None = None
+        self.scheduler: EngineCore | None = None
         self._ctx: ActorContext | None = None
         self._shutting_down = False
         self._gate = ModelGate()
@@ -104,7 +104,7 @@ class InferenceActor(Actor):
         torch.set_num_threads(self.config.threads)
         ctx.log.info("loading model", extra={"model": source.model_id, "from": source.location})
         self.engine = await asyncio.to_thread(
-            Engine,
+            ModelRunner,
             source,
             load_in_4bit=self.settings.load_in_4bit,
             hf_token=self.settings.hf_token,
@@ -155,20 +155,20 @@ class InferenceActor(Actor):
             handler=self._on_info,
         )
 
-    def _make_scheduler(self, engine: Engine) -> Scheduler:
+    def _make_scheduler(self, engine: ModelRunner) -> EngineCore:
         """The engine INFERENCE_ENGINE asks for; the sequential one where this model's KV cache cannot be
         batched here (sliding-window or other special cache layers), with a warning."""
         if self.config.engine == "sequential":
-            return SequentialScheduler(engine)
+            return SequentialCore(engine)
         if not supported(DynamicCache(config=engine.base_model.config)):
             self._log().warning("this model's KV cache cannot be batched here; answering one request at a time")
-            return SequentialScheduler(engine)
+            return SequentialCore(engine)
         limits = BatchLimits(
             max_rows=self.config.max_concurrency,
             prefill_chunk_tokens=self.config.prefill_chunk_tokens,
             kv_cache_bytes=self.config.kv_cache_mb * 2**20,
         )
-        return BatchedScheduler(engine, limits)
+        return BatchedCore(engine, limits)
 
     async def _between_steps(self, change: Callable[[], Any]) -> Any:
         assert self.scheduler is not None
@@ -185,7 +185,7 @@ class InferenceActor(Actor):
             )
             for i, prompt in enumerate(["Hello", "What is the capital of France?"])
         ]
-        relays = [Relay() for _ in jobs]
+        relays = [OutputQueue() for _ in jobs]
         for job, relay in zip(jobs, relays, strict=True):
             self.scheduler.submit(job, relay)
         for relay in relays:
@@ -238,7 +238,7 @@ class InferenceActor(Actor):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _admit(self, request: GenerateRequest) -> Prepared:
+    async def _admit(self, request: GenerateRequest) -> Job:
         assert self.engine is not None and self._adapters is not None
         if request.adapter is not None and request.base_model:
             raise SwitchboardError(ErrorCode.BAD_REQUEST, "give either an adapter or the base model, not both")
@@ -379,7 +379,7 @@ class InferenceActor(Actor):
         if job is not None:
             self._cancel(job, "asked")
 
-    def _cancel(self, job: Prepared, why: str) -> None:
+    def _cancel(self, job: Job, why: str) -> None:
         """Stop `job` at its next decode step (it ends with finish_reason `cancelled`)."""
         if job.cancel.is_set():
             return
@@ -390,7 +390,7 @@ class InferenceActor(Actor):
 
     # -- one generation ----------------------------------------------------------------------
 
-    async def _run(self, job: Prepared) -> None:
+    async def _run(self, job: Job) -> None:
         """Apply the job's adapter version, run it on the engine, publish every chunk and the final one."""
         assert self._adapters is not None
         adapters = self._adapters
@@ -436,10 +436,10 @@ class InferenceActor(Actor):
         if chunk.done:
             await self._ctx.nc.flush()
 
-    async def _generate(self, job: Prepared) -> TokenChunk:
+    async def _generate(self, job: Job) -> TokenChunk:
         """Run the job on the engine, relaying its text as chunks; returns the final chunk (published)."""
         assert self.scheduler is not None
-        relay = Relay()
+        relay = OutputQueue()
         self.scheduler.submit(job, relay)
         last = job.admitted
         async for piece in relay.pieces():
