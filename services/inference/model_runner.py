@@ -26,19 +26,16 @@ BASE = "__base__"  # peft's name for "no adapter" in per-call adapter_names
 
 @dataclass
 class Job:
-    """A validated request, tokenized and ready to run."""
+    """A validated request, tokenized and ready to run: what the engine core reads (vLLM's `Request`). What
+    the actor keeps about it besides (adapter version, requester) is `intake.Generation`."""
 
     request_id: str
     input_ids: torch.Tensor
     params: GenerationParams
     max_new_tokens: int
-    adapter: str | None = None  # the adapter's name; None: the base model
-    adapter_revision: int = 0  # the version of `adapter` to use (the KV revision of its registry entry)
-    adapter_key: str | None = None  # that version's name inside peft (set when it is applied)
+    adapter_key: str | None = None  # the peft name of the adapter version to use (None: the base model)
     cancel: threading.Event = field(default_factory=threading.Event)
     admitted: float = field(default_factory=time.perf_counter)  # when it was prepared (time.perf_counter)
-    chunks_published: int = 0  # token chunks sent so far (the next chunk's seq)
-    requester_ping: str | None = None  # where to ask whether the requester still wants it (GenerateRequest's)
 
     @property
     def prompt_tokens(self) -> int:
@@ -145,7 +142,6 @@ class ModelRunner:
             input_ids=ids,
             params=request.params,
             max_new_tokens=min(request.params.max_new_tokens, room),
-            adapter=request.adapter,
         )
 
     def load_adapter(self, name: str, folder: Path) -> None:
