@@ -1,4 +1,4 @@
-"""Running requests on an engine in this process and waiting for them, timed: what the inference worker does,
+"""Running requests on an engine core in this process and waiting for them, timed: what the inference worker does,
 without NATS (for benchmarks, tests and scripts)."""
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ class TimedSink:
 def run_direct(runner: ModelRunner, core: EngineCore, requests: list[GenerateRequest]) -> list[TimedSink]:
     """Submit every request at once (tokenizing included in each one's time) and wait for all of them.
 
-    Raises RuntimeError when the engine failed one; SwitchboardError from `ModelRunner.prepare` for a bad request."""
+    Raises RuntimeError when the engine core failed one; SwitchboardError from `ModelRunner.prepare` for a bad
+    request."""
     sinks: list[TimedSink] = []
     for request in requests:
         sink = TimedSink()
