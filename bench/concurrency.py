@@ -55,8 +55,8 @@ from bench._common import (
     wait_for_graphql,
 )
 from messages import ChatMessage, GenerateRequest, GenerationParams, SearchResult
-from services.inference.engine import Engine
 from services.inference.grounding import ground
+from services.inference.model_runner import ModelRunner
 from services.runtime import Settings, resolve_model
 
 SUBSCRIPTION = (
@@ -160,10 +160,10 @@ def requests_of(prompt_set: str, c: int, n: int) -> list[GenerateRequest]:
     ]
 
 
-def generate_tokens(engine: Engine, ids: torch.Tensor, mask: torch.Tensor, n: int) -> torch.Tensor:
+def generate_tokens(runner: ModelRunner, ids: torch.Tensor, mask: torch.Tensor, n: int) -> torch.Tensor:
     """Greedy `model.generate`; returns only the new tokens, `[rows, <= n]`."""
     with torch.inference_mode():
-        out = engine.model.generate(
+        out = runner.model.generate(
             input_ids=ids,
             attention_mask=mask,
             max_new_tokens=n,
@@ -171,17 +171,17 @@ def generate_tokens(engine: Engine, ids: torch.Tensor, mask: torch.Tensor, n: in
             temperature=None,
             top_p=None,
             top_k=None,
-            pad_token_id=engine.pad_id,
+            pad_token_id=runner.pad_id,
         )
     return out[:, ids.shape[1] :]
 
 
-def count_real(engine: Engine, new: torch.Tensor) -> int:
+def count_real(runner: ModelRunner, new: torch.Tensor) -> int:
     """New tokens up to and including each row's first end-of-turn (what a worker would count)."""
     total = 0
     for row in new.tolist():
         for k, token in enumerate(row):
-            if token in engine.eos_ids:
+            if token in runner.eos_ids:
                 total += k + 1
                 break
         else:
@@ -189,28 +189,28 @@ def count_real(engine: Engine, new: torch.Tensor) -> int:
     return total
 
 
-def one_at_a_time(engine: Engine, prompt_set: str, c: int, n: int) -> Row:
-    jobs = [engine.prepare(r) for r in requests_of(prompt_set, c, n)]
+def one_at_a_time(runner: ModelRunner, prompt_set: str, c: int, n: int) -> Row:
+    jobs = [runner.prepare(r) for r in requests_of(prompt_set, c, n)]
     tokens = 0
     began = time.perf_counter()
     for job in jobs:
-        new = generate_tokens(engine, job.input_ids, torch.ones_like(job.input_ids), n)
-        tokens += count_real(engine, new)
+        new = generate_tokens(runner, job.input_ids, torch.ones_like(job.input_ids), n)
+        tokens += count_real(runner, new)
     seconds = time.perf_counter() - began
     prompt = sum(j.prompt_tokens for j in jobs) / len(jobs)
     return Row(prompt_set, "one at a time", c, tokens, seconds, float("nan"), float("nan"), prompt)
 
 
-def static_batch(engine: Engine, prompt_set: str, c: int, n: int) -> Row:
-    jobs = [engine.prepare(r) for r in requests_of(prompt_set, c, n)]
+def static_batch(runner: ModelRunner, prompt_set: str, c: int, n: int) -> Row:
+    jobs = [runner.prepare(r) for r in requests_of(prompt_set, c, n)]
     width = max(j.prompt_tokens for j in jobs)
-    ids = torch.full((c, width), engine.pad_id, dtype=torch.long)
+    ids = torch.full((c, width), runner.pad_id, dtype=torch.long)
     mask = torch.zeros((c, width), dtype=torch.long)
     for i, job in enumerate(jobs):
         ids[i, width - job.prompt_tokens :] = job.input_ids[0]
         mask[i, width - job.prompt_tokens :] = 1
     began = time.perf_counter()
-    tokens = count_real(engine, generate_tokens(engine, ids, mask, n))
+    tokens = count_real(runner, generate_tokens(runner, ids, mask, n))
     seconds = time.perf_counter() - began
     prompt = sum(j.prompt_tokens for j in jobs) / len(jobs)
     return Row(prompt_set, "static", c, tokens, seconds, float("nan"), float("nan"), prompt)
@@ -290,16 +290,16 @@ async def bench(
     source = resolve_model(settings)
     print(f"model: {source.model_id}; machine: {machine()}; torch threads {torch.get_num_threads()}")
     print(f"load average before: {load_average()}; greedy, max_new_tokens={n}, C = {levels}")
-    engine = Engine(source, load_in_4bit=False, hf_token=None)  # loaded first: it idles while the worker runs
-    print(f"in-process: dtype {engine.dtype}")
-    first = engine.prepare(requests_of("chat", 1, 4)[0])
-    generate_tokens(engine, first.input_ids, torch.ones_like(first.input_ids), 4)  # warm-up
+    runner = ModelRunner(source, load_in_4bit=False, hf_token=None)  # loaded first: it idles while the worker runs
+    print(f"in-process: dtype {runner.dtype}")
+    first = runner.prepare(requests_of("chat", 1, 4)[0])
+    generate_tokens(runner, first.input_ids, torch.ones_like(first.input_ids), 4)  # warm-up
 
     def beside(prompt_set: str, c: int) -> list[Row]:
         """The in-process runs of this set and C, right after the gateway's (the machine's speed drifts)."""
         time.sleep(PAUSE_S)
-        extra = [one_at_a_time(engine, prompt_set, min(4, max(levels)), n)] if c == levels[0] else []
-        extra.append(static_batch(engine, prompt_set, c, n))
+        extra = [one_at_a_time(runner, prompt_set, min(4, max(levels)), n)] if c == levels[0] else []
+        extra.append(static_batch(runner, prompt_set, c, n))
         for row in extra:
             print(f"  {row.path} {prompt_set} C={row.c}: {row.tok_s:.1f} tok/s", flush=True)
         return extra

@@ -2,8 +2,8 @@
 
 Two ways to get the same greedy answer from the bundled model (SmolLM2-135M-Instruct):
 
-* direct  -- this process loads the model with `services.inference.engine.Engine` and calls
-             `Engine.prepare` and runs it on `BatchedScheduler` (the very engine the worker runs).
+* direct  -- this process loads the model with `services.inference.model_runner.ModelRunner`, calls
+             `ModelRunner.prepare` and runs the job on `BatchedCore` (the very engine core the worker runs).
 * gateway -- nats-server, `python -m services.inference` and `python -m services.gateway` run as
              subprocesses (their own GILs); this process opens a graphql-transport-ws socket and
              subscribes to `inferStream(prompt, maxNewTokens)`. The worker also writes every chunk
@@ -46,9 +46,9 @@ from bench._common import (
     wait_for_graphql,
 )
 from messages import GenerateRequest, GenerationParams
-from services.inference.batched import BatchedScheduler, BatchLimits
+from services.inference.batched import BatchedCore, BatchLimits
 from services.inference.direct import run_direct
-from services.inference.engine import Engine
+from services.inference.model_runner import ModelRunner
 from services.runtime import Settings, resolve_model
 
 PROMPT = "Write a long story about a dragon who learns to bake bread."
@@ -77,11 +77,11 @@ class Run:
         return (self.completion_tokens - 1) / decode_s if decode_s > 0 else float("nan")
 
 
-def run_direct_once(engine: Engine, scheduler: BatchedScheduler, prompt: str, max_new_tokens: int) -> Run:
+def run_direct_once(runner: ModelRunner, core: BatchedCore, prompt: str, max_new_tokens: int) -> Run:
     request = GenerateRequest(
         request_id=uuid.uuid4().hex, prompt=prompt, params=GenerationParams(max_new_tokens=max_new_tokens)
     )
-    (sink,) = run_direct(engine, scheduler, [request])
+    (sink,) = run_direct(runner, core, [request])
     assert sink.end_ns is not None
     return Run(
         path="direct",
@@ -136,24 +136,22 @@ async def bench(runs: int, max_new_tokens: int, prompt: str) -> dict[str, Any]:
         }
         with services(("services.inference", env), ("services.gateway", env)) as procs:
             # load the direct copy while the worker loads its own (start-up is not measured)
-            engine = Engine(source, load_in_4bit=False, hf_token=None)
-            scheduler = BatchedScheduler(
-                engine, BatchLimits(max_rows=1, prefill_chunk_tokens=256, kv_cache_bytes=2**31)
-            )
+            runner = ModelRunner(source, load_in_4bit=False, hf_token=None)
+            core = BatchedCore(runner, BatchLimits(max_rows=1, prefill_chunk_tokens=256, kv_cache_bytes=2**31))
             url = f"http://127.0.0.1:{port}/graphql"
             info = await wait_for_graphql(url, "{ modelInfo { modelId device dtype workerId } }", procs)
             print(f"worker: {info['modelInfo']}; stream TOKENS captures every chunk (JetStream, file)")
-            print(f"direct: device={engine.device} dtype={engine.dtype}")
+            print(f"direct: device={runner.device} dtype={runner.dtype}")
             print()
 
-            show(run_direct_once(engine, scheduler, prompt, max_new_tokens), "warm-up")
+            show(run_direct_once(runner, core, prompt, max_new_tokens), "warm-up")
             await asyncio.sleep(PAUSE_S)
             show(await run_gateway(url, prompt, max_new_tokens), "warm-up")
             direct: list[Run] = []
             gateway: list[Run] = []
             for index in range(runs):
                 await asyncio.sleep(PAUSE_S)
-                direct.append(run_direct_once(engine, scheduler, prompt, max_new_tokens))
+                direct.append(run_direct_once(runner, core, prompt, max_new_tokens))
                 show(direct[-1], f"run {index + 1}")
                 await asyncio.sleep(PAUSE_S)
                 gateway.append(await run_gateway(url, prompt, max_new_tokens))

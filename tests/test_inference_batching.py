@@ -1,4 +1,4 @@
-"""The batched engine on the bundled model, in-process: every request answers as it would alone (greedy text,
+"""The batched engine core on the bundled model, in-process: every request answers as it would alone (greedy text,
 seeded samples), whether it arrives with others or joins a running batch; chunked prefill reads a long prompt
 the same as in one piece; cancels and stop strings end only their own request; the KV cache budget refuses."""
 
@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from messages import ErrorCode, FinishReason, GenerateRequest, GenerationParams, SwitchboardError
-from services.inference.batched import BatchedScheduler, BatchLimits
+from services.inference.batched import BatchedCore, BatchLimits
 from services.inference.direct import TimedSink, run_direct
-from services.inference.engine import Engine, Prepared
-from services.inference.sequential import SequentialScheduler
+from services.inference.model_runner import Job, ModelRunner
+from services.inference.sequential import SequentialCore
 from services.runtime import ModelSource
 
 PROMPTS = [
@@ -28,15 +28,15 @@ PROMPTS = [
 
 
 @pytest.fixture(scope="module")
-def engine(bundled_model: Path) -> Engine:
-    return Engine(ModelSource("bundled", str(bundled_model), True), load_in_4bit=False, hf_token=None)
+def runner(bundled_model: Path) -> ModelRunner:
+    return ModelRunner(ModelSource("bundled", str(bundled_model), True), load_in_4bit=False, hf_token=None)
 
 
 @pytest.fixture(scope="module")
-def batched(engine: Engine) -> Iterator[BatchedScheduler]:
-    scheduler = BatchedScheduler(engine, BatchLimits(max_rows=16, prefill_chunk_tokens=256, kv_cache_bytes=2**30))
-    yield scheduler
-    scheduler.stop()
+def batched(runner: ModelRunner) -> Iterator[BatchedCore]:
+    core = BatchedCore(runner, BatchLimits(max_rows=16, prefill_chunk_tokens=256, kv_cache_bytes=2**30))
+    yield core
+    core.stop()
 
 
 def request(prompt: str, **params: object) -> GenerateRequest:
@@ -47,57 +47,57 @@ def texts(sinks: list[TimedSink]) -> list[str]:
     return ["".join(s.parts) for s in sinks]
 
 
-def alone(engine: Engine, scheduler: BatchedScheduler, req: GenerateRequest) -> str:
-    return texts(run_direct(engine, scheduler, [req]))[0]
+def alone(runner: ModelRunner, core: BatchedCore, req: GenerateRequest) -> str:
+    return texts(run_direct(runner, core, [req]))[0]
 
 
-def test_a_batch_answers_as_each_request_alone(engine: Engine, batched: BatchedScheduler) -> None:
-    lone = [alone(engine, batched, request(p, max_new_tokens=24)) for p in PROMPTS]
-    together = texts(run_direct(engine, batched, [request(p, max_new_tokens=24) for p in PROMPTS]))
+def test_a_batch_answers_as_each_request_alone(runner: ModelRunner, batched: BatchedCore) -> None:
+    lone = [alone(runner, batched, request(p, max_new_tokens=24)) for p in PROMPTS]
+    together = texts(run_direct(runner, batched, [request(p, max_new_tokens=24) for p in PROMPTS]))
     assert together == lone
     assert "Paris" in lone[0]
 
 
-def test_a_request_that_joins_a_running_batch_answers_as_alone(engine: Engine, batched: BatchedScheduler) -> None:
-    lone = alone(engine, batched, request(PROMPTS[2], max_new_tokens=20))
+def test_a_request_that_joins_a_running_batch_answers_as_alone(runner: ModelRunner, batched: BatchedCore) -> None:
+    lone = alone(runner, batched, request(PROMPTS[2], max_new_tokens=20))
     long = TimedSink()
-    batched.submit(engine.prepare(request(PROMPTS[1], max_new_tokens=60)), long)
+    batched.submit(runner.prepare(request(PROMPTS[1], max_new_tokens=60)), long)
     wait_until_sync(lambda: len(long.parts) >= 5)  # the long one is decoding
-    (joined,) = run_direct(engine, batched, [request(PROMPTS[2], max_new_tokens=20)])
+    (joined,) = run_direct(runner, batched, [request(PROMPTS[2], max_new_tokens=20)])
     long.finished.wait(60)
     assert "".join(joined.parts) == lone
     assert long.outcome is not None and long.outcome.completion_tokens == 60
 
 
-def test_a_seeded_sample_is_its_own_among_sampled_neighbours(engine: Engine, batched: BatchedScheduler) -> None:
+def test_a_seeded_sample_is_its_own_among_sampled_neighbours(runner: ModelRunner, batched: BatchedCore) -> None:
     seeded = {"max_new_tokens": 24, "temperature": 0.9, "seed": 1234}
-    lone = alone(engine, batched, request(PROMPTS[2], **seeded))
-    again = alone(engine, batched, request(PROMPTS[2], **seeded))
+    lone = alone(runner, batched, request(PROMPTS[2], **seeded))
+    again = alone(runner, batched, request(PROMPTS[2], **seeded))
     neighbours = [request(p, max_new_tokens=24, temperature=1.0) for p in PROMPTS[:3]]
-    mixed = texts(run_direct(engine, batched, [*neighbours[:2], request(PROMPTS[2], **seeded), neighbours[2]]))
+    mixed = texts(run_direct(runner, batched, [*neighbours[:2], request(PROMPTS[2], **seeded), neighbours[2]]))
     assert lone == again == mixed[2]
-    other_seed = alone(engine, batched, request(PROMPTS[2], max_new_tokens=24, temperature=0.9, seed=99))
+    other_seed = alone(runner, batched, request(PROMPTS[2], max_new_tokens=24, temperature=0.9, seed=99))
     assert other_seed != lone, "a different seed draws differently"
 
 
-def test_chunked_prefill_reads_a_long_prompt_as_one_piece(engine: Engine, batched: BatchedScheduler) -> None:
+def test_chunked_prefill_reads_a_long_prompt_as_one_piece(runner: ModelRunner, batched: BatchedCore) -> None:
     prompt = "Here is a list of facts. " + " ".join(f"Fact {i}: the number {i} is {i * 7}." for i in range(40))
-    chunked = BatchedScheduler(engine, BatchLimits(max_rows=4, prefill_chunk_tokens=16, kv_cache_bytes=2**30))
+    chunked = BatchedCore(runner, BatchLimits(max_rows=4, prefill_chunk_tokens=16, kv_cache_bytes=2**30))
     try:
-        in_chunks = alone(engine, chunked, request(prompt, max_new_tokens=12))
+        in_chunks = alone(runner, chunked, request(prompt, max_new_tokens=12))
     finally:
         chunked.stop()
-    assert engine.prepare(request(prompt)).prompt_tokens > 300  # at least 19 chunks of 16
-    assert in_chunks == alone(engine, batched, request(prompt, max_new_tokens=12))
+    assert runner.prepare(request(prompt)).prompt_tokens > 300  # at least 19 chunks of 16
+    assert in_chunks == alone(runner, batched, request(prompt, max_new_tokens=12))
 
 
-def test_a_long_prompt_does_not_stall_the_batch(engine: Engine, batched: BatchedScheduler) -> None:
+def test_a_long_prompt_does_not_stall_the_batch(runner: ModelRunner, batched: BatchedCore) -> None:
     """While a 1,500-token prompt is read (256 tokens a step), the running request keeps decoding."""
     running = TimedSink()
-    batched.submit(engine.prepare(request(PROMPTS[1], max_new_tokens=300)), running)
+    batched.submit(runner.prepare(request(PROMPTS[1], max_new_tokens=300)), running)
     wait_until_sync(lambda: len(running.parts) >= 3)
     prompt = " ".join(f"Sentence number {i} says something about the weather." for i in range(150))
-    long = engine.prepare(request(prompt, max_new_tokens=4))
+    long = runner.prepare(request(prompt, max_new_tokens=4))
     assert long.prompt_tokens > 1500
     before = len(running.parts)
     reader = TimedSink()
@@ -109,17 +109,17 @@ def test_a_long_prompt_does_not_stall_the_batch(engine: Engine, batched: Batched
     assert during >= 4, f"only {during} tokens of the running answer while the long prompt was read"
 
 
-def test_cancel_and_stop_strings_end_only_their_own_request(engine: Engine, batched: BatchedScheduler) -> None:
-    lone = [alone(engine, batched, request(p, max_new_tokens=30)) for p in PROMPTS[2:]]
+def test_cancel_and_stop_strings_end_only_their_own_request(runner: ModelRunner, batched: BatchedCore) -> None:
+    lone = [alone(runner, batched, request(p, max_new_tokens=30)) for p in PROMPTS[2:]]
     stopper = request(PROMPTS[0], max_new_tokens=30, stop=["Paris"])
-    cancelled = engine.prepare(request(PROMPTS[1], max_new_tokens=400))
+    cancelled = runner.prepare(request(PROMPTS[1], max_new_tokens=400))
     sink = TimedSink()
     batched.submit(cancelled, sink)
     others = [TimedSink() for _ in PROMPTS[2:]]
     stop_sink = TimedSink()
-    batched.submit(engine.prepare(stopper), stop_sink)
+    batched.submit(runner.prepare(stopper), stop_sink)
     for prompt, other in zip(PROMPTS[2:], others, strict=True):
-        batched.submit(engine.prepare(request(prompt, max_new_tokens=30)), other)
+        batched.submit(runner.prepare(request(prompt, max_new_tokens=30)), other)
     wait_until_sync(lambda: len(sink.parts) >= 3)
     cancelled.cancel.set()
     batched.wake()
@@ -133,81 +133,79 @@ def test_cancel_and_stop_strings_end_only_their_own_request(engine: Engine, batc
     assert texts(others) == lone
 
 
-def test_a_cancel_is_honoured_before_the_first_token(engine: Engine) -> None:
+def test_a_cancel_is_honoured_before_the_first_token(runner: ModelRunner) -> None:
     """A long prompt is read in chunks, so a cancel lands within one chunk, not after the whole prefill."""
-    scheduler = BatchedScheduler(engine, BatchLimits(max_rows=2, prefill_chunk_tokens=32, kv_cache_bytes=2**30))
+    core = BatchedCore(runner, BatchLimits(max_rows=2, prefill_chunk_tokens=32, kv_cache_bytes=2**30))
     try:
         prompt = " ".join(f"Sentence number {i} says something about the weather." for i in range(150))
-        job = engine.prepare(request(prompt, max_new_tokens=8))
+        job = runner.prepare(request(prompt, max_new_tokens=8))
         assert job.prompt_tokens > 1500
         sink = TimedSink()
-        scheduler.submit(job, sink)
+        core.submit(job, sink)
         time.sleep(0.3)
         job.cancel.set()
-        scheduler.wake()
+        core.wake()
         began = time.monotonic()
         assert sink.finished.wait(10)
         assert time.monotonic() - began < 2.0, "one 32-token chunk, not a 1,500-token prefill"
         assert sink.outcome is not None and sink.outcome.finish_reason is FinishReason.CANCELLED
         assert sink.parts == []
     finally:
-        scheduler.stop()
+        core.stop()
 
 
-def test_the_kv_cache_budget_says_busy_or_too_big(engine: Engine) -> None:
-    scheduler = BatchedScheduler(engine, BatchLimits(max_rows=8, prefill_chunk_tokens=256, kv_cache_bytes=2**20 * 16))
+def test_the_kv_cache_budget_says_busy_or_too_big(runner: ModelRunner) -> None:
+    core = BatchedCore(runner, BatchLimits(max_rows=8, prefill_chunk_tokens=256, kv_cache_bytes=2**20 * 16))
     try:
-        small = engine.prepare(request("Hi", max_new_tokens=100))
-        huge = engine.prepare(request("Hi", max_new_tokens=8000))
+        small = runner.prepare(request("Hi", max_new_tokens=100))
+        huge = runner.prepare(request("Hi", max_new_tokens=8000))
         with pytest.raises(SwitchboardError) as too_big:
-            scheduler.check_room(huge, [])
+            core.check_room(huge, [])
         assert too_big.value.code is ErrorCode.BAD_REQUEST and "INFERENCE_KV_CACHE_MB" in too_big.value.message
-        scheduler.check_room(small, [])
-        admitted: list[Prepared] = []
+        core.check_room(small, [])
+        admitted: list[Job] = []
         with pytest.raises(SwitchboardError) as busy:
             for _ in range(20):
-                scheduler.check_room(small, admitted)
+                core.check_room(small, admitted)
                 admitted.append(small)
         assert busy.value.code is ErrorCode.BUSY
         assert 1 <= len(admitted) < 20
     finally:
-        scheduler.stop()
+        core.stop()
 
 
-def test_a_long_request_refused_for_room_is_not_starved_by_short_ones(engine: Engine) -> None:
+def test_a_long_request_refused_for_room_is_not_starved_by_short_ones(runner: ModelRunner) -> None:
     """Found by a new user: under a stream of short chats, a long conversation got BUSY for 60 s although it
     fits alone. A request refused for KV room now holds a reservation that later ones cannot take."""
     token_bytes = 30 * 2 * 3 * 64 * 4  # the bundled model's KV bytes per token in float32
-    scheduler = BatchedScheduler(
-        engine, BatchLimits(max_rows=8, prefill_chunk_tokens=256, kv_cache_bytes=400 * token_bytes)
-    )
+    core = BatchedCore(runner, BatchLimits(max_rows=8, prefill_chunk_tokens=256, kv_cache_bytes=400 * token_bytes))
     try:
-        short = [engine.prepare(request("Hi", max_new_tokens=100)) for _ in range(3)]
-        long = engine.prepare(request("Hi", max_new_tokens=300))
-        scheduler.check_room(short[1], [short[0]])  # two short ones fit (2 x ~130 tokens)
+        short = [runner.prepare(request("Hi", max_new_tokens=100)) for _ in range(3)]
+        long = runner.prepare(request("Hi", max_new_tokens=300))
+        core.check_room(short[1], [short[0]])  # two short ones fit (2 x ~130 tokens)
         with pytest.raises(SwitchboardError) as refused:
-            scheduler.check_room(long, [short[0]])  # 2 x ~330 > 400
+            core.check_room(long, [short[0]])  # 2 x ~330 > 400
         assert refused.value.code is ErrorCode.BUSY
         with pytest.raises(SwitchboardError) as held:
-            scheduler.check_room(short[2], [short[0]])  # would fit, but the long one waits first
+            core.check_room(short[2], [short[0]])  # would fit, but the long one waits first
         assert held.value.code is ErrorCode.BUSY
-        scheduler.check_room(long, [])  # the short one ended: the long one gets in
-        scheduler.check_room(short[2], [])  # and the reservation is gone
+        core.check_room(long, [])  # the short one ended: the long one gets in
+        core.check_room(short[2], [])  # and the reservation is gone
     finally:
-        scheduler.stop()
+        core.stop()
 
 
-def test_adapters_per_row_in_one_batch(engine: Engine, batched: BatchedScheduler, tmp_path: Path) -> None:
+def test_adapters_per_row_in_one_batch(runner: ModelRunner, batched: BatchedCore, tmp_path: Path) -> None:
     """Two LoRA adapters and the base model in one batch: each row equals its lone answer."""
     from tests.adapter_fixtures import make_lora
 
-    folders = [make_lora(Path(engine.source.location), tmp_path / f"a{seed}", seed) for seed in (1, 2)]
+    folders = [make_lora(Path(runner.source.location), tmp_path / f"a{seed}", seed) for seed in (1, 2)]
     for key, folder in zip(("t-a", "t-b"), folders, strict=True):
-        batched.between_steps(lambda key=key, folder=folder: engine.load_adapter(key, folder)).result(30)
+        batched.between_steps(lambda key=key, folder=folder: runner.load_adapter(key, folder)).result(30)
     try:
 
-        def job(key: str | None) -> Prepared:
-            prepared = engine.prepare(request("Who are you?", max_new_tokens=16))
+        def job(key: str | None) -> Job:
+            prepared = runner.prepare(request("Who are you?", max_new_tokens=16))
             prepared.adapter_key = key
             return prepared
 
@@ -226,17 +224,17 @@ def test_adapters_per_row_in_one_batch(engine: Engine, batched: BatchedScheduler
             assert "".join(sink.parts) == lone[key], key
     finally:
         for key in ("t-a", "t-b"):
-            batched.between_steps(lambda key=key: engine.unload_adapter(key)).result(30)
+            batched.between_steps(lambda key=key: runner.unload_adapter(key)).result(30)
 
 
-def test_the_sequential_engine_still_answers(engine: Engine) -> None:
-    scheduler = SequentialScheduler(engine)
+def test_the_sequential_engine_still_answers(runner: ModelRunner) -> None:
+    core = SequentialCore(runner)
     try:
-        (sink,) = run_direct(engine, scheduler, [request(PROMPTS[0], max_new_tokens=16)])
+        (sink,) = run_direct(runner, core, [request(PROMPTS[0], max_new_tokens=16)])
         assert "Paris" in "".join(sink.parts)
         assert sink.outcome is not None and sink.outcome.finish_reason is FinishReason.STOP
     finally:
-        scheduler.stop()
+        core.stop()
 
 
 def wait_until_sync(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import pytest
 from nats.aio.client import Client
 
 from messages import Accept, ChatMessage, GenerateRequest, GenerationParams, SearchResult
-from services.inference import Engine, InferenceActor, InferenceConfig
+from services.inference import InferenceActor, InferenceConfig, ModelRunner
 from services.inference.grounding import ground, grounding_message
 from services.inference.prompt import build_chat
 from services.runtime import ModelSource, Settings, running
@@ -57,9 +57,9 @@ def test_user_system_message_is_merged_after_the_frame() -> None:
 
 
 def test_rendered_prompt_has_one_system_turn(bundled_model: Path) -> None:
-    engine = Engine(ModelSource("bundled", str(bundled_model), True), load_in_4bit=False, hf_token=None)
+    runner = ModelRunner(ModelSource("bundled", str(bundled_model), True), load_in_4bit=False, hf_token=None)
     request = GenerateRequest(request_id="g1", prompt="Who won?", sources=[INJECTION, PRIZE])
-    rendered = engine.tokenizer.decode(engine.prepare(request).input_ids[0])
+    rendered = runner.tokenizer.decode(runner.prepare(request).input_ids[0])
     assert rendered.count("<|im_start|>system") == 1
     assert rendered.count("<|im_start|>user") == 1
     assert rendered.count("<|im_start|>assistant") == 1  # only the generation prompt

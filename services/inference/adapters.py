@@ -29,7 +29,7 @@ from nats.js.kv import KeyValue
 from messages import AdapterMeta, ErrorCode, SwitchboardError, decode, subjects
 from services.runtime.adapter_files import unpack
 
-from .engine import Engine
+from .model_runner import ModelRunner
 
 BetweenSteps = Callable[[Callable[[], Any]], Awaitable[Any]]
 
@@ -47,7 +47,7 @@ class Adapters:
     def __init__(
         self,
         js: JetStreamContext,
-        engine: Engine,
+        runner: ModelRunner,
         between_steps: BetweenSteps,
         cache_dir: Path,
         max_loaded: int,
@@ -55,7 +55,7 @@ class Adapters:
         on_load: Callable[[str], None] = lambda outcome: None,
     ) -> None:
         self._js = js
-        self._engine = engine
+        self._runner = runner
         self._between_steps = between_steps
         self._cache_dir = cache_dir
         self._max_loaded = max_loaded
@@ -94,11 +94,11 @@ class Adapters:
         if not entry.value:
             raise SwitchboardError(ErrorCode.ADAPTER_MISSING, f"names no saved adapter ({name!r})", "adapter")
         meta = decode(entry.value, AdapterMeta)
-        if meta.base_model != self._engine.source.model_id:
+        if meta.base_model != self._runner.source.model_id:
             raise SwitchboardError(
                 ErrorCode.ADAPTER_MISSING,
                 f"names adapter {name!r}, trained on {meta.base_model}, but this worker serves "
-                f"{self._engine.source.model_id}",
+                f"{self._runner.source.model_id}",
                 "adapter",
             )
         return int(entry.revision or 0)
@@ -191,14 +191,14 @@ class Adapters:
 
     async def acquire(self, name: str, revision: int) -> str:
         """Make sure version `revision` of `name` is applied (fetching its files if needed) and count one user
-        of it; returns its peft name for `Prepared.adapter_key`. Pair with `release`."""
+        of it; returns its peft name for `Job.adapter_key`. Pair with `release`."""
         async with self._loading:
             current = self._loaded.get(name)
             if current is None or current.revision != revision:
                 try:
                     folder = await self._fetch(name, revision)
                     version = Version(key=f"lora-{next(self._keys)}", revision=revision, folder=folder)
-                    await self._between_steps(lambda: self._engine.load_adapter(version.key, folder))
+                    await self._between_steps(lambda: self._runner.load_adapter(version.key, folder))
                 except SwitchboardError as exc:
                     self._on_load(exc.code.value)
                     raise
@@ -257,7 +257,7 @@ class Adapters:
             if version not in self._retired:  # another sweep took it meanwhile
                 continue
             self._retired.remove(version)
-            await self._between_steps(functools.partial(self._engine.unload_adapter, version.key))
+            await self._between_steps(functools.partial(self._runner.unload_adapter, version.key))
             await asyncio.to_thread(shutil.rmtree, version.folder, True)
             self._log.info("adapter unloaded", extra={"key": version.key, "revision": version.revision})
 

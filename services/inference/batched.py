@@ -30,10 +30,10 @@ from messages import ErrorCode, FinishReason, SwitchboardError
 
 from . import kv_cache
 from .decoding import TextStream
-from .engine import BASE, Engine, Outcome, Prepared
+from .engine_core import Occupancy, Sink
 from .kv_cache import PaddedCache
+from .model_runner import BASE, Job, ModelRunner, Outcome
 from .sampling import Sampler
-from .scheduler import Occupancy, Sink
 
 log = logging.getLogger("switchboard.inference.batched")
 
@@ -64,7 +64,7 @@ class _Hold:
 class _Row:
     """One request on its way through the engine."""
 
-    def __init__(self, job: Prepared, sink: Sink, stream: TextStream) -> None:
+    def __init__(self, job: Job, sink: Sink, stream: TextStream) -> None:
         self.job = job
         self.sink = sink
         self.stream = stream
@@ -112,17 +112,17 @@ class _Prefill:
             self.read -= cut
 
 
-class BatchedScheduler:
-    """The continuous-batching engine on one `Engine`'s model. Thread-safe: `submit`, `between_steps`,
+class BatchedCore:
+    """The continuous-batching engine on one `ModelRunner`'s model. Thread-safe: `submit`, `between_steps`,
     `wake` and `stop` may be called from any thread; all model work happens on the engine's own thread."""
 
     name = "batched"
 
-    def __init__(self, engine: Engine, limits: BatchLimits) -> None:
-        self._engine = engine
+    def __init__(self, runner: ModelRunner, limits: BatchLimits) -> None:
+        self._runner = runner
         self._limits = limits
-        self._device = torch.device(engine.device)
-        self._token_bytes = kv_cache.bytes_per_token(engine.base_model.config, engine.element_size)
+        self._device = torch.device(runner.device)
+        self._token_bytes = kv_cache.bytes_per_token(runner.base_model.config, runner.element_size)
         self._submitted: deque[_Row] = deque()
         self._changes: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
         self._lock = threading.Lock()
@@ -138,8 +138,8 @@ class BatchedScheduler:
 
     # -- any thread --------------------------------------------------------------------------------
 
-    def submit(self, job: Prepared, sink: Sink) -> None:
-        row = _Row(job, sink, self._engine.text_stream(job))
+    def submit(self, job: Job, sink: Sink) -> None:
+        row = _Row(job, sink, self._runner.text_stream(job))
         with self._lock:
             if self._stopping:
                 raise SwitchboardError(ErrorCode.UNAVAILABLE, "this inference worker is shutting down")
@@ -167,7 +167,7 @@ class BatchedScheduler:
             decoding=len(self._rows), waiting=waiting, kv_cache_bytes=batch.nbytes() if batch is not None else 0
         )
 
-    def check_room(self, job: Prepared, admitted: list[Prepared]) -> None:
+    def check_room(self, job: Job, admitted: list[Job]) -> None:
         """Raises BAD_REQUEST when the request alone needs more KV cache than the budget, BUSY when it does
         not fit beside the `admitted` ones now (the gateway then asks again until there is room, then says BUSY).
 
@@ -267,7 +267,7 @@ class BatchedScheduler:
                 taken.append(row)
                 room -= 1
         self._waiting = [row for row in self._waiting if row not in taken]
-        return _Prefill(taken, self._device, DynamicCache(config=self._engine.base_model.config))
+        return _Prefill(taken, self._device, DynamicCache(config=self._runner.base_model.config))
 
     def _prefill_chunk(self, prefill: _Prefill) -> None:
         columns = max(16, self._limits.prefill_chunk_tokens // len(prefill.rows))
@@ -314,11 +314,11 @@ class BatchedScheduler:
         self, rows: list[_Row], ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any
     ) -> torch.Tensor:
         """One forward pass; the last position's logits of each row, `[rows, vocab]`."""
-        engine = self._engine
+        runner = self._runner
         extra: dict[str, Any] = {}
-        if engine.model is not engine.base_model:  # a PeftModel: each row names its own adapter
+        if runner.model is not runner.base_model:  # a PeftModel: each row names its own adapter
             extra["adapter_names"] = [row.job.adapter_key or BASE for row in rows]
-        out = engine.model(
+        out = runner.model(
             input_ids=ids,
             attention_mask=mask,
             position_ids=positions,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from messages import ErrorCode, SwitchboardError
 from services.runtime import env_float, env_int, env_str
 
-from .engine import DTYPES
+from .model_runner import DTYPES
 
 ENGINES = ("batched", "sequential")
 DTYPE_NAMES = ("auto", *DTYPES)

@@ -62,7 +62,7 @@ class StopStringFilter:
 
 class TextStream:
     """One generation's token ids turned into the text to send, with its stop rules: end of turn, stop
-    strings and the length limit. Both engines feed it one sampled id at a time.
+    strings and the length limit. Both engine cores feed it one sampled id at a time.
 
     `push` returns the text safe to send now (may be ""); once `finish_reason` is set, the generation is over
     and `tail()` gives what was held back.

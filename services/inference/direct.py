@@ -1,4 +1,4 @@
-"""Running requests on an engine in this process and waiting for them, timed: what the inference worker does,
+"""Running requests on an engine core in this process and waiting for them, timed: what the inference worker does,
 without NATS (for benchmarks, tests and scripts)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass, field
 
 from messages import GenerateRequest
-from services.inference.engine import Engine, Outcome
-from services.inference.scheduler import Scheduler
+from services.inference.engine_core import EngineCore
+from services.inference.model_runner import ModelRunner, Outcome
 
 
 @dataclass
@@ -48,14 +48,15 @@ class TimedSink:
         return self.outcome.completion_tokens if self.outcome else 0
 
 
-def run_direct(engine: Engine, scheduler: Scheduler, requests: list[GenerateRequest]) -> list[TimedSink]:
+def run_direct(runner: ModelRunner, core: EngineCore, requests: list[GenerateRequest]) -> list[TimedSink]:
     """Submit every request at once (tokenizing included in each one's time) and wait for all of them.
 
-    Raises RuntimeError when the engine failed one; SwitchboardError from `Engine.prepare` for a bad request."""
+    Raises RuntimeError when the engine core failed one; SwitchboardError from `ModelRunner.prepare` for a bad
+    request."""
     sinks: list[TimedSink] = []
     for request in requests:
         sink = TimedSink()
-        scheduler.submit(engine.prepare(request), sink)
+        core.submit(runner.prepare(request), sink)
         sinks.append(sink)
     for sink in sinks:
         sink.finished.wait()

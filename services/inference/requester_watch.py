@@ -20,7 +20,7 @@ from nats.errors import NoRespondersError
 
 from messages import subjects
 
-from .engine import Prepared
+from .intake import Generation
 
 CHECK_EVERY_S = 2.0  # a killed gateway's generations stop within about this long (plus one decode step)
 ASK_TIMEOUT_S = 1.0  # a live gateway answers from its event loop in milliseconds
@@ -28,13 +28,13 @@ SILENT_LIMIT = 5  # unanswered asks in a row (about 10 s) before a requester tha
 
 
 class RequesterWatch:
-    """Runs beside the worker's generations; `cancel(job, why)` is called for each abandoned one."""
+    """Runs beside the worker's generations; `cancel(generation, why)` is called for each abandoned one."""
 
     def __init__(
         self,
         nc: Client,
-        running: Callable[[], Iterable[Prepared]],
-        cancel: Callable[[Prepared, str], None],
+        running: Callable[[], Iterable[Generation]],
+        cancel: Callable[[Generation, str], None],
         log: logging.Logger,
     ) -> None:
         self._nc = nc
@@ -56,22 +56,26 @@ class RequesterWatch:
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(CHECK_EVERY_S)
-            watched = [job for job in self._running() if job.requester_ping and not job.cancel.is_set()]
-            self._silent = {job.request_id: self._silent.get(job.request_id, 0) for job in watched}
-            await asyncio.gather(*(self._ask(job) for job in watched))
+            watched = [
+                (generation, generation.requester_ping)
+                for generation in self._running()
+                if generation.requester_ping and not generation.job.cancel.is_set()
+            ]
+            self._silent = {g.request_id: self._silent.get(g.request_id, 0) for g, _ in watched}
+            await asyncio.gather(*(self._ask(generation, ping) for generation, ping in watched))
 
-    async def _ask(self, job: Prepared) -> None:
-        assert job.requester_ping is not None
+    async def _ask(self, generation: Generation, ping: str) -> None:
+        request_id = generation.request_id
         try:
-            reply = await self._nc.request(job.requester_ping, job.request_id.encode(), timeout=ASK_TIMEOUT_S)
+            reply = await self._nc.request(ping, request_id.encode(), timeout=ASK_TIMEOUT_S)
         except NoRespondersError:
-            self._cancel(job, "its requester is gone")
+            self._cancel(generation, "its requester is gone")
             return
         except (NatsError, TimeoutError):
-            self._silent[job.request_id] = silent = self._silent.get(job.request_id, 0) + 1
+            self._silent[request_id] = silent = self._silent.get(request_id, 0) + 1
             if silent >= SILENT_LIMIT:
-                self._cancel(job, f"its requester left {silent} checks unanswered")
+                self._cancel(generation, f"its requester left {silent} checks unanswered")
             return
-        self._silent[job.request_id] = 0
+        self._silent[request_id] = 0
         if reply.data != subjects.PING_ACTIVE:
-            self._cancel(job, "its requester no longer wants it")
+            self._cancel(generation, "its requester no longer wants it")

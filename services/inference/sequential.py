@@ -19,23 +19,23 @@ from transformers.generation.streamers import BaseStreamer
 from messages import ErrorCode, FinishReason, SwitchboardError
 
 from .decoding import TextStream
-from .engine import BASE, Engine, Outcome, Prepared
-from .scheduler import Occupancy, Sink
+from .engine_core import Occupancy, Sink
+from .model_runner import BASE, Job, ModelRunner, Outcome
 
 
-class SequentialScheduler:
+class SequentialCore:
     """`model.generate` for one request at a time, in admission order."""
 
     name = "sequential"
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, runner: ModelRunner) -> None:
+        self._runner = runner
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="generate")
         self._queued = 0
         self._running = 0
         self._lock = threading.Lock()
 
-    def submit(self, job: Prepared, sink: Sink) -> None:
+    def submit(self, job: Job, sink: Sink) -> None:
         with self._lock:
             self._queued += 1
         try:
@@ -53,13 +53,13 @@ class SequentialScheduler:
         with self._lock:
             return Occupancy(decoding=self._running, waiting=self._queued, kv_cache_bytes=0)
 
-    def check_room(self, job: Prepared, admitted: list[Prepared]) -> None:
+    def check_room(self, job: Job, admitted: list[Job]) -> None:
         return None  # one request at a time: its cache is `generate`'s own, bounded by the context
 
     def stop(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=False)
 
-    def _run(self, job: Prepared, sink: Sink) -> None:
+    def _run(self, job: Job, sink: Sink) -> None:
         with self._lock:
             self._queued -= 1
             self._running += 1
@@ -71,9 +71,9 @@ class SequentialScheduler:
             with self._lock:
                 self._running -= 1
 
-    def _generate(self, job: Prepared, sink: Sink) -> Outcome:
-        engine = self._engine
-        stream = engine.text_stream(job)
+    def _generate(self, job: Job, sink: Sink) -> Outcome:
+        runner = self._runner
+        stream = runner.text_stream(job)
         if job.cancel.is_set():
             return Outcome(finish_reason=FinishReason.CANCELLED, completion_tokens=0)
         params = job.params
@@ -84,17 +84,17 @@ class SequentialScheduler:
         )
         if params.seed is not None:
             torch.manual_seed(params.seed)  # global, but nothing else samples while this request runs
-        if engine.model is not engine.base_model:  # a PeftModel: choose the adapter for this call
+        if runner.model is not runner.base_model:  # a PeftModel: choose the adapter for this call
             sampling["adapter_names"] = [job.adapter_key or BASE]
-        input_ids = job.input_ids.to(engine.model.device)
+        input_ids = job.input_ids.to(runner.model.device)
         with torch.inference_mode():
-            engine.model.generate(
+            runner.model.generate(
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
                 max_new_tokens=job.max_new_tokens,
-                streamer=_Relay(stream, sink),
+                streamer=_SinkStreamer(stream, sink),
                 stopping_criteria=StoppingCriteriaList([_Halt(job.cancel, stream)]),
-                pad_token_id=engine.pad_id,
+                pad_token_id=runner.pad_id,
                 **sampling,
             )
         if job.cancel.is_set():
@@ -106,8 +106,9 @@ class SequentialScheduler:
         return Outcome(finish_reason=reason, completion_tokens=stream.count)
 
 
-class _Relay(BaseStreamer):
-    """Receives ids from `generate` (the prompt first, then one token per step) and sends their text."""
+class _SinkStreamer(BaseStreamer):
+    """A `generate` streamer: receives ids (the prompt first, then one token per step) and sends their text
+    to the request's sink."""
 
     def __init__(self, stream: TextStream, sink: Sink) -> None:
         self._stream = stream

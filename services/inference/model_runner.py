@@ -1,6 +1,7 @@
-"""The model on this worker: loading it (device, dtype), tokenizing requests, applying LoRA adapters.
+"""The model runner, as vLLM names it: the model on this worker, loading it (device, dtype), tokenizing
+requests into `Job`s, applying LoRA adapters, lending the GPU.
 
-Generating is the engines' job (`batched`, `sequential`); they share this object's model and tokenizer."""
+Generating is the engine cores' job (`batched`, `sequential`); they share this object's model and tokenizer."""
 
 from __future__ import annotations
 
@@ -24,20 +25,17 @@ BASE = "__base__"  # peft's name for "no adapter" in per-call adapter_names
 
 
 @dataclass
-class Prepared:
-    """A validated request, tokenized and ready to run."""
+class Job:
+    """A validated request, tokenized and ready to run: what the engine core reads (vLLM's `Request`). What
+    the actor keeps about it besides (adapter version, requester) is `intake.Generation`."""
 
     request_id: str
     input_ids: torch.Tensor
     params: GenerationParams
     max_new_tokens: int
-    adapter: str | None = None  # the adapter's name; None: the base model
-    adapter_revision: int = 0  # the version of `adapter` to use (the KV revision of its registry entry)
-    adapter_key: str | None = None  # that version's name inside peft (set when it is applied)
+    adapter_key: str | None = None  # the peft name of the adapter version to use (None: the base model)
     cancel: threading.Event = field(default_factory=threading.Event)
     admitted: float = field(default_factory=time.perf_counter)  # when it was prepared (time.perf_counter)
-    chunks_published: int = 0  # token chunks sent so far (the next chunk's seq)
-    requester_ping: str | None = None  # where to ask whether the requester still wants it (GenerateRequest's)
 
     @property
     def prompt_tokens(self) -> int:
@@ -68,8 +66,8 @@ def pick_dtype(setting: str, device: str) -> torch.dtype:
     return DTYPES[setting]
 
 
-class Engine:
-    """Owns the tokenizer and the model (and its peft adapters); the engines run it on their own thread."""
+class ModelRunner:
+    """Owns the tokenizer and the model (and its peft adapters); the engine cores run it on their own thread."""
 
     def __init__(self, source: ModelSource, *, load_in_4bit: bool, hf_token: str | None, dtype: str = "auto") -> None:
         self.source = source
@@ -123,11 +121,11 @@ class Engine:
         """Bytes of one KV cache element (the compute dtype's)."""
         return int(torch.empty((), dtype=self.compute_dtype).element_size())
 
-    def text_stream(self, job: Prepared) -> TextStream:
+    def text_stream(self, job: Job) -> TextStream:
         """The job's token-to-text state with its stop rules."""
         return TextStream(self.tokenizer, job.params.stop, self.eos_ids, job.max_new_tokens)
 
-    def prepare(self, request: GenerateRequest) -> Prepared:
+    def prepare(self, request: GenerateRequest) -> Job:
         """Validate the request against this model and tokenize it (raises SwitchboardError)."""
         ids = torch.tensor([chat_token_ids(self.tokenizer, build_chat(request))], dtype=torch.long)
         prompt_tokens = int(ids.shape[-1])
@@ -139,12 +137,11 @@ class Engine:
                 f"{self.context_length}; shorten it",
                 "prompt" if request.messages is None else "messages",
             )
-        return Prepared(
+        return Job(
             request_id=request.request_id,
             input_ids=ids,
             params=request.params,
             max_new_tokens=min(request.params.max_new_tokens, room),
-            adapter=request.adapter,
         )
 
     def load_adapter(self, name: str, folder: Path) -> None:

@@ -1,18 +1,19 @@
-"""From an engine's thread to the event loop: one request's text pieces, then how it ended."""
+"""From the engine core's thread to the event loop: one request's text pieces, then how it ended (the role of
+vLLM's `RequestOutputCollector`)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 
-from .engine import Outcome
+from .model_runner import Outcome
 
 
-class Relay:
-    """A `scheduler.Sink` whose results are read on the event loop that created it.
+class OutputQueue:
+    """An `engine_core.Sink` whose results are read on the event loop that created it.
 
     `pieces()` yields each text piece in order and returns when the request ends; then `outcome` is set, or
-    `error` when the engine failed.
+    `error` when the engine core failed.
     """
 
     def __init__(self) -> None:

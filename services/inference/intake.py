@@ -1,0 +1,135 @@
+"""Admission on `svc.inference.generate`: decode the request, decide whether it may run on this worker now,
+reply `Accept` or the refusal (counted by error code), and keep the admitted generations until they end."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from nats.micro.request import Request
+
+from messages import Accept, ErrorCode, ErrorMessage, GenerateRequest, SwitchboardError, decode, encode
+from services.runtime import reply_error
+
+from .adapters import Adapters
+from .engine_core import EngineCore
+from .gpu_lending import GpuLending
+from .metrics import InferenceMetrics
+from .model_runner import Job, ModelRunner
+
+
+@dataclass
+class Generation:
+    """One admitted request on this worker: the engine core's `Job` and what the actor keeps about it besides
+    (vLLM keeps the same apart: `Request` in the core, `RequestState` in the output processor)."""
+
+    job: Job
+    adapter: str | None = None  # the adapter's name; None: the base model
+    adapter_revision: int = 0  # the version of `adapter` to use (the KV revision of its registry entry)
+    requester_ping: str | None = None  # where to ask whether the requester still wants it (GenerateRequest's)
+
+    @property
+    def request_id(self) -> str:
+        return self.job.request_id
+
+
+class Intake:
+    """The worker's door. `active` holds the admitted generations by request id until `end`; `shutting_down`,
+    once set, refuses every new request."""
+
+    def __init__(
+        self,
+        runner: ModelRunner,
+        core: EngineCore,
+        adapters: Adapters,
+        lending: GpuLending,
+        *,
+        max_concurrency: int,
+        worker_id: str,
+        metrics: InferenceMetrics,
+        log: logging.Logger,
+    ) -> None:
+        self._runner = runner
+        self._core = core
+        self._adapters = adapters
+        self._lending = lending
+        self._max_concurrency = max_concurrency
+        self._worker_id = worker_id
+        self._metrics = metrics
+        self._log = log
+        self.active: dict[str, Generation] = {}
+        self.shutting_down = False
+
+    async def on_generate(self, req: Request) -> Generation | None:
+        """Answer one `svc.inference.generate` request: `Accept` and the admitted generation (the caller runs
+        it), or the refusal's `ErrorMessage` and None. A request that breaks the worker is refused INTERNAL."""
+        try:
+            generation = await self.admit(decode(req.data, GenerateRequest))
+        except SwitchboardError as exc:
+            self._metrics.refusals.labels(exc.code.value).inc()
+            await reply_error(req, exc.to_message())
+            return None
+        except Exception as exc:  # never let a bad request take the worker down
+            self._metrics.refusals.labels(ErrorCode.INTERNAL.value).inc()
+            self._log.exception("generate rejected")
+            await reply_error(req, ErrorMessage(ErrorCode.INTERNAL, f"internal error: {exc}"))
+            return None
+        job = generation.job
+        await req.respond(
+            encode(
+                Accept(
+                    request_id=job.request_id,
+                    worker_id=self._worker_id,
+                    prompt_tokens=job.prompt_tokens,
+                    max_new_tokens=job.max_new_tokens,
+                )
+            )
+        )
+        return generation
+
+    async def admit(self, request: GenerateRequest) -> Generation:
+        """Tokenize `request`, resolve its adapter version and take a place for it in `active`.
+
+        Raises `SwitchboardError`: BAD_REQUEST (an adapter and the base model both asked for, or too long for
+        the KV cache), CONTEXT_OVERFLOW, ADAPTER_MISSING and the adapter's other errors, UNAVAILABLE (shutting
+        down, or the GPU is lent), CONFLICT (the request id runs already), BUSY (no room now)."""
+        if request.adapter is not None and request.base_model:
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, "give either an adapter or the base model, not both")
+        job = self._runner.prepare(request)
+        generation = Generation(
+            job,
+            adapter=None if request.base_model else request.adapter or self._adapters.active,
+            requester_ping=request.requester_ping,
+        )
+        if generation.adapter is not None:  # exists, fits this base model; the version this request will use
+            try:
+                generation.adapter_revision = await self._adapters.resolve(generation.adapter)
+            except SwitchboardError as exc:
+                if request.adapter is not None or exc.code is not ErrorCode.ADAPTER_MISSING:
+                    raise
+                generation.adapter = None  # the default adapter was just deleted: the registry falls back to base too
+        if self.shutting_down:
+            raise SwitchboardError(ErrorCode.UNAVAILABLE, "this inference worker is shutting down")
+        if self._lending.lent_to is not None:
+            raise SwitchboardError(
+                ErrorCode.UNAVAILABLE,
+                f"the GPU is lent to fine-tuning job {self._lending.lent_to}; answers resume when the job ends",
+            )
+        if request.request_id in self.active:
+            raise SwitchboardError(
+                ErrorCode.CONFLICT,
+                f"names a generation that is running already ({request.request_id})",
+                "request_id",
+            )
+        if len(self.active) >= self._max_concurrency:
+            raise SwitchboardError(
+                ErrorCode.BUSY,
+                f"the inference worker is busy ({self._max_concurrency} generation(s) running); try again in a moment",
+            )
+        self._core.check_room(job, [other.job for other in self.active.values()])
+        self.active[job.request_id] = generation
+        return generation
+
+    def end(self, generation: Generation) -> None:
+        """Give up the generation's place (it has published its final chunk, or failed to)."""
+        self.active.pop(generation.request_id, None)

@@ -1,0 +1,149 @@
+"""Running one admitted generation and publishing its answer: every text piece as a `TokenChunk` on
+`infer.tokens.<request_id>`, numbered from 0, then exactly one final chunk (`done`) that says how it ended,
+whatever happened. Counts the finished requests, their tokens and their latencies. Stream `TOKENS` keeps
+every chunk for replay."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from nats.aio.client import Client
+from nats.js.api import DiscardPolicy, StorageType, StreamConfig
+
+from messages import ErrorCode, ErrorMessage, FinishReason, SwitchboardError, TokenChunk, Usage, encode, subjects
+
+from .adapters import Adapters
+from .config import InferenceConfig
+from .engine_core import EngineCore
+from .gpu_lending import ModelGate
+from .intake import Generation, Intake
+from .metrics import InferenceMetrics
+from .outputs import OutputQueue
+
+
+def tokens_stream(config: InferenceConfig, replicas: int) -> StreamConfig:
+    """Stream `TOKENS` on `infer.tokens.>`: what a client that lost its connection replays its answer from."""
+    return StreamConfig(
+        name=subjects.TOKENS_STREAM,
+        description="Every generation's token chunks, for replay",
+        subjects=[subjects.TOKENS_WILDCARD],
+        storage=StorageType.FILE,
+        max_age=config.tokens_max_age_s,
+        max_bytes=config.tokens_max_bytes,
+        discard=DiscardPolicy.OLD,
+        num_replicas=replicas,
+    )
+
+
+class _Chunks:
+    """One answer's chunks on `infer.tokens.<request_id>`. `sent` counts the text chunks published so far: it
+    is the next chunk's `seq`, so the final chunk comes after every piece of text the client has seen."""
+
+    def __init__(self, nc: Client, request_id: str) -> None:
+        self._nc = nc
+        self.request_id = request_id
+        self.sent = 0
+
+    async def text(self, piece: str) -> None:
+        await self._nc.publish(
+            self._subject, encode(TokenChunk(request_id=self.request_id, seq=self.sent, token=piece))
+        )
+        self.sent += 1
+
+    async def final(
+        self, reason: FinishReason, *, usage: Usage | None = None, error: ErrorMessage | None = None
+    ) -> TokenChunk:
+        """Publish the answer's last chunk (`done`) and flush it to the server; returns it."""
+        chunk = TokenChunk(
+            request_id=self.request_id, seq=self.sent, done=True, finish_reason=reason, usage=usage, error=error
+        )
+        await self._nc.publish(self._subject, encode(chunk))
+        await self._nc.flush()
+        return chunk
+
+    @property
+    def _subject(self) -> str:
+        return subjects.tokens_subject(self.request_id)
+
+
+class Publisher:
+    """Runs admitted generations on the engine core and publishes their chunks (see the module's docstring)."""
+
+    def __init__(
+        self,
+        nc: Client,
+        core: EngineCore,
+        adapters: Adapters,
+        gate: ModelGate,
+        intake: Intake,
+        metrics: InferenceMetrics,
+        log: logging.Logger,
+    ) -> None:
+        self._nc = nc
+        self._core = core
+        self._adapters = adapters
+        self._gate = gate
+        self._intake = intake
+        self._metrics = metrics
+        self._log = log
+
+    async def run(self, generation: Generation) -> None:
+        """Apply the generation's adapter version, run it on the engine core, publish every chunk and the final
+        one; then give up its place in `intake` and its adapter. Raises only what publishing the final chunk
+        itself raised (NATS gone)."""
+        job = generation.job
+        chunks = _Chunks(self._nc, job.request_id)
+        try:
+            try:
+                if generation.adapter is not None:
+                    job.adapter_key = await self._adapters.acquire(generation.adapter, generation.adapter_revision)
+                async with self._gate.read():
+                    final = await self._generate(generation, chunks)
+            except Exception as exc:  # the client always hears how its request ended, never silence
+                if not isinstance(exc, SwitchboardError):
+                    self._log.exception("generation failed", extra={"request_id": job.request_id})
+                    exc = SwitchboardError(ErrorCode.INTERNAL, f"the inference worker failed: {type(exc).__name__}")
+                final = await chunks.final(FinishReason.ERROR, error=exc.to_message())
+            self._metrics.requests.labels((final.finish_reason or FinishReason.ERROR).value).inc()
+            if final.usage is not None:
+                self._metrics.prompt_tokens.inc(final.usage.prompt_tokens)
+                self._metrics.generated_tokens.inc(final.usage.completion_tokens)
+            self._log.info(
+                "generation done",
+                extra={
+                    "request_id": job.request_id,
+                    "adapter": generation.adapter or "-",
+                    "finish": final.finish_reason,
+                    "tokens": final.usage.completion_tokens if final.usage else 0,
+                },
+            )
+        finally:
+            self._intake.end(generation)
+            if job.adapter_key is not None:
+                await self._adapters.release(job.adapter_key)
+
+    async def _generate(self, generation: Generation, chunks: _Chunks) -> TokenChunk:
+        """Run the job on the engine core, publishing its text as chunks; returns the final chunk (published)."""
+        job = generation.job
+        outputs = OutputQueue()
+        self._core.submit(job, outputs)
+        last = job.admitted
+        async for piece in outputs.pieces():
+            first = chunks.sent == 0
+            await chunks.text(piece)
+            now = time.perf_counter()
+            (self._metrics.time_to_first_token if first else self._metrics.time_per_output_token).observe(now - last)
+            last = now
+        if outputs.outcome is None:
+            self._log.error("generation failed", extra={"request_id": job.request_id, "error": repr(outputs.error)})
+            return await chunks.final(
+                FinishReason.ERROR, error=ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {outputs.error}")
+            )
+        reason = outputs.outcome.finish_reason
+        error = None
+        if reason is FinishReason.CANCELLED and self._intake.shutting_down:
+            reason = FinishReason.ERROR
+            error = ErrorMessage(ErrorCode.UNAVAILABLE, "the inference worker shut down mid-answer")
+        usage = Usage(job.prompt_tokens, outputs.outcome.completion_tokens)
+        return await chunks.final(reason, usage=usage, error=error)
