@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import msgspec
 from nats.aio.client import Client
@@ -69,16 +69,11 @@ from .submit import submit_job
 from .trainer import VALIDATION_FIELD
 from .validate import check_name_free, check_not_training, check_spec_fields, decode_request, find_dataset
 
-Q = TypeVar("Q")
-R = TypeVar("R")
-
 # what a job's record says, for people: which worker it was (an internal id) is in the training service's log
 STOPPED_HERE = "the training service stopped during this job"
 ORPHANED = f"{STOPPED_HERE}; submit it again"
 GAVE_UP = "the training service stopped during this job {times} times, so it is not taken up again; submit it again"
 MAX_RESUMES = 3  # a job whose worker died this many times is failed, not taken up again (a crash loop)
-
-# micro error codes (HTTP-like, as `nats micro` tools expect)
 
 
 class TrainingActor(Actor):
