@@ -34,7 +34,7 @@ import torch
 from messages import ErrorCode, FineTuneSpec, SwitchboardError, TrainingStage
 from services.runtime import ModelSource
 
-from .data import (
+from .examples import (
     DEFAULT_VALIDATION_FRACTION,
     IGNORE,
     MAX_VALIDATION_ROWS,
