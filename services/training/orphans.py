@@ -1,5 +1,6 @@
 """Jobs whose worker died: a record left "running" by a worker that is gone goes back to the queue, to
-resume from its last checkpoint, or is failed once it has stopped its worker `MAX_RESUMES` times."""
+resume from its last checkpoint; it is failed instead once it has stopped its worker `MAX_RESUMES` times,
+or when its queue message is unknown."""
 
 from __future__ import annotations
 
