@@ -5,7 +5,7 @@ adapter switch takes on a live inference worker, in one run.
 
    * plain   -- this process loads the bundled model with transformers (float32), wraps it with peft
                 (r=8, alpha=16, dropout 0.05, q/k/v/o), and runs AdamW (lr 2e-4) over the batches the
-                service builds (`services.training.data`: bundled set, 48 rows, max length 128, batch 4,
+                service builds (`services.training.examples`: bundled set, 48 rows, max length 128, batch 4,
                 seed 42), with the same grad clipping and linear schedule as the trainer.
    * service -- the registry (`AdaptersActor`) and a `TrainingActor` run in-process (as in the tests)
                 on a fresh nats-server; a job (num_samples=48, max_steps=12) goes to `svc.training.submit`
@@ -58,7 +58,7 @@ from messages import (
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, resolve_model, running
 from services.training import TrainingConfig
-from services.training.data import batches, load_rows, prepare
+from services.training.examples import batches, load_rows, prepare
 from services.training.render import Overlong
 from services.training.sources import resolve_dataset
 from services.training.trainer import LORA_TARGETS, MAX_GRAD_NORM

@@ -13,7 +13,7 @@ from transformers import AutoTokenizer
 from messages import ChatMessage
 from services.inference.chat_tokens import chat_token_ids
 from services.runtime import resolve_model
-from services.training.data import split
+from services.training.examples import split
 from services.training.formats import DatasetFormat, FormatError, parse_file
 from services.training.render import IGNORE, Overlong, fit, render
 

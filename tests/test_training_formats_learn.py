@@ -15,7 +15,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from messages import FineTuneSpec, TrainingStage
 from services.runtime import Settings, resolve_model
-from services.training.data import Prepared
+from services.training.examples import Prepared
 from services.training.sources import DatasetSource, SourceKind
 from services.training.trainer import Evaluation, Plan, train
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from messages import ErrorCode, SwitchboardError, TrainingStage
 
-from .data import Prepared
+from .examples import Prepared
 from .trainer import Cancelled, Evaluation, Plan, Result, train
 
 PRELOAD = ["torch", "transformers", "peft", "services.training.trainer"]

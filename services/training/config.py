@@ -16,7 +16,7 @@ DEVICES = ("auto", "cpu", "cuda")
 @dataclass(frozen=True)
 class TrainingConfig:
     max_length: int = 256  # tokens per example; longer ones are cut (TRAIN_MAX_LENGTH)
-    batch_size: int = 4  # examples per optimizer step on CPU (CUDA: 1, with 8 accumulated, as in the seed)
+    batch_size: int = 4  # examples per optimizer step on CPU (CUDA: 1, with 8 accumulated, as in the original spec)
     device: str = "auto"  # auto (CUDA when present), cpu or cuda
     seed: int = 42  # adapter init and data order
     heartbeat_s: float = 5.0  # how often a running job refreshes its heartbeat and tells JetStream it lives

@@ -40,8 +40,8 @@ from services.runtime import Settings, resolve_model
 from .child import context as child_context
 from .child import run_child
 from .config import TrainingConfig
-from .data import Prepared
 from .datasets import DatasetStore
+from .examples import Prepared
 from .gpu import reclaim_gpu, release_gpu, this_host
 from .progress import publish_progress
 from .publish import publish_adapter

@@ -1,15 +1,21 @@
-"""The job queue as stream TRAIN_JOBS holds it: which jobs wait, in order, and their queue positions."""
+"""The job queue as stream TRAIN_JOBS holds it: which jobs wait, in order, and their queue positions
+(`Positions` keeps them current in the records and tells watchers)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 
 import msgspec
+from nats.aio.client import Client
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from messages import JobRecord, JobState, subjects
+from messages import JobRecord, JobState, SwitchboardError, subjects
 
+from .progress import publish_progress
 from .records import JobStore
 
 MAX_SCAN = 10_000  # job messages read at most when working out positions
@@ -65,6 +71,29 @@ async def refresh_positions(js: JetStreamContext, store: JobStore) -> list[JobRe
             if stored is not None and stored.state is JobState.QUEUED:
                 changed.append(stored)
     return changed
+
+
+class Positions:
+    """Refreshes queued jobs' positions (one refresh at a time on this worker) and publishes each change on
+    `train.progress.<job_id>`."""
+
+    def __init__(self, nc: Client, js: JetStreamContext, store: JobStore, log: logging.Logger) -> None:
+        self._nc = nc
+        self._js = js
+        self._store = store
+        self._log = log
+        self._lock = asyncio.Lock()
+
+    async def refresh(self) -> None:
+        """Never raises for NATS trouble: the positions are then logged as not updated."""
+        async with self._lock:
+            try:
+                changed = await refresh_positions(self._js, self._store)
+            except (NatsError, SwitchboardError) as exc:
+                self._log.warning("queue positions not updated", extra={"error": repr(exc)})
+                return
+        for record in changed:
+            await publish_progress(self._nc, record)
 
 
 def _placed(record: JobRecord, position: int) -> JobRecord | None:

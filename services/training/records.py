@@ -38,7 +38,7 @@ def age_s(stamp: str | None) -> float:
     if not stamp:
         return float("inf")
     try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(stamp)
     except ValueError:
         return float("inf")
     return (datetime.now(UTC) - moment).total_seconds()

@@ -4,7 +4,7 @@ Local files come only from the dataset folder (`DATASET_DIR`): a request names a
 path), or gives an absolute path that lies inside it. Either is resolved, symlinks included, before it is
 checked, so neither `..` nor a link can lead a job to a file elsewhere on the training host.
 Resolving a name needs no network and no heavy imports, so submitting can check it at once; a hub id can
-only be checked by loading it (see `data.load_rows`).
+only be checked by loading it (see `examples.load_rows`).
 """
 
 from __future__ import annotations

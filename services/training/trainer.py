@@ -1,5 +1,5 @@
 """One fine-tune, blocking (`child.run_child` runs it in a process of its own): LoRA in float32 on CPU,
-QLoRA on CUDA as in the seed.
+QLoRA on CUDA as in the original spec.
 
 A plain torch loop, so every optimizer step is reported as it happens and a cancel lands within one
 micro-batch. On CUDA the base model is loaded in 4-bit (nf4), prepared for k-bit training with gradient
@@ -34,7 +34,7 @@ import torch
 from messages import ErrorCode, FineTuneSpec, SwitchboardError, TrainingStage
 from services.runtime import ModelSource
 
-from .data import (
+from .examples import (
     DEFAULT_VALIDATION_FRACTION,
     IGNORE,
     MAX_VALIDATION_ROWS,
@@ -98,7 +98,7 @@ class Plan:
     model: ModelSource
     device: str  # "cpu" or "cuda"
     max_length: int
-    batch_size: int  # on CPU; CUDA uses the seed's 1 x 8
+    batch_size: int  # on CPU; CUDA uses the original spec's 1 x 8
     seed: int
     hf_token: str | None = None
     cancel: Flag = field(default_factory=threading.Event)  # a multiprocessing Event in a training process
