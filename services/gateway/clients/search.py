@@ -13,7 +13,7 @@ NO_SEARCH = SEARCH.absent
 # a failed search in a reader's words (the search service's own message names hosts and system errors: it is
 # logged there, for the operator)
 _NOTICE = {
-    ErrorCode.OFFLINE: "Web search is offline (the server cannot reach the web), so this answer is not grounded.",
+    ErrorCode.OFFLINE: "Web search is unreachable from the server (offline), so this answer is not grounded.",
     ErrorCode.RATE_LIMITED: "Web search is being rate-limited just now, so this answer is not grounded.",
     ErrorCode.TIMEOUT: "Web search did not answer in time, so this answer is not grounded.",
 }
