@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { request } from '../api/http';
 import type { StatusData } from '../api/operations';
 import { ApiError } from '../api/errors';
-import { headerModel, refreshStatus, status, statusErrorWords, statusProblem } from './status';
+import { headerModel, refreshStatus, status, statusError, statusProblem } from './status';
 
 vi.mock('../api/http', () => ({ request: vi.fn() }));
 
@@ -48,16 +48,22 @@ describe('statusProblem', () => {
   });
 });
 
-describe('statusErrorWords', () => {
-  it('says a missing inference worker in a user’s words, without the Python module', () => {
-    const words = statusErrorWords(
+describe('the status error', () => {
+  const failWith = async (error: ApiError) => {
+    vi.mocked(request).mockRejectedValueOnce(error);
+    await refreshStatus();
+    return statusError();
+  };
+
+  it('says a missing inference worker in a user’s words, without the Python module', async () => {
+    const words = await failWith(
       new ApiError('no inference worker is running; start one with `python -m services.inference` (`just up` does)', 'UNAVAILABLE'),
     );
     expect(words).toMatch(/No model is running on the server/);
     expect(words).not.toMatch(/python -m/);
   });
 
-  it('leaves every other error as the server said it', () => {
-    expect(statusErrorWords(new ApiError('the API key is not valid', 'UNAUTHENTICATED'))).toBe('the API key is not valid');
+  it('leaves every other error as the server said it', async () => {
+    expect(await failWith(new ApiError('the API key is not valid', 'UNAUTHENTICATED'))).toBe('the API key is not valid');
   });
 });

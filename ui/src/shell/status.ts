@@ -33,7 +33,7 @@ export async function refreshStatus(): Promise<void> {
   } catch (error) {
     if (mine < applied) return;
     applied = mine;
-    setStatusError(statusErrorWords(error));
+    setStatusError(userWords(error)); // no Python module in the header's tooltip
     setStatusErrorCode(error instanceof ApiError ? error.code : undefined);
   }
 }
@@ -58,11 +58,6 @@ export function activeModelLabel(data: StatusData | undefined): string {
 export function headerModel(data: StatusData | undefined): { label: string; name: string; isAdapter: boolean } {
   const isAdapter = Boolean(data?.adapters.active ?? data?.modelInfo.activeAdapter);
   return { label: isAdapter ? 'Active adapter' : 'Active model', name: activeModelLabel(data), isAdapter };
-}
-
-/** The status error in a user's words (`userWords`: no Python module in the header's tooltip). */
-export function statusErrorWords(error: unknown): string {
-  return userWords(error);
 }
 
 /** The header's words when the status cannot be read: the server out of reach, or reached but without its model
