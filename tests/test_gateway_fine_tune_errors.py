@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from messages import ErrorCode, FineTuneSpec, JobRecord, SwitchboardError, decode
-from services.gateway.graphql.schema import _FINE_TUNE_ARGUMENTS, _argument_of, schema
+from services.gateway.graphql.mutation import _FINE_TUNE_ARGUMENTS, _argument_of
+from services.gateway.graphql.schema import schema
 from services.training.sources import resolve_dataset
 from services.training.validate import check_not_training, decode_request
 

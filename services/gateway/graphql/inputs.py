@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 import strawberry
 
-from messages import FineTuneSpec, GenerationParams
+from messages import ChatMessage, FineTuneSpec, GenerationParams
 from messages.inference import MAX_NEW_TOKENS_LIMIT, MAX_PROMPT_CHARS, MAX_STOP_STRINGS
 from messages.training import (
     BUNDLED_DATASET,
@@ -21,7 +21,8 @@ from messages.training import (
     MAX_VALIDATION_FRACTION,
 )
 
-from .types import ChatMessageInput
+from ..generation import Ask
+from .types import ChatMessageInput, given_fields
 
 
 def _default(kind: type[msgspec.Struct], name: str) -> str:
@@ -127,3 +128,18 @@ class FineTuneArgs:
     checkpoint_every_steps: Annotated[
         int | None, _described("Save a checkpoint to resume from every this many steps (default: about every 2 min)")
     ] = None
+
+
+def ask_of(args: GenerationArgs, owner: str) -> Ask:
+    """`infer`/`inferStream`'s arguments as the generation layer's request, asked by the key with id `owner`:
+    `messages` are the earlier turns, `prompt` the new user turn."""
+    return Ask(
+        params=GenerationParams(**given_fields(args, GenerationParams)),
+        prompt=args.prompt,
+        messages=[ChatMessage(role=m.role.value, content=m.content) for m in args.messages] if args.messages else None,
+        adapter=args.adapter,
+        base_model=bool(args.base_model),
+        web_search=bool(args.web_search),
+        request_id=args.request_id,
+        owner=owner,
+    )
