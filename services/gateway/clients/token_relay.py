@@ -16,7 +16,7 @@ from enum import Enum
 import msgspec
 from nats.aio.msg import Msg
 
-from messages import ErrorCode, SwitchboardError, TokenChunk
+from messages import ErrorCode, ErrorMessage, SwitchboardError, TokenChunk
 
 _decode_chunk = msgspec.json.Decoder(TokenChunk).decode
 JOIN_MAX_CHARS = 64 * 1024  # a joined chunk stays far below clients' message limits (websockets: 1 MiB)
@@ -232,3 +232,13 @@ def join(chunks: list[TokenChunk]) -> TokenChunk:
     if len(chunks) == 1:
         return last
     return msgspec.structs.replace(last, token="".join(c.token for c in chunks))
+
+
+def settle(chunks: list[TokenChunk]) -> tuple[list[TokenChunk], ErrorMessage | None, bool]:
+    """Split a batch at the generation's last chunk: the chunks to send (the text before an error, or up to
+    and including the last chunk), the error it ended with, and whether it ended."""
+    end = next((i for i, chunk in enumerate(chunks) if chunk.done), None)
+    if end is None:
+        return chunks, None, False
+    error = chunks[end].error
+    return (chunks[:end] if error is not None else chunks[: end + 1]), error, True
