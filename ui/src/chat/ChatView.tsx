@@ -2,7 +2,8 @@
 import { createEffect, createSignal, For, on, onCleanup, onMount, Show, type JSX } from 'solid-js';
 import { activeModelLabel, status } from '../shell/status';
 import { Composer } from './Composer';
-import { BASE_MODEL, type Conversation, type Turn } from './conversation';
+import type { Conversation } from './conversation';
+import { BASE_MODEL, type Turn } from './turns';
 import { conversations } from './conversations';
 import { ChatSettingsPanel } from './ChatSettingsPanel';
 import { ConversationList, UndoToast } from './ConversationList';

@@ -1,6 +1,6 @@
 import { cleanup, fireEvent, render, screen } from '@solidjs/testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Turn } from './conversation';
+import type { Turn } from './turns';
 import { MessageBubble } from './MessageBubble';
 
 const answer = (over: Partial<Turn>): Turn => ({ id: 2, role: 'assistant', content: '', status: 'done', ...over });

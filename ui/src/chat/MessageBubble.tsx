@@ -3,7 +3,7 @@
 import { createEffect, createSignal, For, onCleanup, Show, type JSX } from 'solid-js';
 import { addCodeCopyButtons, copyText, COPIED_MS, retryHelps } from './actions';
 import { Collapsible } from './Collapsible';
-import { modelLabel, type Turn } from './conversation';
+import { modelLabel, type Turn } from './turns';
 import { formatFigures } from './figures';
 import { CopyIcon, EditIcon, RegenerateIcon } from './icons';
 import { renderMarkdown } from './markdown';

@@ -15,10 +15,9 @@ vi.mock('../api/ws', () => ({
   },
 }));
 
-const { createConversation, CANCELLED_REASON, EXPIRED_REASON, finishTurn, resumeFrom, track, UNSENT_REASON } = await import(
-  './conversation'
-);
-type Turn = import('./conversation').Turn;
+const { createConversation } = await import('./conversation');
+const { CANCELLED_REASON, EXPIRED_REASON, finishTurn, resumeFrom, track, UNSENT_REASON } = await import('./turns');
+type Turn = import('./turns').Turn;
 
 const KEY = 'switchboard.chat.v1';
 const chunk = (seq: number, token: string, extra: object = {}) => ({

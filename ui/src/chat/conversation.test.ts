@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../api/errors';
-import { answerError, BASE_MODEL, createConversation, history, modelChoice, modelLabel, type Turn } from './conversation';
+import { createConversation } from './conversation';
+import { answerError, BASE_MODEL, history, modelChoice, modelLabel, type Turn } from './turns';
 
 const turn = (id: number, role: Turn['role'], content: string, status: Turn['status'] = 'done'): Turn => ({
   id,

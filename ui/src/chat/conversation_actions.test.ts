@@ -3,7 +3,8 @@ import { ApiError } from '../api/errors';
 import type { TokenChunk } from '../api/operations';
 import type { Handlers } from '../api/ws';
 import { memoryStorage, tokenChunk } from '../testing';
-import { createConversation, type Turn } from './conversation';
+import { createConversation } from './conversation';
+import type { Turn } from './turns';
 
 // the websocket is the browser flows' business (tests/test_ui_chat_actions.py); here each subscription is recorded
 const calls: { variables: Record<string, unknown>; handlers: Handlers<{ inferStream: TokenChunk }> }[] = [];

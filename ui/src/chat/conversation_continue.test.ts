@@ -2,7 +2,8 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TokenChunk } from '../api/operations';
 import type { Handlers } from '../api/ws';
 import { memoryStorage, tokenChunk } from '../testing';
-import { CONTINUE_PROMPT, createConversation, stopTurn, type Turn } from './conversation';
+import { createConversation } from './conversation';
+import { CONTINUE_PROMPT, stopTurn, type Turn } from './turns';
 
 // the websocket is the browser flows' business (ui/e2e/chat_continue.mjs, chat_stop.mjs); here each subscription is
 // recorded

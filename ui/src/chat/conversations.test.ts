@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Turn } from './conversation';
+import type { Turn } from './turns';
 import { createConversations, LIST_KEY, parseList, titleOf, turnsKey, UNDO_MS } from './conversations';
 
 // a question sent here goes nowhere (the browser flows send them); what was stopped is counted

@@ -3,7 +3,8 @@
  * few seconds (one Undo reverts all made while it is offered). The list is one localStorage key
  * (`switchboard.chats.v1`); each conversation's turns are under `switchboard.chat.v1.<id>`. */
 import { createSignal } from 'solid-js';
-import { createConversation, STORAGE_KEY, type Conversation, type Turn } from './conversation';
+import { createConversation, STORAGE_KEY, type Conversation } from './conversation';
+import type { Turn } from './turns';
 
 export const LIST_KEY = 'switchboard.chats.v1';
 /** How long Undo is offered after a delete, a clear or an edited question. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StatusData } from '../api/operations';
-import { BASE_MODEL } from './conversation';
+import { BASE_MODEL } from './turns';
 import { activeAdapter, activeChoiceLabel, answeringModel, baseChoiceLabel, introName } from './picker';
 
 const status = (active: string | null): StatusData =>

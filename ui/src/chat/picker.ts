@@ -3,7 +3,7 @@
  * goes), BASE_MODEL (the base model, always) or an adapter's name. */
 import type { StatusData } from '../api/operations';
 import { activeModelLabel } from '../shell/status';
-import { BASE_MODEL } from './conversation';
+import { BASE_MODEL } from './turns';
 
 /** The adapter the server answers with by default, or null when it serves the base model. */
 export function activeAdapter(data: StatusData | undefined): string | null {

@@ -5,7 +5,7 @@ import { createStore, produce } from 'solid-js/store';
 import { describe, type ApiError } from '../api/errors';
 import { INFER_STREAM, type EvalPoint, type FineTuneJob, type TokenChunk } from '../api/operations';
 import { subscribe as wsSubscribe, type Handlers } from '../api/ws';
-import { newRequestId } from '../chat/conversation';
+import { newRequestId } from '../chat/turns';
 import { evalSeries } from './LossChart';
 
 /** At most this many questions. */
