@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -15,15 +15,76 @@ from .search import SearchResult
 MAX_PROMPT_CHARS = 200_000
 MAX_NEW_TOKENS_LIMIT = 8192
 MAX_STOP_STRINGS = 8
+MAX_CHOICES = 8  # `n`: answers to one prompt, each its own row of the batch (issue 24; a setting may lower it)
+MAX_TOP_LOGPROBS = 20  # as OpenAI's chat completions allow
+MAX_TOOLS = 128  # functions offered in one request (OpenAI allows 128; a setting may lower it)
+MAX_CHOICE_STRINGS = 256  # strings of a `choice` constraint
+FUNCTION_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # OpenAI's rule for a function's name
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+FunctionName = Annotated[str, Meta(pattern=FUNCTION_NAME_PATTERN)]
+
+
+class ToolCall(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A call of one of the request's functions, as the model wrote it: `arguments` is JSON text (an object),
+    as OpenAI's `function.arguments`. `id` is the worker's (`call_` + 24 hex digits), unique per answer."""
+
+    id: Annotated[str, Meta(min_length=1, max_length=64)]
+    name: FunctionName
+    arguments: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS)]
 
 
 class ChatMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One turn of a conversation."""
+    """One turn of a conversation. An `assistant` turn may carry the `tool_calls` it made (its `content` may
+    then be empty); a `tool` turn is one call's result, naming the call in `tool_call_id`."""
 
     role: Role
-    content: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS)]
+    content: Annotated[str, Meta(max_length=MAX_PROMPT_CHARS)] = ""
+    tool_calls: Annotated[list[ToolCall], Meta(max_length=MAX_TOOLS)] | None = None
+    tool_call_id: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+
+
+class FunctionTool(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A function the model may call: `parameters` is the JSON Schema of its arguments (an object schema;
+    None: no arguments). `strict`: the arguments are held to the schema by the grammar engine whenever the
+    model calls it, not only under `tool_choice` required or named."""
+
+    name: FunctionName
+    description: Annotated[str, Meta(max_length=4096)] = ""
+    parameters: dict[str, Any] | None = None
+    strict: bool = False
+
+
+class ToolChoice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Whether the model calls a function: `auto` (it decides), `none` (it answers in text), `required` (at
+    least one call, always well-formed), `function` (a call of `name`, always well-formed)."""
+
+    mode: Literal["auto", "none", "required", "function"] = "auto"
+    name: FunctionName | None = None  # with mode `function`
+
+
+class JsonConstraint(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag="json", tag_field="type"):
+    """The answer is JSON: an object valid against `schema` (JSON Schema), or any JSON object when None."""
+
+    schema: dict[str, Any] | None = None
+
+
+class RegexConstraint(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag="regex", tag_field="type"):
+    """The answer matches `pattern` (the grammar engine's regex dialect: xgrammar's, like vLLM's)."""
+
+    pattern: Annotated[str, Meta(min_length=1, max_length=MAX_PROMPT_CHARS)]
+
+
+class ChoiceConstraint(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag="choice", tag_field="type"):
+    """The answer is exactly one of `choices`."""
+
+    choices: Annotated[list[Annotated[str, Meta(min_length=1)]], Meta(min_length=1, max_length=MAX_CHOICE_STRINGS)]
+
+
+# structured output: a per-row mask on the logits (the grammar engine's), inside the running batch
+Constraint = JsonConstraint | RegexConstraint | ChoiceConstraint
 
 
 class GenerationParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -36,6 +97,12 @@ class GenerationParams(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         msgspec.field(default_factory=list)
     )
     seed: Annotated[int, Meta(ge=0, le=2**32 - 1)] | None = None
+    # answers to the one prompt: one prefill, `n` rows decoding, row i sampling with seed + i
+    n: Annotated[int, Meta(ge=1, le=MAX_CHOICES)] = 1
+    # each chosen token's log-probability under the model's own distribution (before temperature and top-p;
+    # with a constraint, the masked one), and the `top_logprobs` most likely tokens at its place
+    logprobs: bool = False
+    top_logprobs: Annotated[int, Meta(ge=0, le=MAX_TOP_LOGPROBS)] = 0
 
 
 class GenerateRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -48,6 +115,10 @@ class GenerateRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     adapter: AdapterName | None = None
     base_model: bool = False  # answer with the base model even while an adapter is active (not with `adapter`)
     sources: Annotated[list[SearchResult], Meta(max_length=10)] | None = None  # web results to ground in
+    constraint: Constraint | None = None  # structured output (JSON, JSON Schema, regex, choice)
+    tools: Annotated[list[FunctionTool], Meta(max_length=MAX_TOOLS)] | None = None  # functions the model may call
+    tool_choice: ToolChoice | None = None  # None: `auto` with tools
+    parallel_tool_calls: bool = True  # more than one call in one answer
     # a subject the worker asks (body: request_id) every few seconds while it runs the request; no responder,
     # or "unknown", means whoever asked is gone, and the generation is cancelled (gateways set it)
     requester_ping: Subject | None = None
@@ -69,6 +140,7 @@ class FinishReason(StrEnum):
     STOP = "stop"  # the model ended its answer
     LENGTH = "length"  # max_new_tokens reached
     STOP_STRING = "stop_string"  # one of the request's stop strings appeared
+    TOOL_CALLS = "tool_calls"  # the model called one or more functions (the chunks' `tool_calls`)
     CANCELLED = "cancelled"  # a cancel arrived
     ERROR = "error"  # see the chunk's `error`
 
@@ -78,8 +150,30 @@ class Usage(msgspec.Struct, frozen=True):
     completion_tokens: int
 
 
+class TopLogprob(msgspec.Struct, frozen=True):
+    """One of the most likely tokens at a place: its text and natural-log probability."""
+
+    token: str
+    logprob: float
+
+
+class TokenLogprob(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A chosen token's text, its log-probability, and the `top_logprobs` most likely tokens there (most
+    likely first)."""
+
+    token: str
+    logprob: float
+    top: list[TopLogprob] = msgspec.field(default_factory=list)
+
+
 class TokenChunk(msgspec.Struct, frozen=True, omit_defaults=True):
-    """One piece of a generation. `seq` counts from 0 with no gaps; the last chunk has `done`."""
+    """One piece of a generation. `seq` counts from 0 with no gaps over the whole request (all its choices);
+    the request's last chunk has `done`.
+
+    `index` is the choice (0 to n-1) the piece belongs to; with n > 1 each choice's own last chunk has its
+    `finish_reason` (and `done` only on the request's last, whose `usage` counts every choice). `logprobs`:
+    one entry per token the piece's text came from, when the request asked. `tool_calls`: calls the model
+    finished writing in this piece (each whole: name and arguments; their text is not in `token`)."""
 
     request_id: str
     seq: int
@@ -88,6 +182,9 @@ class TokenChunk(msgspec.Struct, frozen=True, omit_defaults=True):
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
     error: ErrorMessage | None = None
+    index: int = 0
+    logprobs: list[TokenLogprob] | None = None
+    tool_calls: list[ToolCall] | None = None
 
 
 class Cancel(msgspec.Struct, frozen=True):
