@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from nats.aio.client import Client
-from nats.errors import NoRespondersError
 
 from messages import (
     AdapterMeta,
@@ -25,6 +22,7 @@ from messages import (
 )
 from services.adapters import AdaptersActor, AdaptersConfig
 from services.runtime import Settings, running
+from services.runtime.testing import until_answering
 from tests.conftest import worker_settings
 
 BASE_MODEL = "test-org/base-model"
@@ -54,25 +52,12 @@ def make_meta(name: str, **changes: Any) -> AdapterMeta:
     return AdapterMeta(**fields)
 
 
-async def until_answering(nc: Client, timeout: float = 5.0) -> None:
-    """Wait until the registry's endpoints reach `nc` (see tests/fake_search.py for why this is needed)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await nc.request(subjects.ADAPTERS_LIST, b"{}", timeout=timeout)
-            return
-        except NoRespondersError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.01)
-
-
 @asynccontextmanager
 async def registry(nc: Client, base: Settings, config: AdaptersConfig = CONFIG) -> AsyncIterator[AdaptersActor]:
     settings = worker_settings(base)
     actor = AdaptersActor(settings, config)
     async with running(actor, settings):
-        await until_answering(nc)
+        await until_answering(nc, subjects.ADAPTERS_LIST)
         yield actor
 
 

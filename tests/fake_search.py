@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
 
-from nats.aio.client import Client
-from nats.errors import NoRespondersError
-
-from messages import SearchResult, subjects
+from messages import SearchResult
 
 
 @dataclass(frozen=True)
@@ -60,21 +56,3 @@ def sample_results(n: int = 3) -> list[SearchResult]:
         SearchResult(title=f"Result {i}", url=f"https://example.org/{i}", snippet=f"snippet number {i}")
         for i in range(1, n + 1)
     ]
-
-
-async def until_answering(nc: Client, timeout: float = 5.0) -> None:
-    """Wait until `nc` reaches the search endpoint.
-
-    When workers start and stop in quick succession (one per test) on a JetStream-enabled server, a request
-    can meet "no responders" for a millisecond or so after the new worker has subscribed and flushed. An
-    empty object is answered with bad_request and never reaches the backend, so it is a harmless probe.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await nc.request(subjects.SEARCH_QUERY, b"{}", timeout=timeout)
-            return
-        except NoRespondersError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.01)

@@ -25,12 +25,12 @@ from nats.aio.client import Client
 from messages import FinishReason, TokenChunk, subjects
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
+from services.runtime.testing import until_answering
 from tests.adapter_fixtures import set_active
 from tests.adapters_common import CONFIG, add_adapter, read_active, unique
 from tests.conftest import REPO, NatsServer, free_port, wait_for_port, worker_settings
 from tests.gateway_fixtures import gateway
 from tests.graphql_client import Subscription, post
-from tests.test_training_common import until_answering
 
 pytestmark = pytest.mark.fault
 
@@ -109,7 +109,7 @@ async def test_a_killed_registry_is_a_typed_error_and_loses_nothing(
     serves the same adapters and the same active choice."""
     name = unique()
     with process("services.adapters", own_nats.url, BASE_MODEL_ID=CONFIG.base_model_id or "") as registry_process:
-        await until_answering(own_nc, subjects.ADAPTERS_LIST, timeout=60)
+        await until_answering(own_nc, subjects.ADAPTERS_LIST, timeout_s=60)
         await add_adapter(own_nc, name)
         await set_active(own_nc, name)
         registry_process.send_signal(signal.SIGKILL)
@@ -122,7 +122,7 @@ async def test_a_killed_registry_is_a_typed_error_and_loses_nothing(
     assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE", body
     assert took < 2.0
     with process("services.adapters", own_nats.url, BASE_MODEL_ID=CONFIG.base_model_id or ""):
-        await until_answering(own_nc, subjects.ADAPTERS_LIST, timeout=60)
+        await until_answering(own_nc, subjects.ADAPTERS_LIST, timeout_s=60)
         async with gateway(worker_settings(own_settings)) as url:
             body = await post(url, "{ adapters { available active } }")
         assert name in body["data"]["adapters"]["available"] and body["data"]["adapters"]["active"] == name, body
@@ -134,7 +134,7 @@ async def test_a_search_service_killed_mid_search_leaves_an_answer_without_sourc
 ) -> None:
     """The answer still comes, ungrounded, with a notice that says why, once the gateway's search wait ends."""
     with process("tests.search_process", own_nats.url, FAKE_SEARCH_DELAY_S="30") as search_process:
-        await until_answering(own_nc, subjects.SEARCH_QUERY, timeout=60)
+        await until_answering(own_nc, subjects.SEARCH_QUERY, timeout_s=60)
         async with gateway(worker_settings(own_settings), search_timeout_s=3.0) as url:
             query = (
                 "subscription($p: String!) { inferStream(prompt: $p, maxNewTokens: 8, webSearch: true) "

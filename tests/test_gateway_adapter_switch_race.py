@@ -24,7 +24,7 @@ from messages import FollowActive, ModelInfo, decode, encode, subjects
 from services.adapters import AdaptersActor
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
-from tests.adapter_fixtures import make_lora, register_adapter
+from services.runtime.testing import make_lora, register_adapter
 from tests.conftest import NatsServer, worker_settings
 from tests.gateway_fixtures import gateway
 from tests.graphql_client import post

@@ -12,7 +12,7 @@ import pytest
 import nats
 from services.adapters import AdaptersActor
 from services.runtime import Settings, running
-from tests.adapter_fixtures import make_lora, register_adapter
+from services.runtime.testing import make_lora, register_adapter
 from tests.conftest import NatsServer, worker_settings
 from tests.gateway_fixtures import stack
 from tests.graphql_client import post

@@ -28,7 +28,8 @@ from messages import (
 from services.adapters import AdaptersActor, AdaptersConfig
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
-from tests.adapter_fixtures import make_lora, register_adapter, set_active
+from services.runtime.testing import make_lora, register_adapter
+from tests.adapter_fixtures import set_active
 from tests.conftest import worker_settings
 from tests.nats_client import collect, new_id, start, text_of
 

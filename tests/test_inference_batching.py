@@ -197,7 +197,7 @@ def test_a_long_request_refused_for_room_is_not_starved_by_short_ones(runner: Mo
 
 def test_adapters_per_row_in_one_batch(runner: ModelRunner, batched: BatchedCore, tmp_path: Path) -> None:
     """Two LoRA adapters and the base model in one batch: each row equals its lone answer."""
-    from tests.adapter_fixtures import make_lora
+    from services.runtime.testing import make_lora
 
     folders = [make_lora(Path(runner.source.location), tmp_path / f"a{seed}", seed) for seed in (1, 2)]
     for key, folder in zip(("t-a", "t-b"), folders, strict=True):

@@ -21,7 +21,7 @@ from services.adapters import AdaptersActor, AdaptersConfig
 from services.gateway.http.keys import ApiKeys
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import BUNDLED_MODEL_ID, Settings, running
-from tests.adapter_fixtures import make_lora, register_adapter
+from services.runtime.testing import make_lora, register_adapter
 from tests.conftest import worker_settings
 from tests.gateway_fixtures import gateway
 from tests.test_gateway_cancel import final_chunk

@@ -9,9 +9,9 @@ from nats.aio.client import Client
 
 from messages import ErrorCode, ErrorMessage, SearchQuery, SearchReply, SearchResults, decode, encode, subjects
 from services.runtime import Settings, running
+from services.runtime.testing import until_answering
 from services.search import DdgsBackend, SearchActor, SearchConfig
 from tests.conftest import free_port, worker_settings
-from tests.fake_search import until_answering
 
 TIMEOUT_S = 5.0
 
@@ -27,7 +27,7 @@ async def test_real_ddgs_answers_in_time(nc: Client, base_settings: Settings) ->
     actor = SearchActor(settings, SearchConfig(timeout_s=TIMEOUT_S, min_interval_s=0.0))
     assert isinstance(actor.backend, DdgsBackend)
     async with running(actor, settings):
-        await until_answering(nc)
+        await until_answering(nc, subjects.SEARCH_QUERY)
         reply, elapsed = await ask(nc, "capital of France")
     assert elapsed < TIMEOUT_S + 2, elapsed
     if isinstance(reply, SearchResults):  # a machine with internet: real results are fine too
@@ -45,7 +45,7 @@ async def test_unreachable_network_is_offline(
     monkeypatch.setenv("DDGS_PROXY", f"http://127.0.0.1:{free_port()}")
     settings = worker_settings(base_settings)
     async with running(SearchActor(settings, SearchConfig(timeout_s=TIMEOUT_S, min_interval_s=0.0)), settings):
-        await until_answering(nc)
+        await until_answering(nc, subjects.SEARCH_QUERY)
         reply, elapsed = await ask(nc, "capital of France")
     assert elapsed < TIMEOUT_S + 2, elapsed
     assert isinstance(reply, ErrorMessage)

@@ -24,9 +24,10 @@ from messages import (
     subjects,
 )
 from services.runtime import Settings, running
+from services.runtime.testing import until_answering
 from services.search import BackendError, SearchActor, SearchConfig
 from tests.conftest import worker_settings
-from tests.fake_search import FakeSearchBackend, sample_results, until_answering
+from tests.fake_search import FakeSearchBackend, sample_results
 
 FAST = SearchConfig(timeout_s=5.0, min_interval_s=0.0)
 
@@ -37,7 +38,7 @@ async def search_worker(
 ) -> AsyncIterator[None]:
     settings = worker_settings(base)
     async with running(SearchActor(settings, config, backend), settings):
-        await until_answering(nc)
+        await until_answering(nc, subjects.SEARCH_QUERY)
         yield
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from nats.aio.client import Client
-from nats.errors import NoRespondersError
 
 from messages import (
     CancelJob,
@@ -34,6 +33,7 @@ from messages import (
 )
 from services.adapters import AdaptersActor, AdaptersConfig
 from services.runtime import BUNDLED_MODEL_ID, Settings, running
+from services.runtime.testing import until_answering
 from services.training import TrainingActor, TrainingConfig
 from tests.conftest import worker_settings
 
@@ -73,19 +73,6 @@ def spec(**changes: Any) -> FineTuneSpec:
     }
     fields.update(changes)
     return FineTuneSpec(**fields)
-
-
-async def until_answering(nc: Client, subject: str, timeout: float = 10.0) -> None:
-    """Wait until a just-started service's endpoints reach `nc` (see tests/fake_search.py for why)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await nc.request(subject, b"{}", timeout=timeout)
-            return
-        except NoRespondersError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.02)
 
 
 @asynccontextmanager

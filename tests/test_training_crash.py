@@ -20,6 +20,7 @@ from nats.aio.client import Client
 
 from messages import JobRecord, JobState, subjects
 from services.runtime import Settings
+from services.runtime.testing import until_answering
 from tests.conftest import REPO, worker_settings
 from tests.gateway_fixtures import gateway
 from tests.graphql_client import Subscription
@@ -31,7 +32,6 @@ from tests.test_training_common import (
     spec,
     submitted,
     trainer,
-    until_answering,
     wait_for,
 )
 
@@ -73,7 +73,7 @@ async def test_a_killed_training_service_job_resumes_from_its_checkpoint(
     every = 3
     job = spec(num_samples=16, num_epochs=100.0, max_steps=14, checkpoint_every_steps=every)
     with training_process(base_settings, log) as first:
-        await until_answering(nc, subjects.TRAINING_JOBS, timeout=60)
+        await until_answering(nc, subjects.TRAINING_JOBS, timeout_s=60)
         await submitted(nc, job)
         await wait_for(nc, job.job_id, (JobState.RUNNING,), timeout=180, min_step=every + 1)
         first.send_signal(signal.SIGKILL)
@@ -85,7 +85,7 @@ async def test_a_killed_training_service_job_resumes_from_its_checkpoint(
     started = time.monotonic()
     async with registry(nc, base_settings):  # the finished adapter is registered
         with training_process(base_settings, log) as second:
-            await until_answering(nc, subjects.TRAINING_JOBS, timeout=60)
+            await until_answering(nc, subjects.TRAINING_JOBS, timeout_s=60)
             done = await wait_for(nc, job.job_id, timeout=240)
             took = time.monotonic() - started
             assert done.state is JobState.SUCCEEDED, (done.error, log.read_text()[-3000:])
@@ -112,7 +112,7 @@ async def test_sigterm_mid_job_hands_it_back_and_the_next_service_finishes_it(
     log = tmp_path / "training.log"
     job = spec(num_samples=16, num_epochs=100.0, max_steps=10)
     with training_process(base_settings, log) as proc:
-        await until_answering(nc, subjects.TRAINING_JOBS, timeout=60)
+        await until_answering(nc, subjects.TRAINING_JOBS, timeout_s=60)
         await submitted(nc, job)
         await wait_for(nc, job.job_id, (JobState.RUNNING,), timeout=180, min_step=2)
         stopped_at = time.monotonic()
@@ -159,7 +159,7 @@ async def test_a_progress_stream_hears_of_a_killed_training_service_within_secon
     job = spec(**LONG)
     async with gateway(worker_settings(base_settings)) as url:
         with training_process(base_settings, log) as proc:
-            await until_answering(nc, subjects.TRAINING_JOBS, timeout=60)
+            await until_answering(nc, subjects.TRAINING_JOBS, timeout_s=60)
             await submitted(nc, job)
             await wait_for(nc, job.job_id, (JobState.RUNNING,), timeout=180, min_step=1)
             async with Subscription(url, PROGRESS, {"id": job.job_id}) as stream:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import nats
-from tests.adapter_fixtures import make_lora, register_adapter
+from services.runtime.testing import make_lora, register_adapter
 from tests.ui_fixtures import AppStack, graphql, run_flow
 
 ADAPTER = "ui-models-pick"
