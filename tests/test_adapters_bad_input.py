@@ -9,7 +9,7 @@ from nats.aio.client import Client
 
 from messages import AdapterList, ErrorCode, ErrorMessage, describe, subjects
 from services.runtime import Settings
-from tests.adapters_common import add_adapter, chosen, make_meta, raw, registry, unique, upload
+from tests.support.adapters import add_adapter, chosen, make_meta, raw, registry, unique, upload
 
 NAME_RULES = "use letters, digits"
 

@@ -27,7 +27,7 @@ from messages import (
 )
 from services.adapters import AdaptersConfig
 from services.runtime import Settings
-from tests.adapters_common import (
+from tests.support.adapters import (
     BASE_MODEL,
     FILES,
     add_adapter,

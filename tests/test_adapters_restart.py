@@ -8,7 +8,7 @@ from nats.aio.client import Client
 
 from messages import ActivateAdapter, AdapterList, ListAdapters, subjects
 from services.runtime import Settings
-from tests.adapters_common import CONFIG, FILES, add_adapter, ask, chosen, read_active, registry, unique
+from tests.support.adapters import CONFIG, FILES, add_adapter, ask, chosen, read_active, registry, unique
 
 
 async def test_adapters_and_the_active_choice_survive_a_restart(nc: Client, base_settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""Switchboard on a real three-node NATS cluster (the project's nats/cluster.conf, tests/nats_cluster.py) with
+"""Switchboard on a real three-node NATS cluster (the project's nats/cluster.conf, tests/support/nats_cluster.py) with
 NATS_REPLICAS=3: every stream, KV bucket and object store keeps three copies; losing any one node loses no
 adapter, active choice or job record; and an answer streaming while a node dies either finishes with exactly
 the text it would have had, or ends with a typed error within 5 s.
@@ -40,11 +40,11 @@ from services.gateway import GatewayActor, GatewayConfig
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import ActorContext, Settings, open_key_value, running
 from services.training import TrainingActor
-from tests.adapter_fixtures import set_active
 from tests.conftest import NatsServer, worker_settings
-from tests.graphql_client import Subscription
-from tests.nats_cluster import NatsCluster
-from tests.test_training_common import REGISTRY, TINY, spec, submitted, wait_for
+from tests.support.adapters import set_active
+from tests.support.graphql_client import Subscription
+from tests.support.nats_cluster import NatsCluster
+from tests.support.training import REGISTRY, TINY, spec, submitted, wait_for
 
 pytestmark = pytest.mark.fault
 

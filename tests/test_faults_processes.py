@@ -26,11 +26,10 @@ from messages import FinishReason, TokenChunk, subjects
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from services.runtime.testing import until_answering
-from tests.adapter_fixtures import set_active
-from tests.adapters_common import CONFIG, add_adapter, read_active, unique
 from tests.conftest import REPO, NatsServer, free_port, wait_for_port, worker_settings
-from tests.gateway_fixtures import gateway
-from tests.graphql_client import Subscription, post
+from tests.support.adapters import CONFIG, add_adapter, read_active, set_active, unique
+from tests.support.gateway import gateway
+from tests.support.graphql_client import Subscription, post
 
 pytestmark = pytest.mark.fault
 
@@ -133,7 +132,7 @@ async def test_a_search_service_killed_mid_search_leaves_an_answer_without_sourc
     own_nats: NatsServer, own_nc: Client, own_settings: Settings, worker: None
 ) -> None:
     """The answer still comes, ungrounded, with a notice that says why, once the gateway's search wait ends."""
-    with process("tests.search_process", own_nats.url, FAKE_SEARCH_DELAY_S="30") as search_process:
+    with process("tests.support.search_process", own_nats.url, FAKE_SEARCH_DELAY_S="30") as search_process:
         await until_answering(own_nc, subjects.SEARCH_QUERY, timeout_s=60)
         async with gateway(worker_settings(own_settings), search_timeout_s=3.0) as url:
             query = (
@@ -163,7 +162,7 @@ async def test_a_restarted_nats_server_is_rejoined_by_every_service(
     try:
         async with contextlib.AsyncExitStack() as stack:
             import nats
-            from tests.adapters_common import registry
+            from tests.support.adapters import registry
 
             nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
             stack.push_async_callback(nc.close)

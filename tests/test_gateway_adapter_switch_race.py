@@ -26,8 +26,8 @@ from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from services.runtime.testing import make_lora, register_adapter
 from tests.conftest import NatsServer, worker_settings
-from tests.gateway_fixtures import gateway
-from tests.graphql_client import post
+from tests.support.gateway import gateway
+from tests.support.graphql_client import post
 
 ROUNDS = 4
 ANSWER_WITHIN_S = 5.0  # alone a switch takes about 0.1 s; the fault answered TIMEOUT after 15 s

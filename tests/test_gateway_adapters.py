@@ -14,8 +14,8 @@ from services.adapters import AdaptersActor
 from services.runtime import Settings, running
 from services.runtime.testing import make_lora, register_adapter
 from tests.conftest import NatsServer, worker_settings
-from tests.gateway_fixtures import stack
-from tests.graphql_client import post
+from tests.support.gateway import stack
+from tests.support.graphql_client import post
 
 ASK = 'mutation { infer(prompt: "What is the capital of France?", maxNewTokens: 12%s) { text } }'
 

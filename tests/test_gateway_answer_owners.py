@@ -21,8 +21,8 @@ from services.gateway.http.keys import ApiKeys
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from tests.conftest import worker_settings
-from tests.gateway_fixtures import gateway
-from tests.graphql_client import Subscription
+from tests.support.gateway import gateway
+from tests.support.graphql_client import Subscription
 
 ADMIN = "owners-admin-key-0123456789"
 ALICE = "owners-alice-key-0123456789"

@@ -21,8 +21,8 @@ from services.gateway.graphql.schema import schema
 from services.gateway.http.keys import ADMIN_FIELDS, OPEN_FIELDS, USER_FIELDS, ApiKeys, Role, bearer_key
 from services.runtime import Settings
 from tests.conftest import NatsServer
-from tests.gateway_fixtures import gateway
-from tests.scripted_worker import Script, ScriptedWorker, scripted_worker
+from tests.support.gateway import gateway
+from tests.support.scripted_worker import Script, ScriptedWorker, scripted_worker
 
 ADMIN = "admin-key-0123456789abcdef"
 USER = "user-key-0123456789abcdef"

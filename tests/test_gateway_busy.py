@@ -10,8 +10,8 @@ import pytest
 
 from services.runtime import Settings
 from tests.conftest import worker_settings
-from tests.gateway_fixtures import gateway, stack
-from tests.graphql_client import Subscription, post
+from tests.support.gateway import gateway, stack
+from tests.support.graphql_client import Subscription, post
 
 STORY = """subscription($n: Int!) { inferStream(prompt: "Write a long story about a dragon.", maxNewTokens: $n)
   { token done finishReason } }"""

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from nats.aio.client import Client
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from messages import FinishReason, ModelInfo, TokenChunk, decode, subjects
+from messages import FinishReason, ModelInfo, decode, subjects
 from services.runtime import Settings
-from tests.gateway_fixtures import stack
-from tests.graphql_client import Subscription, post
+from tests.support.gateway import stack
+from tests.support.graphql_client import Subscription, post
+from tests.support.nats_client import final_chunk
 
 GRACE_S = 0.5
 STREAM = """subscription { inferStream(prompt: "Write a very long story about a dragon.", maxNewTokens: 400)
@@ -25,22 +25,6 @@ STREAM = """subscription { inferStream(prompt: "Write a very long story about a 
 async def url(base_settings: Settings, bundled_model: object) -> AsyncIterator[str]:
     async with stack(base_settings, resume_grace_s=GRACE_S) as graphql_url:
         yield graphql_url
-
-
-async def final_chunk(nc: Client, request_id: str) -> TokenChunk:
-    """Read the generation's last chunk back from stream TOKENS (waits for it)."""
-    sub = await nc.jetstream().subscribe(
-        subjects.tokens_subject(request_id),
-        ordered_consumer=True,
-        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
-    )
-    try:
-        while True:
-            chunk = decode((await sub.next_msg(timeout=15)).data, TokenChunk)
-            if chunk.done:
-                return chunk
-    finally:
-        await sub.unsubscribe()
 
 
 async def read_a_few(sub: Subscription) -> str:

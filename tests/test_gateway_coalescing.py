@@ -1,6 +1,6 @@
 """Chunks that wait for a reader go out as one: tokens joined in order, the `seq` of the last, nothing lost.
 
-A scripted worker (tests/scripted_worker.py) on a module's own nats-server makes the gateway fall behind on
+A scripted worker (tests/support/scripted_worker.py) on a module's own nats-server makes the gateway fall behind on
 purpose: chunks published before its `Accept` are all waiting when the gateway starts reading; a paced
 stream outruns a reader that pauses; megabytes of tokens outrun a websocket client that does not read.
 """
@@ -22,9 +22,9 @@ from services.gateway import GatewayConfig
 from services.gateway.clients.inference import InferenceClient
 from services.runtime import Settings
 from tests.conftest import NatsServer
-from tests.gateway_fixtures import gateway
-from tests.graphql_client import Subscription, post
-from tests.scripted_worker import Script, ScriptedWorker, failing, scripted_worker
+from tests.support.gateway import gateway
+from tests.support.graphql_client import Subscription, post
+from tests.support.scripted_worker import Script, ScriptedWorker, failing, scripted_worker
 
 STREAM = """subscription($p: String!) { inferStream(prompt: $p) {
   token seq done finishReason usage { completionTokens } } }"""

@@ -18,8 +18,8 @@ from messages import subjects
 from services.gateway.http.keys import ApiKeys
 from services.runtime import Settings
 from tests.conftest import NatsServer
-from tests.gateway_fixtures import gateway
-from tests.test_training_common import training, unique
+from tests.support.gateway import gateway
+from tests.support.training import training, unique
 
 ADMIN = "admin-key-0123456789abcdef"
 USER = "user-key-0123456789abcdef"

@@ -17,10 +17,10 @@ from nats.aio.msg import Msg
 import nats
 from messages import HTTP_STATUS, ErrorCode, ErrorMessage, GenerateRequest, ModelInfo, decode, encode, subjects
 from services.runtime import MICRO_STATUS, Settings
-from tests.adapters_common import registry
 from tests.conftest import NatsServer
-from tests.gateway_fixtures import gateway
-from tests.graphql_client import post
+from tests.support.adapters import registry
+from tests.support.gateway import gateway
+from tests.support.graphql_client import post
 
 PREFIX = "refuse:"
 

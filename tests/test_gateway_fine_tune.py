@@ -10,9 +10,9 @@ import pytest
 import nats
 from services.runtime import Settings
 from tests.conftest import NatsServer
-from tests.gateway_fixtures import stack
-from tests.graphql_client import Subscription, post
-from tests.test_training_common import training
+from tests.support.gateway import stack
+from tests.support.graphql_client import Subscription, post
+from tests.support.training import training
 
 PROGRESS = "subscription($id: String!) { fineTuneProgress(jobId: $id) { state step totalSteps loss adapter error } }"
 

@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 
 from services.runtime import Settings
-from tests.gateway_fixtures import stack
-from tests.graphql_client import Subscription, post
+from tests.support.gateway import stack
+from tests.support.graphql_client import Subscription, post
 
 STREAM = """subscription($p: String!, $n: Int) {
   inferStream(prompt: $p, maxNewTokens: $n) { token done requestId seq finishReason usage { completionTokens } }

@@ -11,8 +11,8 @@ import pytest
 
 from services.runtime import Settings
 from tests.conftest import worker_settings
-from tests.gateway_fixtures import gateway
-from tests.graphql_client import post
+from tests.support.gateway import gateway
+from tests.support.graphql_client import post
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 dies and it moves to another) are read back from stream TOKENS: the client gets the whole answer, nothing
 missing or repeated. Chunks that TOKENS does not have either end the stream with a typed error.
 
-The gateway's connection goes through tests/tcp_proxy.py, which cuts it for a while mid-answer; the worker
-(tests/scripted_worker.py) keeps publishing to the real nats-server meanwhile."""
+The gateway's connection goes through tests/support/tcp_proxy.py, which cuts it for a while mid-answer; the worker
+(tests/support/scripted_worker.py) keeps publishing to the real nats-server meanwhile."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from services.gateway import GatewayConfig
 from services.gateway.clients.inference import InferenceClient
 from services.runtime import ensure_stream
 from tests.conftest import NatsServer
-from tests.scripted_worker import Script, scripted_worker
-from tests.tcp_proxy import TcpProxy
+from tests.support.scripted_worker import Script, scripted_worker
+from tests.support.tcp_proxy import TcpProxy
 
 
 def words(n: int) -> list[str]:

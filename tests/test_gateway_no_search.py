@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from services.runtime import Settings
-from tests.gateway_fixtures import stack
-from tests.graphql_client import post
+from tests.support.gateway import stack
+from tests.support.graphql_client import post
 
 
 @pytest.fixture(scope="module")

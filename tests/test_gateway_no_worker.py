@@ -10,8 +10,8 @@ import pytest
 
 from services.runtime import Settings
 from tests.conftest import NatsServer
-from tests.gateway_fixtures import gateway
-from tests.graphql_client import Subscription, post
+from tests.support.gateway import gateway
+from tests.support.graphql_client import Subscription, post
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ import pytest
 from messages import GenerateRequest
 from services.runtime import Settings
 from tests.conftest import NatsServer, worker_settings
-from tests.gateway_fixtures import gateway
-from tests.graphql_client import Subscription, post
-from tests.scripted_worker import Script, ScriptedWorker, scripted_worker
+from tests.support.gateway import gateway
+from tests.support.graphql_client import Subscription, post
+from tests.support.scripted_worker import Script, ScriptedWorker, scripted_worker
 
 STREAM = "subscription($p: String!) { inferStream(prompt: $p) { token seq done requestId } }"
 

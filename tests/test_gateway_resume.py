@@ -13,9 +13,9 @@ from nats.aio.client import Client
 
 from messages import FinishReason
 from services.runtime import Settings
-from tests.gateway_fixtures import stack
-from tests.graphql_client import Subscription, post
-from tests.test_gateway_cancel import final_chunk
+from tests.support.gateway import stack
+from tests.support.graphql_client import Subscription, post
+from tests.support.nats_client import final_chunk
 
 GRACE_S = 20.0
 STORY = """subscription($n: Int!) { inferStream(prompt: "Write a long story about a lighthouse keeper.",

@@ -13,9 +13,9 @@ from services.runtime import Settings, running
 from services.search import SearchActor, SearchConfig
 from services.search.backend import BackendError
 from tests.conftest import worker_settings
-from tests.fake_search import FakeSearchBackend
-from tests.gateway_fixtures import stack
-from tests.graphql_client import Subscription, post
+from tests.support.fake_search import FakeSearchBackend
+from tests.support.gateway import stack
+from tests.support.graphql_client import Subscription, post
 
 PRIZE = SearchResult(
     title="Zorblat Prize 2026 announced",

@@ -2,7 +2,7 @@
 `PROBE_AFTER_S` of silence the gateway asks the worker that accepted the request (`infer.ping.<worker_id>`)
 whether it lives and still holds the request.
 
-A real inference worker process killed with SIGKILL mid-answer, and scripted workers (tests/scripted_worker.py)
+A real inference worker process killed with SIGKILL mid-answer, and scripted workers (tests/support/scripted_worker.py)
 that go silent while alive, forget a request, or drop their connection.
 """
 
@@ -31,7 +31,7 @@ from services.gateway.clients.inference import InferenceClient
 from services.gateway.clients.token_relay import PROBE_AFTER_S
 from services.runtime import ensure_stream
 from tests.conftest import NatsServer
-from tests.scripted_worker import Script, ScriptedWorker, scripted_worker
+from tests.support.scripted_worker import Script, ScriptedWorker, scripted_worker
 
 REPO = Path(__file__).resolve().parent.parent
 NOTICED_WITHIN_S = 5.0  # issue 14: a dead worker is noticed within 5 s

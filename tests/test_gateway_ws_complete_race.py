@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from services.runtime import Settings
-from tests.gateway_fixtures import stack
+from tests.support.gateway import stack
 
 STREAM = 'subscription { inferStream(prompt: "Say hi.", maxNewTokens: 1) { token done } }'
 ROUNDS = 30

@@ -17,9 +17,9 @@ import pytest
 from messages import GenerateRequest
 from services.runtime import Settings
 from tests.conftest import NatsServer
-from tests.gateway_fixtures import gateway
-from tests.graphql_client import post
-from tests.scripted_worker import Script, scripted_worker
+from tests.support.gateway import gateway
+from tests.support.graphql_client import post
+from tests.support.scripted_worker import Script, scripted_worker
 
 STREAM = 'subscription S { inferStream(prompt: "slow answer") { token done } }'
 

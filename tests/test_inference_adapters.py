@@ -29,9 +29,9 @@ from services.adapters import AdaptersActor, AdaptersConfig
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from services.runtime.testing import make_lora, register_adapter
-from tests.adapter_fixtures import set_active
 from tests.conftest import worker_settings
-from tests.nats_client import collect, new_id, start, text_of
+from tests.support.adapters import set_active
+from tests.support.nats_client import collect, new_id, start, text_of
 
 PROMPT = "What is the capital of France?"
 

@@ -23,7 +23,7 @@ from messages import (
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from tests.conftest import worker_settings
-from tests.nats_client import collect, new_id, start
+from tests.support.nats_client import collect, new_id, start
 
 LONG = "Write a very long story about a dragon who learns to bake bread."
 

@@ -16,7 +16,7 @@ from messages import Accept, ErrorCode, ErrorMessage, GpuHandoff, ModelInfo, dec
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from tests.conftest import worker_settings
-from tests.nats_client import generate
+from tests.support.nats_client import generate
 
 
 @pytest.fixture(scope="module")

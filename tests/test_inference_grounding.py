@@ -16,7 +16,7 @@ from services.inference.grounding import ground, grounding_message
 from services.inference.prompt import build_chat
 from services.runtime import ModelSource, Settings, running
 from tests.conftest import worker_settings
-from tests.nats_client import collect, new_id, start, text_of
+from tests.support.nats_client import collect, new_id, start, text_of
 
 PRIZE = SearchResult(
     title="Zorblat Prize 2026 announced",

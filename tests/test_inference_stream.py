@@ -22,7 +22,7 @@ from messages import (
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from tests.conftest import worker_settings
-from tests.nats_client import collect, generate, new_id, start, text_of
+from tests.support.nats_client import collect, generate, new_id, start, text_of
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ async def test_stop_string_cuts_the_answer(nc: Client, bundled_worker: Settings)
 
 async def test_chat_messages_follow_up(nc: Client, bundled_worker: Settings) -> None:
     from messages import ChatMessage, GenerateRequest, GenerationParams
-    from tests.nats_client import collect, new_id, start
+    from tests.support.nats_client import collect, new_id, start
 
     request = GenerateRequest(
         request_id=new_id(),

@@ -17,7 +17,7 @@ from messages import Accept
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from tests.conftest import worker_settings
-from tests.nats_client import generate
+from tests.support.nats_client import generate
 
 BATCH = 8
 

@@ -27,9 +27,9 @@ from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
 from services.runtime.metrics import gather
 from tests.conftest import worker_settings
-from tests.gateway_fixtures import gateway
-from tests.graphql_client import Subscription
-from tests.test_training_common import training
+from tests.support.gateway import gateway
+from tests.support.graphql_client import Subscription
+from tests.support.training import training
 
 KEY = "metrics-test-key-0123456789"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

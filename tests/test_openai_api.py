@@ -23,8 +23,8 @@ from services.inference import InferenceActor, InferenceConfig
 from services.runtime import BUNDLED_MODEL_ID, Settings, running
 from services.runtime.testing import make_lora, register_adapter
 from tests.conftest import worker_settings
-from tests.gateway_fixtures import gateway
-from tests.test_gateway_cancel import final_chunk
+from tests.support.gateway import gateway
+from tests.support.nats_client import final_chunk
 
 KEY = "openai-test-key-0123456789"
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]

@@ -15,8 +15,8 @@ from services.search import SearchConfig
 from services.search.backend import DdgsBackend, first_hop
 from services.search.reachability import Reachability
 from tests.conftest import free_port
-from tests.fake_search import FakeSearchBackend, sample_results
-from tests.test_search_service import ask, search_worker
+from tests.support.fake_search import FakeSearchBackend, sample_results
+from tests.support.search import ask, search_worker
 
 
 async def test_a_network_that_does_not_answer_fails_in_the_probe_time_not_the_search_timeout(

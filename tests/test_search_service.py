@@ -6,8 +6,6 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 from nats.aio.client import Client
@@ -15,44 +13,14 @@ from nats.aio.client import Client
 from messages import (
     ErrorCode,
     ErrorMessage,
-    SearchQuery,
-    SearchReply,
     SearchResults,
-    decode,
     describe,
-    encode,
     subjects,
 )
-from services.runtime import Settings, running
-from services.runtime.testing import until_answering
-from services.search import BackendError, SearchActor, SearchConfig
-from tests.conftest import worker_settings
-from tests.fake_search import FakeSearchBackend, sample_results
-
-FAST = SearchConfig(timeout_s=5.0, min_interval_s=0.0)
-
-
-@asynccontextmanager
-async def search_worker(
-    nc: Client, base: Settings, backend: FakeSearchBackend, config: SearchConfig = FAST
-) -> AsyncIterator[None]:
-    settings = worker_settings(base)
-    async with running(SearchActor(settings, config, backend), settings):
-        await until_answering(nc, subjects.SEARCH_QUERY)
-        yield
-
-
-async def raw(nc: Client, payload: bytes, timeout: float = 10.0) -> tuple[SearchReply, bool]:
-    """Send a payload; return the decoded reply and whether micro's error headers were set."""
-    msg = await nc.request(subjects.SEARCH_QUERY, payload, timeout=timeout)
-    flagged = bool(msg.headers and msg.headers.get("Nats-Service-Error-Code"))
-    return decode(msg.data, SearchReply), flagged  # type: ignore[arg-type]
-
-
-async def ask(nc: Client, query: str, max_results: int | None = None, timeout: float = 10.0) -> SearchReply:
-    reply, flagged = await raw(nc, encode(SearchQuery(query=query, max_results=max_results)), timeout)
-    assert flagged == isinstance(reply, ErrorMessage)
-    return reply
+from services.runtime import Settings
+from services.search import BackendError, SearchConfig
+from tests.support.fake_search import FakeSearchBackend, sample_results
+from tests.support.search import ask, raw, search_worker
 
 
 async def test_results(nc: Client, base_settings: Settings) -> None:

@@ -23,7 +23,7 @@ from messages import (
 from messages.adapters import AdapterMeta
 from services.runtime import BUNDLED_MODEL_ID
 from services.training import TrainingActor
-from tests.test_training_common import (  # noqa: F401 - service is a fixture
+from tests.support.training import (  # noqa: F401 - service is a fixture
     TINY,
     cancel,
     list_jobs,

@@ -12,7 +12,7 @@ from messages import JobRecord, JobState, encode, subjects
 from services.runtime import open_object_store
 from services.training import JobStore
 from services.training.records import now_iso
-from tests.test_training_common import queue_empty, spec, trainer, wait_for
+from tests.support.training import queue_empty, spec, trainer, wait_for
 
 
 @pytest.mark.parametrize(

@@ -22,9 +22,9 @@ from messages import JobRecord, JobState, subjects
 from services.runtime import Settings
 from services.runtime.testing import until_answering
 from tests.conftest import REPO, worker_settings
-from tests.gateway_fixtures import gateway
-from tests.graphql_client import Subscription
-from tests.test_training_common import (
+from tests.support.gateway import gateway
+from tests.support.graphql_client import Subscription
+from tests.support.training import (
     TINY,
     queue_empty,
     read_record,

@@ -22,7 +22,7 @@ from messages import GpuHandoff, JobRecord, JobState, decode, encode, subjects
 from services.runtime import Settings, resolve_model
 from services.training import JobStore, resolve_dataset
 from services.training.trainer import CUDA_GRAD_ACCUM, Plan, _load_model, _optimizer, train
-from tests.test_training_common import TINY, read_record, spec, submitted, trainer, training, wait_for
+from tests.support.training import TINY, read_record, spec, submitted, trainer, training, wait_for
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 CUDA = dataclasses.replace(TINY, device="cuda")

@@ -6,7 +6,7 @@ from nats.aio.client import Client
 
 from messages import ErrorCode, ErrorMessage, ForgetJob, JobRecord, JobReply, JobState, decode, encode, subjects
 from services.training import TrainingActor
-from tests.test_training_common import cancel, list_jobs, spec, submitted, wait_for
+from tests.support.training import cancel, list_jobs, spec, submitted, wait_for
 
 
 async def forget(nc: Client, job_id: str) -> JobReply:

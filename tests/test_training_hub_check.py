@@ -18,7 +18,7 @@ from nats.aio.client import Client
 from messages import ErrorCode, ErrorMessage, SwitchboardError, encode
 from services.training import TrainingActor
 from services.training.hub_check import check_hub_dataset
-from tests.test_training_common import list_jobs, raw_submit, spec
+from tests.support.training import list_jobs, raw_submit, spec
 
 PUBLIC = "switchboard-tests/public"
 GATED = "switchboard-tests/gated"

@@ -16,7 +16,7 @@ from messages import AdapterList, JobState, ListAdapters, decode, encode, subjec
 from messages.adapters import AdapterReply
 from services.runtime import BUNDLED_MODEL_ID, Settings
 from services.runtime.adapter_files import unpack
-from tests.test_training_common import (
+from tests.support.training import (
     FINISHED,
     TINY,
     ProgressLog,

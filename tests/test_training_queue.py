@@ -7,7 +7,7 @@ from nats.aio.client import Client
 
 from messages import ErrorCode, ErrorMessage, JobRecord, JobState, subjects
 from services.training import TrainingActor
-from tests.test_training_common import (  # noqa: F401 - service is a fixture
+from tests.support.training import (  # noqa: F401 - service is a fixture
     ProgressLog,
     cancel,
     get_job,

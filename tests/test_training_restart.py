@@ -11,7 +11,7 @@ from nats.aio.client import Client
 from messages import JobState
 from services.runtime import Settings
 from services.training import JobStore, submit_job
-from tests.test_training_common import get_job, list_jobs, registry, spec, submitted, trainer, training, wait_for
+from tests.support.training import get_job, list_jobs, registry, spec, submitted, trainer, training, wait_for
 
 
 async def test_job_history_survives_a_restart(nc: Client, base_settings: Settings, bundled_model: Path) -> None:

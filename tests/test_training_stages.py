@@ -14,7 +14,7 @@ from nats.aio.client import Client
 from messages import JobRecord, JobState, Progress, TrainingStage, decode, encode, subjects
 from services.runtime import Settings
 from services.training.records import job_key
-from tests.test_training_common import ProgressLog, spec, submitted, training, wait_for
+from tests.support.training import ProgressLog, spec, submitted, training, wait_for
 
 IN_ORDER = [TrainingStage.LOADING_DATA, TrainingStage.LOADING_MODEL, TrainingStage.TRAINING, TrainingStage.SAVING]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_question_streams_an_answer_with_the_history(app_stack: AppStack) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_message_actions_code_blocks_figures_and_stages(app_stack: AppStack) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_continue_adds_the_rest_to_the_cut_off_answer(app_stack: AppStack) -> None:

@@ -3,7 +3,7 @@ against the real stack on the bundled model (flows ui/e2e/chat_resume.mjs and ui
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 # the flows read the server's answer back through graphql-ws in node; node 20 has WebSocket behind this flag
 NODE_WS = "--experimental-websocket"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_settings_go_with_each_question_and_stay_with_the_conversation(app_stack: AppStack) -> None:

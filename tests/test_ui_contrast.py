@@ -3,7 +3,7 @@ Settings, Fine-tune and the Explorer (docs open), light and dark, at laptop and 
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_every_text_reaches_wcag_aa_contrast_in_both_schemes(app_stack: AppStack) -> None:

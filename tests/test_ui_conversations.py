@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_conversations_switch_rename_delete_undo_and_survive_a_reload(app_stack: AppStack) -> None:

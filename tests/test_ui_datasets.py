@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 @pytest.mark.timeout(900)  # the stack, then a 4-step job with 3 evaluations and 4 short answers on two shared cores

@@ -4,7 +4,7 @@ starts Monaco's web workers there as in the build (they need their CommonJS impo
 from __future__ import annotations
 
 from tests.conftest import REPO, wait_for_port
-from tests.ui_fixtures import ARTIFACTS, AppStack, run_flow
+from tests.support.ui import ARTIFACTS, AppStack, run_flow
 
 
 def test_dev_server_runs_the_explorer_with_its_workers(app_stack: AppStack) -> None:

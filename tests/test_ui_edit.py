@@ -3,7 +3,7 @@ at phone width, and Save's dropped turns undoable as Delete and Clear chat are."
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_edit_box_in_view_pencil_beside_the_text_and_undo_after_resend(app_stack: AppStack) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_explorer_renders_and_runs_health(app_stack: AppStack) -> None:

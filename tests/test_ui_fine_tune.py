@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 @pytest.mark.timeout(900)  # the stack, then two jobs on two shared cores

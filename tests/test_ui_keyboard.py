@@ -3,7 +3,7 @@ after a send, the skip link lands in it past six conversations, and Esc in the e
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_the_message_box_has_the_keyboard_and_esc_returns_to_the_question(app_stack: AppStack) -> None:

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import REPO, free_port, wait_for_port
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 ADMIN = "e2e-admin-key-0123456789abcdef"
 USER = "e2e-user-key-0123456789abcdef"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_fits_a_phone_and_works_from_the_keyboard(app_stack: AppStack) -> None:

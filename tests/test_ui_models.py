@@ -12,7 +12,7 @@ import pytest
 
 import nats
 from services.runtime.testing import make_lora, register_adapter
-from tests.ui_fixtures import AppStack, graphql, run_flow
+from tests.support.ui import AppStack, graphql, run_flow
 
 ADAPTER = "ui-models-pick"
 

@@ -4,7 +4,7 @@ dataset names the datasets there are (not the GraphQL argument or the server's f
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_unknown_dataset_and_unreachable_server_in_plain_words(app_stack: AppStack) -> None:

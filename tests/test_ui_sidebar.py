@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_long_titles_show_and_a_streaming_conversation_says_answering(app_stack: AppStack) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui_fixtures import AppStack, run_flow
+from tests.support.ui import AppStack, run_flow
 
 
 def test_the_tab_title_names_the_section_and_the_conversation(app_stack: AppStack) -> None:

@@ -1,4 +1,5 @@
-"""Test helpers that speak the inference protocol directly over NATS, as any client could."""
+"""Test helpers that speak the inference protocol directly over NATS, as any client could: ask for a generation,
+collect its chunks from `tokens.<request_id>`, or read them back from stream TOKENS."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from messages import Accept, GenerateReply, GenerateRequest, GenerationParams, TokenChunk, decode, encode, subjects
 from services.runtime.call import NO_RESPONDER_RETRIES
@@ -52,3 +54,19 @@ async def generate(nc: Client, prompt: str, **params: object) -> tuple[GenerateR
 
 def text_of(chunks: list[TokenChunk]) -> str:
     return "".join(c.token for c in chunks)
+
+
+async def final_chunk(nc: Client, request_id: str) -> TokenChunk:
+    """Read the generation's last chunk back from stream TOKENS (waits for it)."""
+    sub = await nc.jetstream().subscribe(
+        subjects.tokens_subject(request_id),
+        ordered_consumer=True,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+    )
+    try:
+        while True:
+            chunk = decode((await sub.next_msg(timeout=15)).data, TokenChunk)
+            if chunk.done:
+                return chunk
+    finally:
+        await sub.unsubscribe()

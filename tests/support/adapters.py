@@ -1,4 +1,6 @@
-"""Helpers the adapter registry tests share (no tests here): run a registry, speak `svc.adapters.*`, upload files."""
+"""Adapter registry helpers (no tests here): run a registry, speak `svc.adapters.*`, upload files, choose the
+default adapter. (Real LoRA adapters are made and registered by `services.runtime.testing.make_lora` and
+`register_adapter`, which the benches use too.)"""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from typing import Any
 from nats.aio.client import Client
 
 from messages import (
+    ActivateAdapter,
     AdapterMeta,
     AdapterReply,
     AdapterState,
+    DeactivateAdapter,
     ErrorMessage,
     RegisterAdapter,
     decode,
@@ -99,3 +103,12 @@ async def read_active(nc: Client) -> str:
     kv = await nc.jetstream().key_value(subjects.ADAPTERS_BUCKET)
     entry = await kv.get(subjects.ACTIVE_KEY)
     return (entry.value or b"").decode()
+
+
+async def set_active(nc: Client, name: str | None) -> None:
+    """Choose the default adapter through the registry, as loadAdapter / useBaseModel do."""
+    if name is None:
+        reply = await nc.request(subjects.ADAPTERS_DEACTIVATE, encode(DeactivateAdapter()), timeout=5)
+    else:
+        reply = await nc.request(subjects.ADAPTERS_ACTIVATE, encode(ActivateAdapter(name=name)), timeout=5)
+    assert b'"error"' not in reply.data, reply.data

@@ -1,6 +1,6 @@
-"""`python -m tests.search_process`: the real search service with the stand-in backend of tests/fake_search.py
-(this machine cannot reach the web), in a process of its own so a test can kill it. FAKE_SEARCH_DELAY_S sets
-how long each search takes."""
+"""`python -m tests.support.search_process`: the real search service with the stand-in backend of
+tests/support/fake_search.py (this machine cannot reach the web), in a process of its own so a test can kill it.
+FAKE_SEARCH_DELAY_S sets how long each search takes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 from messages import SearchResult
 from services.runtime import main
 from services.search import SearchActor
-from tests.fake_search import FakeSearchBackend
+from tests.support.fake_search import FakeSearchBackend
 
 RESULT = SearchResult(title="Lighthouses", url="https://example.org/lighthouses", snippet="A lighthouse is a tower.")
 

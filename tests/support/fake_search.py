@@ -1,4 +1,4 @@
-"""Search test helpers: a stand-in backend (fixed results, a delay or error, a record of calls), a readiness probe."""
+"""A stand-in search backend for tests: fixed results, a delay or an error, a record of calls."""
 
 from __future__ import annotations
 
