@@ -5,7 +5,7 @@ import type { Handlers } from '../api/ws';
 import { memoryStorage, tokenChunk } from '../testing';
 import { createConversation, type Turn } from './conversation';
 
-// the websocket is the browser flows' business (tests/test_ui_chat_actions.py); here each subscription is recorded
+// the websocket is the browser flows' business (tests/ui/test_chat_actions.py); here each subscription is recorded
 const calls: { variables: Record<string, unknown>; handlers: Handlers<{ inferStream: TokenChunk }> }[] = [];
 vi.mock('../api/ws', () => ({
   subscribe: (_query: string, variables: Record<string, unknown>, handlers: Handlers<{ inferStream: TokenChunk }>) => {

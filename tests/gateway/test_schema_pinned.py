@@ -7,11 +7,11 @@ change is made by running `scripts/print_schema.py` and reviewing the file's dif
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
 
 from services.gateway.graphql.schema import schema
+from tests.conftest import REPO
 
-PINNED = Path(__file__).resolve().parent.parent / "services" / "gateway" / "schema.graphql"
+PINNED = REPO / "services" / "gateway" / "schema.graphql"
 
 
 def test_the_served_schema_is_the_pinned_one() -> None:

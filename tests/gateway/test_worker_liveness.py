@@ -30,10 +30,9 @@ from services.gateway import GatewayConfig
 from services.gateway.clients.inference import InferenceClient
 from services.gateway.clients.token_relay import PROBE_AFTER_S
 from services.runtime import ensure_stream
-from tests.conftest import NatsServer
+from tests.conftest import REPO, NatsServer
 from tests.support.scripted_worker import Script, ScriptedWorker, scripted_worker
 
-REPO = Path(__file__).resolve().parent.parent
 NOTICED_WITHIN_S = 5.0  # issue 14: a dead worker is noticed within 5 s
 
 

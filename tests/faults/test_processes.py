@@ -1,6 +1,6 @@
 """Issue 14: `kill -9` of each actor mid-work, and a restart of a single-node NATS. For each: what the client
 sees, how long it takes to show, and that the state survived. (The inference worker and the training service
-have their own: tests/test_gateway_worker_liveness.py and tests/test_training_crash.py.)
+have their own: tests/gateway/test_worker_liveness.py and tests/training/test_crash.py.)
 
 Each killed actor is a real `python -m ...` process on this module's nats-server; the rest run in-process."""
 

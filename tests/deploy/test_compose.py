@@ -19,9 +19,8 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from tests.conftest import nats_server_binary
+from tests.conftest import REPO, nats_server_binary
 
-REPO = Path(__file__).resolve().parent.parent
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 MODULE = re.compile(r"\bpython\s+-m\s+services\.(\w+)\b(?!\.)")  # an actor, not services.runtime.<tool>

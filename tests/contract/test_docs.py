@@ -7,7 +7,6 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -15,8 +14,9 @@ import pytest
 
 import messages
 from messages import SwitchboardError, subjects
+from tests.conftest import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 WIRE_CONTRACT = ROOT / "docs" / "wire-contract.md"
 CLI_DOCS = (ROOT / "README.md", ROOT / "docs" / "wire-contract.md", ROOT / "docs" / "architecture.md")
 
