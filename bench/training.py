@@ -15,7 +15,7 @@ adapter switch takes on a live inference worker, in one run.
    lazy initialisation) only starts the clock; model loading is not measured.
 
 2. Adapter switch. The registry and an `InferenceActor` (bundled model, empty ADAPTER_DIR) run
-   in-process; adapters made with `tests.adapter_fixtures.make_lora` are registered. Timed: from sending
+   in-process; adapters made with `services.runtime.testing.make_lora` are registered. Timed: from sending
    `svc.adapters.activate` (or `.deactivate`) to the first `svc.inference.info` (polled every 10 ms) that
    reports the new active adapter. "first load" = files fetched from the Object Store + peft load (three
    names, so three genuine first loads: the two LoRAs, the first registered a second time under another
@@ -33,7 +33,8 @@ import math
 import tempfile
 import time
 import uuid
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from messages import (
     ActivateAdapter,
     DeactivateAdapter,
     FineTuneSpec,
+    GetJob,
     JobRecord,
     JobState,
     ModelInfo,
@@ -55,15 +57,16 @@ from messages import (
     encode,
     subjects,
 )
+from services.adapters import AdaptersActor, AdaptersConfig
 from services.inference import InferenceActor, InferenceConfig
-from services.runtime import Settings, resolve_model, running
-from services.training import TrainingConfig
+from services.runtime import BUNDLED_MODEL_ID, Settings, call, resolve_model, running
+from services.runtime.call import TRAINING
+from services.runtime.testing import make_lora, register_adapter, until_answering
+from services.training import TrainingActor, TrainingConfig
 from services.training.examples import batches, load_rows, prepare
 from services.training.render import Overlong
 from services.training.sources import resolve_dataset
 from services.training.trainer import LORA_TARGETS, MAX_GRAD_NORM
-from tests.adapter_fixtures import make_lora, register_adapter
-from tests.test_training_common import get_job, registry, submit, trainer, until_answering
 
 NUM_SAMPLES = 48
 MAX_STEPS = 12
@@ -75,6 +78,31 @@ POLL_S = 0.01
 # the service's own per-step settings (heartbeat, KV write interval) as deployed; only a short idle fetch, so
 # the job is picked up at once, and the fine-tune's shape differ from the defaults
 CONFIG = TrainingConfig(max_length=MAX_LENGTH, batch_size=BATCH, device="cpu", seed=SEED, fetch_timeout_s=1.0)
+
+
+def own_worker(settings: Settings) -> Settings:
+    """`settings` with a worker id of its own (every actor in this process registers under its own id)."""
+    return replace(settings, worker_id="w-" + uuid.uuid4().hex[:8])
+
+
+@asynccontextmanager
+async def registry(nc: Client, settings: Settings) -> AsyncIterator[AdaptersActor]:
+    """The adapter registry (for the bundled model), in this process, once it answers `svc.adapters.list`."""
+    settings = own_worker(settings)
+    actor = AdaptersActor(settings, AdaptersConfig(base_model_id=BUNDLED_MODEL_ID))
+    async with running(actor, settings):
+        await until_answering(nc, subjects.ADAPTERS_LIST)
+        yield actor
+
+
+@asynccontextmanager
+async def trainer(nc: Client, settings: Settings, config: TrainingConfig) -> AsyncIterator[TrainingActor]:
+    """A training service in this process, once it answers `svc.training.jobs`."""
+    settings = own_worker(settings)
+    actor = TrainingActor(settings, config)
+    async with running(actor, settings):
+        await until_answering(nc, subjects.TRAINING_JOBS)
+        yield actor
 
 
 def plain_loop(model_dir: str) -> tuple[list[float], list[float]]:
@@ -141,15 +169,13 @@ async def service_run(nc: Client, settings: Settings) -> tuple[list[float], list
         validation_fraction=0.0,  # the plain loop evaluates nothing: the same work on both sides
     )
     async with trainer(nc, settings, CONFIG):
-        reply = await submit(nc, spec)
-        if not isinstance(reply, JobRecord):
-            raise RuntimeError(f"submit refused: {reply}")
+        await call(nc, subjects.TRAINING_SUBMIT, spec, JobRecord, timeout_s=20, peer=TRAINING)
         deadline = time.monotonic() + 90
         while not done.is_set():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} did not finish")
             await asyncio.sleep(0.1)
-        record = await get_job(nc, job_id)
+        record = await call(nc, subjects.TRAINING_JOB, GetJob(job_id=job_id), JobRecord, timeout_s=10, peer=TRAINING)
     await sub.unsubscribe()
     if record.state is not JobState.SUCCEEDED:
         raise RuntimeError(f"job {job_id} ended {record.state.value}: {record.error}")
@@ -226,11 +252,11 @@ async def bench(runs: int) -> dict[str, Any]:
                 names = ["bench-a", "bench-b", "bench-a2"]
                 for name, folder in zip(names, [folders[0], folders[1], folders[0]], strict=True):
                     await register_adapter(nc, name, folder)
-                worker = replace(settings, worker_id="w-" + uuid.uuid4().hex[:8], adapter_dir=root / "worker")
+                worker = replace(own_worker(settings), adapter_dir=root / "worker")
                 await stack.enter_async_context(
                     running(InferenceActor(worker, InferenceConfig(max_loaded_adapters=4)), worker)
                 )
-                await until_answering(nc, subjects.INFERENCE_INFO, timeout=60)
+                await until_answering(nc, subjects.INFERENCE_INFO, timeout_s=60)
                 first: list[float] = []
                 loaded: list[float] = []
                 deactivate: list[float] = []

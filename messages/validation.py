@@ -4,7 +4,7 @@ msgspec raises `ValidationError` with one line of text ("Expected `int` >= 1 - a
 and no structured path. This is the one place that reads that text, right where a service decodes a
 request; what leaves the service is an `ErrorMessage` with `field="params.max_new_tokens"` and
 `message="must be at least 1"`, which no caller has to parse. The phrases are msgspec's own (checked
-against its real errors in `tests/test_errors_as_data.py`).
+against its real errors in `tests/contract/test_errors_as_data.py`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Write the GraphQL schema the gateway serves to services/gateway/schema.graphql (the pinned public contract).
 
-Run after an intended change to the API: `.venv/bin/python scripts/print_schema.py`; tests/test_gateway_schema_pinned.py
+Run after an intended change to the API: `.venv/bin/python scripts/print_schema.py`; tests/gateway/test_schema_pinned.py
 fails while the served schema and the file differ.
 """
 

@@ -18,7 +18,7 @@ from services.runtime import Settings, ensure_bundled_model, setup_logging
 from services.runtime.testing import NatsServer, free_port, nats_server_binary, wait_for_port  # noqa: F401 (tests import them from here)
 
 if TYPE_CHECKING:
-    from tests.ui_fixtures import AppStack
+    from tests.support.ui import AppStack
 
 setup_logging("INFO")
 REPO = Path(__file__).resolve().parent.parent
@@ -66,7 +66,7 @@ def bundled_model(model_cache: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.tiny_model import build_tiny_model
+    from tests.support.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
 
@@ -85,7 +85,7 @@ def base_settings(nats_server: NatsServer, model_cache: Path, tmp_path_factory: 
 @pytest.fixture(scope="module")
 async def training_service(base_settings: Settings, bundled_model: Path) -> AsyncIterator[object]:
     """The registry and a training service (the fast TINY config) on the session's nats-server, per test module."""
-    from tests.test_training_common import training
+    from tests.support.training import training
 
     client = await nats.connect(base_settings.nats_url)
     try:
@@ -116,9 +116,9 @@ async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05) -
 
 @pytest.fixture(scope="session")
 def app_stack() -> Iterator[AppStack]:
-    """The browser tests' whole stack (tests/ui_fixtures.py), one for the session: defined here, so that every
+    """The browser tests' whole stack (tests/support/ui.py), one for the session: defined here, so that every
     test module shares it (a session fixture imported into each module starts once per module)."""
-    from tests.ui_fixtures import running_app_stack
+    from tests.support.ui import running_app_stack
 
     with running_app_stack() as stack:
         yield stack

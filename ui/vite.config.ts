@@ -10,7 +10,7 @@ export default defineConfig({
   server: { host: 'localhost', port: 5173, strictPort: true },
   // the dev server pre-bundles what the page imports, not what Monaco's GraphQL worker imports: these two are
   // CommonJS, and served raw they break the worker, so Monaco falls back to the page's thread
-  // (tests/test_ui_dev_server.py runs the Explorer on the dev server)
+  // (tests/ui/test_dev_server.py runs the Explorer on the dev server)
   optimizeDeps: { include: ['nullthrows', 'picomatch-browser'] },
   preview: { host: '127.0.0.1', port: 3000, strictPort: true },
   build: {

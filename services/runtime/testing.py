@@ -1,9 +1,14 @@
 """A real nats-server for tests and benches (as FastStream ships `faststream/nats/testing.py`): started on a free
 port with JetStream in a temporary store, optionally with the least-privilege users of `nats_auth`. Never a
-mock: what Switchboard is tested against is the server it runs on."""
+mock: what Switchboard is tested against is the server it runs on.
+
+Also the few steps that tests and benches share around it: wait until a just-started service answers
+(`until_answering`), make a real LoRA adapter (`make_lora`) and register it as training does
+(`register_adapter`)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import socket
@@ -13,6 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from nats.aio.client import Client
+from nats.errors import NoRespondersError
+
+from messages import AdapterList, AdapterMeta, RegisterAdapter, subjects, utc_timestamp
+
+from .adapter_files import pack
+from .call import ADAPTERS, call
+from .models import BUNDLED_MODEL_ID
 from .nats_auth import OPERATOR, Credentials
 
 
@@ -103,4 +116,70 @@ class NatsServer:
         shutil.rmtree(self.store, ignore_errors=True)
 
 
-__all__ = ["NatsServer", "free_port", "nats_server_binary", "wait_for_port"]
+async def until_answering(nc: Client, subject: str, timeout_s: float = 10.0) -> None:
+    """Until a request on `subject` reaches a responder through `nc`: for a service just started in this process.
+
+    When workers start and stop in quick succession on a JetStream-enabled server, a request can meet "no
+    responders" for a millisecond or so after the new worker has subscribed and flushed. The probe, resent every
+    20 ms, is an empty object (`b"{}"`): a list or info endpoint answers it as a plain query, any other refuses
+    it as bad input (it never reaches a backend).
+
+    Raises:
+        nats.errors.NoRespondersError: still no responder after `timeout_s` seconds.
+        nats.errors.TimeoutError: a responder took longer than `timeout_s` seconds to answer.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            await nc.request(subject, b"{}", timeout=timeout_s)
+            return
+        except NoRespondersError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.02)
+
+
+def make_lora(base_folder: Path, out: Path, seed: int) -> Path:
+    """A peft LoRA adapter (r=8, alpha=64, q_proj and v_proj) with random, non-zero weights for the model in
+    `base_folder` (a transformers folder), saved in `out`; returns `out`. The same `seed` gives the same weights.
+
+    Imports torch, peft and transformers when called, and loads the base model in float32 (seconds on a CPU).
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    base = AutoModelForCausalLM.from_pretrained(base_folder, dtype=torch.float32)
+    config = LoraConfig(r=8, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    model = get_peft_model(base, config)
+    model.save_pretrained(str(out))
+    return out
+
+
+async def register_adapter(nc: Client, name: str, folder: Path, base_model: str = BUNDLED_MODEL_ID) -> None:
+    """Register the adapter in `folder` as `name`, as training does: its files packed into object `name` of
+    Object Store `adapter-files`, then `svc.adapters.register` (a running registry; 5 s to answer).
+
+    Raises:
+        SwitchboardError: the registry refused (e.g. CONFLICT: the name is taken), is not running
+            (UNAVAILABLE) or did not answer (TIMEOUT).
+    """
+    objects = await nc.jetstream().object_store(subjects.ADAPTER_FILES_BUCKET)
+    data = pack(folder)
+    await objects.put(name, data)
+    meta = AdapterMeta(
+        name=name, base_model=base_model, created=utc_timestamp(), dataset="test", steps=1, size_bytes=len(data)
+    )
+    await call(nc, subjects.ADAPTERS_REGISTER, RegisterAdapter(meta=meta), AdapterList, timeout_s=5, peer=ADAPTERS)
+
+
+__all__ = [
+    "NatsServer",
+    "free_port",
+    "make_lora",
+    "nats_server_binary",
+    "register_adapter",
+    "until_answering",
+    "wait_for_port",
+]

@@ -59,7 +59,7 @@ export function recordRequestIds(page) {
 }
 
 /** The whole text of generation `requestId` as the server has it, through graphql-ws in node (node 20 needs
- * NODE_OPTIONS=--experimental-websocket, which tests/test_ui_chat_resume.py sets). */
+ * NODE_OPTIONS=--experimental-websocket, which tests/ui/test_chat_resume.py sets). */
 export async function serverAnswer(requestId) {
   if (typeof WebSocket === 'undefined') throw new Error('no WebSocket in this node: run with --experimental-websocket');
   const client = createClient({ url: GRAPHQL_URL.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });

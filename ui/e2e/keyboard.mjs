@@ -38,7 +38,7 @@ await flow('keyboard', async () => {
   // on load: ready to type
   assert.equal(await focused(page), 'chat-input', 'the message box is not focused on load');
 
-  // the skip link (the first Tab from the top of a page, tests/test_ui_layout.py) goes straight to the message box,
+  // the skip link (the first Tab from the top of a page, tests/ui/test_layout.py) goes straight to the message box,
   // past the six conversations
   await page.getByRole('link', { name: 'Skip to content' }).focus();
   await page.keyboard.press('Enter');

@@ -24,7 +24,7 @@ await flow('layout', async () => {
   }
 
   // keyboard: the first Tab lands on the skip link, then the brand, then the tabs (on a section that gives nothing
-  // the keyboard on load: the Chat gives it to the message box, tests/test_ui_keyboard.py)
+  // the keyboard on load: the Chat gives it to the message box, tests/ui/test_keyboard.py)
   await page.goto(`${process.env.UI_URL}/#/fine-tune`);
   await page.reload();
   await page.locator('#ft-name').waitFor();

@@ -1,5 +1,5 @@
 // Shared by the browser flows: launch Debian's Chromium through playwright-core, check, screenshot, report.
-// Each flow is a script run by tests/test_ui_*.py against a real stack: UI_URL, GRAPHQL_URL, ARTIFACTS from env.
+// Each flow is a script run by tests/ui/test_*.py against a real stack: UI_URL, GRAPHQL_URL, ARTIFACTS from env.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';

@@ -6,7 +6,7 @@ import { memoryStorage, tokenChunk } from '../testing';
 import { createConversation } from './conversation';
 import type { Turn } from './turns';
 
-// the websocket is the browser flows' business (tests/test_ui_chat_actions.py); here each subscription is recorded
+// the websocket is the browser flows' business (tests/ui/test_chat_actions.py); here each subscription is recorded
 const calls: { variables: Record<string, unknown>; handlers: Handlers<{ inferStream: TokenChunk }> }[] = [];
 vi.mock('../api/ws', () => ({
   subscribe: (_query: string, variables: Record<string, unknown>, handlers: Handlers<{ inferStream: TokenChunk }>) => {

@@ -1,0 +1,1 @@
+"""The adapter registry (`svc.adapters.*`): register, list, activate, delete; bad input; a restart."""

@@ -1,0 +1,1 @@
+"""Killed processes and NATS nodes, on purpose (marked `fault`)."""

@@ -1,0 +1,1 @@
+"""The gateway: GraphQL over HTTP and websocket, auth, relaying answers, resumes, errors."""

@@ -1,0 +1,1 @@
+"""The inference worker over NATS: streaming, batching, cancel, adapters, grounding."""

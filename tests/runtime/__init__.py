@@ -1,0 +1,1 @@
+"""The runtime every service shares: the actor, NATS users per service, metrics."""

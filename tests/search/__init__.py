@@ -1,0 +1,1 @@
+"""The search service: a fake backend over real NATS, reachability, ddgs offline."""

@@ -1,0 +1,1 @@
+"""The training service: the queue, a job's stages, datasets, restarts and crashes."""
