@@ -26,7 +26,7 @@ class Context:
     clients: Clients
     generations: Generations
     role: Role | None = Role.ADMIN  # None: no key (only open fields are reached)
-    key_id: str = ""  # the caller's key's id (auth.key_id), "" without keys: the owner of the answers it asks for
+    key_id: str = ""  # the caller's key's id (http/keys.key_id), "" without keys: the owner of the answers it asks for
     keys_required: bool = False
     connection_params: dict[str, object] | None = None  # a websocket's connection_init payload
     metrics: GatewayMetrics | None = None

@@ -1,8 +1,8 @@
 """Keys at the HTTP door: a request without a valid key gets 401 before GraphQL runs (`{ health }` excepted).
 
-The role found, and the key's id (`auth.key_id`, the owner of the answers it asks for), are left on the
+The role found, and the key's id (`keys.key_id`, the owner of the answers it asks for), are left on the
 request (`ROLE`, `KEY_ID`) for the GraphQL context and the OpenAI routes; which fields a role may call
-is decided in the schema (auth.USER_FIELDS / ADMIN_FIELDS). Websocket upgrades pass through: their
+is decided in the schema (`keys.USER_FIELDS` / `ADMIN_FIELDS`). Websocket upgrades pass through: their
 key comes in `connection_init` (see `app.SwitchboardView.on_ws_connect`).
 """
 
