@@ -21,10 +21,13 @@ from .hermes import (
     response_block,
     tools_block,
 )
+from .parser import Parsed, ToolCallParser, new_call_id, tool_finish_reason
 
 __all__ = [
     "CALL_CLOSE",
     "CALL_OPEN",
+    "Parsed",
+    "ToolCallParser",
     "ToolMode",
     "call_arguments",
     "call_block",
@@ -33,8 +36,10 @@ __all__ = [
     "forces_grammar",
     "function_spec",
     "hermes_chat",
+    "new_call_id",
     "offered_tools",
     "response_block",
+    "tool_finish_reason",
     "tool_mode",
     "tools_block",
 ]
