@@ -11,6 +11,7 @@ Pure functions of the request and the text: no NATS, no engine. How the worker u
 """
 
 from .admission import ToolMode, check_tool_schemas, engine_words, forces_grammar, offered_tools, tool_mode
+from .forced import STRUCTURAL_TAG_FORMAT, tool_call_grammar
 from .hermes import (
     CALL_CLOSE,
     CALL_OPEN,
@@ -26,6 +27,7 @@ from .parser import Parsed, ToolCallParser, new_call_id, tool_finish_reason
 __all__ = [
     "CALL_CLOSE",
     "CALL_OPEN",
+    "STRUCTURAL_TAG_FORMAT",
     "Parsed",
     "ToolCallParser",
     "ToolMode",
@@ -39,6 +41,7 @@ __all__ = [
     "new_call_id",
     "offered_tools",
     "response_block",
+    "tool_call_grammar",
     "tool_finish_reason",
     "tool_mode",
     "tools_block",
