@@ -69,15 +69,21 @@ def test_free_calls_have_no_grammar() -> None:
     assert tool_call_grammar(request([strict], ToolChoice("none"))) is None
 
 
-def test_required_takes_a_call_of_any_tool_and_nothing_else_first(compiler: xgrammar.GrammarCompiler) -> None:
+def test_required_takes_calls_of_any_tool_and_nothing_else(compiler: xgrammar.GrammarCompiler, tokenizer: Any) -> None:
     req = request([WEATHER, ADD], ToolChoice("required"))
     assert accepts(compiler, req, PARIS)
-    assert accepts(compiler, req, SUM + "\n" + PARIS)  # parallel calls
+    assert accepts(compiler, req, SUM + PARIS)  # parallel calls, back to back
     assert accepts(compiler, req, '<tool_call>\n{"name": "add", "arguments": {"a":1,"b":2}}\n</tool_call>')
     assert not accepts(compiler, req, call_block("mul", {"a": 1, "b": 2}))  # no such function
     assert not accepts(compiler, req, call_block("add", {"a": 1}))  # `b` is required
     assert not accepts(compiler, req, call_block("add", {"a": "one", "b": 2}))  # `a` is an integer
-    assert not accepts(compiler, req, "Sure. " + SUM)  # a call comes first
+    assert not accepts(compiler, req, "Sure. " + SUM)  # no text before the calls
+    assert not accepts(compiler, req, SUM + "\nDone.")  # nor after them
+    assert not accepts(compiler, req, SUM + "\n" + PARIS)  # nor between them
+    m = matcher(compiler, req)
+    assert m.accept_string(SUM)
+    assert m.accept_token(tokenizer.convert_tokens_to_ids("<|im_end|>"))
+    assert m.is_terminated()
 
 
 def test_a_named_function_is_the_only_call_then_the_end(compiler: xgrammar.GrammarCompiler, tokenizer: Any) -> None:
@@ -93,7 +99,7 @@ def test_a_named_function_is_the_only_call_then_the_end(compiler: xgrammar.Gramm
 def test_one_call_only_without_parallel_calls(compiler: xgrammar.GrammarCompiler) -> None:
     req = request([WEATHER, ADD], ToolChoice("required"), parallel_tool_calls=False)
     assert accepts(compiler, req, SUM)
-    assert not accepts(compiler, req, SUM + "\n" + PARIS)
+    assert not accepts(compiler, req, SUM + PARIS)
 
 
 def test_a_function_without_parameters_takes_no_arguments(compiler: xgrammar.GrammarCompiler) -> None:
@@ -115,7 +121,7 @@ def test_auto_with_a_strict_tool_lets_text_be_and_holds_calls(compiler: xgrammar
 
 def test_what_the_grammar_forces_the_parser_reads(compiler: xgrammar.GrammarCompiler) -> None:
     req = request([WEATHER, ADD], ToolChoice("required"))
-    text = SUM + "\n" + PARIS
+    text = SUM + PARIS
     assert accepts(compiler, req, text)
     parser = ToolCallParser.for_request(req)
     assert parser is not None

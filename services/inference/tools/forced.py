@@ -21,6 +21,7 @@ from xgrammar.openai_tool_call_schema import (
     NamedToolChoiceFunction,
     NamedToolChoiceParam,
 )
+from xgrammar.structural_tag import TagsWithSeparatorFormat, TriggeredTagsFormat
 
 from messages import FunctionTool, GenerateRequest
 
@@ -37,9 +38,13 @@ ANY_OBJECT: dict[str, Any] = {"type": "object"}
 def tool_call_grammar(request: GenerateRequest) -> xgrammar.StructuralTag | None:
     """The structural tag the answer is held to, or None when its tool calls are free.
 
-    - `tool_choice` `required`: the answer starts with a call (no text before it), each call names one of
-      `tools` and its arguments match that tool's `parameters`; after a call the model may stop, write text or
-      (with `parallel_tool_calls`) call again;
+    - `tool_choice` `required`: the answer is calls and nothing else: one, or (with `parallel_tool_calls`) more,
+      back to back, each naming one of `tools` with arguments matching its `parameters`, then the end of turn
+      (as vLLM's `required` allows only the calls). The builtin allows any text after the calls (its
+      `TriggeredTagsFormat`); its tags are kept and joined with nothing between them
+      (`TagsWithSeparatorFormat`). Measured greedy on the bundled model ("weather in Paris?", two tools): the
+      builtin gave the call and then a made-up answer; "\n" between calls (Qwen2.5's line) gave the call
+      again and again up to `max_tokens`; nothing between gave one call and the end of turn;
     - `tool_choice` a named function: exactly one call of it, arguments matching its `parameters`, then the
       model's end of turn;
     - `auto` with at least one `strict` tool: free text, but whatever starts with `<tool_call>` is a well-formed
@@ -63,13 +68,19 @@ def tool_call_grammar(request: GenerateRequest) -> xgrammar.StructuralTag | None
     if mode == "function":
         assert request.tool_choice is not None and request.tool_choice.name is not None
         choice = NamedToolChoiceParam(function=NamedToolChoiceFunction(name=request.tool_choice.name))
-    return xgrammar.get_model_structural_tag(
+    tag = xgrammar.get_model_structural_tag(
         STRUCTURAL_TAG_FORMAT,
         tools=specs,
         tool_choice=choice,
         reasoning=False,  # no <think> block: the bundled model does not write one
         parallel_tool_calls=request.parallel_tool_calls,
     )
+    if mode == "required" and isinstance(tag.format, TriggeredTagsFormat):  # calls only, adjacent (see above)
+        calls = TagsWithSeparatorFormat(
+            tags=tag.format.tags, separator="", at_least_one=True, stop_after_first=tag.format.stop_after_first
+        )
+        return xgrammar.StructuralTag(format=calls)
+    return tag
 
 
 def _grammar_spec(tool: FunctionTool, *, enforce: bool) -> FunctionToolParam:
