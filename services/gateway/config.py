@@ -6,9 +6,11 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from messages import ErrorCode, SwitchboardError
+from messages.inference import MAX_CHOICES, MAX_TOOLS
 from services.runtime import env_bool, env_float, env_int, env_str
 
 from .http.keys import ApiKeys
+from .limits import MAX_SCHEMA_CHARS, Limits
 
 # the web app (:3000) and its hot-reload dev server (`just ui-dev`, :5173)
 DEFAULT_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173,http://127.0.0.1:5173"
@@ -33,6 +35,14 @@ class GatewayConfig:
     metrics_open: bool = False  # GET /metrics without a key (exporters are often scraped so)
     metrics_wait_s: float = 0.5  # how long GET /metrics collects the instances' replies
     answers_max_age_s: float = 3600.0  # how long KV `answers` records who asked (TOKENS_MAX_AGE_S, as TOKENS)
+    max_choices: int = MAX_CHOICES  # `n`, answers to one prompt (GATEWAY_MAX_CHOICES, at most 8)
+    max_tools: int = MAX_TOOLS  # functions offered in one request (GATEWAY_MAX_TOOLS, at most 128)
+    max_schema_chars: int = MAX_SCHEMA_CHARS  # one JSON Schema as JSON text (GATEWAY_MAX_SCHEMA_CHARS)
+
+    @property
+    def limits(self) -> Limits:
+        """What one generation may ask for here."""
+        return Limits(self.max_choices, self.max_tools, self.max_schema_chars)
 
     @property
     def dataset_max_bytes(self) -> int:
@@ -59,6 +69,9 @@ class GatewayConfig:
             metrics_open=env_bool("GATEWAY_METRICS_OPEN", False),
             metrics_wait_s=env_float("GATEWAY_METRICS_WAIT_S", cls.metrics_wait_s, minimum=0.05),
             answers_max_age_s=env_float("TOKENS_MAX_AGE_S", cls.answers_max_age_s, minimum=1.0),
+            max_choices=min(env_int("GATEWAY_MAX_CHOICES", cls.max_choices, minimum=1), MAX_CHOICES),
+            max_tools=min(env_int("GATEWAY_MAX_TOOLS", cls.max_tools, minimum=0), MAX_TOOLS),
+            max_schema_chars=env_int("GATEWAY_MAX_SCHEMA_CHARS", cls.max_schema_chars, minimum=2),
         )
 
     def check_exposure(self) -> None:

@@ -34,14 +34,21 @@ _UNNAMED = frozenset({"params", "meta"})
 # wire fields whose GraphQL argument is not their camelCase
 _GRAPHQL_ARGUMENT = {"dataset": "datasetName", "name": "adapterName", "adapter_name": "adapterName"}
 # wire fields -> OpenAI request fields (those not listed keep their wire name: prompt, messages, stop, ...)
-_OPENAI_PARAM = {"max_new_tokens": "max_tokens", "adapter": "model"}
+_OPENAI_PARAM = {"max_new_tokens": "max_tokens", "adapter": "model", "constraint": "response_format"}
+# a function's wire fields, which OpenAI nests under `function`: `tools[0].parameters` -> `tools[0].function.parameters`
+_FUNCTION_FIELDS = frozenset({"name", "description", "parameters", "strict"})
+# a constraint's wire fields -> the GraphQL argument that sets it (`constraint` alone: a JSON Schema's)
+_GRAPHQL_CONSTRAINT = {"pattern": "regex", "choices": "choice"}
 # the GraphQL field that lists what a NOT_FOUND error's field names
 _LISTED_BY = {"job_id": "fineTuneJobs", "name": "adapters", "adapter": "adapters", "adapter_name": "adapters"}
 
 
 def graphql_argument(field: str | None) -> str | None:
-    """The GraphQL argument that sets wire field `field`: `params.learning_rate` -> `learningRate`."""
+    """The GraphQL argument that sets wire field `field`: `params.learning_rate` -> `learningRate`,
+    `constraint` -> `jsonSchema`, `constraint.pattern` -> `regex`."""
     names = _names(field)
+    if names and names[0][0] == "constraint":
+        return _GRAPHQL_CONSTRAINT.get(names[1][0], "jsonSchema") if len(names) > 1 else "jsonSchema"
     return _graphql_name(names[0][0]) if names else None
 
 
@@ -50,23 +57,42 @@ def graphql_message(exc: SwitchboardError) -> str:
     query that lists what exists."""
     if exc.field is None:
         return exc.message
-    text = f"{_subject(exc.field, _graphql_name)} {exc.message}"
+    whole = _named_whole(exc.field, ("constraint", "tool_choice"))
+    subject = f"`{graphql_argument(exc.field)}`" if whole else _subject(exc.field, _graphql_name)
+    text = f"{subject} {exc.message}"
     listed_by = _LISTED_BY.get(exc.field) if exc.code in (ErrorCode.NOT_FOUND, ErrorCode.ADAPTER_MISSING) else None
     return f"{text}; `{listed_by}` lists them" if listed_by else text
 
 
 def openai_param(field: str | None) -> str | None:
     """OpenAI's `param` for wire field `field`: `params.max_new_tokens` -> `max_tokens`, `messages[1].content`
-    -> `messages`."""
+    -> `messages`, `constraint` -> `response_format`, and a function's field as OpenAI nests it:
+    `tools[0].parameters` -> `tools[0].function.parameters`."""
     names = _names(field)
-    return _openai_name(names[0][0]) if names else None
+    if not names:
+        return None
+    (name, index), *inner = names
+    if name == "tools" and index is not None:
+        if inner and inner[0][0] in _FUNCTION_FIELDS:
+            return f"tools[{index}].function.{inner[0][0]}"
+        return f"tools[{index}]"
+    return _openai_name(name)
 
 
 def openai_message(exc: SwitchboardError) -> str:
     """`exc` as an OpenAI client reads it: "`max_tokens` must be at most 8192"."""
     if exc.field is None:
         return exc.message
+    if _named_whole(exc.field, ("constraint", "tools", "tool_choice")):
+        return f"`{openai_param(exc.field)}` {exc.message}"
     return f"{_subject(exc.field, _openai_name)} {exc.message}"
+
+
+def _named_whole(field: str, outer: tuple[str, ...]) -> bool:
+    """Whether `field` (under one of the wire fields `outer`) is named by the path the API spells
+    (`tools[0].function.parameters`, `response_format`, `toolChoice`) rather than item by item."""
+    names = _names(field)
+    return bool(names) and names[0][0] in outer
 
 
 def _names(field: str | None) -> list[tuple[str, int | None]]:

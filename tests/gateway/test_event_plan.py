@@ -15,7 +15,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from services.gateway.graphql.event_plan import PlannedEventExecutor, plan_event
 from services.gateway.graphql.schema import schema
-from services.gateway.graphql.types import Source, TokenChunk, Usage
+from services.gateway.graphql.types import Source, TokenChunk, TokenLogprob, ToolCall, TopLogprob, Usage
 
 ROOT = 'inferStream(prompt: "x")'
 PLAIN = [
@@ -26,6 +26,9 @@ PLAIN = [
     f"subscription {{ {ROOT} {{ __typename ... on TokenChunk {{ seq }} usage {{ __typename promptTokens }} }} }}",
     f"subscription {{ {ROOT} {{ sources {{ title url }} sources {{ url }} searchNotice }} }}",
     f"subscription Named {{ {ROOT} {{ usage {{ p: promptTokens completionTokens }} finishReason }} }}",
+    # issue 24: a choice's index, logprobs and tool calls (with n, a schema and tools among the arguments)
+    'subscription { inferStream(prompt: "x", n: 2, jsonSchema: {type: "object"}, tools: [{name: "f"}]) '
+    "{ index token logprobs { token logprob top { token logprob } } toolCalls { id name arguments } } }",
 ]
 SWITCHED = f"subscription($on: Boolean!) {{ {ROOT} {{ token @include(if: $on) seq @skip(if: $on) done }} }}"
 
@@ -49,6 +52,18 @@ EVENTS = [
         search_notice=None,
     ),
     TokenChunk(token="b", done=False, request_id="r3", seq=0, sources=[], search_notice="search is offline"),
+    TokenChunk(
+        token="ab",
+        done=False,
+        request_id="r4",
+        seq=3,
+        index=1,
+        logprobs=[
+            TokenLogprob(token="a", logprob=-0.5, top=[TopLogprob(token="a", logprob=-0.5)]),
+            TokenLogprob(token="b", logprob=-1.5, top=[]),
+        ],
+        tool_calls=[ToolCall(id="call_1", name="f", arguments="{}")],
+    ),
 ]
 BROKEN = [
     TokenChunk(token=None, done=False, request_id="r", seq=0),  # type: ignore[arg-type]  # a null in String!

@@ -103,9 +103,10 @@ async def test_plain_completions(client: openai.AsyncOpenAI) -> None:
 @pytest.mark.parametrize(
     ("extra", "param"),
     [
-        ({"n": 2}, "n"),
-        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
-        ({"logprobs": True}, "logprobs"),
+        ({"n": 9}, "n"),
+        ({"functions": [{"name": "f"}]}, "functions"),
+        ({"logprobs": True, "top_logprobs": 21}, "top_logprobs"),
+        ({"response_format": {"type": "xml"}}, "response_format"),
         ({"max_tokens": 100_000}, "max_tokens"),
         ({"temperature": 9}, "temperature"),
         ({"top_p": 0}, "top_p"),

@@ -103,7 +103,8 @@ class AnswerReader:
             async for chunks in self._kept_chunks(sub, request_id, worker_id):
                 text, error, finished = settle(from_seq_on(chunks, from_seq))
                 if text:
-                    yield join(text)
+                    for chunk in join(text):
+                        yield chunk
                 if error is not None:
                     raise SwitchboardError.from_message(error)
                 if finished:

@@ -186,7 +186,8 @@ class InferenceClient:
                     waiting_first = False
                 text, error, finished = settle(chunks)
                 if text:
-                    yield join(text)
+                    for chunk in join(text):
+                        yield chunk
                 if error is not None:
                     raise SwitchboardError.from_message(error)
                 if finished:

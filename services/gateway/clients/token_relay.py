@@ -3,8 +3,10 @@
 A reader that is slower than the worker (a slow websocket client, or the gateway itself under load) takes
 every chunk that arrived since it last looked in one go, joined in order, so catching up costs one frame,
 not one per token. Nothing is dropped or reordered: `seq` is checked on every NATS message, and a joined
-chunk carries the `seq` of its last token. Chunks that never arrived (the gateway's NATS connection moved to
-another server while they were sent) are read back from stream TOKENS, which keeps every chunk.
+chunk carries the `seq` of its last token. Only a run of one choice's chunks is joined (with `n` > 1 the
+choices' chunks interleave), and never past a choice's finish reason. Chunks that never arrived (the gateway's
+NATS connection moved to another server while they were sent) are read back from stream TOKENS, which keeps
+every chunk.
 """
 
 from __future__ import annotations
@@ -226,12 +228,41 @@ class TokenRelay:
         return batch
 
 
-def join(chunks: list[TokenChunk]) -> TokenChunk:
-    """Chunks in `seq` order, none with an error, as one: their tokens joined, the rest from the last one."""
-    last = chunks[-1]
+def join(chunks: list[TokenChunk]) -> list[TokenChunk]:
+    """Chunks in `seq` order, none with an error, joined where they may be: each run of chunks of one choice
+    (`index`) becomes one, its tokens, logprobs and tool calls in order and the rest from its last chunk. A
+    run ends at a chunk with a finish reason (that choice's last) and where the next chunk is another
+    choice's, so a joined chunk's `seq` still says that every chunk up to it was handed out."""
     if len(chunks) == 1:
+        return chunks
+    joined: list[TokenChunk] = []
+    start = 0
+    index = chunks[0].index
+    for i, chunk in enumerate(chunks):
+        if chunk.index != index:
+            if start < i:
+                joined.append(_joined(chunks, start, i))
+            start, index = i, chunk.index
+        if chunk.finish_reason is not None:
+            joined.append(_joined(chunks, start, i + 1))
+            start = i + 1
+    if start < len(chunks):
+        joined.append(_joined(chunks, start, len(chunks)))
+    return joined
+
+
+def _joined(chunks: list[TokenChunk], start: int, end: int) -> TokenChunk:
+    """`chunks[start:end]`, one choice's, as one chunk."""
+    last = chunks[end - 1]
+    if end - start == 1:
         return last
-    return msgspec.structs.replace(last, token="".join(c.token for c in chunks))
+    run = chunks[start:end]
+    token = "".join([c.token for c in run])
+    if not any(c.logprobs is not None or c.tool_calls is not None for c in run):
+        return msgspec.structs.replace(last, token=token)
+    logprobs = [lp for c in run for lp in c.logprobs or ()] if any(c.logprobs is not None for c in run) else None
+    calls = [call for c in run for call in c.tool_calls or ()] or None
+    return msgspec.structs.replace(last, token=token, logprobs=logprobs, tool_calls=calls)
 
 
 def settle(chunks: list[TokenChunk]) -> tuple[list[TokenChunk], ErrorMessage | None, bool]:

@@ -8,9 +8,23 @@ from typing import Annotated, Any
 
 import msgspec
 import strawberry
+from strawberry.scalars import JSON
 
-from messages import ChatMessage, FineTuneSpec, GenerationParams
-from messages.inference import MAX_NEW_TOKENS_LIMIT, MAX_PROMPT_CHARS, MAX_STOP_STRINGS
+from messages import ChatMessage, ErrorCode, FineTuneSpec, GenerationParams, SwitchboardError
+from messages.inference import (
+    MAX_CHOICES,
+    MAX_NEW_TOKENS_LIMIT,
+    MAX_PROMPT_CHARS,
+    MAX_STOP_STRINGS,
+    MAX_TOP_LOGPROBS,
+    ChoiceConstraint,
+    Constraint,
+    FunctionTool,
+    JsonConstraint,
+    RegexConstraint,
+    ToolCall,
+    ToolChoice,
+)
 from messages.training import (
     BUNDLED_DATASET,
     MAX_EPOCHS,
@@ -23,6 +37,18 @@ from messages.training import (
 
 from ..generation import Ask
 from .types import ChatMessageInput, given_fields
+
+_TOOL_MODES = ("auto", "none", "required")
+
+
+@strawberry.input(description="A function the model may call")
+class ToolInput:
+    name: str = strawberry.field(description="1 to 64 letters, digits, _ and -")
+    description: str | None = None
+    parameters: JSON | None = strawberry.field(default=None, description="The JSON Schema of its arguments (an object)")
+    strict: bool | None = strawberry.field(
+        default=False, description="Hold the arguments to the schema whenever the model calls it"
+    )
 
 
 def _default(kind: type[msgspec.Struct], name: str) -> str:
@@ -86,6 +112,28 @@ class GenerationArgs:
             "Default: a new random id"
         ),
     ] = None
+    json_schema: Annotated[
+        JSON | None,
+        _described(
+            "The answer is JSON valid against this JSON Schema ({}: any JSON object); one of jsonSchema, regex, choice"
+        ),
+    ] = None
+    regex: Annotated[str | None, _described("The answer matches this regular expression (xgrammar's dialect)")] = None
+    choice: Annotated[list[str] | None, _described("The answer is exactly one of these strings")] = None
+    tools: Annotated[list[ToolInput] | None, _described("Functions the model may call (`toolCalls` on the answer)")] = (
+        None
+    )
+    tool_choice: Annotated[
+        str | None,
+        _described("auto (default with tools), none, required (at least one call), or the name of a function to call"),
+    ] = None
+    n: Annotated[int | None, _described(f"Answers to the prompt, 1 to {MAX_CHOICES}, each chunk with its `index`")] = (
+        None
+    )
+    top_logprobs: Annotated[
+        int | None,
+        _described(f"With `logprobs` selected: the most likely tokens at each place, 0 to {MAX_TOP_LOGPROBS}"),
+    ] = None
 
 
 @dataclass(frozen=True)
@@ -130,16 +178,60 @@ class FineTuneArgs:
     ] = None
 
 
-def ask_of(args: GenerationArgs, owner: str) -> Ask:
+def ask_of(args: GenerationArgs, owner: str, logprobs: bool = False) -> Ask:
     """`infer`/`inferStream`'s arguments as the generation layer's request, asked by the key with id `owner`:
-    `messages` are the earlier turns, `prompt` the new user turn."""
+    `messages` are the earlier turns, `prompt` the new user turn; `logprobs` when the caller selected them.
+
+    Raises:
+        SwitchboardError: BAD_REQUEST for more than one of jsonSchema, regex and choice, or a jsonSchema that is
+            not an object (field `constraint`).
+    """
+    given = given_fields(args, GenerationParams)
     return Ask(
-        params=GenerationParams(**given_fields(args, GenerationParams)),
+        params=GenerationParams(**given, logprobs=logprobs or bool(args.top_logprobs)),
         prompt=args.prompt,
-        messages=[ChatMessage(role=m.role.value, content=m.content) for m in args.messages] if args.messages else None,
+        messages=[_message(m) for m in args.messages] if args.messages else None,
         adapter=args.adapter,
         base_model=bool(args.base_model),
         web_search=bool(args.web_search),
         request_id=args.request_id,
         owner=owner,
+        constraint=_constraint(args),
+        tools=[_tool(t, i) for i, t in enumerate(args.tools)] if args.tools else None,
+        tool_choice=_tool_choice(args.tool_choice) if args.tools else None,
     )
+
+
+def _message(m: ChatMessageInput) -> ChatMessage:
+    calls = [ToolCall(id=c.id, name=c.name, arguments=c.arguments) for c in m.tool_calls] if m.tool_calls else None
+    return ChatMessage(role=m.role.value, content=m.content, tool_calls=calls, tool_call_id=m.tool_call_id)
+
+
+def _tool(t: ToolInput, index: int) -> FunctionTool:
+    parameters = t.parameters
+    if parameters is not None and not isinstance(parameters, dict):
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "must be a JSON Schema object", f"tools[{index}].parameters")
+    return FunctionTool(name=t.name, description=t.description or "", parameters=parameters, strict=bool(t.strict))
+
+
+def _tool_choice(given: str | None) -> ToolChoice | None:
+    if given is None:
+        return None
+    if given in _TOOL_MODES:
+        return ToolChoice(mode=given)  # type: ignore[arg-type]  # one of _TOOL_MODES
+    return ToolChoice(mode="function", name=given)
+
+
+def _constraint(args: GenerationArgs) -> Constraint | None:
+    given = [name for name in ("json_schema", "regex", "choice") if getattr(args, name) is not None]
+    if len(given) > 1:
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "give one of jsonSchema, regex and choice", "constraint")
+    if args.json_schema is not None:
+        if not isinstance(args.json_schema, dict):
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, "must be a JSON Schema (an object)", "constraint")
+        return JsonConstraint(schema=args.json_schema or None)
+    if args.regex is not None:
+        return RegexConstraint(pattern=args.regex)
+    if args.choice is not None:
+        return ChoiceConstraint(choices=args.choice)
+    return None

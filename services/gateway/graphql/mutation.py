@@ -12,7 +12,7 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from messages import DatasetInfo, ErrorCode, FineTuneSpec, SwitchboardError
+from messages import DatasetInfo, ErrorCode, FineTuneSpec, FinishReason, SwitchboardError
 
 from ..clients.adapter_switch import Superseded, switch
 from ..error_fields import graphql_argument, graphql_message
@@ -22,7 +22,18 @@ from .dataset_types import Dataset, DatasetResult
 from .errors import typed_errors
 from .fine_tune_types import FineTuneResult
 from .inputs import FineTuneArgs, GenerationArgs, ask_of
-from .types import AdapterResult, BaseModelResult, InferenceResult, Source, Usage, given_fields
+from .selection import selects
+from .types import (
+    AdapterResult,
+    BaseModelResult,
+    InferenceChoice,
+    InferenceResult,
+    Source,
+    TokenLogprob,
+    ToolCall,
+    Usage,
+    given_fields,
+)
 
 SwitchResult = TypeVar("SwitchResult", AdapterResult, BaseModelResult)
 
@@ -89,16 +100,29 @@ class Mutation:
     @takes(GenerationArgs)
     async def infer(self, info: Info[Context, None], args: GenerationArgs) -> InferenceResult:
         ctx = authenticated(info)
-        planned = await ctx.generations.prepare(ask_of(args, ctx.key_id))
+        planned = await ctx.generations.prepare(ask_of(args, ctx.key_id, logprobs=selects(info, "logprobs", deep=True)))
         whole = await ctx.generations.whole(planned)
-        assert whole.last.finish_reason is not None
+        choices = [
+            InferenceChoice(
+                index=c.index,
+                text=c.text,
+                finish_reason=(c.finish_reason or FinishReason.STOP).value,
+                tool_calls=ToolCall.all_of(c.tool_calls) or [],
+                logprobs=TokenLogprob.all_of(c.logprobs),
+            )
+            for c in whole.choices
+        ]
+        first = choices[0]
         return InferenceResult(
-            text=whole.text,
+            text=first.text,
             request_id=planned.request_id,
-            finish_reason=whole.last.finish_reason.value,
+            finish_reason=first.finish_reason,
             usage=Usage.of(whole.last.usage),
             sources=Source.all_of(planned.grounding.results),
             search_notice=planned.grounding.notice,
+            tool_calls=first.tool_calls,
+            logprobs=first.logprobs,
+            choices=choices,
         )
 
     @strawberry.mutation(description="Train a LoRA adapter; jobs run one at a time, later ones wait in order")

@@ -9,16 +9,18 @@ from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 
-def selects(info: Info[Any, Any], name: str) -> bool:
+def selects(info: Info[Any, Any], name: str, deep: bool = False) -> bool:
     """True when the resolved field's selection names `name` (a GraphQL field name, e.g. `stage`), directly or
-    through a fragment. `@skip`/`@include` are not evaluated: a field under them counts as selected."""
-    return any(_names(field.selections, name) for field in info.selected_fields)
+    through a fragment, or with `deep` at any depth (`choices { logprobs }`). `@skip`/`@include` are not
+    evaluated: a field under them counts as selected."""
+    return any(_names(field.selections, name, deep) for field in info.selected_fields)
 
 
-def _names(selections: Iterable[Selection], name: str) -> bool:
+def _names(selections: Iterable[Selection], name: str, deep: bool) -> bool:
     for selection in selections:
-        if isinstance(selection, SelectedField) and selection.name == name:
-            return True
-        if isinstance(selection, (FragmentSpread, InlineFragment)) and _names(selection.selections, name):
+        if isinstance(selection, SelectedField):
+            if selection.name == name or (deep and _names(selection.selections, name, deep)):
+                return True
+        elif isinstance(selection, (FragmentSpread, InlineFragment)) and _names(selection.selections, name, deep):
             return True
     return False

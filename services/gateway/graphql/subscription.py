@@ -29,8 +29,8 @@ class Subscription:
     @takes(GenerationArgs)
     async def infer_stream(self, info: Info[Context, None], args: GenerationArgs) -> AsyncGenerator[TokenChunk, None]:
         ctx = authenticated(info)
-        ask = ask_of(args, ctx.key_id)
         try:  # refused now, as the worker would refuse it, before any progress event says otherwise
+            ask = ask_of(args, ctx.key_id, logprobs=selects(info, "logprobs"))
             request_id = await ctx.generations.reserve(ask)
         except SwitchboardError as exc:
             raise user_error(exc) from exc

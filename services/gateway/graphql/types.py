@@ -13,6 +13,8 @@ from messages import AdapterMeta, SearchResult
 from messages import ModelInfo as ModelInfoMessage
 from messages import TokenChunk as TokenChunkMessage
 from messages import Usage as UsageMessage
+from messages.inference import TokenLogprob as TokenLogprobMessage
+from messages.inference import ToolCall as ToolCallMessage
 
 T = TypeVar("T")
 
@@ -46,12 +48,61 @@ class ChatRole(Enum):
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
+    TOOL = "tool"
 
 
-@strawberry.input(description="An earlier turn of the conversation")
+@strawberry.input(description="A call of a function an earlier assistant turn made")
+class ToolCallInput:
+    id: str
+    name: str
+    arguments: str = strawberry.field(description="The call's arguments: a JSON object as text")
+
+
+@strawberry.input(
+    description="An earlier turn of the conversation: an ASSISTANT turn may carry the toolCalls it made, a TOOL "
+    "turn is the result of the call named by toolCallId"
+)
 class ChatMessageInput:
     role: ChatRole
-    content: str
+    content: str = ""
+    tool_calls: list[ToolCallInput] | None = None
+    tool_call_id: str | None = None
+
+
+@strawberry.type(description="A call of one of the request's tools, as the model wrote it")
+class ToolCall:
+    id: str
+    name: str
+    arguments: str = strawberry.field(description="The call's arguments: a JSON object as text")
+
+    @classmethod
+    def all_of(cls, calls: list[ToolCallMessage] | None) -> list[ToolCall] | None:
+        return None if calls is None else [cls(id=c.id, name=c.name, arguments=c.arguments) for c in calls]
+
+
+@strawberry.type(description="One of the most likely tokens at a place")
+class TopLogprob:
+    token: str
+    logprob: float
+
+
+@strawberry.type(
+    description="A chosen token and its log-probability under the model's own distribution (before temperature "
+    "and top-p; with a constraint, the masked one), with the topLogprobs most likely tokens there"
+)
+class TokenLogprob:
+    token: str
+    logprob: float
+    top: list[TopLogprob]
+
+    @classmethod
+    def all_of(cls, logprobs: list[TokenLogprobMessage] | None) -> list[TokenLogprob] | None:
+        if logprobs is None:
+            return None
+        return [
+            cls(token=lp.token, logprob=lp.logprob, top=[TopLogprob(token=t.token, logprob=t.logprob) for t in lp.top])
+            for lp in logprobs
+        ]
 
 
 @strawberry.type
@@ -96,8 +147,17 @@ class TokenChunk:
     done: bool
     request_id: str
     seq: int
-    finish_reason: str | None = None
+    finish_reason: str | None = strawberry.field(
+        default=None, description="On each choice's last chunk (with n > 1 the answer's last has done too)"
+    )
     usage: Usage | None = None
+    index: int = strawberry.field(default=0, description="The choice this piece belongs to, 0 to n-1")
+    logprobs: list[TokenLogprob] | None = strawberry.field(
+        default=None, description="One per token of this piece's text; selecting it asks the worker for them"
+    )
+    tool_calls: list[ToolCall] | None = strawberry.field(
+        default=None, description="Calls the model finished in this piece (their text is not in `token`)"
+    )
     sources: list[Source] | None = strawberry.field(
         default=None, description="With webSearch: the pages the answer is grounded in (first chunk only)"
     )
@@ -113,7 +173,13 @@ class TokenChunk:
 
     @classmethod
     def of(cls, chunk: TokenChunkMessage) -> TokenChunk:
-        return from_message(cls, chunk, usage=Usage.of(chunk.usage))
+        return from_message(
+            cls,
+            chunk,
+            usage=Usage.of(chunk.usage),
+            logprobs=TokenLogprob.all_of(chunk.logprobs),
+            tool_calls=ToolCall.all_of(chunk.tool_calls),
+        )
 
     @classmethod
     def progress(cls, stage: ChunkStage, request_id: str) -> TokenChunk:
@@ -121,7 +187,18 @@ class TokenChunk:
         return cls(token="", done=False, request_id=request_id, seq=-1, stage=stage)
 
 
-@strawberry.type(description="A whole answer")
+@strawberry.type(description="One of the n answers to a prompt")
+class InferenceChoice:
+    index: int
+    text: str
+    finish_reason: str
+    tool_calls: list[ToolCall]
+    logprobs: list[TokenLogprob] | None = strawberry.field(description="Selecting it asks the worker for them")
+
+
+@strawberry.type(
+    description="A whole answer; with n > 1, `text`, `finishReason`, `toolCalls` and `logprobs` are choice 0's"
+)
 class InferenceResult:
     text: str
     request_id: str
@@ -129,6 +206,13 @@ class InferenceResult:
     usage: Usage | None
     sources: list[Source] = strawberry.field(description="With webSearch: the pages the answer is grounded in")
     search_notice: str | None = strawberry.field(description="With webSearch: why the answer is not grounded")
+    tool_calls: list[ToolCall] = strawberry.field(default_factory=list, description="The calls the model made")
+    logprobs: list[TokenLogprob] | None = strawberry.field(
+        default=None, description="One per token of `text`; selecting it asks the worker for them"
+    )
+    choices: list[InferenceChoice] = strawberry.field(
+        default_factory=list, description="Every choice, by index (one unless n > 1)"
+    )
 
 
 @strawberry.type(description="What an inference worker serves")

@@ -56,7 +56,7 @@ class SwitchboardView(GraphQLView[Context, None]):
         )
         self._context = Context(
             clients=clients,
-            generations=Generations(clients.inference, clients.search),
+            generations=Generations(clients.inference, clients.search, config.limits, metrics),
             role=Role.ADMIN,
             keys_required=config.keys.enabled,
             metrics=metrics,

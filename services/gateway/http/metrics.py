@@ -53,6 +53,12 @@ class GatewayMetrics:
             buckets=FIRST_TOKEN_BUCKETS,
             registry=self.registry,
         )
+        self.constrained = Counter(
+            "switchboard_gateway_constrained_requests",
+            "Generations taken with a constraint or tools, by kind (json, json_schema, regex, choice, tools)",
+            ["kind"],
+            registry=self.registry,
+        )
         self.streams_open = Gauge(
             "switchboard_gateway_streams_open", "Generations being relayed to clients now", registry=self.registry
         )

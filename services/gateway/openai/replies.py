@@ -1,6 +1,12 @@
 """OpenAI's response objects for one request: a whole answer (`chat.completion`, `text_completion`), and a
 stream of server-sent events (`chat.completion.chunk` per token batch, usage if asked, then `data: [DONE]`).
-Web results ride along under the extension key `switchboard` (on the first chunk when streaming)."""
+Web results ride along under the extension key `switchboard` (on the first chunk when streaming).
+
+A choice per `index` (n > 1): whole, one entry each; streamed, each event carries one choice's piece, the
+role in that choice's first delta and its finish reason on its last. Tool calls are `message.tool_calls` (the
+content null when the answer is only calls) or, streamed, `delta.tool_calls` with each whole call in one
+delta. Logprobs are chat's `{"content": [{token, logprob, bytes, top_logprobs}]}` or completions' legacy
+`{tokens, token_logprobs, top_logprobs, text_offset}`."""
 
 from __future__ import annotations
 
@@ -14,16 +20,65 @@ import msgspec
 from aiohttp import web
 
 from messages import FinishReason, SwitchboardError, TokenChunk
+from messages.inference import TokenLogprob, ToolCall
 
 from ..clients.search import Grounding
+from ..generation import Choice, Whole
 from .errors import from_switchboard, switchboard_response
 from .protocol import OpenAIRequest
 
 _encode = msgspec.json.Encoder().encode
+_FINISH = {FinishReason.LENGTH: "length", FinishReason.TOOL_CALLS: "tool_calls"}  # the rest: "stop"
 
 
 def _finish(reason: FinishReason | None) -> str:
-    return "length" if reason is FinishReason.LENGTH else "stop"
+    return _FINISH.get(reason, "stop") if reason is not None else "stop"
+
+
+def _token(token: str, logprob: float) -> dict[str, Any]:
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+
+
+def chat_logprobs(logprobs: list[TokenLogprob] | None) -> dict[str, Any] | None:
+    """OpenAI's chat `logprobs`: `{"content": [{token, logprob, bytes, top_logprobs: [...]}]}`."""
+    if logprobs is None:
+        return None
+    content = [
+        {**_token(lp.token, lp.logprob), "top_logprobs": [_token(t.token, t.logprob) for t in lp.top]}
+        for lp in logprobs
+    ]
+    return {"content": content}
+
+
+def completion_logprobs(logprobs: list[TokenLogprob] | None, offset: int) -> dict[str, Any] | None:
+    """OpenAI's legacy `logprobs` (`/v1/completions`): tokens, their logprobs, the most likely at each place,
+    and where each token starts in the choice's text (from `offset`, the characters before this piece)."""
+    if logprobs is None:
+        return None
+    offsets = []
+    for lp in logprobs:
+        offsets.append(offset)
+        offset += len(lp.token)
+    return {
+        "tokens": [lp.token for lp in logprobs],
+        "token_logprobs": [lp.logprob for lp in logprobs],
+        "top_logprobs": [{t.token: t.logprob for t in lp.top} for lp in logprobs],
+        "text_offset": offsets,
+    }
+
+
+def tool_calls(calls: list[ToolCall], first: int = 0, delta: bool = False) -> list[dict[str, Any]]:
+    """Calls as OpenAI writes them; in a streamed delta each names its place among the choice's calls
+    (`index`, counting from `first`), and carries the whole call at once."""
+    return [
+        {
+            **({"index": first + i} if delta else {}),
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments},
+        }
+        for i, call in enumerate(calls)
+    ]
 
 
 @dataclass
@@ -38,6 +93,10 @@ class Reply:
     def __post_init__(self) -> None:
         self.created = int(time.time())
         self.id = ("chatcmpl-" if self.chat else "cmpl-") + self.request_id
+        self._started: set[int] = set()  # choices whose first chunk went out (it names the role)
+        self._finished: set[int] = set()  # choices whose finish reason went out
+        self._calls: dict[int, int] = {}  # calls streamed so far, per choice
+        self._offsets: dict[int, int] = {}  # characters streamed so far, per choice (legacy logprobs)
 
     @property
     def extension(self) -> dict[str, Any]:
@@ -47,15 +106,6 @@ class Reply:
     def _envelope(self, chunk: bool) -> dict[str, Any]:
         kind = ("chat.completion" if self.chat else "text_completion") + (".chunk" if chunk and self.chat else "")
         return {"id": self.id, "object": kind, "created": self.created, "model": self.asked.model}
-
-    def _choice(self, text: str, finish: str | None, delta: bool, first: bool = True) -> dict[str, Any]:
-        """One choice; a streamed chat chunk names the role in the first delta only, as OpenAI does."""
-        if not self.chat:
-            return {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
-        if delta:
-            message = {"role": "assistant", "content": text} if first else {"content": text}
-            return {"index": 0, "delta": message, "finish_reason": finish}
-        return {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
 
     def usage(self, last: TokenChunk) -> dict[str, int] | None:
         if last.usage is None:
@@ -67,16 +117,57 @@ class Reply:
             "total_tokens": u.prompt_tokens + u.completion_tokens,
         }
 
-    def whole(self, text: str, last: TokenChunk) -> dict[str, Any]:
+    def _whole_choice(self, choice: Choice) -> dict[str, Any]:
+        finish = _finish(choice.finish_reason)
+        if not self.chat:
+            logprobs = completion_logprobs(choice.logprobs, 0)
+            return {"index": choice.index, "text": choice.text, "logprobs": logprobs, "finish_reason": finish}
+        message: dict[str, Any] = {"role": "assistant", "content": choice.text}
+        if choice.tool_calls:
+            message["tool_calls"] = tool_calls(choice.tool_calls)
+            message["content"] = choice.text or None  # only calls: no content, as OpenAI answers
+        logprobs = chat_logprobs(choice.logprobs)
+        return {"index": choice.index, "message": message, "logprobs": logprobs, "finish_reason": finish}
+
+    def whole(self, whole: Whole) -> dict[str, Any]:
         body = {
             **self._envelope(chunk=False),
-            "choices": [self._choice(text, _finish(last.finish_reason), delta=False)],
-            "usage": self.usage(last),
+            "choices": [self._whole_choice(choice) for choice in whole.choices],
+            "usage": self.usage(whole.last),
         }
         return {**body, **self.extension} if self.asked.web_search else body
 
-    def chunk(self, text: str, finish: str | None, first: bool) -> dict[str, Any]:
-        body = {**self._envelope(chunk=True), "choices": [self._choice(text, finish, delta=True, first=first)]}
+    def _delta_choice(self, chunk: TokenChunk) -> dict[str, Any] | None:
+        """One chunk's piece of its choice (None when it adds nothing to a choice that has finished)."""
+        index = chunk.index
+        if index in self._finished and not (chunk.token or chunk.tool_calls or chunk.logprobs):
+            return None  # the request's last chunk repeating a finished choice's end
+        finish = _finish(chunk.finish_reason) if chunk.finish_reason is not None else None
+        if finish is not None:
+            self._finished.add(index)
+        if not self.chat:
+            offset = self._offsets.get(index, 0)
+            self._offsets[index] = offset + len(chunk.token)
+            logprobs = completion_logprobs(chunk.logprobs, offset)
+            return {"index": index, "text": chunk.token, "logprobs": logprobs, "finish_reason": finish}
+        delta: dict[str, Any] = {"content": chunk.token}
+        if index not in self._started:  # the role in a choice's first delta only, as OpenAI sends it
+            self._started.add(index)
+            delta = {"role": "assistant", **delta}
+        if chunk.tool_calls:
+            first = self._calls.get(index, 0)
+            self._calls[index] = first + len(chunk.tool_calls)
+            delta["tool_calls"] = tool_calls(chunk.tool_calls, first, delta=True)
+            delta["content"] = chunk.token or None
+        return {"index": index, "delta": delta, "logprobs": chat_logprobs(chunk.logprobs), "finish_reason": finish}
+
+    def chunk(self, chunk: TokenChunk, first: bool) -> dict[str, Any] | None:
+        """The event for one chunk (None when it carries nothing for any choice); the first event of the
+        answer carries the web results, when asked."""
+        choice = self._delta_choice(chunk)
+        if choice is None:
+            return None
+        body = {**self._envelope(chunk=True), "choices": [choice]}
         return {**body, **self.extension} if first and self.asked.web_search else body
 
     def usage_chunk(self, last: TokenChunk) -> dict[str, Any]:
@@ -104,10 +195,11 @@ async def stream_events(
         chunk, is_first = first, True
         try:
             while True:
-                done = chunk.done
-                await send(reply.chunk(chunk.token, _finish(chunk.finish_reason) if done else None, is_first))
-                is_first = False
-                if done:
+                event = reply.chunk(chunk, is_first)
+                if event is not None:
+                    await send(event)
+                    is_first = False
+                if chunk.done:
                     if reply.asked.include_usage:
                         await send(reply.usage_chunk(chunk))
                     break

@@ -100,7 +100,7 @@ class OpenAIRoutes:
             whole = await self.generations.whole(planned)
         except SwitchboardError as exc:
             return switchboard_response(exc)
-        return web.json_response(reply.whole(whole.text, whole.last))
+        return web.json_response(reply.whole(whole))
 
     async def _ask(self, asked: OpenAIRequest, owner: str) -> Ask:
         """`asked` as the generation layer's request, as `owner`'s (the key's id, "" without keys): `model`
@@ -114,6 +114,10 @@ class OpenAIRoutes:
             base_model=asked.model == base,
             web_search=asked.web_search,
             owner=owner,
+            constraint=asked.constraint,
+            tools=asked.tools,
+            tool_choice=asked.tool_choice,
+            parallel_tool_calls=asked.parallel_tool_calls,
         )
 
 

@@ -4,22 +4,33 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
-/** An earlier turn of the conversation */
+/** An earlier turn of the conversation: an ASSISTANT turn may carry the toolCalls it made, a TOOL turn is the result of the call named by toolCallId */
 export type ChatMessageInput = {
-  content: string;
+  content?: string;
   role: ChatRole;
+  toolCallId?: string | null | undefined;
+  toolCalls?: Array<ToolCallInput> | null | undefined;
 };
 
 /** Who wrote a chat turn */
 export type ChatRole =
   | 'ASSISTANT'
   | 'SYSTEM'
+  | 'TOOL'
   | 'USER';
 
 /** Where an answer is, before its first token */
 export type ChunkStage =
   | 'GENERATING'
   | 'SEARCHING';
+
+/** A call of a function an earlier assistant turn made */
+export type ToolCallInput = {
+  /** The call's arguments: a JSON object as text */
+  arguments: string;
+  id: string;
+  name: string;
+};
 
 export type KeyCheckQueryVariables = Exact<{ [key: string]: never; }>;
 
