@@ -1,7 +1,7 @@
 """`n` answers to one prompt through NATS on the bundled model: one prefill, n rows; every chunk names its
 answer (`index`), each answer ends with its own `finish_reason`, the last chunk counts the prompt once and
 every answer's tokens; a seeded request repeats exactly; a cancel ends every answer; `n` past the worker's
-limit is refused."""
+limit is refused; the sequential engine refuses n, logprobs and constraints."""
 
 from __future__ import annotations
 
@@ -113,3 +113,29 @@ async def test_n_past_the_limit_is_refused(nc: Client, worker: Settings) -> None
     assert isinstance(reply, ErrorMessage)
     assert (reply.code, reply.field) == (ErrorCode.BAD_REQUEST, "params.n")
     assert "INFERENCE_MAX_CHOICES" in reply.message
+
+
+@pytest.mark.parametrize(
+    ("constraint", "params", "field"),
+    [
+        (RegexConstraint("[ab]+"), GenerationParams(), "constraint"),
+        (None, GenerationParams(n=2), "params.n"),
+        (None, GenerationParams(top_logprobs=2), "params.top_logprobs"),
+    ],
+)
+async def test_the_sequential_engine_refuses_what_only_the_batched_one_runs(
+    own_nc: Client,
+    own_settings: Settings,
+    tiny_model: object,
+    constraint: RegexConstraint | None,
+    params: GenerationParams,
+    field: str,
+) -> None:
+    settings = worker_settings(own_settings, model_id=str(tiny_model))
+    async with running(InferenceActor(settings, InferenceConfig(engine="sequential", warm_up=False)), settings):
+        request = GenerateRequest(request_id=new_id(), prompt="hi", constraint=constraint, params=params)
+        reply, sub = await start(own_nc, request)
+        await sub.unsubscribe()
+    assert isinstance(reply, ErrorMessage)
+    assert (reply.code, reply.field) == (ErrorCode.BAD_REQUEST, field)
+    assert "INFERENCE_ENGINE=batched" in reply.message
