@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,9 @@ from messages import ChoiceConstraint, Constraint, ErrorCode, JsonConstraint, Re
 
 # `{"type": "json"}` without a schema: any JSON object (OpenAI's `json_object`); extra keys allowed
 ANY_OBJECT_SCHEMA = '{"type": "object"}'
+# what the compiler's cache of compiled grammars may hold; past it xgrammar drops the least recently used
+# (a 20-property schema's grammar takes tens of KiB)
+CACHE_BYTES = 256 * 2**20
 # xgrammar prefixes its errors with "[hh:mm:ss] /project/cpp/<file>.cc:<line>: "; a user reads what follows
 _ENGINE_PREFIX = re.compile(r"^\s*\[[0-9:]+\]\s+\S+:\d+:\s*(Check failed: \(.*?\) is false:\s*)?")
 
@@ -64,18 +66,19 @@ class CompiledConstraint:
 class Grammars:
     """One model's grammar compiler: `xgrammar.TokenizerInfo` of its tokenizer with `vocab_size` the width of
     the model's logits (`config.vocab_size`; it may exceed the tokenizer's length), and one `GrammarCompiler`
-    whose cache keeps every compiled grammar by its text (a 20-property schema compiles in about 8 ms on the
-    2-core development machine, a cached one in about 0.1 ms). `stop_ids`: the model's end-of-turn tokens, which
-    a matcher accepts once its grammar is complete. Thread-safe: compile on any thread."""
+    whose cache keeps compiled grammars by their text, up to `CACHE_BYTES` (a 20-property schema compiles in
+    about 8-15 ms on the 2-core development machine, a cached one in about 0.1 ms). `stop_ids`: the model's
+    end-of-turn tokens, which a matcher accepts once its grammar is complete. Thread-safe: compile on any
+    thread."""
 
     def __init__(self, tokenizer: Any, vocab_size: int, stop_ids: set[int], *, threads: int = 1) -> None:
         self.info = xgr.TokenizerInfo.from_huggingface(
             tokenizer, vocab_size=vocab_size, stop_token_ids=sorted(stop_ids) or None
         )
         self.vocab_size = vocab_size
-        self._compiler = xgr.GrammarCompiler(self.info, max_threads=threads, cache_enabled=True)
-        self._tags: dict[str, xgr.CompiledGrammar] = {}
-        self._lock = threading.Lock()
+        self._compiler = xgr.GrammarCompiler(
+            self.info, max_threads=threads, cache_enabled=True, cache_limit_bytes=CACHE_BYTES
+        )
 
     def compile(self, constraint: Constraint) -> CompiledConstraint:
         """Compile a request's constraint (cached by its text). JSON Schema compiles in xgrammar's strict mode
@@ -107,27 +110,16 @@ class Grammars:
 
     def compile_structural_tag(self, tag: xgr.StructuralTag | dict[str, Any] | str) -> CompiledConstraint:
         """Compile an xgrammar structural tag (e.g. `xgrammar.get_model_structural_tag(...)` for forced tool
-        calls), cached by its JSON text.
+        calls), cached like the others (a repeat of the same tag takes about 0.1 ms).
 
         Raises `SwitchboardError` BAD_REQUEST, field `tools`, when the engine rejects it (a function's
         parameters are not a schema it can use)."""
-        if isinstance(tag, xgr.StructuralTag):
-            key = tag.model_dump_json()
-        elif isinstance(tag, dict):
-            key = json.dumps(tag, sort_keys=True)
-        else:
-            key = tag
-        with self._lock:
-            grammar = self._tags.get(key)
-        if grammar is None:
-            try:
-                grammar = self._compiler.compile_structural_tag(key)
-            except (RuntimeError, ValueError, TypeError) as exc:
-                raise SwitchboardError(
-                    ErrorCode.BAD_REQUEST, f"cannot be held to by the grammar engine: {engine_words(exc)}", "tools"
-                ) from exc
-            with self._lock:
-                self._tags[key] = grammar
+        try:
+            grammar = self._compiler.compile_structural_tag(tag)
+        except (RuntimeError, ValueError, TypeError) as exc:  # InvalidStructuralTagError is a RuntimeError
+            raise SwitchboardError(
+                ErrorCode.BAD_REQUEST, f"cannot be held to by the grammar engine: {engine_words(exc)}", "tools"
+            ) from exc
         return CompiledConstraint(grammar, "structural_tag")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from nats.micro.request import Request
 
-from messages import Accept, ErrorCode, ErrorMessage, GenerateRequest, SwitchboardError, decode, encode
+from messages import Accept, Constraint, ErrorCode, ErrorMessage, GenerateRequest, SwitchboardError, decode, encode
 from services.runtime import reply_error
 
 from .adapters import Adapters
@@ -113,7 +113,7 @@ class Intake:
             )
         job = self._runner.prepare(request)
         if request.constraint is not None:
-            job.grammar = await self._compile(request)
+            job.grammar = await self._compile(request.constraint)
         generation = Generation(
             job,
             adapter=None if request.base_model else request.adapter or self._adapters.active,
@@ -150,13 +150,12 @@ class Intake:
             self._metrics.constrained.labels(job.grammar.kind).inc()
         return generation
 
-    async def _compile(self, request: GenerateRequest) -> CompiledConstraint:
+    async def _compile(self, constraint: Constraint) -> CompiledConstraint:
         """The request's constraint compiled (off the event loop: a new schema takes milliseconds), timed.
 
         Raises `SwitchboardError` BAD_REQUEST, field `constraint`: longer than INFERENCE_MAX_CONSTRAINT_CHARS,
         or the grammar engine cannot compile it."""
-        assert request.constraint is not None
-        size = len(constraint_text(request.constraint))
+        size = len(constraint_text(constraint))
         if size > self._max_constraint_chars:
             raise SwitchboardError(
                 ErrorCode.BAD_REQUEST,
@@ -165,7 +164,7 @@ class Intake:
                 "constraint",
             )
         began = time.perf_counter()
-        compiled = await asyncio.to_thread(self._runner.grammars.compile, request.constraint)
+        compiled = await asyncio.to_thread(self._runner.grammars.compile, constraint)
         self._metrics.grammar_compile.labels(compiled.kind).observe(time.perf_counter() - began)
         return compiled
 
