@@ -46,6 +46,7 @@ bench: setup
     {{py}} -m bench.concurrency
     {{py}} -m bench.end_to_end
     {{py}} -m bench.relay
+    {{py}} -m bench.structured
     {{py}} -m bench.training
 
 # ruff and mypy (strict on services/ and messages/)

@@ -8,8 +8,14 @@ new request never waits for a long one.
 
 Each request keeps what it would have alone: its adapter (peft applies adapters per row of a batch through
 `adapter_names`), its own sampler and seed (`sampling.Sampler`), its temperature, top-p, stop strings and
-length. The batch's KV cache is left-padded (`kv_cache`); padding changes the shapes of the matrix products,
-so float32 results can differ from a lone request's in the last bits of a logit (see the README).
+length, and its constraint: a constrained row's logits are masked by its own grammar matcher before every
+pick, the first token's included (`grammar`), so constrained and free rows share one batch. A request for `n`
+answers is prefilled once, then its row and KV cache are copied into `n` rows that decode on their own (answer
+i samples with seed + i). Rows that ask for logprobs get them from their logits before temperature and top-p
+(after the grammar's mask).
+
+The batch's KV cache is left-padded (`kv_cache`); padding changes the shapes of the matrix products, so
+float32 results can differ from a lone request's in the last bits of a logit (see the README).
 """
 
 from __future__ import annotations
@@ -26,14 +32,15 @@ from typing import Any
 import torch
 from transformers import DynamicCache
 
-from messages import ErrorCode, FinishReason, SwitchboardError
+from messages import ErrorCode, FinishReason, GenerateRequest, SwitchboardError, TokenLogprob
 
 from . import kv_cache
 from .decoding import TextStream
 from .engine_core import Occupancy, Sink
+from .grammar import RowGrammar, mask_rows
 from .kv_cache import PaddedCache
 from .model_runner import BASE, Job, ModelRunner, Outcome
-from .sampling import Sampler
+from .sampling import Sampler, token_logprobs
 
 log = logging.getLogger("switchboard.inference.batched")
 
@@ -54,28 +61,45 @@ HOLD_S = 2.0  # how long a reservation outlives its request's last retry (the ga
 
 @dataclass(frozen=True)
 class _Hold:
-    """A request refused for KV room, and the tokens it needs, until `until` (time.monotonic())."""
+    """A request refused for KV room, the tokens each of its rows needs and its rows, until `until`
+    (time.monotonic())."""
 
     request_id: str
     tokens: int
+    rows: int
     until: float
 
 
 class _Row:
-    """One request on its way through the engine."""
+    """One answer on its way through the engine. Until its prompt is read, the row of a request for `n`
+    answers stands for all of them (`choices` is n); then `fork` makes it n rows of one answer each."""
 
-    def __init__(self, job: Job, sink: Sink, stream: TextStream) -> None:
+    def __init__(self, job: Job, sink: Sink, stream: TextStream, index: int = 0) -> None:
         self.job = job
         self.sink = sink
         self.stream = stream
-        self.sampler = Sampler(job.params)
+        self.index = index  # the answer's index (TokenChunk.index)
+        self.choices = job.choices if index == 0 else 1  # answers this row stands for
+        self.sampler = Sampler(job.params, index)
+        self.grammar = RowGrammar(job.grammar) if job.grammar is not None else None
         self.prompt: list[int] = job.input_ids[0].tolist()
         self.length = len(self.prompt)  # tokens of this row in the cache once its prompt is read
         self.next_token = 0  # the sampled token that the next decode step feeds
+        # entries of tokens whose text has not gone out yet (None: the request did not ask for logprobs)
+        self.logprobs: list[TokenLogprob] | None = [] if job.wants_logprobs else None
 
-    @property
-    def reserved_tokens(self) -> int:
-        return self.length + self.job.max_new_tokens
+    def fork(self, runner: ModelRunner) -> list[_Row]:
+        """This row (now answer 0 alone) and one new row for each other answer, in index order."""
+        others = [_Row(self.job, self.sink, runner.text_stream(self.job), i) for i in range(1, self.choices)]
+        self.choices = 1
+        return [self, *others]
+
+    def sent_logprobs(self) -> list[TokenLogprob] | None:
+        """The entries waiting to go out with the next text, taken."""
+        taken = self.logprobs
+        if taken is not None:
+            self.logprobs = []
+        return taken
 
 
 class _Prefill:
@@ -133,6 +157,7 @@ class BatchedCore:
         self._rows: list[_Row] = []  # decoding, in the batch cache's row order
         self._batch: PaddedCache | None = None
         self._held: _Hold | None = None  # see check_room
+        self._token_texts: dict[int, str] = {}  # logprobs' token texts, decoded once each
         self._thread = threading.Thread(target=self._loop, name="batched-engine", daemon=True)
         self._thread.start()
 
@@ -167,30 +192,37 @@ class BatchedCore:
             decoding=len(self._rows), waiting=waiting, kv_cache_bytes=batch.nbytes() if batch is not None else 0
         )
 
+    def check_supported(self, request: GenerateRequest) -> None:
+        return None  # constraints, logprobs and n > 1 all run in the batch
+
     def check_room(self, job: Job, admitted: list[Job]) -> None:
         """Raises BAD_REQUEST when the request alone needs more KV cache than the budget, BUSY when it does
         not fit beside the `admitted` ones now (the gateway then asks again until there is room, then says BUSY).
+        A request for `n` answers reserves n rows.
 
         A request refused for room holds a reservation while its retries keep coming (`HOLD_S` after the
         last): later requests are admitted only if they fit beside it too, so a long prompt is not starved
         by a stream of short chats. Call on the event loop only."""
         need = job.prompt_tokens + job.max_new_tokens
         limit_mb = self._limits.kv_cache_bytes / 2**20
-        if need * self._token_bytes > self._limits.kv_cache_bytes:
+        if job.choices * need * self._token_bytes > self._limits.kv_cache_bytes:
+            answers = f" for each of its {job.choices} answers (n)" if job.choices > 1 else ""
             raise SwitchboardError(
                 ErrorCode.BAD_REQUEST,
-                f"the prompt ({job.prompt_tokens} tokens) and maxNewTokens ({job.max_new_tokens}) need "
-                f"{need * self._token_bytes / 2**20:.0f} MiB of KV cache, more than this worker's "
-                f"INFERENCE_KV_CACHE_MB ({limit_mb:.0f}); ask for fewer new tokens or shorten the prompt",
+                f"the prompt ({job.prompt_tokens} tokens) and maxNewTokens ({job.max_new_tokens}){answers} need "
+                f"{job.choices * need * self._token_bytes / 2**20:.0f} MiB of KV cache, more than this worker's "
+                f"INFERENCE_KV_CACHE_MB ({limit_mb:.0f}); ask for fewer new tokens or answers, or shorten the prompt",
             )
         now = time.monotonic()
         held = self._held if self._held is not None and self._held.until > now else None
-        reserved = [need, *(other.prompt_tokens + other.max_new_tokens for other in admitted)]
+        reserved = [need] * job.choices
+        for other in admitted:
+            reserved += [other.prompt_tokens + other.max_new_tokens] * other.choices
         if held is not None and held.request_id != job.request_id:
-            reserved.append(held.tokens)
+            reserved += [held.tokens] * held.rows
         if len(reserved) * max(reserved) * self._token_bytes > self._limits.kv_cache_bytes:
             if held is None or held.request_id == job.request_id:
-                self._held = _Hold(job.request_id, need, now + HOLD_S)
+                self._held = _Hold(job.request_id, need, job.choices, now + HOLD_S)
             raise SwitchboardError(
                 ErrorCode.BUSY,
                 f"the inference worker's KV cache is full ({len(admitted)} generation(s), "
@@ -257,15 +289,15 @@ class BatchedCore:
         """The oldest waiting prompt, with the next ones of about its length (so padding wastes little)."""
         first = self._waiting[0]
         taken = [first]
-        room = self._limits.max_rows - len(self._rows) - 1
+        room = self._limits.max_rows - len(self._rows) - first.choices  # rows once each prompt's answers fork
         for row in self._waiting[1:]:
-            if room <= 0:
+            if room < row.choices:
                 break
             width = max(row.length, *(r.length for r in taken))
             real = row.length + sum(r.length for r in taken)
             if width * (len(taken) + 1) <= real * 1.25 + 16 * (len(taken) + 1):
                 taken.append(row)
-                room -= 1
+                room -= row.choices
         self._waiting = [row for row in self._waiting if row not in taken]
         return _Prefill(taken, self._device, DynamicCache(config=self._runner.base_model.config))
 
@@ -282,14 +314,24 @@ class BatchedCore:
         prefill.read = end
         if end < prefill.width:
             return
-        first = [row.sampler.pick(logits[i]) for i, row in enumerate(prefill.rows)]
+        rows: list[_Row] = []
+        order: list[int] = []  # for each new row, the prefilled row it copies
+        for i, row in enumerate(prefill.rows):
+            answers = row.fork(self._runner) if row.choices > 1 else [row]
+            rows += answers
+            order += [i] * len(answers)
+        padded = PaddedCache(prefill.cache, prefill.mask)
+        if len(order) > len(prefill.rows):  # n > 1: each answer decodes from its own copy of the prompt's cache
+            padded = kv_cache.keep(padded, order)
+            logits = logits.index_select(0, torch.tensor(order, dtype=torch.long, device=logits.device))
+        first = self._pick(rows, logits)
         start = len(self._rows)
-        self._batch = kv_cache.join(self._batch, PaddedCache(prefill.cache, prefill.mask))
-        self._rows.extend(prefill.rows)  # in the batch before their first text goes out
+        self._batch = kv_cache.join(self._batch, padded)
+        self._rows.extend(rows)  # in the batch before their first text goes out
         self._prefill = None
         kept = list(range(start))
-        for i, row in enumerate(prefill.rows):
-            if self._take(row, first[i]):
+        for i, row in enumerate(rows):
+            if self._take(row, *first[i]):
                 kept.append(start + i)
         if len(kept) < len(self._rows):
             self._leave(kept)
@@ -302,10 +344,11 @@ class BatchedCore:
         mask = torch.cat([batch.mask, batch.mask.new_ones((batch.rows, 1))], dim=1)
         logits = self._forward(self._rows, ids, mask, positions, batch.cache)
         batch.mask = mask
+        picked = self._pick(self._rows, logits)
         kept: list[int] = []
         for i, row in enumerate(self._rows):
             row.length += 1
-            if self._take(row, row.sampler.pick(logits[i])):
+            if self._take(row, *picked[i]):
                 kept.append(i)
         if len(kept) < len(self._rows):
             self._leave(kept)
@@ -327,28 +370,68 @@ class BatchedCore:
             logits_to_keep=1,
             **extra,
         )
-        return out.logits[:, -1, :]  # type: ignore[no-any-return]
+        return out.logits[:, -1, :].contiguous()  # type: ignore[no-any-return]
 
-    def _take(self, row: _Row, token: int) -> bool:
-        """Hand the sampled token to the request; False when the request is over (its sink was told)."""
+    def _pick(self, rows: list[_Row], logits: torch.Tensor) -> list[tuple[int, TokenLogprob | None]]:
+        """Each row's next token from its row of `logits` (`[rows, vocab]`, masked here in place where the row
+        has a grammar), with its logprobs entry where the row asks for one."""
+        mask_rows(logits, [(i, r.grammar) for i, r in enumerate(rows) if r.grammar is not None], self._vocab_size)
+        tokens = [row.sampler.pick(logits[i]) for i, row in enumerate(rows)]
+        entries: list[TokenLogprob | None] = [None] * len(rows)
+        asking = [i for i, row in enumerate(rows) if row.logprobs is not None]
+        if asking:
+            index = torch.tensor(asking, dtype=torch.long, device=logits.device)
+            found = token_logprobs(
+                logits.index_select(0, index),
+                [tokens[i] for i in asking],
+                [rows[i].job.params.top_logprobs for i in asking],
+                self._token_text,
+            )
+            for i, entry in zip(asking, found, strict=True):
+                entries[i] = entry
+        return list(zip(tokens, entries, strict=True))
+
+    @property
+    def _vocab_size(self) -> int:
+        return self._runner.grammars.vocab_size
+
+    def _token_text(self, token: int) -> str:
+        text = self._token_texts.get(token)
+        if text is None:
+            text = self._token_texts[token] = str(self._runner.tokenizer.decode([token]))
+        return text
+
+    def _take(self, row: _Row, token: int, logprob: TokenLogprob | None = None) -> bool:
+        """Hand the sampled token to its answer; False when the answer is over (its sink was told)."""
         if row.job.cancel.is_set():
             self._finish(row, FinishReason.CANCELLED)
             return False
+        if row.grammar is not None and not row.grammar.accept(token):
+            log.warning("the grammar refused a token its mask allowed", extra={"request_id": row.job.request_id})
+        if logprob is not None and row.logprobs is not None:
+            row.logprobs.append(logprob)
         text = row.stream.push(token)
         if text:
-            row.sink.text(text)
+            row.sink.text(text, row.sent_logprobs(), row.index)
         if row.stream.finish_reason is not None:
             self._finish(row, FinishReason(row.stream.finish_reason))
+            return False
+        if row.grammar is not None and row.grammar.terminated:
+            self._finish(row, FinishReason.STOP)
             return False
         row.next_token = token
         return True
 
     def _finish(self, row: _Row, reason: FinishReason) -> None:
+        """Tell the sink the row's answer ended (every answer it stands for, before its prompt was read)."""
         if reason is not FinishReason.CANCELLED:
             tail = row.stream.tail()
             if tail:
-                row.sink.text(tail)
-        row.sink.done(Outcome(finish_reason=reason, completion_tokens=row.stream.count))
+                row.sink.text(tail, row.sent_logprobs(), row.index)
+        rest = row.sent_logprobs() or None
+        row.sink.done(Outcome(reason, row.stream.count, row.index, rest))
+        for index in range(row.index + 1, row.index + row.choices):  # never forked: its other answers end too
+            row.sink.done(Outcome(reason, 0, index))
 
     def _leave(self, kept: list[int]) -> None:
         self._rows = [self._rows[i] for i in kept]
@@ -384,8 +467,11 @@ class BatchedCore:
         return rows
 
     def _fail_everything(self, error: BaseException) -> None:
-        for row in self._everyone():
-            row.sink.failed(error)
+        told: set[int] = set()
+        for row in self._everyone():  # a request's answers share one sink: it hears `failed` once
+            if id(row.sink) not in told:
+                told.add(id(row.sink))
+                row.sink.failed(error)
 
     def _end_everything(self) -> None:
         for row in self._everyone():

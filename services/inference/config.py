@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from messages import ErrorCode, SwitchboardError
+from messages.inference import MAX_CHOICES
 from services.runtime import env_float, env_int, env_str
 
 from .model_runner import DTYPES
@@ -33,6 +34,8 @@ class InferenceConfig:
     tokens_max_bytes: int = 256 * 1024 * 1024
     max_loaded_adapters: int = 4  # LoRA adapters kept applied; the least recently used leave
     warm_up: bool = True  # run a short generation before serving (first answers are not slow)
+    max_choices: int = MAX_CHOICES  # INFERENCE_MAX_CHOICES: `n`, answers to one prompt (at most the wire's 8)
+    max_constraint_chars: int = 32768  # INFERENCE_MAX_CONSTRAINT_CHARS: a JSON schema's, regex's or choices' text
 
     @classmethod
     def from_env(cls) -> InferenceConfig:
@@ -52,4 +55,6 @@ class InferenceConfig:
             tokens_max_age_s=env_float("TOKENS_MAX_AGE_S", cls.tokens_max_age_s, minimum=1.0),
             tokens_max_bytes=env_int("TOKENS_MAX_BYTES", cls.tokens_max_bytes, minimum=1024 * 1024),
             max_loaded_adapters=env_int("INFERENCE_MAX_ADAPTERS", cls.max_loaded_adapters, minimum=1),
+            max_choices=min(MAX_CHOICES, env_int("INFERENCE_MAX_CHOICES", cls.max_choices, minimum=1)),
+            max_constraint_chars=env_int("INFERENCE_MAX_CONSTRAINT_CHARS", cls.max_constraint_chars, minimum=64),
         )

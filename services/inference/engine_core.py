@@ -9,15 +9,19 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from messages import GenerateRequest, TokenLogprob
+
 from .model_runner import Job, Outcome
 
 
 class Sink(Protocol):
-    """Where an engine core sends one request's results. Called on the core's thread, in this order: `text`
-    any number of times, then exactly one of `done` or `failed`. `outputs.OutputQueue` carries them to the
-    event loop."""
+    """Where an engine core sends one request's results. Called on the core's thread: for each of the job's
+    answers (`index` 0 to `job.choices` - 1), `text` any number of times then its `done`; or, at any point,
+    `failed` once, which ends every answer not done yet. `outputs.OutputQueue` carries them to the event loop.
 
-    def text(self, piece: str) -> None: ...
+    `text`'s `logprobs`: one entry per token the piece came from (None when the request did not ask)."""
+
+    def text(self, piece: str, logprobs: list[TokenLogprob] | None = None, index: int = 0) -> None: ...
 
     def done(self, outcome: Outcome) -> None: ...
 
@@ -54,6 +58,10 @@ class EngineCore(Protocol):
 
     def occupancy(self) -> Occupancy:
         """What the core holds now (read without locks: a snapshot for metrics and `modelInfo`)."""
+
+    def check_supported(self, request: GenerateRequest) -> None:
+        """Raise `SwitchboardError` BAD_REQUEST, naming the field, when this core cannot run what `request`
+        asks for (the sequential core: a constraint, logprobs, `n` > 1)."""
 
     def check_room(self, job: Job, admitted: list[Job]) -> None:
         """Raise `SwitchboardError` BUSY when `job` cannot join the `admitted` ones now without passing the KV

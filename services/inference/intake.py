@@ -3,17 +3,20 @@ reply `Accept` or the refusal (counted by error code), and keep the admitted gen
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from nats.micro.request import Request
 
-from messages import Accept, ErrorCode, ErrorMessage, GenerateRequest, SwitchboardError, decode, encode
+from messages import Accept, Constraint, ErrorCode, ErrorMessage, GenerateRequest, SwitchboardError, decode, encode
 from services.runtime import reply_error
 
 from .adapters import Adapters
 from .engine_core import EngineCore
 from .gpu_lending import GpuLending
+from .grammar import CompiledConstraint, constraint_text
 from .metrics import InferenceMetrics
 from .model_runner import Job, ModelRunner
 
@@ -45,6 +48,8 @@ class Intake:
         lending: GpuLending,
         *,
         max_concurrency: int,
+        max_choices: int,
+        max_constraint_chars: int,
         worker_id: str,
         metrics: InferenceMetrics,
         log: logging.Logger,
@@ -54,6 +59,8 @@ class Intake:
         self._adapters = adapters
         self._lending = lending
         self._max_concurrency = max_concurrency
+        self._max_choices = max_choices
+        self._max_constraint_chars = max_constraint_chars
         self._worker_id = worker_id
         self._metrics = metrics
         self._log = log
@@ -90,12 +97,23 @@ class Intake:
     async def admit(self, request: GenerateRequest) -> Generation:
         """Tokenize `request`, resolve its adapter version and take a place for it in `active`.
 
-        Raises `SwitchboardError`: BAD_REQUEST (an adapter and the base model both asked for, or too long for
-        the KV cache), CONTEXT_OVERFLOW, ADAPTER_MISSING and the adapter's other errors, UNAVAILABLE (shutting
-        down, or the GPU is lent), CONFLICT (the request id runs already), BUSY (no room now)."""
+        Raises `SwitchboardError`: BAD_REQUEST (an adapter and the base model both asked for, too long for
+        the KV cache, `n` past INFERENCE_MAX_CHOICES, a constraint past INFERENCE_MAX_CONSTRAINT_CHARS or one
+        the grammar engine cannot compile, what the engine core does not run), CONTEXT_OVERFLOW,
+        ADAPTER_MISSING and the adapter's other errors, UNAVAILABLE (shutting down, or the GPU is lent),
+        CONFLICT (the request id runs already), BUSY (no room now)."""
         if request.adapter is not None and request.base_model:
             raise SwitchboardError(ErrorCode.BAD_REQUEST, "give either an adapter or the base model, not both")
+        self._core.check_supported(request)
+        if request.params.n > self._max_choices:
+            raise SwitchboardError(
+                ErrorCode.BAD_REQUEST,
+                f"must be at most {self._max_choices} on this worker (INFERENCE_MAX_CHOICES)",
+                "params.n",
+            )
         job = self._runner.prepare(request)
+        if request.constraint is not None:
+            job.grammar = await self._compile(request.constraint)
         generation = Generation(
             job,
             adapter=None if request.base_model else request.adapter or self._adapters.active,
@@ -128,7 +146,27 @@ class Intake:
             )
         self._core.check_room(job, [other.job for other in self.active.values()])
         self.active[job.request_id] = generation
+        if job.grammar is not None:
+            self._metrics.constrained.labels(job.grammar.kind).inc()
         return generation
+
+    async def _compile(self, constraint: Constraint) -> CompiledConstraint:
+        """The request's constraint compiled (off the event loop: a new schema takes milliseconds), timed.
+
+        Raises `SwitchboardError` BAD_REQUEST, field `constraint`: longer than INFERENCE_MAX_CONSTRAINT_CHARS,
+        or the grammar engine cannot compile it."""
+        size = len(constraint_text(constraint))
+        if size > self._max_constraint_chars:
+            raise SwitchboardError(
+                ErrorCode.BAD_REQUEST,
+                f"is {size} characters long; this worker compiles at most {self._max_constraint_chars} "
+                "(INFERENCE_MAX_CONSTRAINT_CHARS)",
+                "constraint",
+            )
+        began = time.perf_counter()
+        compiled = await asyncio.to_thread(self._runner.grammars.compile, constraint)
+        self._metrics.grammar_compile.labels(compiled.kind).observe(time.perf_counter() - began)
+        return compiled
 
     def end(self, generation: Generation) -> None:
         """Give up the generation's place (it has published its final chunk, or failed to)."""

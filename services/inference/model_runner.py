@@ -14,11 +14,12 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from messages import ErrorCode, FinishReason, GenerateRequest, GenerationParams, SwitchboardError
+from messages import ErrorCode, FinishReason, GenerateRequest, GenerationParams, SwitchboardError, TokenLogprob
 from services.runtime import ModelSource
 
 from .chat_tokens import chat_token_ids
 from .decoding import TextStream
+from .grammar import CompiledConstraint, Grammars
 from .prompt import build_chat
 
 BASE = "__base__"  # peft's name for "no adapter" in per-call adapter_names
@@ -36,16 +37,31 @@ class Job:
     adapter_key: str | None = None  # the peft name of the adapter version to use (None: the base model)
     cancel: threading.Event = field(default_factory=threading.Event)
     admitted: float = field(default_factory=time.perf_counter)  # when it was prepared (time.perf_counter)
+    grammar: CompiledConstraint | None = None  # structured output: every answer's tokens masked to it
 
     @property
     def prompt_tokens(self) -> int:
         return int(self.input_ids.shape[-1])
 
+    @property
+    def choices(self) -> int:
+        """Answers to the prompt (`params.n`): rows of the batch after one prefill."""
+        return self.params.n
+
+    @property
+    def wants_logprobs(self) -> bool:
+        return self.params.logprobs or self.params.top_logprobs > 0
+
 
 @dataclass(frozen=True)
 class Outcome:
+    """How one answer (choice `index`) ended. `logprobs`: the entries of its tokens whose text was never sent
+    (the end-of-turn token, text held back for a stop string); None when the request did not ask."""
+
     finish_reason: FinishReason
     completion_tokens: int
+    index: int = 0
+    logprobs: list[TokenLogprob] | None = None
 
 
 def pick_device() -> str:
@@ -88,6 +104,9 @@ class ModelRunner:
         self.pad_id = (
             self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else min(self.eos_ids, default=0)
         )
+        # the logits' width (config.vocab_size), which may pass the tokenizer's length (padded embeddings)
+        vocab_size = int(self.base_model.config.get_text_config().vocab_size)
+        self.grammars = Grammars(self.tokenizer, vocab_size, self.eos_ids)
 
     def _load_model(self) -> Any:
         kwargs: dict[str, Any] = {"token": self._hf_token}

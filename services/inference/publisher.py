@@ -1,7 +1,9 @@
-"""Running one admitted generation and publishing its answer: every text piece as a `TokenChunk` on
-`infer.tokens.<request_id>`, numbered from 0, then exactly one final chunk (`done`) that says how it ended,
-whatever happened. Counts the finished requests, their tokens and their latencies. Stream `TOKENS` keeps
-every chunk for replay."""
+"""Running one admitted generation and publishing its answers: every text piece as a `TokenChunk` on
+`infer.tokens.<request_id>` (its answer's `index`, its tokens' `logprobs` when asked), numbered from 0 over
+the whole request, then exactly one final chunk (`done`) that says how it ended, whatever happened. With
+`n` > 1 each answer's last chunk carries its `finish_reason`; the request's final chunk is the last answer's,
+with `usage` summed over every answer (the prompt counted once). Counts the finished requests, their tokens
+and their latencies. Stream `TOKENS` keeps every chunk for replay."""
 
 from __future__ import annotations
 
@@ -11,7 +13,17 @@ import time
 from nats.aio.client import Client
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 
-from messages import ErrorCode, ErrorMessage, FinishReason, SwitchboardError, TokenChunk, Usage, encode, subjects
+from messages import (
+    ErrorCode,
+    ErrorMessage,
+    FinishReason,
+    SwitchboardError,
+    TokenChunk,
+    TokenLogprob,
+    Usage,
+    encode,
+    subjects,
+)
 
 from .adapters import Adapters
 from .config import InferenceConfig
@@ -19,7 +31,8 @@ from .engine_core import EngineCore
 from .gpu_lending import ModelGate
 from .intake import Generation, Intake
 from .metrics import InferenceMetrics
-from .outputs import OutputQueue
+from .model_runner import Outcome
+from .outputs import OutputQueue, Piece
 
 
 def tokens_stream(config: InferenceConfig, replicas: int) -> StreamConfig:
@@ -45,18 +58,41 @@ class _Chunks:
         self.request_id = request_id
         self.sent = 0
 
-    async def text(self, piece: str) -> None:
-        await self._nc.publish(
-            self._subject, encode(TokenChunk(request_id=self.request_id, seq=self.sent, token=piece))
+    async def text(self, piece: Piece) -> None:
+        chunk = TokenChunk(
+            request_id=self.request_id, seq=self.sent, token=piece.text, index=piece.index, logprobs=piece.logprobs
         )
+        await self._nc.publish(self._subject, encode(chunk))
+        self.sent += 1
+
+    async def answer_end(self, reason: FinishReason, index: int, logprobs: list[TokenLogprob] | None) -> None:
+        """Publish the last chunk of answer `index` while other answers still run (`finish_reason`, not done)."""
+        chunk = TokenChunk(
+            request_id=self.request_id, seq=self.sent, finish_reason=reason, index=index, logprobs=logprobs
+        )
+        await self._nc.publish(self._subject, encode(chunk))
         self.sent += 1
 
     async def final(
-        self, reason: FinishReason, *, usage: Usage | None = None, error: ErrorMessage | None = None
+        self,
+        reason: FinishReason,
+        *,
+        usage: Usage | None = None,
+        error: ErrorMessage | None = None,
+        index: int = 0,
+        logprobs: list[TokenLogprob] | None = None,
     ) -> TokenChunk:
-        """Publish the answer's last chunk (`done`) and flush it to the server; returns it."""
+        """Publish the request's last chunk (`done`; the last answer's end) and flush it to the server; returns
+        it."""
         chunk = TokenChunk(
-            request_id=self.request_id, seq=self.sent, done=True, finish_reason=reason, usage=usage, error=error
+            request_id=self.request_id,
+            seq=self.sent,
+            done=True,
+            finish_reason=reason,
+            usage=usage,
+            error=error,
+            index=index,
+            logprobs=logprobs,
         )
         await self._nc.publish(self._subject, encode(chunk))
         await self._nc.flush()
@@ -124,26 +160,44 @@ class Publisher:
                 await self._adapters.release(job.adapter_key)
 
     async def _generate(self, generation: Generation, chunks: _Chunks) -> TokenChunk:
-        """Run the job on the engine core, publishing its text as chunks; returns the final chunk (published)."""
+        """Run the job on the engine core, publishing its answers' text as chunks and each answer's end; returns
+        the final chunk (published). Every answer ends with a chunk of its own, even when the core fails."""
         job = generation.job
-        outputs = OutputQueue()
+        outputs = OutputQueue(job.choices)
         self._core.submit(job, outputs)
-        last = job.admitted
-        async for piece in outputs.pieces():
-            first = chunks.sent == 0
-            await chunks.text(piece)
-            now = time.perf_counter()
-            (self._metrics.time_to_first_token if first else self._metrics.time_per_output_token).observe(now - last)
-            last = now
-        if outputs.outcome is None:
+        last_time = job.admitted
+        last: Outcome | None = None
+        async for event in outputs.events():
+            if isinstance(event, Piece):
+                first = chunks.sent == 0
+                await chunks.text(event)
+                now = time.perf_counter()
+                metric = self._metrics.time_to_first_token if first else self._metrics.time_per_output_token
+                metric.observe(now - last_time)
+                last_time = now
+            elif len(outputs.outcomes) < job.choices:  # one answer ended, others still run
+                await chunks.answer_end(self._reason(event.finish_reason), event.index, event.logprobs)
+            else:
+                last = event
+        if last is None:
             self._log.error("generation failed", extra={"request_id": job.request_id, "error": repr(outputs.error)})
+            unfinished = [i for i in range(job.choices) if i not in outputs.outcomes]
+            for index in unfinished[:-1]:
+                await chunks.answer_end(FinishReason.ERROR, index, None)
             return await chunks.final(
-                FinishReason.ERROR, error=ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {outputs.error}")
+                FinishReason.ERROR,
+                error=ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {outputs.error}"),
+                index=unfinished[-1] if unfinished else 0,
             )
-        reason = outputs.outcome.finish_reason
+        reason = self._reason(last.finish_reason)
         error = None
-        if reason is FinishReason.CANCELLED and self._intake.shutting_down:
-            reason = FinishReason.ERROR
+        if reason is FinishReason.ERROR:
             error = ErrorMessage(ErrorCode.UNAVAILABLE, "the inference worker shut down mid-answer")
-        usage = Usage(job.prompt_tokens, outputs.outcome.completion_tokens)
-        return await chunks.final(reason, usage=usage, error=error)
+        usage = Usage(job.prompt_tokens, sum(outcome.completion_tokens for outcome in outputs.outcomes.values()))
+        return await chunks.final(reason, usage=usage, error=error, index=last.index, logprobs=last.logprobs)
+
+    def _reason(self, reason: FinishReason) -> FinishReason:
+        """How an answer ended as the client hears it: cancelled by a shutdown is an error."""
+        if reason is FinishReason.CANCELLED and self._intake.shutting_down:
+            return FinishReason.ERROR
+        return reason

@@ -1,16 +1,19 @@
-"""Choosing each request's next token from its own row of logits, with its own random generator.
+"""Choosing each answer's next token from its own row of logits, with its own random generator, and
+reporting the log-probabilities of what was chosen.
 
-A seed belongs to its request (a `torch.Generator` each), never to the process: `torch.manual_seed` would let
-any other sampling request move a seeded one's draws.
+A seed belongs to its answer (a `torch.Generator` each), never to the process: `torch.manual_seed` would let
+any other sampling request move a seeded one's draws. Answer i of a request with `n` > 1 draws with seed + i.
 """
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Callable
 
 import torch
 
-from messages import GenerationParams
+from messages import GenerationParams, TokenLogprob, TopLogprob
 
 
 class Sampler:
@@ -20,14 +23,14 @@ class Sampler:
     draws the same numbers whatever else runs: exactly one draw from its own generator per sampled token.
     """
 
-    def __init__(self, params: GenerationParams) -> None:
+    def __init__(self, params: GenerationParams, index: int = 0) -> None:
         self.greedy = params.temperature <= 0
         self._temperature = params.temperature
         self._top_p = params.top_p
         self._generator: torch.Generator | None = None
         if not self.greedy:
             self._generator = torch.Generator()
-            seed = params.seed if params.seed is not None else random.SystemRandom().getrandbits(63)
+            seed = params.seed + index if params.seed is not None else random.SystemRandom().getrandbits(63)
             self._generator.manual_seed(seed)
 
     def pick(self, logits: torch.Tensor) -> int:
@@ -41,3 +44,27 @@ class Sampler:
             choice = torch.multinomial(sorted_probs, 1, generator=self._generator)
             return int(order[choice].item())
         return int(torch.multinomial(probs, 1, generator=self._generator).item())
+
+
+def token_logprobs(
+    logits: torch.Tensor, chosen: list[int], top: list[int], text: Callable[[int], str]
+) -> list[TokenLogprob]:
+    """The log-probability of each row's chosen token and its `top` most likely tokens (most likely first).
+
+    `logits`: `[rows, vocab]`, the model's own (before temperature and top-p; masked by a grammar where the
+    row has one: disallowed tokens, at -inf, are never listed); `chosen` and `top`: one entry per row;
+    `text(id)` the token's text. Natural logs of a float32 softmax, each <= 0."""
+    logprobs = torch.log_softmax(logits.float(), dim=-1).cpu()
+    wanted = max(top, default=0)
+    best = torch.topk(logprobs, wanted, dim=-1) if wanted else None
+    entries: list[TokenLogprob] = []
+    for row, token in enumerate(chosen):
+        tops: list[TopLogprob] = []
+        if best is not None:
+            for value, token_id in zip(
+                best.values[row, : top[row]].tolist(), best.indices[row, : top[row]].tolist(), strict=True
+            ):
+                if math.isfinite(value):
+                    tops.append(TopLogprob(text(int(token_id)), float(value)))
+        entries.append(TokenLogprob(text(token), float(logprobs[row, token]), tops))
+    return entries

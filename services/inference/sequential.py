@@ -4,6 +4,9 @@ batched engine cannot batch (sliding-window or quantized caches), and the baseli
 Requests run in the order they were admitted, on one thread; the others wait their turn. One at a time is
 also what keeps each request's adapter (peft's per-call hooks) and seed (`torch.manual_seed` is global) its
 own here.
+
+Structured output (a constraint), logprobs and `n` > 1 are the batched core's: this one refuses them at
+admission (`check_supported`), naming the field.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
-from messages import ErrorCode, FinishReason, SwitchboardError
+from messages import ErrorCode, FinishReason, GenerateRequest, SwitchboardError
 
 from .decoding import TextStream
 from .engine_core import Occupancy, Sink
@@ -52,6 +55,23 @@ class SequentialCore:
     def occupancy(self) -> Occupancy:
         with self._lock:
             return Occupancy(decoding=self._running, waiting=self._queued, kv_cache_bytes=0)
+
+    def check_supported(self, request: GenerateRequest) -> None:
+        params = request.params
+        asked = [
+            (request.constraint is not None, "constraint", "structured output"),
+            (params.n > 1, "params.n", "more than one answer"),
+            (params.logprobs, "params.logprobs", "logprobs"),
+            (params.top_logprobs > 0, "params.top_logprobs", "logprobs"),
+        ]
+        for wanted, field, what in asked:
+            if wanted:
+                raise SwitchboardError(
+                    ErrorCode.BAD_REQUEST,
+                    f"asks for {what}, which only the batched engine gives; this worker runs "
+                    "INFERENCE_ENGINE=sequential (use INFERENCE_ENGINE=batched)",
+                    field,
+                )
 
     def check_room(self, job: Job, admitted: list[Job]) -> None:
         return None  # one request at a time: its cache is `generate`'s own, bounded by the context

@@ -107,6 +107,8 @@ class InferenceActor(Actor):
             adapters,
             lending,
             max_concurrency=config.max_concurrency,
+            max_choices=config.max_choices,
+            max_constraint_chars=config.max_constraint_chars,
             worker_id=self.settings.worker_id,
             metrics=metrics,
             log=log,
