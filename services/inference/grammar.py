@@ -80,6 +80,11 @@ class Grammars:
             self.info, max_threads=threads, cache_enabled=True, cache_limit_bytes=CACHE_BYTES
         )
 
+    @property
+    def compiler(self) -> xgr.GrammarCompiler:
+        """The caching compiler itself (tool schemas are checked with it: `tools.check_tool_schemas`)."""
+        return self._compiler
+
     def compile(self, constraint: Constraint) -> CompiledConstraint:
         """Compile a request's constraint (cached by its text). JSON Schema compiles in xgrammar's strict mode
         (no properties or items the schema does not name) without free whitespace, so a small model cannot

@@ -19,6 +19,7 @@ from .gpu_lending import GpuLending
 from .grammar import CompiledConstraint, constraint_text
 from .metrics import InferenceMetrics
 from .model_runner import Job, ModelRunner
+from .tools import ToolCallParser, check_tool_schemas, tool_call_grammar
 
 
 @dataclass
@@ -30,6 +31,8 @@ class Generation:
     adapter: str | None = None  # the adapter's name; None: the base model
     adapter_revision: int = 0  # the version of `adapter` to use (the KV revision of its registry entry)
     requester_ping: str | None = None  # where to ask whether the requester still wants it (GenerateRequest's)
+    # one per answer when the request offers tools: reads `<tool_call>` blocks out of the answer's text
+    tool_parsers: list[ToolCallParser] | None = None
 
     @property
     def request_id(self) -> str:
@@ -111,13 +114,15 @@ class Intake:
                 f"must be at most {self._max_choices} on this worker (INFERENCE_MAX_CHOICES)",
                 "params.n",
             )
-        job = self._runner.prepare(request)
+        job = self._runner.prepare(request)  # also checks `tools` and `tool_choice` (tools.offered_tools)
         if request.constraint is not None:
             job.grammar = await self._compile(request.constraint)
+        tool_parsers = await self._tools(request, job)
         generation = Generation(
             job,
             adapter=None if request.base_model else request.adapter or self._adapters.active,
             requester_ping=request.requester_ping,
+            tool_parsers=tool_parsers,
         )
         if generation.adapter is not None:  # exists, fits this base model; the version this request will use
             try:
@@ -167,6 +172,24 @@ class Intake:
         compiled = await asyncio.to_thread(self._runner.grammars.compile, constraint)
         self._metrics.grammar_compile.labels(compiled.kind).observe(time.perf_counter() - began)
         return compiled
+
+    async def _tools(self, request: GenerateRequest, job: Job) -> list[ToolCallParser] | None:
+        """Check the request's tool schemas with the grammar engine, hold a forced call to its grammar (set on
+        `job`), and make each answer's tool-call parser; None when no tools are offered.
+
+        Raises `SwitchboardError` BAD_REQUEST: a tool's `parameters` the engine cannot compile (field
+        `tools[i].parameters`), or a structural tag it rejects (`tools`)."""
+        if not request.tools:
+            return None
+        grammars = self._runner.grammars
+        await asyncio.to_thread(check_tool_schemas, request, grammars.compiler)
+        tag = tool_call_grammar(request)
+        if tag is not None:
+            began = time.perf_counter()
+            job.grammar = await asyncio.to_thread(grammars.compile_structural_tag, tag)
+            self._metrics.grammar_compile.labels(job.grammar.kind).observe(time.perf_counter() - began)
+        parsers = [ToolCallParser.for_request(request) for _ in range(request.params.n)]
+        return [parser for parser in parsers if parser is not None] or None
 
     def end(self, generation: Generation) -> None:
         """Give up the generation's place (it has published its final chunk, or failed to)."""

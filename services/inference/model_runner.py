@@ -17,10 +17,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from messages import ErrorCode, FinishReason, GenerateRequest, GenerationParams, SwitchboardError, TokenLogprob
 from services.runtime import ModelSource
 
-from .chat_tokens import chat_token_ids
 from .decoding import TextStream
 from .grammar import CompiledConstraint, Grammars
-from .prompt import build_chat
+from .prompt import prompt_token_ids
 
 BASE = "__base__"  # peft's name for "no adapter" in per-call adapter_names
 
@@ -146,7 +145,7 @@ class ModelRunner:
 
     def prepare(self, request: GenerateRequest) -> Job:
         """Validate the request against this model and tokenize it (raises SwitchboardError)."""
-        ids = torch.tensor([chat_token_ids(self.tokenizer, build_chat(request))], dtype=torch.long)
+        ids = torch.tensor([prompt_token_ids(self.tokenizer, request)], dtype=torch.long)
         prompt_tokens = int(ids.shape[-1])
         room = self.context_length - prompt_tokens
         if room < 1:

@@ -20,6 +20,7 @@ from messages import (
     SwitchboardError,
     TokenChunk,
     TokenLogprob,
+    ToolCall,
     Usage,
     encode,
     subjects,
@@ -33,6 +34,7 @@ from .intake import Generation, Intake
 from .metrics import InferenceMetrics
 from .model_runner import Outcome
 from .outputs import OutputQueue, Piece
+from .tools import ToolCallParser, tool_finish_reason
 
 
 def tokens_stream(config: InferenceConfig, replicas: int) -> StreamConfig:
@@ -58,9 +60,14 @@ class _Chunks:
         self.request_id = request_id
         self.sent = 0
 
-    async def text(self, piece: Piece) -> None:
+    async def text(self, piece: Piece, tool_calls: list[ToolCall] | None = None) -> None:
         chunk = TokenChunk(
-            request_id=self.request_id, seq=self.sent, token=piece.text, index=piece.index, logprobs=piece.logprobs
+            request_id=self.request_id,
+            seq=self.sent,
+            token=piece.text,
+            index=piece.index,
+            logprobs=piece.logprobs,
+            tool_calls=tool_calls or None,
         )
         await self._nc.publish(self._subject, encode(chunk))
         self.sent += 1
@@ -167,18 +174,28 @@ class Publisher:
         self._core.submit(job, outputs)
         last_time = job.admitted
         last: Outcome | None = None
+        last_reason = FinishReason.ERROR
+        parsers = generation.tool_parsers
         async for event in outputs.events():
             if isinstance(event, Piece):
                 first = chunks.sent == 0
-                await chunks.text(event)
+                if parsers is None:
+                    await chunks.text(event)
+                else:  # the text of a `<tool_call>` block goes out as a call once the block closes
+                    parsed = parsers[event.index].feed(event.text)
+                    if not parsed and not event.logprobs:
+                        continue
+                    await chunks.text(Piece(parsed.text, event.logprobs, event.index), parsed.calls)
                 now = time.perf_counter()
                 metric = self._metrics.time_to_first_token if first else self._metrics.time_per_output_token
                 metric.observe(now - last_time)
                 last_time = now
             elif len(outputs.outcomes) < job.choices:  # one answer ended, others still run
-                await chunks.answer_end(self._reason(event.finish_reason), event.index, event.logprobs)
+                reason = await self._flush_tool_calls(parsers, event, chunks)
+                await chunks.answer_end(self._reason(reason), event.index, event.logprobs)
             else:
                 last = event
+                last_reason = await self._flush_tool_calls(parsers, event, chunks)
         if last is None:
             self._log.error("generation failed", extra={"request_id": job.request_id, "error": repr(outputs.error)})
             unfinished = [i for i in range(job.choices) if i not in outputs.outcomes]
@@ -189,12 +206,26 @@ class Publisher:
                 error=ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {outputs.error}"),
                 index=unfinished[-1] if unfinished else 0,
             )
-        reason = self._reason(last.finish_reason)
+        reason = self._reason(last_reason)
         error = None
         if reason is FinishReason.ERROR:
             error = ErrorMessage(ErrorCode.UNAVAILABLE, "the inference worker shut down mid-answer")
         usage = Usage(job.prompt_tokens, sum(outcome.completion_tokens for outcome in outputs.outcomes.values()))
         return await chunks.final(reason, usage=usage, error=error, index=last.index, logprobs=last.logprobs)
+
+    @staticmethod
+    async def _flush_tool_calls(
+        parsers: list[ToolCallParser] | None, outcome: Outcome, chunks: _Chunks
+    ) -> FinishReason:
+        """At an answer's end, publish what its tool-call parser still held (an unclosed block goes out as
+        text); the answer's finish reason, `tool_calls` when it called a function and stopped on its own."""
+        if parsers is None:
+            return outcome.finish_reason
+        parser = parsers[outcome.index]
+        rest = parser.finish()
+        if rest:
+            await chunks.text(Piece(rest.text, None, outcome.index), rest.calls)
+        return tool_finish_reason(outcome.finish_reason, parser.calls)
 
     def _reason(self, reason: FinishReason) -> FinishReason:
         """How an answer ended as the client hears it: cancelled by a shutdown is an error."""

@@ -24,6 +24,7 @@ from messages import ErrorCode, FinishReason, GenerateRequest, SwitchboardError
 from .decoding import TextStream
 from .engine_core import Occupancy, Sink
 from .model_runner import BASE, Job, ModelRunner, Outcome
+from .tools import forces_grammar
 
 
 class SequentialCore:
@@ -60,6 +61,7 @@ class SequentialCore:
         params = request.params
         asked = [
             (request.constraint is not None, "constraint", "structured output"),
+            (forces_grammar(request), "tool_choice", "tool calls held to their schemas"),
             (params.n > 1, "params.n", "more than one answer"),
             (params.logprobs, "params.logprobs", "logprobs"),
             (params.top_logprobs > 0, "params.top_logprobs", "logprobs"),

@@ -10,7 +10,7 @@ Pure functions of the request and the text: no NATS, no engine. How the worker u
   `tool_finish_reason(reason, parser.calls)` for the last chunk.
 """
 
-from .admission import ToolMode, check_tool_schemas, engine_words, forces_grammar, offered_tools, tool_mode
+from .admission import ToolMode, check_tool_schemas, forces_grammar, offered_tools, tool_mode
 from .forced import STRUCTURAL_TAG_FORMAT, tool_call_grammar
 from .hermes import (
     CALL_CLOSE,
@@ -34,7 +34,6 @@ __all__ = [
     "call_arguments",
     "call_block",
     "check_tool_schemas",
-    "engine_words",
     "forces_grammar",
     "function_spec",
     "hermes_chat",

@@ -7,17 +7,17 @@ Every refusal is `SwitchboardError(BAD_REQUEST, words, field)` with `field` a wi
 from __future__ import annotations
 
 import json
-import re
 from typing import Literal
 
 import xgrammar
 
 from messages import ErrorCode, FunctionTool, GenerateRequest, SwitchboardError
 
+from ..grammar import engine_words
+
 ToolMode = Literal["auto", "none", "required", "function"]
 
 # xgrammar's C++ errors start with "[hh:mm:ss] /project/cpp/file.cc:123: "; the rest is the reason
-_ENGINE_PREFIX = re.compile(r"^\[[^\]]*\]\s*\S+:\d+:\s*")
 
 
 def tool_mode(request: GenerateRequest) -> ToolMode:
@@ -113,10 +113,3 @@ def check_tool_schemas(request: GenerateRequest, compiler: xgrammar.GrammarCompi
                 f"is not a JSON Schema the grammar engine can compile: {engine_words(exc)}",
                 f"tools[{index}].parameters",
             ) from exc
-
-
-def engine_words(exc: Exception) -> str:
-    """xgrammar's reason for refusing, without its C++ time stamp and source location ("Unsupported type
-    \\"foo\\"" from "[08:08:14] /project/cpp/json_schema_converter.cc:5082: Unsupported type \\"foo\\"")."""
-    text = str(exc).strip()
-    return _ENGINE_PREFIX.sub("", text.splitlines()[0] if text else type(exc).__name__)
