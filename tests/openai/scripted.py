@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from messages import GenerateRequest
 from messages.inference import TokenLogprob, TopLogprob
@@ -48,3 +49,8 @@ async def scripted_v1(settings: Settings) -> AsyncIterator[ScriptedV1]:
 
 def lp(token: str, logprob: float, *top: tuple[str, float]) -> TokenLogprob:
     return TokenLogprob(token, logprob, [TopLogprob(t, v) for t, v in top])
+
+
+def turn(text: str) -> list[Any]:
+    """`text` as a one-user-turn `messages`."""
+    return [{"role": "user", "content": text}]

@@ -8,40 +8,19 @@ gateways: one open, one with keys.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import aiohttp
 import openai
 import pytest
 from nats.aio.client import Client
 
-from services.adapters import AdaptersActor, AdaptersConfig
 from services.gateway.http.keys import ApiKeys
-from services.inference import InferenceActor, InferenceConfig
-from services.runtime import BUNDLED_MODEL_ID, Settings, running
-from services.runtime.testing import make_lora, register_adapter
+from services.runtime import BUNDLED_MODEL_ID, Settings
 from tests.conftest import worker_settings
 from tests.support.gateway import gateway
 from tests.support.nats_client import final_chunk
 
 KEY = "openai-test-key-0123456789"
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
-
-
-@pytest.fixture(scope="module")
-async def base_url(
-    own_nc: Client, own_settings: Settings, bundled_model: Path, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    registry = worker_settings(own_settings)
-    worker = worker_settings(own_settings)
-    async with running(AdaptersActor(registry, AdaptersConfig(base_model_id=BUNDLED_MODEL_ID)), registry):
-        folder = await asyncio.to_thread(make_lora, bundled_model, tmp_path_factory.mktemp("pirate"), 3)
-        await register_adapter(own_nc, "pirate", folder)
-        async with running(InferenceActor(worker, InferenceConfig(max_concurrency=4)), worker):
-            async with gateway(worker_settings(own_settings)) as url:
-                yield url.replace("/graphql", "/v1")
 
 
 @pytest.fixture

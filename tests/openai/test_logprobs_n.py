@@ -7,31 +7,18 @@ scripted worker (tests/openai/scripted.py)."""
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
-from typing import Any
 
 import openai
 import pytest
 
 from messages import FinishReason
-from services.runtime import Settings
-from tests.openai.scripted import MODEL, SCRIPTS, ScriptedV1, lp, scripted_v1
+from tests.openai.scripted import MODEL, SCRIPTS, ScriptedV1, lp, turn
 from tests.support.scripted_worker import Script, piece
-
-
-@pytest.fixture(scope="module")
-async def v1(own_settings: Settings) -> AsyncIterator[ScriptedV1]:
-    async with scripted_v1(own_settings) as scripted:
-        yield scripted
 
 
 @pytest.fixture
 def client(v1: ScriptedV1) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=v1.url, api_key="unused", max_retries=0)
-
-
-def turn(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 def three_choices() -> Script:

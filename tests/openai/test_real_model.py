@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -20,15 +18,9 @@ import pytest
 from langchain_core.messages import HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
-from nats.aio.client import Client
 from pydantic import BaseModel
 
-from services.adapters import AdaptersActor, AdaptersConfig
-from services.inference import InferenceActor, InferenceConfig
-from services.runtime import BUNDLED_MODEL_ID, Settings, running
-from services.runtime.testing import make_lora, register_adapter
-from tests.conftest import worker_settings
-from tests.support.gateway import gateway
+from services.runtime import BUNDLED_MODEL_ID
 
 MODEL = BUNDLED_MODEL_ID
 ASK = "Name a city and its population, as JSON."  # the README's; "A city?" gets 135M counting zeros
@@ -51,20 +43,6 @@ class City(BaseModel):  # the README's example
 def get_weather(city: str) -> str:
     """The weather in a city."""
     return f"sunny in {city}"
-
-
-@pytest.fixture(scope="module")
-async def base_url(
-    own_nc: Client, own_settings: Settings, bundled_model: Path, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[str]:
-    registry = worker_settings(own_settings)
-    worker = worker_settings(own_settings)
-    async with running(AdaptersActor(registry, AdaptersConfig(base_model_id=BUNDLED_MODEL_ID)), registry):
-        folder = await asyncio.to_thread(make_lora, bundled_model, tmp_path_factory.mktemp("pirate"), 3)
-        await register_adapter(own_nc, "pirate", folder)
-        async with running(InferenceActor(worker, InferenceConfig(max_concurrency=4)), worker):
-            async with gateway(worker_settings(own_settings)) as url:
-                yield url.replace("/graphql", "/v1")
 
 
 @pytest.fixture

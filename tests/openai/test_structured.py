@@ -6,8 +6,6 @@ so is the worker's own refusal of a schema. Against a scripted worker (tests/ope
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import openai
@@ -17,8 +15,7 @@ from pydantic import BaseModel
 
 from messages import ErrorCode, ErrorMessage
 from messages.inference import ChoiceConstraint, JsonConstraint, RegexConstraint
-from services.runtime import Settings
-from tests.openai.scripted import MODEL, SCRIPTS, ScriptedV1, scripted_v1
+from tests.openai.scripted import MODEL, SCRIPTS, ScriptedV1, turn
 from tests.support.scripted_worker import Script
 
 
@@ -30,19 +27,9 @@ class City(BaseModel):
 CITY = '{"name": "Paris", "population": 2100000}'
 
 
-@pytest.fixture(scope="module")
-async def v1(own_settings: Settings) -> AsyncIterator[ScriptedV1]:
-    async with scripted_v1(own_settings) as scripted:
-        yield scripted
-
-
 @pytest.fixture
 def client(v1: ScriptedV1) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=v1.url, api_key="unused", max_retries=0)
-
-
-def turn(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 async def test_json_schema_parses_into_the_clients_model(client: openai.AsyncOpenAI, v1: ScriptedV1) -> None:

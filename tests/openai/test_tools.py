@@ -7,7 +7,6 @@ worker (tests/openai/scripted.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
@@ -18,8 +17,7 @@ from langchain_openai import ChatOpenAI
 
 from messages import ChatMessage, ErrorCode, ErrorMessage, FinishReason
 from messages.inference import FunctionTool, ToolCall, ToolChoice
-from services.runtime import Settings
-from tests.openai.scripted import MODEL, SCRIPTS, ScriptedV1, scripted_v1
+from tests.openai.scripted import MODEL, SCRIPTS, ScriptedV1, turn
 from tests.support.scripted_worker import Script, piece
 
 WEATHER: Any = {
@@ -34,19 +32,9 @@ CALL = ToolCall(id="call_0123456789abcdef01234567", name="get_weather", argument
 SECOND = ToolCall(id="call_76543210fedcba9876543210", name="get_weather", arguments='{"city": "Oslo"}')
 
 
-@pytest.fixture(scope="module")
-async def v1(own_settings: Settings) -> AsyncIterator[ScriptedV1]:
-    async with scripted_v1(own_settings) as scripted:
-        yield scripted
-
-
 @pytest.fixture
 def client(v1: ScriptedV1) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=v1.url, api_key="unused", max_retries=0)
-
-
-def turn(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 def calls_script() -> Script:
