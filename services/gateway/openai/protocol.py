@@ -6,10 +6,10 @@ checked one by one against `messages.GenerationParams`' own limits, so the error
 caller wrote it. Switchboard's defaults apply where the caller gives none (greedy decoding, 256 new tokens),
 not OpenAI's.
 
-Structured output, from whichever one of these the caller gives (`_constraint`): `response_format`
+Structured output, from whichever one of these the caller gives (`structured_fields.py`): `response_format`
 (`json_object`: any JSON object; `json_schema`: its `schema`; `text`: none), vLLM's `structured_outputs`
 (`json`, `regex` or `choice`) or its older `guided_json` / `guided_regex` / `guided_choice`. Tools
-(`_tools`): OpenAI's `tools` of type `function`, `tool_choice`, `parallel_tool_calls`; the conversation's
+(`tool_fields.py`): OpenAI's `tools` of type `function`, `tool_choice`, `parallel_tool_calls`; the conversation's
 assistant turns may carry `tool_calls`, and `tool` turns answer them by `tool_call_id`.
 """
 
@@ -23,14 +23,14 @@ import msgspec
 from messages import ChatMessage, GenerationParams
 from messages.inference import (
     MAX_PROMPT_CHARS,
-    ChoiceConstraint,
     Constraint,
     FunctionTool,
-    JsonConstraint,
-    RegexConstraint,
-    ToolCall,
     ToolChoice,
 )
+
+from . import structured_fields, tool_fields
+from .request_error import OpenAIRequestError, detail
+from .structured_fields import CONSTRAINED
 
 # what a field's value must be for the request to ask nothing of it (then it is accepted)
 _HARMLESS: dict[str, tuple[object, ...]] = {
@@ -44,9 +44,7 @@ _HARMLESS: dict[str, tuple[object, ...]] = {
     "metadata": (None,),
 }
 _GENERATION = ("max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed", "n", "logprobs")
-# where a request may ask for structured output: OpenAI's field, vLLM's, and vLLM's older ones
-_CONSTRAINED = ("response_format", "structured_outputs", "guided_json", "guided_regex", "guided_choice")
-_COMMON = frozenset({"model", "stream", "stream_options", "user", "web_search", *_GENERATION, *_CONSTRAINED})
+_COMMON = frozenset({"model", "stream", "stream_options", "user", "web_search", *_GENERATION, *CONSTRAINED})
 CHAT_FIELDS = _COMMON | {"messages", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls"}
 COMPLETION_FIELDS = _COMMON | {"prompt"}
 MAX_COMPLETION_LOGPROBS = 5  # /v1/completions' `logprobs`, as OpenAI's legacy API allows
@@ -64,14 +62,6 @@ _MESSAGE_FIELDS: dict[Role, frozenset[str]] = {
     "assistant": frozenset({"role", "content", "name", "tool_calls", "refusal"}),
     "tool": frozenset({"role", "content", "name", "tool_call_id"}),
 }
-
-
-class OpenAIRequestError(Exception):
-    """A request refused before it reaches a worker: HTTP 400 with OpenAI's error shape."""
-
-    def __init__(self, message: str, param: str | None, code: str = "invalid_value") -> None:
-        super().__init__(message)
-        self.message, self.param, self.code = message, param, code
 
 
 @dataclass(frozen=True)
@@ -99,8 +89,8 @@ def read_chat(body: object) -> OpenAIRequest:
     if not isinstance(messages, list) or not messages:
         raise OpenAIRequestError("`messages` must be a non-empty list of {role, content}", "messages")
     asked = _request(fields, messages=[_message(m, i) for i, m in enumerate(messages)], prompt=None, chat=True)
-    tools = _tools(fields.get("tools"))
-    choice = _tool_choice(fields.get("tool_choice")) if tools else None
+    tools = tool_fields.tools(fields.get("tools"))
+    choice = tool_fields.tool_choice(fields.get("tool_choice")) if tools else None
     parallel = fields.get("parallel_tool_calls", True)
     if not isinstance(parallel, bool):
         raise OpenAIRequestError("`parallel_tool_calls` must be true or false", "parallel_tool_calls")
@@ -156,7 +146,7 @@ def _message(raw: object, index: int) -> ChatMessage:
     if unknown:
         name = sorted(unknown)[0]
         raise OpenAIRequestError(f"`{param}.{name}` is not supported by Switchboard", f"{param}.{name}")
-    calls = _calls(raw["tool_calls"], param) if "tool_calls" in raw else None
+    calls = tool_fields.tool_calls(raw["tool_calls"], param) if "tool_calls" in raw else None
     content = _content(raw.get("content", "" if calls or role == "tool" else None), param)
     if not content.strip() and not calls and role != "tool":  # a tool may answer with nothing
         raise OpenAIRequestError(f"`{param}.content` is empty", f"{param}.content")
@@ -184,154 +174,6 @@ def _content(content: object, param: str) -> str:
     return content
 
 
-def _calls(raw: object, param: str) -> list[ToolCall]:
-    """An assistant turn's `tool_calls`: `[{id, type: "function", function: {name, arguments}}]`."""
-    if not isinstance(raw, list):
-        raise OpenAIRequestError(f"`{param}.tool_calls` must be a list", f"{param}.tool_calls")
-    calls = []
-    for i, call in enumerate(raw):
-        where = f"{param}.tool_calls[{i}]"
-        function = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(call, dict) or call.get("type", "function") != "function" or not isinstance(function, dict):
-            raise OpenAIRequestError(f"`{where}` must be {{id, type: function, function: {{name, arguments}}}}", where)
-        try:
-            calls.append(
-                msgspec.convert(
-                    {"id": call.get("id"), "name": function.get("name"), "arguments": function.get("arguments")},
-                    ToolCall,
-                )
-            )
-        except msgspec.ValidationError as exc:
-            raise OpenAIRequestError(f"`{where}`: {_detail(exc)}", where) from exc
-    return calls
-
-
-def _detail(exc: msgspec.ValidationError) -> str:
-    """msgspec's complaint without its path, starting lowercase: "expected `str`, got `int`"."""
-    detail = str(exc).split(" - at ")[0]
-    return detail[0].lower() + detail[1:]
-
-
-def _tools(raw: object) -> list[FunctionTool] | None:
-    """`tools`: `[{type: "function", function: {name, description, parameters, strict}}]`; [] is none."""
-    if raw is None:
-        return None
-    if not isinstance(raw, list):
-        raise OpenAIRequestError("`tools` must be a list of {type: function, function: {...}}", "tools")
-    tools = []
-    for i, tool in enumerate(raw):
-        where = f"tools[{i}]"
-        if not isinstance(tool, dict) or tool.get("type") != "function" or set(tool) - {"type", "function"}:
-            raise OpenAIRequestError(f"`{where}` must be {{type: function, function: {{...}}}} (functions only)", where)
-        function = tool.get("function")
-        if not isinstance(function, dict):
-            raise OpenAIRequestError(f"`{where}.function` must be an object", f"{where}.function")
-        function = {name: value for name, value in function.items() if value is not None}
-        for name in sorted(set(function) - {"name", "description", "parameters", "strict"}):
-            raise OpenAIRequestError(f"`{where}.function.{name}` is not supported", f"{where}.function.{name}")
-        if not isinstance(function.get("parameters", {}), dict):
-            raise OpenAIRequestError(
-                f"`{where}.function.parameters` must be a JSON Schema object", f"{where}.function.parameters"
-            )
-        try:
-            tools.append(msgspec.convert(function, FunctionTool))
-        except msgspec.ValidationError as exc:
-            field = str(exc).rsplit("$.", 1)[-1].split("`")[0] if "$." in str(exc) else "name"
-            param = f"{where}.function.{field}"
-            raise OpenAIRequestError(f"`{param}`: {_detail(exc)}", param) from exc
-    return tools or None
-
-
-def _tool_choice(raw: object) -> ToolChoice | None:
-    """`tool_choice`: "auto", "none", "required", or `{type: "function", function: {name}}`."""
-    if raw is None:
-        return None
-    if raw in ("auto", "none", "required"):
-        return ToolChoice(mode=raw)
-    function = raw.get("function") if isinstance(raw, dict) and raw.get("type") == "function" else None
-    name = function.get("name") if isinstance(function, dict) else None
-    if not isinstance(name, str):
-        raise OpenAIRequestError(
-            '`tool_choice` must be "auto", "none", "required" or {"type": "function", "function": {"name": ...}}',
-            "tool_choice",
-        )
-    try:
-        return msgspec.convert({"mode": "function", "name": name}, ToolChoice)
-    except msgspec.ValidationError as exc:
-        raise OpenAIRequestError(f"`tool_choice` names no function of `tools`: {name!r}", "tool_choice") from exc
-
-
-def _constraint(fields: dict[str, Any]) -> Constraint | None:
-    """The structured output asked for, from the one field that asks (`_CONSTRAINED`). Raises
-    OpenAIRequestError naming the field."""
-    given = [name for name in _CONSTRAINED if name in fields and fields[name] != {"type": "text"}]
-    if len(given) > 1:
-        raise OpenAIRequestError(f"give one of `{given[0]}` and `{given[1]}`", given[1])
-    if not given:
-        return None
-    name, value = given[0], fields[given[0]]
-    if name == "response_format":
-        return _response_format(value)
-    if name == "structured_outputs":
-        kinds = [kind for kind in ("json", "regex", "choice") if isinstance(value, dict) and kind in value]
-        if not isinstance(value, dict) or len(kinds) != 1 or set(value) - {"json", "regex", "choice"}:
-            raise OpenAIRequestError(
-                "`structured_outputs` takes one of `json` (a JSON Schema), `regex` or `choice`", name
-            )
-        name, value = f"guided_{kinds[0]}", value[kinds[0]]
-        where = "structured_outputs"
-    else:
-        where = name
-    if name == "guided_json":
-        if isinstance(value, str):  # vLLM takes the schema as JSON text too
-            try:
-                value = msgspec.json.decode(value)
-            except msgspec.DecodeError:
-                value = None
-        if not isinstance(value, dict):
-            raise OpenAIRequestError(f"`{where}`: `json` must be a JSON Schema (an object)", where)
-        return JsonConstraint(schema=value)
-    try:
-        if name == "guided_regex":
-            return msgspec.convert({"type": "regex", "pattern": value}, RegexConstraint)
-        return msgspec.convert({"type": "choice", "choices": value}, ChoiceConstraint)
-    except msgspec.ValidationError as exc:
-        what = "a non-empty regular expression" if name == "guided_regex" else "a list of 1 to 256 non-empty strings"
-        raise OpenAIRequestError(f"`{where}`: must be {what} ({_detail(exc)})", where) from exc
-
-
-def _response_format(value: object) -> Constraint | None:
-    """`response_format`: `{type: text}`, `{type: json_object}`, or `{type: json_schema, json_schema: {name,
-    schema, strict, description}}` (the schema held by the grammar engine, `strict` or not)."""
-    given: dict[str, Any] = value if isinstance(value, dict) else {}
-    kind = given.get("type")
-    if kind == "text" and set(given) == {"type"}:
-        return None
-    if kind == "json_object" and set(given) == {"type"}:
-        return JsonConstraint()
-    spec = given.get("json_schema") if kind == "json_schema" else None
-    if not isinstance(spec, dict) or set(given) - {"type", "json_schema"}:
-        raise OpenAIRequestError(
-            '`response_format` must be {"type": "text"}, {"type": "json_object"} or '
-            '{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}',
-            "response_format",
-        )
-    spec = {name: v for name, v in spec.items() if v is not None}
-    unknown = sorted(set(spec) - {"name", "schema", "strict", "description"})
-    if unknown:
-        raise OpenAIRequestError(f"`response_format.json_schema.{unknown[0]}` is not supported", "response_format")
-    if not isinstance(spec.get("name", ""), str) or not isinstance(spec.get("strict", False), bool):
-        raise OpenAIRequestError(
-            "`response_format.json_schema`: `name` is a string, `strict` a boolean", "response_format"
-        )
-    schema = spec.get("schema", {})
-    if not isinstance(schema, dict):
-        raise OpenAIRequestError(
-            "`response_format.json_schema.schema` must be a JSON Schema (an object)", "response_format"
-        )
-    return JsonConstraint(schema=schema or None)
-
-
 def _request(
     fields: dict[str, Any], messages: list[ChatMessage] | None, prompt: str | None, chat: bool
 ) -> OpenAIRequest:
@@ -352,7 +194,7 @@ def _request(
         stream=stream,
         include_usage=bool((options or {}).get("include_usage")),
         web_search=web_search,
-        constraint=_constraint(fields),
+        constraint=structured_fields.constraint(fields),
     )
 
 
@@ -380,7 +222,7 @@ def _params(fields: dict[str, Any], chat: bool) -> GenerationParams:
         try:
             msgspec.convert({name: value}, GenerationParams)
         except msgspec.ValidationError as exc:
-            raise OpenAIRequestError(f"`{param}`: {_detail(exc)}", param) from exc
+            raise OpenAIRequestError(f"`{param}`: {detail(exc)}", param) from exc
         wire[name] = value
     return msgspec.convert(wire, GenerationParams)
 

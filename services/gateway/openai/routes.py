@@ -25,8 +25,9 @@ from ..clients import Clients
 from ..generation import Ask, Generations
 from ..http.door import KEY_ID
 from .errors import error_response, switchboard_response
-from .protocol import OpenAIRequest, OpenAIRequestError, read_chat, read_completion
+from .protocol import OpenAIRequest, read_chat, read_completion
 from .replies import Reply, stream_events
+from .request_error import OpenAIRequestError
 
 
 @dataclass

@@ -1,0 +1,88 @@
+"""Structured output asked of `/v1`, read as a `Constraint`: OpenAI's `response_format` (`json_object`: any
+JSON object; `json_schema`: its `schema`; `text`: none), vLLM's `structured_outputs` (`json`, `regex` or
+`choice`) or its older `guided_json` / `guided_regex` / `guided_choice`. One of them per request; each
+refusal names its `param`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from messages.inference import ChoiceConstraint, Constraint, JsonConstraint, RegexConstraint
+
+from .request_error import OpenAIRequestError, detail
+
+# where a request may ask for structured output: OpenAI's field, vLLM's, and vLLM's older ones
+CONSTRAINED = ("response_format", "structured_outputs", "guided_json", "guided_regex", "guided_choice")
+
+
+def constraint(fields: dict[str, Any]) -> Constraint | None:
+    """The structured output asked for, from the one field that asks (`CONSTRAINED`). Raises
+    OpenAIRequestError naming the field."""
+    given = [name for name in CONSTRAINED if name in fields and fields[name] != {"type": "text"}]
+    if len(given) > 1:
+        raise OpenAIRequestError(f"give one of `{given[0]}` and `{given[1]}`", given[1])
+    if not given:
+        return None
+    name, value = given[0], fields[given[0]]
+    if name == "response_format":
+        return response_format(value)
+    if name == "structured_outputs":
+        kinds = [kind for kind in ("json", "regex", "choice") if isinstance(value, dict) and kind in value]
+        if not isinstance(value, dict) or len(kinds) != 1 or set(value) - {"json", "regex", "choice"}:
+            raise OpenAIRequestError(
+                "`structured_outputs` takes one of `json` (a JSON Schema), `regex` or `choice`", name
+            )
+        name, value = f"guided_{kinds[0]}", value[kinds[0]]
+        where = "structured_outputs"
+    else:
+        where = name
+    if name == "guided_json":
+        if isinstance(value, str):  # vLLM takes the schema as JSON text too
+            try:
+                value = msgspec.json.decode(value)
+            except msgspec.DecodeError:
+                value = None
+        if not isinstance(value, dict):
+            raise OpenAIRequestError(f"`{where}`: `json` must be a JSON Schema (an object)", where)
+        return JsonConstraint(schema=value)
+    try:
+        if name == "guided_regex":
+            return msgspec.convert({"type": "regex", "pattern": value}, RegexConstraint)
+        return msgspec.convert({"type": "choice", "choices": value}, ChoiceConstraint)
+    except msgspec.ValidationError as exc:
+        what = "a non-empty regular expression" if name == "guided_regex" else "a list of 1 to 256 non-empty strings"
+        raise OpenAIRequestError(f"`{where}`: must be {what} ({detail(exc)})", where) from exc
+
+
+def response_format(value: object) -> Constraint | None:
+    """`response_format`: `{type: text}`, `{type: json_object}`, or `{type: json_schema, json_schema: {name,
+    schema, strict, description}}` (the schema held by the grammar engine, `strict` or not)."""
+    given: dict[str, Any] = value if isinstance(value, dict) else {}
+    kind = given.get("type")
+    if kind == "text" and set(given) == {"type"}:
+        return None
+    if kind == "json_object" and set(given) == {"type"}:
+        return JsonConstraint()
+    spec = given.get("json_schema") if kind == "json_schema" else None
+    if not isinstance(spec, dict) or set(given) - {"type", "json_schema"}:
+        raise OpenAIRequestError(
+            '`response_format` must be {"type": "text"}, {"type": "json_object"} or '
+            '{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}',
+            "response_format",
+        )
+    spec = {name: v for name, v in spec.items() if v is not None}
+    unknown = sorted(set(spec) - {"name", "schema", "strict", "description"})
+    if unknown:
+        raise OpenAIRequestError(f"`response_format.json_schema.{unknown[0]}` is not supported", "response_format")
+    if not isinstance(spec.get("name", ""), str) or not isinstance(spec.get("strict", False), bool):
+        raise OpenAIRequestError(
+            "`response_format.json_schema`: `name` is a string, `strict` a boolean", "response_format"
+        )
+    schema = spec.get("schema", {})
+    if not isinstance(schema, dict):
+        raise OpenAIRequestError(
+            "`response_format.json_schema.schema` must be a JSON Schema (an object)", "response_format"
+        )
+    return JsonConstraint(schema=schema or None)
