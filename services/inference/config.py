@@ -36,6 +36,9 @@ class InferenceConfig:
     warm_up: bool = True  # run a short generation before serving (first answers are not slow)
     max_choices: int = MAX_CHOICES  # INFERENCE_MAX_CHOICES: `n`, answers to one prompt (at most the wire's 8)
     max_constraint_chars: int = 32768  # INFERENCE_MAX_CONSTRAINT_CHARS: a JSON schema's, regex's or choices' text
+    # INFERENCE_MAX_SCHEMA_DEPTH: subschema nesting in a schema or a tool's parameters (compile time grows
+    # steeply with it: schema_support); OpenAI's own structured outputs allow 10
+    max_schema_depth: int = 32
 
     @classmethod
     def from_env(cls) -> InferenceConfig:
@@ -57,4 +60,5 @@ class InferenceConfig:
             max_loaded_adapters=env_int("INFERENCE_MAX_ADAPTERS", cls.max_loaded_adapters, minimum=1),
             max_choices=min(MAX_CHOICES, env_int("INFERENCE_MAX_CHOICES", cls.max_choices, minimum=1)),
             max_constraint_chars=env_int("INFERENCE_MAX_CONSTRAINT_CHARS", cls.max_constraint_chars, minimum=64),
+            max_schema_depth=env_int("INFERENCE_MAX_SCHEMA_DEPTH", cls.max_schema_depth, minimum=1),
         )

@@ -12,7 +12,17 @@ from typing import TypeVar
 
 from nats.micro.request import Request
 
-from messages import Accept, Constraint, ErrorCode, ErrorMessage, GenerateRequest, SwitchboardError, decode, encode
+from messages import (
+    Accept,
+    Constraint,
+    ErrorCode,
+    ErrorMessage,
+    GenerateRequest,
+    JsonConstraint,
+    SwitchboardError,
+    decode,
+    encode,
+)
 from services.runtime import reply_error
 
 from .adapters import Adapters
@@ -21,6 +31,7 @@ from .gpu_lending import GpuLending
 from .grammar import CompiledConstraint, constraint_text
 from .metrics import InferenceMetrics
 from .model_runner import Job, ModelRunner
+from .schema_support import UnenforceableSchema, check_enforceable
 from .tools import ToolCallParser, check_tool_schemas, tool_call_grammar
 
 T = TypeVar("T")
@@ -57,6 +68,7 @@ class Intake:
         max_concurrency: int,
         max_choices: int,
         max_constraint_chars: int,
+        max_schema_depth: int,
         worker_id: str,
         metrics: InferenceMetrics,
         log: logging.Logger,
@@ -68,6 +80,7 @@ class Intake:
         self._max_concurrency = max_concurrency
         self._max_choices = max_choices
         self._max_constraint_chars = max_constraint_chars
+        self._max_schema_depth = max_schema_depth
         self._worker_id = worker_id
         self._metrics = metrics
         self._log = log
@@ -163,7 +176,8 @@ class Intake:
         """The request's constraint compiled (off the event loop: a new schema takes milliseconds), timed.
 
         Raises `SwitchboardError` BAD_REQUEST, field `constraint`: longer than INFERENCE_MAX_CONSTRAINT_CHARS,
-        or the grammar engine cannot compile it."""
+        a schema nested past INFERENCE_MAX_SCHEMA_DEPTH or using what the engine cannot enforce
+        (`schema_support`), or one the grammar engine cannot compile."""
         size = len(constraint_text(constraint))
         if size > self._max_constraint_chars:
             raise SwitchboardError(
@@ -172,6 +186,11 @@ class Intake:
                 "(INFERENCE_MAX_CONSTRAINT_CHARS)",
                 "constraint",
             )
+        if isinstance(constraint, JsonConstraint) and constraint.schema is not None:
+            try:
+                check_enforceable(constraint.schema, self._max_schema_depth)
+            except UnenforceableSchema as exc:
+                raise SwitchboardError(ErrorCode.BAD_REQUEST, f"holds a JSON schema that {exc}", "constraint") from exc
         return await self._timed(self._runner.grammars.compile, constraint)
 
     async def _timed(self, compile: Callable[[T], CompiledConstraint], source: T) -> CompiledConstraint:
@@ -185,12 +204,12 @@ class Intake:
         """Check the request's tool schemas with the grammar engine, hold a forced call to its grammar (set on
         `job`), and make each answer's tool-call parser; None when no tools are offered.
 
-        Raises `SwitchboardError` BAD_REQUEST: a tool's `parameters` the engine cannot compile (field
-        `tools[i].parameters`), or a structural tag it rejects (`tools`)."""
+        Raises `SwitchboardError` BAD_REQUEST: a tool's `parameters` the engine cannot compile or, when the call
+        is forced, cannot enforce (field `tools[i].parameters`), or a structural tag it rejects (`tools`)."""
         if not request.tools:
             return None
         grammars = self._runner.grammars
-        await asyncio.to_thread(check_tool_schemas, request, grammars.compiler)
+        await asyncio.to_thread(check_tool_schemas, request, grammars.compiler, self._max_schema_depth)
         tag = tool_call_grammar(request)
         if tag is not None:
             job.grammar = await self._timed(grammars.compile_structural_tag, tag)

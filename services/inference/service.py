@@ -109,6 +109,7 @@ class InferenceActor(Actor):
             max_concurrency=config.max_concurrency,
             max_choices=config.max_choices,
             max_constraint_chars=config.max_constraint_chars,
+            max_schema_depth=config.max_schema_depth,
             worker_id=self.settings.worker_id,
             metrics=metrics,
             log=log,
@@ -187,12 +188,18 @@ class InferenceActor(Actor):
     # -- endpoints ---------------------------------------------------------------------------
 
     async def _on_generate(self, req: Request) -> None:
+        # each request is admitted in a task of its own: nats-py runs an endpoint's handler one message at a
+        # time, and a schema's first compile (milliseconds, up to seconds for a deep one) must not hold the
+        # requests behind it (issue 24's tryout: every client timed out behind one deep schema)
+        task = asyncio.create_task(self._admit_and_run(req))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _admit_and_run(self, req: Request) -> None:
         started = self._started
         generation = await started.intake.on_generate(req)
         if generation is not None:
-            task = asyncio.create_task(started.publisher.run(generation))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            await started.publisher.run(generation)
 
     def _occupancy(self, core: EngineCore) -> Occupancy:
         now = core.occupancy()

@@ -145,11 +145,11 @@ def test_a_schema_the_engine_cannot_compile_is_refused(
 ) -> None:
     req = request([WEATHER, FunctionTool(name="bad", parameters=parameters)])
     with pytest.raises(SwitchboardError) as caught:
-        check_tool_schemas(req, compiler)
+        check_tool_schemas(req, compiler, 32)
     assert caught.value.code is ErrorCode.BAD_REQUEST
     assert caught.value.field == "tools[1].parameters"
     assert "/project/" not in caught.value.message  # the engine's reason, without its source location
 
 
 def test_good_schemas_pass(compiler: xgrammar.GrammarCompiler) -> None:
-    check_tool_schemas(request([WEATHER, ADD, NOW]), compiler)
+    check_tool_schemas(request([WEATHER, ADD, NOW]), compiler, 32)

@@ -14,6 +14,7 @@ import xgrammar
 from messages import ErrorCode, FunctionTool, GenerateRequest, SwitchboardError
 
 from ..grammar import engine_words
+from ..schema_support import UnenforceableSchema, check_enforceable
 
 ToolMode = Literal["auto", "none", "required", "function"]
 
@@ -96,20 +97,27 @@ def _check_choice(request: GenerateRequest, names: dict[str, int]) -> None:
             )
 
 
-def check_tool_schemas(request: GenerateRequest, compiler: xgrammar.GrammarCompiler) -> None:
-    """Compile every tool's `parameters` as a JSON Schema with `compiler` (whatever `tool_choice` is: a schema
-    the grammar engine cannot read is refused, not kept for a later request to trip on). The compiler keeps
-    what it compiled (xgrammar's `GrammarCompiler` caches by schema text), so a schema seen before costs a
-    lookup. Raises SwitchboardError BAD_REQUEST, field `tools[i].parameters`, with the engine's reason.
+def check_tool_schemas(request: GenerateRequest, compiler: xgrammar.GrammarCompiler, max_depth: int) -> None:
+    """Check every tool's `parameters` and compile it as a JSON Schema with `compiler` (whatever `tool_choice`
+    is: a schema the grammar engine cannot read is refused, not kept for a later request to trip on). Nesting
+    past `max_depth` levels is always refused (compile time grows steeply with it); a keyword the engine
+    cannot enforce (`schema_support.check_enforceable`) only when the call is forced (`forces_grammar`): an
+    offered tool under `auto` is shown to the model, not enforced. The compiler keeps what it compiled
+    (xgrammar's `GrammarCompiler` caches by schema text), so a schema seen before costs a lookup.
+
+    Raises SwitchboardError BAD_REQUEST, field `tools[i].parameters`, with the reason.
     """
+    forced = forces_grammar(request)
     for index, tool in enumerate(request.tools or []):
         if tool.parameters is None:
             continue
+        field = f"tools[{index}].parameters"
+        try:
+            check_enforceable(tool.parameters, max_depth, only_depth=not forced)
+        except UnenforceableSchema as exc:
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, f"is a JSON schema that {exc}", field) from exc
         try:
             compiler.compile_json_schema(json.dumps(tool.parameters, sort_keys=True))
         except (RuntimeError, ValueError, TypeError) as exc:
-            raise SwitchboardError(
-                ErrorCode.BAD_REQUEST,
-                f"is not a JSON Schema the grammar engine can compile: {engine_words(exc)}",
-                f"tools[{index}].parameters",
-            ) from exc
+            words = f"is not a JSON Schema the grammar engine can compile: {engine_words(exc)}"
+            raise SwitchboardError(ErrorCode.BAD_REQUEST, words, field) from exc
