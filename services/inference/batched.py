@@ -37,7 +37,7 @@ from messages import ErrorCode, FinishReason, GenerateRequest, SwitchboardError,
 from . import kv_cache
 from .decoding import TextStream
 from .engine_core import Occupancy, Sink
-from .grammar import RowGrammar, mask_rows
+from .grammar import DEAD_END, RowGrammar, dead_rows, mask_rows
 from .kv_cache import PaddedCache
 from .model_runner import BASE, Job, ModelRunner, Outcome
 from .sampling import Sampler, token_logprobs
@@ -375,10 +375,12 @@ class BatchedCore:
     def _pick(self, rows: list[_Row], logits: torch.Tensor) -> list[tuple[int, TokenLogprob | None]]:
         """Each row's next token from its row of `logits` (`[rows, vocab]`, masked here in place where the row
         has a grammar), with its logprobs entry where the row asks for one."""
-        mask_rows(logits, [(i, r.grammar) for i, r in enumerate(rows) if r.grammar is not None], self._vocab_size)
-        tokens = [row.sampler.pick(logits[i]) for i, row in enumerate(rows)]
+        constrained = [(i, r.grammar) for i, r in enumerate(rows) if r.grammar is not None]
+        mask_rows(logits, constrained, self._vocab_size)
+        dead = dead_rows(logits, [i for i, _ in constrained])
+        tokens = [DEAD_END if i in dead else row.sampler.pick(logits[i]) for i, row in enumerate(rows)]
         entries: list[TokenLogprob | None] = [None] * len(rows)
-        asking = [i for i, row in enumerate(rows) if row.logprobs is not None]
+        asking = [i for i, row in enumerate(rows) if row.logprobs is not None and i not in dead]
         if asking:
             index = torch.tensor(asking, dtype=torch.long, device=logits.device)
             found = token_logprobs(
@@ -406,11 +408,12 @@ class BatchedCore:
         if row.job.cancel.is_set():
             self._finish(row, FinishReason.CANCELLED)
             return False
-        if row.grammar is not None and not row.grammar.accept(token):
-            log.warning("the grammar refused a token its mask allowed", extra={"request_id": row.job.request_id})
-        if logprob is not None and row.logprobs is not None:
-            row.logprobs.append(logprob)
+        if row.grammar is not None and (token == DEAD_END or not row.grammar.accept(token)):
+            self._dead_end(row, token)
+            return False
         text = row.stream.push(token)
+        if logprob is not None and row.logprobs is not None and not row.stream.ended_turn:
+            row.logprobs.append(logprob)  # as OpenAI: no entry for the end-of-turn token, which has no text
         if text:
             row.sink.text(text, row.sent_logprobs(), row.index)
         if row.stream.finish_reason is not None:
@@ -421,6 +424,23 @@ class BatchedCore:
             return False
         row.next_token = token
         return True
+
+    def _dead_end(self, row: _Row, token: int) -> None:
+        """End a request whose grammar allows no next token (a regex or schema that no text can complete,
+        e.g. `a[^\\s\\S]`): refused BAD_REQUEST on `constraint`, its other answers cancelled. A token the
+        mask allowed but the matcher refused would be the engine's fault: INTERNAL."""
+        if token == DEAD_END:
+            error = SwitchboardError(
+                ErrorCode.BAD_REQUEST,
+                f"can never be completed: after {row.stream.count} token(s) no token may come next, so no answer "
+                "can satisfy it (a regex or schema that matches no text?)",
+                "constraint",
+            )
+        else:
+            log.error("the grammar refused a token its mask allowed", extra={"request_id": row.job.request_id})
+            error = SwitchboardError(ErrorCode.INTERNAL, "the grammar engine refused a token its mask allowed")
+        row.job.cancel.set()  # the request's other answers end at their next step
+        row.sink.failed(error)
 
     def _finish(self, row: _Row, reason: FinishReason) -> None:
         """Tell the sink the row's answer ended (every answer it stands for, before its prompt was read)."""

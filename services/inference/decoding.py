@@ -91,6 +91,11 @@ class TextStream:
             self.finish_reason = "length"
         return text
 
+    @property
+    def ended_turn(self) -> bool:
+        """Whether the last token pushed was an end-of-turn token (the answer finished with `stop`)."""
+        return self.finish_reason == "stop"
+
     def tail(self) -> str:
         """The text held back for a possible stop string, once the generation is over."""
         return self._stops.flush()

@@ -148,6 +148,20 @@ class RowGrammar:
         return bool(self._matcher.is_terminated())
 
 
+# the token of a row whose grammar allows none next (`dead_rows`); never a real token id
+DEAD_END = -1
+
+
+def dead_rows(logits: torch.Tensor, rows: list[int]) -> set[int]:
+    """Which of `rows` (indexes into masked `logits`, `[rows, vocab]`) have every token at -inf: their grammar
+    allows nothing next, so nothing can be sampled (softmax would be NaN)."""
+    if not rows:
+        return set()
+    index = torch.tensor(rows, dtype=torch.long, device=logits.device)
+    best = logits.index_select(0, index).amax(dim=-1)
+    return {row for row, value in zip(rows, best.tolist(), strict=True) if value == float("-inf")}
+
+
 def mask_rows(logits: torch.Tensor, grammars: list[tuple[int, RowGrammar]], vocab_size: int) -> None:
     """Set to -inf, in place, each listed row's logits the row's grammar does not allow next.
 

@@ -55,7 +55,7 @@ class Job:
 @dataclass(frozen=True)
 class Outcome:
     """How one answer (choice `index`) ended. `logprobs`: the entries of its tokens whose text was never sent
-    (the end-of-turn token, text held back for a stop string); None when the request did not ask."""
+    (text held back for a stop string; the end-of-turn token has none); None when the request did not ask."""
 
     finish_reason: FinishReason
     completion_tokens: int

@@ -197,15 +197,16 @@ class Publisher:
                 last = event
                 last_reason = await self._flush_tool_calls(parsers, event, chunks)
         if last is None:
-            self._log.error("generation failed", extra={"request_id": job.request_id, "error": repr(outputs.error)})
+            failure = outputs.error
+            if isinstance(failure, SwitchboardError):  # the engine's own verdict on this request (a dead grammar)
+                verdict = failure.to_message()
+            else:
+                self._log.error("generation failed", extra={"request_id": job.request_id, "error": repr(failure)})
+                verdict = ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {failure}")
             unfinished = [i for i in range(job.choices) if i not in outputs.outcomes]
             for index in unfinished[:-1]:
                 await chunks.answer_end(FinishReason.ERROR, index, None)
-            return await chunks.final(
-                FinishReason.ERROR,
-                error=ErrorMessage(ErrorCode.INTERNAL, f"generation failed: {outputs.error}"),
-                index=unfinished[-1] if unfinished else 0,
-            )
+            return await chunks.final(FinishReason.ERROR, error=verdict, index=unfinished[-1] if unfinished else 0)
         reason = self._reason(last_reason)
         error = None
         if reason is FinishReason.ERROR:

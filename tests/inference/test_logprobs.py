@@ -49,8 +49,10 @@ async def test_greedy_logprobs_are_finite_and_the_chosen_token_is_the_top_one(nc
     )
     final = chunks[-1]
     found = entries(chunks)
-    assert final.usage is not None and len(found) == final.usage.completion_tokens
-    assert "".join(e.token for e in found).startswith(text_of(chunks))  # the end-of-turn token's text may follow
+    assert final.usage is not None
+    ended_turn = final.finish_reason is FinishReason.STOP  # as OpenAI: the end-of-turn token has no entry
+    assert len(found) == final.usage.completion_tokens - ended_turn
+    assert "".join(e.token for e in found) == text_of(chunks)
     for chunk in chunks[:-1]:
         assert chunk.logprobs, "a text chunk carries the entries of its tokens"
     for entry in found:
@@ -85,6 +87,7 @@ async def test_a_constrained_answer_lists_only_allowed_tokens(nc: Client, worker
     )
     chunks = await answer(nc, request)
     assert chunks[-1].finish_reason is FinishReason.STOP and text_of(chunks) in ("yes", "no")
+    assert "".join(e.token for e in entries(chunks)) == text_of(chunks)  # nothing for the end of turn
     first = entries(chunks)[0]
     assert {t.token for t in first.top} <= {"yes", "no", "y", "n", "ye"}  # the mask's, renormalised
     assert math.log(sum(math.exp(t.logprob) for t in first.top)) == pytest.approx(0.0, abs=1e-4)

@@ -42,6 +42,14 @@ PERSON = {
     "required": ["name", "age"],
 }
 PHONE = r"\d{3}-\d{4}"
+DEEP = 160  # INFERENCE_MAX_SCHEMA_DEPTH here: such a schema takes a second or more to compile
+
+
+def nested(levels: int) -> dict[str, object]:
+    schema: dict[str, object] = {"type": "integer"}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"a": schema}, "required": ["a"]}
+    return schema
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +71,9 @@ async def adapter(nc: Client, own_settings: Settings, bundled_model: Path, tmp_p
 @pytest.fixture(scope="module")
 async def worker(own_settings: Settings, bundled_model: object, adapter: str) -> AsyncIterator[Settings]:
     settings = worker_settings(own_settings)
-    async with running(InferenceActor(settings, InferenceConfig(max_concurrency=4, warm_up=False)), settings):
+    async with running(
+        InferenceActor(settings, InferenceConfig(max_concurrency=4, warm_up=False, max_schema_depth=DEEP)), settings
+    ):
         yield settings
 
 
@@ -119,6 +129,8 @@ async def test_a_choice_answer_is_one_of_the_choices(nc: Client, worker: Setting
         (JsonConstraint({"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}), "JSON schema"),
         (RegexConstraint("(ab"), "regex"),
         (JsonConstraint({"description": "x" * 40_000}), "INFERENCE_MAX_CONSTRAINT_CHARS"),
+        (JsonConstraint({"type": "array", "items": {"type": "integer"}, "uniqueItems": True}), "uniqueItems"),
+        (JsonConstraint(nested(DEEP + 1)), "INFERENCE_MAX_SCHEMA_DEPTH"),
     ],
 )
 async def test_a_constraint_the_engine_cannot_use_is_refused_before_any_chunk(
@@ -157,3 +169,48 @@ async def test_constrained_and_free_rows_on_an_adapter_and_the_base_model_answer
     figures = (await gather(nc, 0.5)).decode()
     assert re.search(r'switchboard_inference_constrained_requests_total\{[^}]*kind="json_schema"[^}]*\} [1-9]', figures)
     assert "switchboard_inference_grammar_compile_seconds_bucket" in figures
+
+
+async def test_a_slow_compile_holds_up_no_other_request(nc: Client, worker: Settings) -> None:
+    deep = GenerateRequest(
+        request_id=new_id(),
+        prompt="Hello",
+        constraint=JsonConstraint(nested(DEEP)),
+        params=GenerationParams(max_new_tokens=1),
+    )
+    free = GenerateRequest(request_id=new_id(), prompt="Hello", params=GenerationParams(max_new_tokens=1))
+    order: list[str] = []
+
+    async def admitted(request: GenerateRequest) -> None:
+        reply, sub = await start(nc, request, timeout=60)
+        assert isinstance(reply, Accept), reply
+        order.append(request.request_id)
+        await collect(sub)
+
+    slow = asyncio.create_task(admitted(deep))
+    await asyncio.sleep(0.05)  # the deep schema reaches the worker first
+    await admitted(free)
+    await slow
+    assert order == [free.request_id, deep.request_id]
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.8])
+async def test_a_regex_no_text_can_complete_ends_at_once_as_a_bad_request(
+    nc: Client, worker: Settings, temperature: float
+) -> None:
+    params = GenerationParams(max_new_tokens=32, temperature=temperature, seed=1, logprobs=True, n=2)
+    dead = GenerateRequest(request_id=new_id(), prompt="Hi", constraint=RegexConstraint(r"a[^\s\S]"), params=params)
+    free = GenerateRequest(
+        request_id=new_id(), prompt="Why is the sky blue?", params=GenerationParams(max_new_tokens=8)
+    )
+    (dead_reply, dead_sub), (free_reply, free_sub) = [await start(nc, dead), await start(nc, free)]
+    assert isinstance(dead_reply, Accept) and isinstance(free_reply, Accept)
+    chunks = await collect(dead_sub)
+    final = chunks[-1]
+    assert final.error is not None, text_of(chunks)
+    assert (final.error.code, final.error.field) == (ErrorCode.BAD_REQUEST, "constraint")
+    assert "can never be completed" in final.error.message
+    assert text_of(chunks) in ("", "a", "aa")  # one token, per answer, before the dead end
+    assert all(entry.logprob <= 0 for chunk in chunks for entry in chunk.logprobs or [])
+    answered = await collect(free_sub)  # the batch it shared goes on
+    assert answered[-1].error is None and text_of(answered)
