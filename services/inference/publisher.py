@@ -176,6 +176,7 @@ class Publisher:
         last: Outcome | None = None
         last_reason = FinishReason.ERROR
         parsers = generation.tool_parsers
+        held: dict[int, list[TokenLogprob]] = {}  # per answer: entries of text its tool-call parser holds
         async for event in outputs.events():
             if isinstance(event, Piece):
                 first = chunks.sent == 0
@@ -183,19 +184,27 @@ class Publisher:
                     await chunks.text(event)
                 else:  # the text of a `<tool_call>` block goes out as a call once the block closes
                     parsed = parsers[event.index].feed(event.text)
-                    if not parsed and not event.logprobs:
+                    entries = event.logprobs
+                    if entries is not None:  # a token's entry goes out with its text, or not at all
+                        entries = held.pop(event.index, []) + entries
+                        if not parsed:  # the text is held (a tag may be starting): its entries wait with it
+                            held[event.index] = entries
+                            continue
+                        if parsed.calls:  # as in OpenAI's API, a call's tokens have no entries
+                            entries = None
+                    elif not parsed:
                         continue
-                    await chunks.text(Piece(parsed.text, event.logprobs, event.index), parsed.calls)
+                    await chunks.text(Piece(parsed.text, entries, event.index), parsed.calls)
                 now = time.perf_counter()
                 metric = self._metrics.time_to_first_token if first else self._metrics.time_per_output_token
                 metric.observe(now - last_time)
                 last_time = now
             elif len(outputs.outcomes) < job.choices:  # one answer ended, others still run
-                reason = await self._flush_tool_calls(parsers, event, chunks)
+                reason = await self._flush_tool_calls(parsers, event, chunks, held.pop(event.index, None))
                 await chunks.answer_end(self._reason(reason), event.index, event.logprobs)
             else:
                 last = event
-                last_reason = await self._flush_tool_calls(parsers, event, chunks)
+                last_reason = await self._flush_tool_calls(parsers, event, chunks, held.pop(event.index, None))
         if last is None:
             failure = outputs.error
             if isinstance(failure, SwitchboardError):  # the engine's own verdict on this request (a dead grammar)
@@ -216,16 +225,20 @@ class Publisher:
 
     @staticmethod
     async def _flush_tool_calls(
-        parsers: list[ToolCallParser] | None, outcome: Outcome, chunks: _Chunks
+        parsers: list[ToolCallParser] | None,
+        outcome: Outcome,
+        chunks: _Chunks,
+        held: list[TokenLogprob] | None,
     ) -> FinishReason:
         """At an answer's end, publish what its tool-call parser still held (an unclosed block goes out as
-        text); the answer's finish reason, `tool_calls` when it called a function and stopped on its own."""
+        text, with `held`, the entries of its tokens); the answer's finish reason, `tool_calls` when it called
+        a function and stopped on its own."""
         if parsers is None:
             return outcome.finish_reason
         parser = parsers[outcome.index]
         rest = parser.finish()
         if rest:
-            await chunks.text(Piece(rest.text, None, outcome.index), rest.calls)
+            await chunks.text(Piece(rest.text, None if rest.calls else held, outcome.index), rest.calls)
         return tool_finish_reason(outcome.finish_reason, parser.calls)
 
     def _reason(self, reason: FinishReason) -> FinishReason:

@@ -1,6 +1,6 @@
 """logprobs through NATS on the bundled model: each chunk carries one entry per token its text came from, every
 value finite and at most 0; greedy, the chosen token is the most likely of its top list; a constrained answer's
-top lists hold only what the grammar allows."""
+top lists hold only what the grammar allows; a forced tool call's tokens have no entries (as OpenAI's)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from messages import (
     Accept,
     ChoiceConstraint,
     FinishReason,
+    FunctionTool,
     GenerateRequest,
     GenerationParams,
     TokenChunk,
     TokenLogprob,
+    ToolChoice,
 )
 from services.inference import InferenceActor, InferenceConfig
 from services.runtime import Settings, running
@@ -91,3 +93,22 @@ async def test_a_constrained_answer_lists_only_allowed_tokens(nc: Client, worker
     first = entries(chunks)[0]
     assert {t.token for t in first.top} <= {"yes", "no", "y", "n", "ye"}  # the mask's, renormalised
     assert math.log(sum(math.exp(t.logprob) for t in first.top)) == pytest.approx(0.0, abs=1e-4)
+
+
+async def test_a_tool_calls_tokens_have_no_entries(nc: Client, worker: Settings) -> None:
+    weather = FunctionTool(
+        name="get_weather",
+        parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    )
+    request = GenerateRequest(
+        request_id=new_id(),
+        prompt="What is the weather in Lyon?",
+        tools=[weather],
+        tool_choice=ToolChoice(mode="required"),
+        params=GenerationParams(max_new_tokens=48, logprobs=True, top_logprobs=1),
+    )
+    chunks = await answer(nc, request)
+    assert chunks[-1].finish_reason is FinishReason.TOOL_CALLS, chunks[-1]
+    calls = [call for chunk in chunks for call in chunk.tool_calls or []]
+    assert [call.name for call in calls] == ["get_weather"]
+    assert entries(chunks) == [] and text_of(chunks) == ""  # the whole answer is the call
