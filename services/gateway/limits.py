@@ -40,8 +40,9 @@ class Limits:
                     raise _bad("must be the JSON Schema of an object (`type` `object`)", f"tools[{i}].parameters")
                 self._check_schema(tool.parameters, f"tools[{i}].parameters")
         choice = request.tool_choice
-        if choice is not None and choice.mode in ("required", "function") and not tools:
-            raise _bad(f"`{choice.mode}` needs `tools`", "tool_choice")
+        forced = choice is not None and choice.mode in ("required", "function")
+        if forced and not tools:
+            raise _bad("asks for a function call, but the request offers no `tools`", "tool_choice")
         if choice is not None and choice.mode == "function" and choice.name not in names:
             raise _bad(f"names `{choice.name}`, which is not one of `tools`", "tool_choice")
 

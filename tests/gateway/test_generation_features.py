@@ -137,7 +137,10 @@ async def test_tool_turns_in_the_conversation(url: str, worker: ScriptedWorker) 
         ('regex: ""', "regex"),
         ("choice: []", "choice"),
         ('tools: [{name: "f"}], toolChoice: "g"', "toolChoice"),
-        ('toolChoice: "required"', None),  # no tools: tool choice has nothing to choose from, and is dropped
+        ('toolChoice: "required"', "toolChoice"),  # no tools: no function to call
+        ('toolChoice: "f"', "toolChoice"),
+        ('toolChoice: "auto"', None),  # asks for no call: accepted without tools
+        ('toolChoice: "none"', None),
         ('tools: [{name: "f", parameters: {type: "array"}}]', "tools"),
         ("n: 5", "n"),  # over GATEWAY_MAX_CHOICES (4 here)
         ("topLogprobs: 21", "topLogprobs"),

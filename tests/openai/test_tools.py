@@ -162,6 +162,9 @@ async def test_langchain_bind_tools_and_a_two_step_loop(v1: ScriptedV1) -> None:
             "messages[0].tool_calls[0]",
         ),
         ({"messages": [{"role": "user", "content": "x", "tool_calls": []}]}, "messages[0].tool_calls"),
+        # a call asked for, and no tools to call (OpenAI: "only allowed when tools are specified")
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"tool_choice": {"type": "function", "function": {"name": "get_weather"}}}, "tool_choice"),
     ],
 )
 async def test_bad_tools_are_400_naming_the_param(
@@ -172,6 +175,14 @@ async def test_bad_tools_are_400_naming_the_param(
         await client.chat.completions.create(**arguments)
     body = caught.value.body
     assert isinstance(body, dict) and body["param"] == param and body["message"], body
+
+
+@pytest.mark.parametrize("choice", ["auto", "none"])
+async def test_a_tool_choice_that_asks_for_no_call_needs_no_tools(
+    client: openai.AsyncOpenAI, v1: ScriptedV1, choice: str
+) -> None:
+    done = await client.chat.completions.create(model=MODEL, messages=turn(f"no tools, {choice}"), tool_choice=choice)  # type: ignore[arg-type]
+    assert done.choices[0].message.content == "ok" and not v1.asked(f"no tools, {choice}").tools
 
 
 async def test_the_workers_refusal_of_a_tool_names_the_openai_param(client: openai.AsyncOpenAI) -> None:

@@ -198,7 +198,7 @@ def ask_of(args: GenerationArgs, owner: str, logprobs: bool = False) -> Ask:
         owner=owner,
         constraint=_constraint(args),
         tools=[_tool(t, i) for i, t in enumerate(args.tools)] if args.tools else None,
-        tool_choice=_tool_choice(args.tool_choice) if args.tools else None,
+        tool_choice=_tool_choice(args.tool_choice),  # without tools: only auto and none (`Limits`)
     )
 
 

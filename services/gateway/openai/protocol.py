@@ -90,7 +90,7 @@ def read_chat(body: object) -> OpenAIRequest:
         raise OpenAIRequestError("`messages` must be a non-empty list of {role, content}", "messages")
     asked = _request(fields, messages=[_message(m, i) for i, m in enumerate(messages)], prompt=None, chat=True)
     tools = tool_fields.tools(fields.get("tools"))
-    choice = tool_fields.tool_choice(fields.get("tool_choice")) if tools else None
+    choice = tool_fields.tool_choice(fields.get("tool_choice"))  # without tools: only auto and none (`Limits`)
     parallel = fields.get("parallel_tool_calls", True)
     if not isinstance(parallel, bool):
         raise OpenAIRequestError("`parallel_tool_calls` must be true or false", "parallel_tool_calls")
