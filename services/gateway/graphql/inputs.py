@@ -39,6 +39,12 @@ from ..generation import Ask
 from .types import ChatMessageInput, given_fields
 
 _TOOL_MODES = ("auto", "none", "required")
+# the structured output arguments: their GraphQL names and wire fields
+_CONSTRAINTS = {
+    "json_schema": ("jsonSchema", "constraint"),
+    "regex": ("regex", "constraint.pattern"),
+    "choice": ("choice", "constraint.choices"),
+}
 
 
 @strawberry.input(description="A function the model may call")
@@ -202,6 +208,12 @@ def ask_of(args: GenerationArgs, owner: str, logprobs: bool = False) -> Ask:
     )
 
 
+def constraint_argument(args: GenerationArgs) -> str:
+    """The argument that asks for structured output (`jsonSchema`, `regex` or `choice`; `jsonSchema` when none
+    does): what an error about the request's `constraint` names."""
+    return next((_CONSTRAINTS[name][0] for name in _CONSTRAINTS if getattr(args, name) is not None), "jsonSchema")
+
+
 def _message(m: ChatMessageInput) -> ChatMessage:
     calls = [ToolCall(id=c.id, name=c.name, arguments=c.arguments) for c in m.tool_calls] if m.tool_calls else None
     return ChatMessage(role=m.role.value, content=m.content, tool_calls=calls, tool_call_id=m.tool_call_id)
@@ -223,7 +235,7 @@ def _tool_choice(given: str | None) -> ToolChoice | None:
 
 
 def _constraint(args: GenerationArgs) -> Constraint | None:
-    given = [name for name in ("json_schema", "regex", "choice") if getattr(args, name) is not None]
+    given = [name for name in _CONSTRAINTS if getattr(args, name) is not None]
     if len(given) > 1:
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "give one of jsonSchema, regex and choice", "constraint")
     if args.json_schema is not None:

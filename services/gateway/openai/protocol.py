@@ -77,6 +77,7 @@ class OpenAIRequest:
     include_usage: bool
     web_search: bool
     constraint: Constraint | None = None
+    constraint_param: str = "response_format"  # the field that asked for `constraint`: names the worker's refusal
     tools: list[FunctionTool] | None = None
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool = True
@@ -186,15 +187,18 @@ def _request(
     web_search = fields.get("web_search") or False
     if not isinstance(web_search, bool):
         raise OpenAIRequestError("`web_search` must be true or false", "web_search")
+    params = _params(fields, chat)
+    constraint, constraint_param = structured_fields.constraint(fields)
     return OpenAIRequest(
         model=fields["model"],
-        params=_params(fields, chat),
+        params=params,
         messages=messages,
         prompt=prompt,
         stream=stream,
         include_usage=bool((options or {}).get("include_usage")),
         web_search=web_search,
-        constraint=structured_fields.constraint(fields),
+        constraint=constraint,
+        constraint_param=constraint_param,
     )
 
 

@@ -92,18 +92,19 @@ class OpenAIRoutes:
             return error_response(400, nested_too_deeply(), "invalid_request_error", None, "bad_json")
         try:
             asked = read(body)
-            planned = await self.generations.prepare(await self._ask(asked, request.get(KEY_ID, "")))
         except OpenAIRequestError as exc:
             return error_response(400, exc.message, "invalid_request_error", exc.param, exc.code)
+        try:
+            planned = await self.generations.prepare(await self._ask(asked, request.get(KEY_ID, "")))
         except SwitchboardError as exc:
-            return switchboard_response(exc)
+            return switchboard_response(exc, asked.constraint_param)
         reply = Reply(asked, planned.request_id, chat, planned.grounding)
         if asked.stream:
             return await stream_events(request, self.generations.stream(planned), reply)
         try:
             whole = await self.generations.whole(planned)
         except SwitchboardError as exc:
-            return switchboard_response(exc)
+            return switchboard_response(exc, asked.constraint_param)
         return web.json_response(reply.whole(whole))
 
     async def _ask(self, asked: OpenAIRequest, owner: str) -> Ask:

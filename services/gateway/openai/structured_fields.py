@@ -1,7 +1,7 @@
 """Structured output asked of `/v1`, read as a `Constraint`: OpenAI's `response_format` (`json_object`: any
 JSON object; `json_schema`: its `schema`; `text`: none), vLLM's `structured_outputs` (`json`, `regex` or
 `choice`) or its older `guided_json` / `guided_regex` / `guided_choice`. One of them per request; each
-refusal names its `param`."""
+refusal names its `param`, and so does the worker's refusal of the constraint (`OpenAIRequest.constraint_param`)."""
 
 from __future__ import annotations
 
@@ -17,17 +17,19 @@ from .request_error import OpenAIRequestError, detail
 CONSTRAINED = ("response_format", "structured_outputs", "guided_json", "guided_regex", "guided_choice")
 
 
-def constraint(fields: dict[str, Any]) -> Constraint | None:
-    """The structured output asked for, from the one field that asks (`CONSTRAINED`). Raises
-    OpenAIRequestError naming the field."""
+def constraint(fields: dict[str, Any]) -> tuple[Constraint | None, str]:
+    """The structured output asked for, from the one field that asks (`CONSTRAINED`), and the `param` that
+    names it: `response_format`, `structured_outputs.regex` (`.json`, `.choice`), `guided_regex`, ...;
+    `response_format` when none asks. Raises OpenAIRequestError naming the field."""
     given = [name for name in CONSTRAINED if name in fields and fields[name] != {"type": "text"}]
     if len(given) > 1:
         raise OpenAIRequestError(f"give one of `{given[0]}` and `{given[1]}`", given[1])
     if not given:
-        return None
+        return None, "response_format"
     name, value = given[0], fields[given[0]]
     if name == "response_format":
-        return response_format(value)
+        return response_format(value), name
+    where = name
     if name == "structured_outputs":
         kinds = [kind for kind in ("json", "regex", "choice") if isinstance(value, dict) and kind in value]
         if not isinstance(value, dict) or len(kinds) != 1 or set(value) - {"json", "regex", "choice"}:
@@ -35,9 +37,13 @@ def constraint(fields: dict[str, Any]) -> Constraint | None:
                 "`structured_outputs` takes one of `json` (a JSON Schema), `regex` or `choice`", name
             )
         name, value = f"guided_{kinds[0]}", value[kinds[0]]
-        where = "structured_outputs"
-    else:
-        where = name
+        where = f"structured_outputs.{kinds[0]}"
+    return _guided(name, value, where), where
+
+
+def _guided(name: str, value: object, where: str) -> Constraint:
+    """vLLM's `guided_json`, `guided_regex` or `guided_choice` (also as `structured_outputs`' `json`, `regex`,
+    `choice`), `where` the param that gave it."""
     if name == "guided_json":
         if isinstance(value, str):  # vLLM takes the schema as JSON text too
             try:
@@ -45,7 +51,7 @@ def constraint(fields: dict[str, Any]) -> Constraint | None:
             except msgspec.DecodeError:
                 value = None
         if not isinstance(value, dict):
-            raise OpenAIRequestError(f"`{where}`: `json` must be a JSON Schema (an object)", where)
+            raise OpenAIRequestError(f"`{where}` must be a JSON Schema (an object, or one as JSON text)", where)
         return JsonConstraint(schema=value)
     try:
         if name == "guided_regex":
@@ -53,7 +59,7 @@ def constraint(fields: dict[str, Any]) -> Constraint | None:
         return msgspec.convert({"type": "choice", "choices": value}, ChoiceConstraint)
     except msgspec.ValidationError as exc:
         what = "a non-empty regular expression" if name == "guided_regex" else "a list of 1 to 256 non-empty strings"
-        raise OpenAIRequestError(f"`{where}`: must be {what} ({detail(exc)})", where) from exc
+        raise OpenAIRequestError(f"`{where}` must be {what} ({detail(exc)})", where) from exc
 
 
 def response_format(value: object) -> Constraint | None:
