@@ -6,6 +6,7 @@ scripted worker (tests/support/scripted_worker.py)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -134,6 +135,7 @@ async def test_tool_turns_in_the_conversation(url: str, worker: ScriptedWorker) 
     ("arguments", "argument"),
     [
         ('jsonSchema: {type: "object"}, regex: "a"', "jsonSchema"),
+        ('regex: "a", choice: ["a"]', "regex"),
         ("jsonSchema: [1]", "jsonSchema"),
         ('regex: ""', "regex"),
         ("choice: []", "choice"),
@@ -144,18 +146,22 @@ async def test_tool_turns_in_the_conversation(url: str, worker: ScriptedWorker) 
         ('toolChoice: "none"', None),
         ('tools: [{name: "f", parameters: {type: "array"}}]', "tools"),
         ('tools: [{name: "f"}, {name: "f"}]', "tools"),
+        ('tools: [{name: "f"}], toolChoice: "required", regex: "a"', "regex"),  # one grammar per answer
         ("n: 5", "n"),  # over GATEWAY_MAX_CHOICES (4 here)
         ("topLogprobs: 21", "topLogprobs"),
+        ('messages: [{role: USER, content: "hi"}], prompt: " "', "prompt"),
     ],
 )
 async def test_refusals_name_the_argument(url: str, arguments: str, argument: str | None) -> None:
-    result = await post(url, f'mutation {{ infer(prompt: "gql: refused", {arguments}) {{ text }} }}')
+    prompt = "" if "prompt:" in arguments else 'prompt: "gql: refused", '
+    result = await post(url, f"mutation {{ infer({prompt}{arguments}) {{ text }} }}")
     if argument is None:
         assert "errors" not in result, result
         return
     (error,) = result["errors"]
     assert error["extensions"]["code"] == "BAD_REQUEST" and error["extensions"]["argument"] == argument, error
     assert f"`{argument}`" in error["message"], error
+    assert not re.search(r"`[a-z]+_[a-z_]+`", error["message"]), error  # GraphQL's names, not the wire's
 
 
 @pytest.mark.parametrize(
@@ -163,6 +169,10 @@ async def test_refusals_name_the_argument(url: str, arguments: str, argument: st
     [
         ('tools: [{name: "f"}, {name: "f"}]', "`name` of item 2 of `tools` names `f` a second time"),
         ('tools: [{name: "a b"}]', "`name` of item 1 of `tools` is not valid"),
+        (
+            'jsonSchema: {}, choice: ["a"]',
+            "`jsonSchema` cannot be given with `choice`: give at most one of `jsonSchema`, `regex` and `choice`",
+        ),
     ],
 )
 async def test_refusals_say_what_is_wrong_in_graphql_words(url: str, arguments: str, words: str) -> None:

@@ -6,6 +6,7 @@ so is the worker's own refusal of a schema. Against a scripted worker (tests/ope
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import aiohttp
 import openai
@@ -160,6 +161,20 @@ async def test_the_workers_refusal_names_the_field_that_asked(
         await client.chat.completions.create(model=MODEL, messages=turn(key), stream=stream, extra_body=extra)
     body = caught.value.body
     assert isinstance(body, dict) and (body["param"], body["message"]) == (param, f"`{param}` cannot be compiled")
+
+
+async def test_a_constraint_beside_a_forced_tool_call_names_the_constraint(client: openai.AsyncOpenAI) -> None:
+    tool: Any = {"type": "function", "function": {"name": "f"}}
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.chat.completions.create(
+            model=MODEL,
+            messages=turn("refused"),
+            tools=[tool],
+            tool_choice="required",
+            extra_body={"guided_regex": "a"},
+        )
+    body = caught.value.body
+    assert isinstance(body, dict) and body["param"] == "guided_regex" and "forced tool call" in body["message"]
 
 
 async def test_metrics_count_constrained_requests(client: openai.AsyncOpenAI, v1: ScriptedV1) -> None:

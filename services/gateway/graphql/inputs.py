@@ -190,8 +190,11 @@ def ask_of(args: GenerationArgs, owner: str, logprobs: bool = False) -> Ask:
 
     Raises:
         SwitchboardError: BAD_REQUEST for more than one of jsonSchema, regex and choice, or a jsonSchema that is
-            not an object (field `constraint`).
+            not an object (field `constraint`, `constraint.pattern` or `constraint.choices`: the first given), or an
+            empty `prompt` after `messages` (`prompt`: the worker would name it as the turn after them).
     """
+    if args.messages and not args.prompt.strip():
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "must not be empty", "prompt")
     given = given_fields(args, GenerationParams)
     return Ask(
         params=GenerationParams(**given, logprobs=logprobs or bool(args.top_logprobs)),
@@ -237,7 +240,12 @@ def _tool_choice(given: str | None) -> ToolChoice | None:
 def _constraint(args: GenerationArgs) -> Constraint | None:
     given = [name for name in _CONSTRAINTS if getattr(args, name) is not None]
     if len(given) > 1:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, "give one of jsonSchema, regex and choice", "constraint")
+        raise SwitchboardError(
+            ErrorCode.BAD_REQUEST,
+            f"cannot be given with `{_CONSTRAINTS[given[1]][0]}`: give at most one of `jsonSchema`, `regex` and "
+            "`choice`",
+            _CONSTRAINTS[given[0]][1],
+        )
     if args.json_schema is not None:
         if not isinstance(args.json_schema, dict):
             raise SwitchboardError(ErrorCode.BAD_REQUEST, "must be a JSON Schema (an object)", "constraint")
