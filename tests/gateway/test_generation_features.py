@@ -149,6 +149,8 @@ async def test_tool_turns_in_the_conversation(url: str, worker: ScriptedWorker) 
         ('tools: [{name: "f"}], toolChoice: "required", regex: "a"', "regex"),  # one grammar per answer
         ("n: 5", "n"),  # over GATEWAY_MAX_CHOICES (4 here)
         ("topLogprobs: 21", "topLogprobs"),
+        ("topLogprobs: 2", "topLogprobs"),  # `logprobs` not selected: they would not come back
+        ("topLogprobs: 0", None),
         ('messages: [{role: USER, content: "hi"}], prompt: " "', "prompt"),
     ],
 )
@@ -173,11 +175,20 @@ async def test_refusals_name_the_argument(url: str, arguments: str, argument: st
             'jsonSchema: {}, choice: ["a"]',
             "`jsonSchema` cannot be given with `choice`: give at most one of `jsonSchema`, `regex` and `choice`",
         ),
+        ("topLogprobs: 2", "`topLogprobs` needs the `logprobs` field selected"),
     ],
 )
 async def test_refusals_say_what_is_wrong_in_graphql_words(url: str, arguments: str, words: str) -> None:
     result = await post(url, f'mutation {{ infer(prompt: "gql: refused", {arguments}) {{ text }} }}')
     assert words in result["errors"][0]["message"], result
+
+
+async def test_top_logprobs_streamed_without_logprobs_is_refused(url: str) -> None:
+    (message,) = await events(url, 'subscription { inferStream(prompt: "gql: no lp", topLogprobs: 2) { token } }', {})
+    (error,) = message["errors"]
+    assert (
+        error["extensions"] == {"code": "BAD_REQUEST", "argument": "topLogprobs"} and "`logprobs`" in error["message"]
+    )
 
 
 @pytest.mark.parametrize(

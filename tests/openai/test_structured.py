@@ -97,7 +97,27 @@ async def test_langchain_with_structured_output(v1: ScriptedV1) -> None:
     [
         ({"response_format": {"type": "xml"}}, "response_format"),
         ({"response_format": {"type": "json_schema"}}, "response_format"),
-        ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": [1]}}}, "response_format"),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": [1]}}},
+            "response_format.json_schema.schema",
+        ),
+        # OpenAI requires a name: a-z, A-Z, 0-9, _ and -, up to 64
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"schema": {}}}},
+            "response_format.json_schema.name",
+        ),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "a city", "schema": {}}}},
+            "response_format.json_schema.name",
+        ),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "x" * 65, "schema": {}}}},
+            "response_format.json_schema.name",
+        ),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "strict": "yes"}}},
+            "response_format.json_schema.strict",
+        ),
         ({"response_format": {"type": "json_object", "extra": 1}}, "response_format"),
         ({"response_format": "json"}, "response_format"),
         ({"structured_outputs": {"regex": "a", "choice": ["a"]}}, "structured_outputs"),

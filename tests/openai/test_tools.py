@@ -162,6 +162,8 @@ def _call(call_id: str = CALL.id, name: str = CALL.name, arguments: object = CAL
         ({"tools": [{**WEATHER, "function": {"name": f"f{i}"}} for i in range(5)]}, "tools"),  # GATEWAY_MAX_TOOLS 4
         ({"tools": [WEATHER], "parallel_tool_calls": "yes"}, "parallel_tool_calls"),
         ({"messages": [{"role": "tool", "content": "x"}]}, "messages[0].tool_call_id"),
+        ({"messages": [{"role": "tool", "tool_call_id": "c", "content": None}]}, "messages[0].content"),
+        ({"messages": [{"role": "tool", "tool_call_id": "c"}]}, "messages[0].content"),
         (
             {"messages": [{"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f"}}]}]},
             "messages[0].tool_calls[0].function.arguments",

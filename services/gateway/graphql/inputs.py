@@ -190,9 +190,17 @@ def ask_of(args: GenerationArgs, owner: str, logprobs: bool = False) -> Ask:
 
     Raises:
         SwitchboardError: BAD_REQUEST for more than one of jsonSchema, regex and choice, or a jsonSchema that is
-            not an object (field `constraint`, `constraint.pattern` or `constraint.choices`: the first given), or an
-            empty `prompt` after `messages` (`prompt`: the worker would name it as the turn after them).
+            not an object (field `constraint`, `constraint.pattern` or `constraint.choices`: the first given),
+            `topLogprobs` without `logprobs` selected (`top_logprobs`), or an empty `prompt` after `messages`
+            (`prompt`: the worker would name it as the turn after them).
     """
+    if args.top_logprobs and not logprobs:
+        raise SwitchboardError(
+            ErrorCode.BAD_REQUEST,
+            "needs the `logprobs` field selected (`logprobs { token logprob top { token logprob } }`): "
+            "the most likely tokens come back there",
+            "top_logprobs",
+        )
     if args.messages and not args.prompt.strip():
         raise SwitchboardError(ErrorCode.BAD_REQUEST, "must not be empty", "prompt")
     given = given_fields(args, GenerationParams)

@@ -5,6 +5,7 @@ refusal names its `param`, and so does the worker's refusal of the constraint (`
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -15,6 +16,7 @@ from .request_error import OpenAIRequestError, detail
 
 # where a request may ask for structured output: OpenAI's field, vLLM's, and vLLM's older ones
 CONSTRAINED = ("response_format", "structured_outputs", "guided_json", "guided_regex", "guided_choice")
+SCHEMA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # `response_format.json_schema.name`, as OpenAI allows it
 
 
 def constraint(fields: dict[str, Any]) -> tuple[Constraint | None, str]:
@@ -64,7 +66,8 @@ def _guided(name: str, value: object, where: str) -> Constraint:
 
 def response_format(value: object) -> Constraint | None:
     """`response_format`: `{type: text}`, `{type: json_object}`, or `{type: json_schema, json_schema: {name,
-    schema, strict, description}}` (the schema held by the grammar engine, `strict` or not)."""
+    schema, strict, description}}` (the schema held by the grammar engine, `strict` or not; `name` required, as
+    OpenAI requires it). Each refusal names its param (`response_format.json_schema.name`)."""
     given: dict[str, Any] = value if isinstance(value, dict) else {}
     kind = given.get("type")
     if kind == "text" and set(given) == {"type"}:
@@ -79,16 +82,21 @@ def response_format(value: object) -> Constraint | None:
             "response_format",
         )
     spec = {name: v for name, v in spec.items() if v is not None}
+    where = "response_format.json_schema"
     unknown = sorted(set(spec) - {"name", "schema", "strict", "description"})
     if unknown:
-        raise OpenAIRequestError(f"`response_format.json_schema.{unknown[0]}` is not supported", "response_format")
-    if not isinstance(spec.get("name", ""), str) or not isinstance(spec.get("strict", False), bool):
+        raise OpenAIRequestError(f"`{where}.{unknown[0]}` is not supported", f"{where}.{unknown[0]}")
+    name = spec.get("name")
+    if not isinstance(name, str) or not SCHEMA_NAME.fullmatch(name):
+        what = "is required" if name is None else "must be"
         raise OpenAIRequestError(
-            "`response_format.json_schema`: `name` is a string, `strict` a boolean", "response_format"
+            f"`{where}.name` {what} 1 to 64 letters, digits, underscores and dashes", f"{where}.name"
         )
+    if not isinstance(spec.get("strict", False), bool):
+        raise OpenAIRequestError(f"`{where}.strict` must be true or false", f"{where}.strict")
+    if not isinstance(spec.get("description", ""), str):
+        raise OpenAIRequestError(f"`{where}.description` must be a string", f"{where}.description")
     schema = spec.get("schema", {})
     if not isinstance(schema, dict):
-        raise OpenAIRequestError(
-            "`response_format.json_schema.schema` must be a JSON Schema (an object)", "response_format"
-        )
+        raise OpenAIRequestError(f"`{where}.schema` must be a JSON Schema (an object)", f"{where}.schema")
     return JsonConstraint(schema=schema or None)
