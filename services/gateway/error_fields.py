@@ -34,58 +34,70 @@ _UNNAMED = frozenset({"params", "meta"})
 # wire fields whose GraphQL argument is not their camelCase
 _GRAPHQL_ARGUMENT = {"dataset": "datasetName", "name": "adapterName", "adapter_name": "adapterName"}
 # wire fields -> OpenAI request fields (those not listed keep their wire name: prompt, messages, stop, ...)
-_OPENAI_PARAM = {"max_new_tokens": "max_tokens", "adapter": "model", "constraint": "response_format"}
+_OPENAI_PARAM = {"max_new_tokens": "max_tokens", "adapter": "model"}
 # a function's wire fields, which OpenAI nests under `function`: `tools[0].parameters` -> `tools[0].function.parameters`
 _FUNCTION_FIELDS = frozenset({"name", "description", "parameters", "strict"})
-# a constraint's wire fields -> the GraphQL argument that sets it (`constraint` alone: a JSON Schema's)
+# a past call's wire fields, which OpenAI nests under `function` too: `tool_calls[0].arguments`
+_CALL_FIELDS = frozenset({"name", "arguments"})
+# a constraint's wire fields -> the GraphQL argument that sets it (`constraint` alone: the one the request used)
 _GRAPHQL_CONSTRAINT = {"pattern": "regex", "choices": "choice"}
 # the GraphQL field that lists what a NOT_FOUND error's field names
 _LISTED_BY = {"job_id": "fineTuneJobs", "name": "adapters", "adapter": "adapters", "adapter_name": "adapters"}
 
 
-def graphql_argument(field: str | None) -> str | None:
+def graphql_argument(field: str | None, constraint: str = "jsonSchema") -> str | None:
     """The GraphQL argument that sets wire field `field`: `params.learning_rate` -> `learningRate`,
-    `constraint` -> `jsonSchema`, `constraint.pattern` -> `regex`."""
+    `tools[1].name` -> `tools`, `constraint.pattern` -> `regex`, and `constraint` -> `constraint`, the argument
+    the request's structured output came from (`jsonSchema`, `regex` or `choice`)."""
     names = _names(field)
     if names and names[0][0] == "constraint":
-        return _GRAPHQL_CONSTRAINT.get(names[1][0], "jsonSchema") if len(names) > 1 else "jsonSchema"
+        return _GRAPHQL_CONSTRAINT.get(names[1][0], constraint) if len(names) > 1 else constraint
     return _graphql_name(names[0][0]) if names else None
 
 
-def graphql_message(exc: SwitchboardError) -> str:
-    """`exc` as a GraphQL caller reads it: the field named as their argument, and for a NOT_FOUND the
-    query that lists what exists."""
+def graphql_message(exc: SwitchboardError, constraint: str = "jsonSchema") -> str:
+    """`exc` as a GraphQL caller reads it: the field named as their argument (`constraint` as
+    `graphql_argument` says), and for a NOT_FOUND the query that lists what exists."""
     if exc.field is None:
         return exc.message
-    whole = _named_whole(exc.field, ("constraint", "tool_choice"))
-    subject = f"`{graphql_argument(exc.field)}`" if whole else _subject(exc.field, _graphql_name)
+    if _named_whole(exc.field, ("constraint", "tool_choice")):
+        subject = f"`{graphql_argument(exc.field, constraint)}`"
+    else:
+        subject = _subject(exc.field, _graphql_name, to_camel_case)
     text = f"{subject} {exc.message}"
     listed_by = _LISTED_BY.get(exc.field) if exc.code in (ErrorCode.NOT_FOUND, ErrorCode.ADAPTER_MISSING) else None
     return f"{text}; `{listed_by}` lists them" if listed_by else text
 
 
-def openai_param(field: str | None) -> str | None:
-    """OpenAI's `param` for wire field `field`: `params.max_new_tokens` -> `max_tokens`, `messages[1].content`
-    -> `messages`, `constraint` -> `response_format`, and a function's field as OpenAI nests it:
-    `tools[0].parameters` -> `tools[0].function.parameters`."""
+def openai_param(field: str | None, constraint: str = "response_format") -> str | None:
+    """OpenAI's `param` for wire field `field`: `params.max_new_tokens` -> `max_tokens`, `constraint` ->
+    `constraint`, the request field the structured output came from (`response_format`, `guided_regex`,
+    ...), and the paths into a list as OpenAI nests them: `tools[0].parameters` -> `tools[0].function.parameters`,
+    `messages[1].tool_calls[0].arguments` -> `messages[1].tool_calls[0].function.arguments`, `messages[2].content`
+    as it is."""
     names = _names(field)
     if not names:
         return None
     (name, index), *inner = names
+    if name == "constraint":
+        return constraint
     if name == "tools" and index is not None:
         if inner and inner[0][0] in _FUNCTION_FIELDS:
             return f"tools[{index}].function.{inner[0][0]}"
         return f"tools[{index}]"
+    if name == "messages" and index is not None:
+        return _path(names)
     return _openai_name(name)
 
 
-def openai_message(exc: SwitchboardError) -> str:
-    """`exc` as an OpenAI client reads it: "`max_tokens` must be at most 8192"."""
+def openai_message(exc: SwitchboardError, constraint: str = "response_format") -> str:
+    """`exc` as an OpenAI client reads it: "`max_tokens` must be at least 1", "`messages[2].content` must not
+    be empty" (`constraint` as `openai_param` says)."""
     if exc.field is None:
         return exc.message
-    if _named_whole(exc.field, ("constraint", "tools", "tool_choice")):
-        return f"`{openai_param(exc.field)}` {exc.message}"
-    return f"{_subject(exc.field, _openai_name)} {exc.message}"
+    if _named_whole(exc.field, ("constraint", "tools", "tool_choice", "messages")):
+        return f"`{openai_param(exc.field, constraint)}` {exc.message}"
+    return f"{_subject(exc.field, _openai_name, str)} {exc.message}"
 
 
 def _named_whole(field: str, outer: tuple[str, ...]) -> bool:
@@ -107,6 +119,17 @@ def _names(field: str | None) -> list[tuple[str, int | None]]:
     return names
 
 
+def _path(names: list[tuple[str, int | None]]) -> str:
+    """`names` as OpenAI's path into its body: `messages[1].tool_calls[0].function.arguments` (a call's `name`
+    and `arguments` are under its `function` there, not on the wire)."""
+    parts: list[str] = []
+    for i, (name, index) in enumerate(names):
+        if name in _CALL_FIELDS and i > 0 and names[i - 1][0] == "tool_calls":
+            parts.append("function")
+        parts.append(name if index is None else f"{name}[{index}]")
+    return ".".join(parts)
+
+
 def _graphql_name(name: str) -> str:
     return _GRAPHQL_ARGUMENT.get(name) or to_camel_case(name)
 
@@ -115,15 +138,18 @@ def _openai_name(name: str) -> str:
     return _OPENAI_PARAM.get(name, name)
 
 
-def _subject(field: str, rename: Callable[[str], str]) -> str:
-    """`messages[1].content` -> "`content` of item 2 of `messages`"; `params.stop[0]` -> "item 1 of `stop`"."""
+def _subject(field: str, rename: Callable[[str], str], rename_inner: Callable[[str], str]) -> str:
+    """`messages[1].content` -> "`content` of item 2 of `messages`"; `params.stop[0]` -> "item 1 of `stop`";
+    `messages[1].tool_calls[0].arguments` -> "`arguments` of item 1 of `toolCalls` of item 2 of `messages`".
+    `rename` names an argument (the first name), `rename_inner` a field inside one (`tools[1].name` is a
+    tool's `name`, not the argument `adapterName`)."""
     names = _names(field)
     if not names:
         return "the request"
-    (name, index), *outer = reversed(names)
-    text = f"item {index + 1} of `{rename(name)}`" if index is not None else f"`{rename(name)}`"
-    container = next(((n, i) for n, i in outer if i is not None), None)
-    return f"{text} of item {container[1] + 1} of `{rename(container[0])}`" if container else text
+    named = [(rename(name) if i == 0 else rename_inner(name), index) for i, (name, index) in enumerate(names)]
+    (name, index), *outer = reversed(named)
+    text = f"item {index + 1} of `{name}`" if index is not None else f"`{name}`"
+    return "".join([text, *(f" of item {i + 1} of `{n}`" for n, i in outer if i is not None)])
 
 
 def graphql_argument_at(document: DocumentNode | None, nodes: Sequence[Node] | None) -> str | None:

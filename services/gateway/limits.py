@@ -21,8 +21,10 @@ class Limits:
     max_schema_chars: int = MAX_SCHEMA_CHARS
 
     def check(self, request: GenerateRequest) -> None:
-        """Raises SwitchboardError (BAD_REQUEST, with the wire field) for what is over a limit, or a
-        `tool_choice` that names no offered function (or asks for a call with no functions offered)."""
+        """Raises SwitchboardError (BAD_REQUEST, with the wire field) for what is over a limit, a `tool_choice`
+        that names no offered function or asks for a call with no functions offered (`tool_choice`), or a
+        constraint beside a forced or strict tool call (`constraint`). The last two are the worker's rules too
+        (`services.inference.tools.admission`), checked here first so that each API words them in its names."""
         if request.params.n > self.max_choices:
             raise _bad(f"must be at most {self.max_choices} (GATEWAY_MAX_CHOICES)", "params.n")
         tools = request.tools or []
@@ -40,10 +42,18 @@ class Limits:
                     raise _bad("must be the JSON Schema of an object (`type` `object`)", f"tools[{i}].parameters")
                 self._check_schema(tool.parameters, f"tools[{i}].parameters")
         choice = request.tool_choice
-        if choice is not None and choice.mode in ("required", "function") and not tools:
-            raise _bad(f"`{choice.mode}` needs `tools`", "tool_choice")
+        forced = choice is not None and choice.mode in ("required", "function")
+        if forced and not tools:
+            raise _bad("asks for a function call, but the request offers no `tools`", "tool_choice")
         if choice is not None and choice.mode == "function" and choice.name not in names:
             raise _bad(f"names `{choice.name}`, which is not one of `tools`", "tool_choice")
+        strict = (choice is None or choice.mode == "auto") and any(tool.strict for tool in tools)
+        if request.constraint is not None and (forced or strict):
+            raise _bad(
+                "cannot be combined with a forced tool call (a tool choice of `required` or of a function, or a "
+                "`strict` tool): an answer is held to one grammar",
+                "constraint",
+            )
 
     def _check_schema(self, schema: dict[str, object], wire_field: str) -> None:
         size = len(encode(schema))

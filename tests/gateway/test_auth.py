@@ -198,6 +198,13 @@ async def test_a_body_too_large_without_a_key_is_a_json_error(url: str) -> None:
     assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
+async def test_a_body_nested_too_deeply_without_a_key_is_401_not_a_crash(url: str) -> None:
+    deep = b'{"query": "{ health }", "variables": {"x": ' + b"[" * 3000 + b"}"  # under the 4096-byte limit
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=deep, headers={"Content-Type": "application/json"}) as response:
+            assert response.status == 401
+
+
 async def test_past_the_operation_cap_a_subscribe_is_refused_and_the_socket_stays(url: str) -> None:
     slow = 'subscription { inferStream(prompt: "' + "x" * 200 + '") { token } }'
     async with aiohttp.ClientSession() as session:

@@ -5,12 +5,14 @@ scripted worker (tests/support/scripted_worker.py)."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from messages import ChatMessage, FinishReason, GenerateRequest
+from messages import ChatMessage, ErrorCode, ErrorMessage, FinishReason, GenerateRequest
 from messages.inference import ChoiceConstraint, FunctionTool, JsonConstraint, RegexConstraint, ToolCall, ToolChoice
 from services.runtime import Settings
 from tests.openai.scripted import SCRIPTS, by_key, lp
@@ -133,21 +135,88 @@ async def test_tool_turns_in_the_conversation(url: str, worker: ScriptedWorker) 
     ("arguments", "argument"),
     [
         ('jsonSchema: {type: "object"}, regex: "a"', "jsonSchema"),
+        ('regex: "a", choice: ["a"]', "regex"),
         ("jsonSchema: [1]", "jsonSchema"),
         ('regex: ""', "regex"),
         ("choice: []", "choice"),
         ('tools: [{name: "f"}], toolChoice: "g"', "toolChoice"),
-        ('toolChoice: "required"', None),  # no tools: tool choice has nothing to choose from, and is dropped
+        ('toolChoice: "required"', "toolChoice"),  # no tools: no function to call
+        ('toolChoice: "f"', "toolChoice"),
+        ('toolChoice: "auto"', None),  # asks for no call: accepted without tools
+        ('toolChoice: "none"', None),
         ('tools: [{name: "f", parameters: {type: "array"}}]', "tools"),
+        ('tools: [{name: "f"}, {name: "f"}]', "tools"),
+        ('tools: [{name: "f"}], toolChoice: "required", regex: "a"', "regex"),  # one grammar per answer
         ("n: 5", "n"),  # over GATEWAY_MAX_CHOICES (4 here)
         ("topLogprobs: 21", "topLogprobs"),
+        ("topLogprobs: 2", "topLogprobs"),  # `logprobs` not selected: they would not come back
+        ("topLogprobs: 0", None),
+        ('messages: [{role: USER, content: "hi"}], prompt: " "', "prompt"),
     ],
 )
 async def test_refusals_name_the_argument(url: str, arguments: str, argument: str | None) -> None:
-    result = await post(url, f'mutation {{ infer(prompt: "gql: refused", {arguments}) {{ text }} }}')
+    prompt = "" if "prompt:" in arguments else 'prompt: "gql: refused", '
+    result = await post(url, f"mutation {{ infer({prompt}{arguments}) {{ text }} }}")
     if argument is None:
         assert "errors" not in result, result
         return
     (error,) = result["errors"]
     assert error["extensions"]["code"] == "BAD_REQUEST" and error["extensions"]["argument"] == argument, error
-    assert f"`{argument}`" in error["message"] or argument == "tools", error
+    assert f"`{argument}`" in error["message"], error
+    assert not re.search(r"`[a-z]+_[a-z_]+`", error["message"]), error  # GraphQL's names, not the wire's
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        ('tools: [{name: "f"}, {name: "f"}]', "`name` of item 2 of `tools` names `f` a second time"),
+        ('tools: [{name: "a b"}]', "`name` of item 1 of `tools` is not valid"),
+        (
+            'jsonSchema: {}, choice: ["a"]',
+            "`jsonSchema` cannot be given with `choice`: give at most one of `jsonSchema`, `regex` and `choice`",
+        ),
+        ("topLogprobs: 2", "`topLogprobs` needs the `logprobs` field selected"),
+    ],
+)
+async def test_refusals_say_what_is_wrong_in_graphql_words(url: str, arguments: str, words: str) -> None:
+    result = await post(url, f'mutation {{ infer(prompt: "gql: refused", {arguments}) {{ text }} }}')
+    assert words in result["errors"][0]["message"], result
+
+
+async def test_top_logprobs_streamed_without_logprobs_is_refused(url: str) -> None:
+    (message,) = await events(url, 'subscription { inferStream(prompt: "gql: no lp", topLogprobs: 2) { token } }', {})
+    (error,) = message["errors"]
+    assert (
+        error["extensions"] == {"code": "BAD_REQUEST", "argument": "topLogprobs"} and "`logprobs`" in error["message"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("asked", "field", "argument", "words"),
+    [
+        ('regex: "("', "constraint", "regex", "`regex` cannot be compiled"),
+        ('choice: ["a"]', "constraint", "choice", "`choice` cannot be compiled"),
+        ("jsonSchema: {}", "constraint", "jsonSchema", "`jsonSchema` cannot be compiled"),
+        ("", "messages[2].tool_call_id", "messages", "`toolCallId` of item 3 of `messages` cannot be compiled"),
+        (
+            "",
+            "messages[1].tool_calls[0].arguments",
+            "messages",
+            "`arguments` of item 1 of `toolCalls` of item 2 of `messages` cannot be compiled",
+        ),
+    ],
+)
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_the_workers_refusal_names_the_argument(
+    url: str, asked: str, field: str, argument: str, words: str, streamed: bool
+) -> None:
+    """The worker names the constraint `constraint` whichever argument gave it, and a turn by its 0-based path."""
+    prompt = f"gql: worker refuses {asked} {field} {streamed}"
+    SCRIPTS[prompt] = Script([], refuse=ErrorMessage(ErrorCode.BAD_REQUEST, "cannot be compiled", field))
+    arguments = f"prompt: {json.dumps(prompt)}, {asked}".rstrip(", ")
+    if streamed:
+        (message,) = await events(url, f"subscription {{ inferStream({arguments}) {{ token }} }}", {})
+    else:
+        message = await post(url, f"mutation {{ infer({arguments}) {{ text }} }}")
+    (error,) = message["errors"]
+    assert error["extensions"] == {"code": "BAD_REQUEST", "argument": argument} and error["message"] == words, error

@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from services.gateway.http.json_body import MAX_NESTING, nested_too_deeply
 from services.runtime import Settings
 from tests.conftest import worker_settings
 from tests.support.gateway import gateway
@@ -43,6 +44,31 @@ async def test_refused_requests_get_json_errors(
     assert words in error["message"]
     assert error["extensions"]["code"] == "BAD_REQUEST"
     assert await post(url, "{ health }") == {"data": {"health": "ok"}}
+
+
+async def test_json_nested_too_deeply_is_refused_as_such(url: str) -> None:
+    """Valid JSON deeper than the decoder goes is a 400 that says so (it was "not valid JSON" on /v1 and a 500 on
+    /graphql); up to `MAX_NESTING` levels it decodes."""
+
+    def nested(depth: int) -> bytes:
+        return b'{"query": "{ health }", "variables": {"x": ' + b"[" * depth + b"]" * depth + b"}}"
+
+    v1 = url.replace("/graphql", "/v1/chat/completions")
+    async with aiohttp.ClientSession() as session:
+        for target in (url, v1):
+            async with session.post(
+                target, data=nested(5000), headers={"Content-Type": "application/json"}
+            ) as response:
+                assert response.status == 400 and response.content_type == "application/json"
+                answer = await response.json()
+            error = answer["errors"][0] if target == url else answer["error"]
+            assert error["message"] == nested_too_deeply(), (target, answer)
+        async with session.post(
+            url, data=nested(MAX_NESTING), headers={"Content-Type": "application/json"}
+        ) as response:
+            assert await response.json() == {"data": {"health": "ok"}}
+        async with session.post(v1, data=nested(MAX_NESTING), headers={"Content-Type": "application/json"}) as response:
+            assert (await response.json())["error"]["param"] == "query"  # decoded: its fields are read
 
 
 @pytest.mark.parametrize(

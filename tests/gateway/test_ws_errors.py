@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from messages import GenerateRequest
+from services.gateway.http.json_body import nested_too_deeply
 from services.runtime import Settings
 from tests.conftest import NatsServer
 from tests.support.gateway import gateway
@@ -86,4 +87,16 @@ async def test_a_frame_that_is_not_a_json_object_closes_with_4400_and_no_traceba
             await ws.send_str(frame)
             closed = await ws.receive(timeout=5)
     assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == 4400, closed
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_a_frame_nested_too_deeply_closes_with_4400_saying_so(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(url.replace("http", "ws"), protocols=("graphql-transport-ws",)) as ws:
+            await ws.send_json({"type": "connection_init"})
+            await ws.receive_json(timeout=5)
+            await ws.send_str('{"type": "ping", "payload": ' + "[" * 5000 + "]" * 5000 + "}")
+            closed = await ws.receive(timeout=5)
+    assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == 4400, closed
+    assert closed.extra == nested_too_deeply("the message")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

@@ -134,6 +134,7 @@ async def test_completions_legacy_logprobs_and_n(client: openai.AsyncOpenAI, v1:
         ({"logprobs": True, "top_logprobs": 21}, "top_logprobs"),
         ({"top_logprobs": 2}, "top_logprobs"),  # without logprobs
         ({"logprobs": 3}, "logprobs"),
+        ({"stream": True, "stream_options": {"include_usage": "yes"}}, "stream_options.include_usage"),
     ],
 )
 async def test_out_of_range_is_400_naming_the_param(

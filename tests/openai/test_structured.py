@@ -6,6 +6,7 @@ so is the worker's own refusal of a schema. Against a scripted worker (tests/ope
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import aiohttp
 import openai
@@ -96,13 +97,35 @@ async def test_langchain_with_structured_output(v1: ScriptedV1) -> None:
     [
         ({"response_format": {"type": "xml"}}, "response_format"),
         ({"response_format": {"type": "json_schema"}}, "response_format"),
-        ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": [1]}}}, "response_format"),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": [1]}}},
+            "response_format.json_schema.schema",
+        ),
+        # OpenAI requires a name: a-z, A-Z, 0-9, _ and -, up to 64
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"schema": {}}}},
+            "response_format.json_schema.name",
+        ),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "a city", "schema": {}}}},
+            "response_format.json_schema.name",
+        ),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "x" * 65, "schema": {}}}},
+            "response_format.json_schema.name",
+        ),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "strict": "yes"}}},
+            "response_format.json_schema.strict",
+        ),
         ({"response_format": {"type": "json_object", "extra": 1}}, "response_format"),
         ({"response_format": "json"}, "response_format"),
         ({"structured_outputs": {"regex": "a", "choice": ["a"]}}, "structured_outputs"),
         ({"structured_outputs": {"grammar": "root ::= x"}}, "structured_outputs"),
-        ({"structured_outputs": {"choice": []}}, "structured_outputs"),
-        ({"structured_outputs": {"json": 3}}, "structured_outputs"),
+        ({"structured_outputs": {"choice": []}}, "structured_outputs.choice"),
+        ({"structured_outputs": {"regex": ""}}, "structured_outputs.regex"),
+        ({"structured_outputs": {"json": 3}}, "structured_outputs.json"),
+        ({"guided_choice": "yes"}, "guided_choice"),
         ({"response_format": {"type": "json_object"}, "guided_regex": "a"}, "guided_regex"),
         # over the gateway's GATEWAY_MAX_SCHEMA_CHARS (2000 here)
         (
@@ -134,6 +157,44 @@ async def test_a_schema_the_worker_cannot_compile_is_a_400_on_response_format(cl
     body = caught.value.body
     assert isinstance(body, dict) and body["param"] == "response_format"
     assert body["message"] == "`response_format` cannot be compiled"
+
+
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"structured_outputs": {"regex": "("}}, "structured_outputs.regex"),
+        ({"structured_outputs": {"choice": ["a"]}}, "structured_outputs.choice"),
+        ({"structured_outputs": {"json": {"type": "object"}}}, "structured_outputs.json"),
+        ({"guided_regex": "("}, "guided_regex"),
+        ({"guided_choice": ["a"]}, "guided_choice"),
+        ({"guided_json": {"type": "object"}}, "guided_json"),
+    ],
+)
+@pytest.mark.parametrize("stream", [False, True])
+async def test_the_workers_refusal_names_the_field_that_asked(
+    client: openai.AsyncOpenAI, extra: dict[str, object], param: str, stream: bool
+) -> None:
+    """The worker names the constraint `constraint` whichever field asked for it; the error names that field."""
+    key = f"refused {json.dumps(extra)}"
+    SCRIPTS[key] = Script([], refuse=ErrorMessage(ErrorCode.BAD_REQUEST, "cannot be compiled", "constraint"))
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.chat.completions.create(model=MODEL, messages=turn(key), stream=stream, extra_body=extra)
+    body = caught.value.body
+    assert isinstance(body, dict) and (body["param"], body["message"]) == (param, f"`{param}` cannot be compiled")
+
+
+async def test_a_constraint_beside_a_forced_tool_call_names_the_constraint(client: openai.AsyncOpenAI) -> None:
+    tool: Any = {"type": "function", "function": {"name": "f"}}
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.chat.completions.create(
+            model=MODEL,
+            messages=turn("refused"),
+            tools=[tool],
+            tool_choice="required",
+            extra_body={"guided_regex": "a"},
+        )
+    body = caught.value.body
+    assert isinstance(body, dict) and body["param"] == "guided_regex" and "forced tool call" in body["message"]
 
 
 async def test_metrics_count_constrained_requests(client: openai.AsyncOpenAI, v1: ScriptedV1) -> None:

@@ -138,6 +138,11 @@ async def test_langchain_bind_tools_and_a_two_step_loop(v1: ScriptedV1) -> None:
     assert [m.role for m in v1.asked("langchain: weather in Paris?").messages or []] == ["user", "assistant", "tool"]
 
 
+def _call(call_id: str = CALL.id, name: str = CALL.name, arguments: object = CALL.arguments) -> dict[str, Any]:
+    """A past call as OpenAI writes it."""
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
 @pytest.mark.parametrize(
     ("extra", "param"),
     [
@@ -157,11 +162,25 @@ async def test_langchain_bind_tools_and_a_two_step_loop(v1: ScriptedV1) -> None:
         ({"tools": [{**WEATHER, "function": {"name": f"f{i}"}} for i in range(5)]}, "tools"),  # GATEWAY_MAX_TOOLS 4
         ({"tools": [WEATHER], "parallel_tool_calls": "yes"}, "parallel_tool_calls"),
         ({"messages": [{"role": "tool", "content": "x"}]}, "messages[0].tool_call_id"),
+        ({"messages": [{"role": "tool", "tool_call_id": "c", "content": None}]}, "messages[0].content"),
+        ({"messages": [{"role": "tool", "tool_call_id": "c"}]}, "messages[0].content"),
         (
             {"messages": [{"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f"}}]}]},
-            "messages[0].tool_calls[0]",
+            "messages[0].tool_calls[0].function.arguments",
         ),
+        (
+            {"messages": [*turn("x"), {"role": "assistant", "tool_calls": [_call(arguments={"city": "Paris"})]}]},
+            "messages[1].tool_calls[0].function.arguments",
+        ),
+        (
+            {"messages": [{"role": "assistant", "tool_calls": [_call(name="a b")]}]},
+            "messages[0].tool_calls[0].function.name",
+        ),
+        ({"messages": [{"role": "assistant", "tool_calls": [_call(call_id="")]}]}, "messages[0].tool_calls[0].id"),
         ({"messages": [{"role": "user", "content": "x", "tool_calls": []}]}, "messages[0].tool_calls"),
+        # a call asked for, and no tools to call (OpenAI: "only allowed when tools are specified")
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"tool_choice": {"type": "function", "function": {"name": "get_weather"}}}, "tool_choice"),
     ],
 )
 async def test_bad_tools_are_400_naming_the_param(
@@ -172,6 +191,35 @@ async def test_bad_tools_are_400_naming_the_param(
         await client.chat.completions.create(**arguments)
     body = caught.value.body
     assert isinstance(body, dict) and body["param"] == param and body["message"], body
+
+
+@pytest.mark.parametrize("choice", ["auto", "none"])
+async def test_a_tool_choice_that_asks_for_no_call_needs_no_tools(
+    client: openai.AsyncOpenAI, v1: ScriptedV1, choice: str
+) -> None:
+    done = await client.chat.completions.create(model=MODEL, messages=turn(f"no tools, {choice}"), tool_choice=choice)  # type: ignore[arg-type]
+    assert done.choices[0].message.content == "ok" and not v1.asked(f"no tools, {choice}").tools
+
+
+@pytest.mark.parametrize(
+    ("field", "param"),
+    [
+        ("messages[2].tool_call_id", "messages[2].tool_call_id"),
+        ("messages[1].tool_calls[0].arguments", "messages[1].tool_calls[0].function.arguments"),
+        ("messages[1].tool_calls[0].function.arguments", "messages[1].tool_calls[0].function.arguments"),
+    ],
+)
+async def test_the_workers_refusal_of_a_turn_names_its_path(client: openai.AsyncOpenAI, field: str, param: str) -> None:
+    """The worker names a turn by its 0-based path; OpenAI's is the same, with a call's fields under `function`."""
+    SCRIPTS[f"bad turn {field}"] = Script([], refuse=ErrorMessage(ErrorCode.BAD_REQUEST, "is wrong", field))
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.chat.completions.create(model=MODEL, messages=turn(f"bad turn {field}"))
+    assert caught.value.body == {
+        "message": f"`{param}` is wrong",
+        "type": "invalid_request_error",
+        "param": param,
+        "code": "invalid_value",
+    }
 
 
 async def test_the_workers_refusal_of_a_tool_names_the_openai_param(client: openai.AsyncOpenAI) -> None:

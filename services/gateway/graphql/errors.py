@@ -28,12 +28,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def user_error(exc: SwitchboardError) -> GraphQLError:
-    """`exc` as a GraphQL error: `extensions.code`, and `extensions.argument` when it is about one argument."""
+def user_error(exc: SwitchboardError, constraint: str = "jsonSchema") -> GraphQLError:
+    """`exc` as a GraphQL error: `extensions.code`, and `extensions.argument` when it is about one argument
+    (`constraint`: the argument a generation's structured output came from, `inputs.constraint_argument`)."""
     extensions: dict[str, object] = {"code": exc.code.value.upper()}
-    if (argument := graphql_argument(exc.field)) is not None:
+    if (argument := graphql_argument(exc.field, constraint)) is not None:
         extensions["argument"] = argument
-    return GraphQLError(graphql_message(exc), extensions=extensions)
+    return GraphQLError(graphql_message(exc, constraint), extensions=extensions)
 
 
 def typed_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

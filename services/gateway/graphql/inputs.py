@@ -39,6 +39,12 @@ from ..generation import Ask
 from .types import ChatMessageInput, given_fields
 
 _TOOL_MODES = ("auto", "none", "required")
+# the structured output arguments: their GraphQL names and wire fields
+_CONSTRAINTS = {
+    "json_schema": ("jsonSchema", "constraint"),
+    "regex": ("regex", "constraint.pattern"),
+    "choice": ("choice", "constraint.choices"),
+}
 
 
 @strawberry.input(description="A function the model may call")
@@ -184,8 +190,19 @@ def ask_of(args: GenerationArgs, owner: str, logprobs: bool = False) -> Ask:
 
     Raises:
         SwitchboardError: BAD_REQUEST for more than one of jsonSchema, regex and choice, or a jsonSchema that is
-            not an object (field `constraint`).
+            not an object (field `constraint`, `constraint.pattern` or `constraint.choices`: the first given),
+            `topLogprobs` without `logprobs` selected (`top_logprobs`), or an empty `prompt` after `messages`
+            (`prompt`: the worker would name it as the turn after them).
     """
+    if args.top_logprobs and not logprobs:
+        raise SwitchboardError(
+            ErrorCode.BAD_REQUEST,
+            "needs the `logprobs` field selected (`logprobs { token logprob top { token logprob } }`): "
+            "the most likely tokens come back there",
+            "top_logprobs",
+        )
+    if args.messages and not args.prompt.strip():
+        raise SwitchboardError(ErrorCode.BAD_REQUEST, "must not be empty", "prompt")
     given = given_fields(args, GenerationParams)
     return Ask(
         params=GenerationParams(**given, logprobs=logprobs or bool(args.top_logprobs)),
@@ -198,8 +215,14 @@ def ask_of(args: GenerationArgs, owner: str, logprobs: bool = False) -> Ask:
         owner=owner,
         constraint=_constraint(args),
         tools=[_tool(t, i) for i, t in enumerate(args.tools)] if args.tools else None,
-        tool_choice=_tool_choice(args.tool_choice) if args.tools else None,
+        tool_choice=_tool_choice(args.tool_choice),  # without tools: only auto and none (`Limits`)
     )
+
+
+def constraint_argument(args: GenerationArgs) -> str:
+    """The argument that asks for structured output (`jsonSchema`, `regex` or `choice`; `jsonSchema` when none
+    does): what an error about the request's `constraint` names."""
+    return next((_CONSTRAINTS[name][0] for name in _CONSTRAINTS if getattr(args, name) is not None), "jsonSchema")
 
 
 def _message(m: ChatMessageInput) -> ChatMessage:
@@ -223,9 +246,14 @@ def _tool_choice(given: str | None) -> ToolChoice | None:
 
 
 def _constraint(args: GenerationArgs) -> Constraint | None:
-    given = [name for name in ("json_schema", "regex", "choice") if getattr(args, name) is not None]
+    given = [name for name in _CONSTRAINTS if getattr(args, name) is not None]
     if len(given) > 1:
-        raise SwitchboardError(ErrorCode.BAD_REQUEST, "give one of jsonSchema, regex and choice", "constraint")
+        raise SwitchboardError(
+            ErrorCode.BAD_REQUEST,
+            f"cannot be given with `{_CONSTRAINTS[given[1]][0]}`: give at most one of `jsonSchema`, `regex` and "
+            "`choice`",
+            _CONSTRAINTS[given[0]][1],
+        )
     if args.json_schema is not None:
         if not isinstance(args.json_schema, dict):
             raise SwitchboardError(ErrorCode.BAD_REQUEST, "must be a JSON Schema (an object)", "constraint")

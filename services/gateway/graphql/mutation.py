@@ -19,9 +19,9 @@ from ..error_fields import graphql_argument, graphql_message
 from .arguments import argument_names, takes
 from .context import Context, authenticated, note_refusal, require_admin
 from .dataset_types import Dataset, DatasetResult
-from .errors import typed_errors
+from .errors import typed_errors, user_error
 from .fine_tune_types import FineTuneResult
-from .inputs import FineTuneArgs, GenerationArgs, ask_of
+from .inputs import FineTuneArgs, GenerationArgs, ask_of, constraint_argument
 from .selection import selects
 from .types import (
     AdapterResult,
@@ -100,8 +100,12 @@ class Mutation:
     @takes(GenerationArgs)
     async def infer(self, info: Info[Context, None], args: GenerationArgs) -> InferenceResult:
         ctx = authenticated(info)
-        planned = await ctx.generations.prepare(ask_of(args, ctx.key_id, logprobs=selects(info, "logprobs", deep=True)))
-        whole = await ctx.generations.whole(planned)
+        try:
+            ask = ask_of(args, ctx.key_id, logprobs=selects(info, "logprobs", deep=True))
+            planned = await ctx.generations.prepare(ask)
+            whole = await ctx.generations.whole(planned)
+        except SwitchboardError as exc:
+            raise user_error(exc, constraint_argument(args)) from exc
         choices = [
             InferenceChoice(
                 index=c.index,

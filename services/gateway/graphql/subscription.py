@@ -15,7 +15,7 @@ from .arguments import takes
 from .context import Context, authenticated
 from .errors import user_error
 from .fine_tune_types import FineTuneProgress
-from .inputs import GenerationArgs, ask_of
+from .inputs import GenerationArgs, ask_of, constraint_argument
 from .selection import selects
 from .types import ChunkStage, Source, TokenChunk
 
@@ -33,7 +33,7 @@ class Subscription:
             ask = ask_of(args, ctx.key_id, logprobs=selects(info, "logprobs"))
             request_id = await ctx.generations.reserve(ask)
         except SwitchboardError as exc:
-            raise user_error(exc) from exc
+            raise user_error(exc, constraint_argument(args)) from exc
         stages = selects(info, "stage")
         if stages and ask.web_search:
             yield TokenChunk.progress(ChunkStage.SEARCHING, request_id)
@@ -54,7 +54,7 @@ class Subscription:
                 first = False
                 yield out
         except SwitchboardError as exc:
-            raise user_error(exc) from exc
+            raise user_error(exc, constraint_argument(args)) from exc
         finally:
             await stream.aclose()
 

@@ -19,9 +19,11 @@ from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage, Message, SubscribeMessage
 
+from ..http.json_body import nested_too_deeply
 from ..http.metrics import count_refused
 
 OVERSIZE = "__switchboard_oversize__"  # set by the view's decoder on a message over the limit: its size
+NESTED = "__switchboard_nested__"  # the view's decoder's stand-in for a message nested too deeply to decode
 HARD_LIMIT_BYTES = 16 * 1024**2  # past this aiohttp closes the connection (1009) rather than read on
 
 
@@ -42,10 +44,14 @@ class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
     client completes it, or the socket closes, just as it finishes (`cleanup_operation`)."""
 
     async def handle_message(self, message: Message) -> None:
-        """A frame that is JSON but not an object (`[1]`, `"x"`) closes the socket with 4400, as any other
-        malformed message does, instead of a TypeError in strawberry's handler logged with a traceback."""
+        """A frame that is JSON but not an object (`[1]`, `"x"`), or nested too deeply to decode, closes the socket
+        with 4400, as any other malformed message does, instead of a TypeError (a RecursionError) in strawberry's
+        handler logged with a traceback."""
         if not isinstance(message, dict):
             await self.handle_invalid_message("a graphql-transport-ws message must be a JSON object")
+            return
+        if NESTED in message:
+            await self.handle_invalid_message(nested_too_deeply("the message"))
             return
         await super().handle_message(message)
 

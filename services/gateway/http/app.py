@@ -19,11 +19,12 @@ from ..config import GatewayConfig
 from ..generation import Generations
 from ..graphql.context import Context
 from ..graphql.schema import schema
-from ..graphql.websocket import HARD_LIMIT_BYTES, OVERSIZE, LimitedTransportWSHandler
+from ..graphql.websocket import HARD_LIMIT_BYTES, NESTED, OVERSIZE, LimitedTransportWSHandler
 from ..openai.errors import error_response
 from ..openai.routes import OpenAIRoutes
 from .cors import cors_middleware, cors_on_prepare
 from .door import NO_KEY, WRONG_KEY, access_middleware, caller_of_request
+from .json_body import nested_too_deeply
 from .keys import Role, bearer_key, key_id
 from .metrics import GatewayMetrics, metrics_route, request_counting
 from .uploads import upload_guard
@@ -68,11 +69,23 @@ class SwitchboardView(GraphQLView[Context, None]):
         return self._context
 
     def decode_json(self, data: str | bytes) -> object:
-        """`json.loads`; a websocket message over the size limit is marked for the handler to refuse."""
-        decoded = super().decode_json(data)
+        """`json.loads`; a websocket message over the size limit, or nested deeper than `json.loads` goes, is
+        marked for the handler to refuse."""
+        try:
+            decoded = super().decode_json(data)
+        except RecursionError:
+            return {NESTED: True}
         if len(data) > self.max_message_bytes and isinstance(decoded, dict):
             decoded[OVERSIZE] = len(data)
         return decoded
+
+    def parse_json(self, data: str | bytes) -> object:
+        """An HTTP request's JSON (the body, or a multipart request's `operations` and `map`): refused with a 400
+        saying so when it is nested deeper than `json.loads` goes."""
+        parsed = super().parse_json(data)
+        if isinstance(parsed, dict) and NESTED in parsed:
+            raise web.HTTPBadRequest(text=nested_too_deeply())
+        return parsed
 
     async def create_websocket_response(self, request: web.Request, subprotocol: str | None) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(protocols=[subprotocol] if subprotocol else [], max_msg_size=HARD_LIMIT_BYTES)

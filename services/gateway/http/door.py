@@ -87,7 +87,7 @@ async def _asks_only_open_fields(request: web.Request) -> bool:
     elif request.method == "POST" and request.content_type == "application/json":
         try:
             params = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply (json_body.py)
             return False
     else:
         return False

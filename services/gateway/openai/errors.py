@@ -40,17 +40,18 @@ def error_response(status: int, message: str, error_type: str, param: str | None
     return web.json_response(error_body(message, error_type, param, code), status=status)
 
 
-def from_switchboard(exc: SwitchboardError) -> tuple[int, dict[str, Any]]:
-    """HTTP status and OpenAI error body; `param` comes from the error's field (an adapter the model)."""
+def from_switchboard(exc: SwitchboardError, constraint: str = "response_format") -> tuple[int, dict[str, Any]]:
+    """HTTP status and OpenAI error body; `param` comes from the error's field (an adapter the model, the
+    structured output `constraint`, the request field that asked for it)."""
     status = http_status(exc.code)
     error_type, code = _OPENAI_ERROR[exc.code]
-    param = openai_param(exc.field)
+    param = openai_param(exc.field, constraint)
     if param is None and exc.code is ErrorCode.INCOMPATIBLE:
         param = "model"
-    return status, error_body(openai_message(exc), error_type, param, code)
+    return status, error_body(openai_message(exc, constraint), error_type, param, code)
 
 
-def switchboard_response(exc: SwitchboardError) -> web.Response:
-    """`exc` as the HTTP response an OpenAI client reads."""
-    status, body = from_switchboard(exc)
+def switchboard_response(exc: SwitchboardError, constraint: str = "response_format") -> web.Response:
+    """`exc` as the HTTP response an OpenAI client reads (`constraint` as `from_switchboard` takes it)."""
+    status, body = from_switchboard(exc, constraint)
     return web.json_response(body, status=status)

@@ -77,6 +77,7 @@ class OpenAIRequest:
     include_usage: bool
     web_search: bool
     constraint: Constraint | None = None
+    constraint_param: str = "response_format"  # the field that asked for `constraint`: names the worker's refusal
     tools: list[FunctionTool] | None = None
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool = True
@@ -90,7 +91,7 @@ def read_chat(body: object) -> OpenAIRequest:
         raise OpenAIRequestError("`messages` must be a non-empty list of {role, content}", "messages")
     asked = _request(fields, messages=[_message(m, i) for i, m in enumerate(messages)], prompt=None, chat=True)
     tools = tool_fields.tools(fields.get("tools"))
-    choice = tool_fields.tool_choice(fields.get("tool_choice")) if tools else None
+    choice = tool_fields.tool_choice(fields.get("tool_choice"))  # without tools: only auto and none (`Limits`)
     parallel = fields.get("parallel_tool_calls", True)
     if not isinstance(parallel, bool):
         raise OpenAIRequestError("`parallel_tool_calls` must be true or false", "parallel_tool_calls")
@@ -147,7 +148,11 @@ def _message(raw: object, index: int) -> ChatMessage:
         name = sorted(unknown)[0]
         raise OpenAIRequestError(f"`{param}.{name}` is not supported by Switchboard", f"{param}.{name}")
     calls = tool_fields.tool_calls(raw["tool_calls"], param) if "tool_calls" in raw else None
-    content = _content(raw.get("content", "" if calls or role == "tool" else None), param)
+    if role == "tool" and "content" not in raw:  # OpenAI's rule: a result may be empty, never missing
+        raise OpenAIRequestError(
+            f"`{param}.content` is required on a `tool` message: a string or text parts", f"{param}.content"
+        )
+    content = _content(raw.get("content", "" if calls else None), param)
     if not content.strip() and not calls and role != "tool":  # a tool may answer with nothing
         raise OpenAIRequestError(f"`{param}.content` is empty", f"{param}.content")
     call_id = raw.get("tool_call_id")
@@ -183,18 +188,24 @@ def _request(
     options = fields.get("stream_options")
     if options is not None and (not stream or not isinstance(options, dict) or set(options) - {"include_usage"}):
         raise OpenAIRequestError("`stream_options` takes {include_usage} and needs `stream: true`", "stream_options")
+    include_usage = (options or {}).get("include_usage")
+    if include_usage is not None and not isinstance(include_usage, bool):
+        raise OpenAIRequestError("`stream_options.include_usage` must be true or false", "stream_options.include_usage")
     web_search = fields.get("web_search") or False
     if not isinstance(web_search, bool):
         raise OpenAIRequestError("`web_search` must be true or false", "web_search")
+    params = _params(fields, chat)
+    constraint, constraint_param = structured_fields.constraint(fields)
     return OpenAIRequest(
         model=fields["model"],
-        params=_params(fields, chat),
+        params=params,
         messages=messages,
         prompt=prompt,
         stream=stream,
-        include_usage=bool((options or {}).get("include_usage")),
+        include_usage=bool(include_usage),
         web_search=web_search,
-        constraint=structured_fields.constraint(fields),
+        constraint=constraint,
+        constraint_param=constraint_param,
     )
 
 

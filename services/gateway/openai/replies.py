@@ -185,7 +185,7 @@ async def stream_events(
         try:
             first = await anext(stream)
         except SwitchboardError as exc:
-            return switchboard_response(exc)
+            return switchboard_response(exc, reply.asked.constraint_param)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
 
@@ -205,7 +205,7 @@ async def stream_events(
                     break
                 chunk = await anext(stream)
         except SwitchboardError as exc:
-            await send(from_switchboard(exc)[1])
+            await send(from_switchboard(exc, reply.asked.constraint_param)[1])
         # a client that left raises out of here: closing the stream cancels the generation
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()

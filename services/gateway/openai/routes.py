@@ -24,6 +24,7 @@ from messages import SwitchboardError
 from ..clients import Clients
 from ..generation import Ask, Generations
 from ..http.door import KEY_ID
+from ..http.json_body import nested_too_deeply
 from .errors import error_response, switchboard_response
 from .protocol import OpenAIRequest, read_chat, read_completion
 from .replies import Reply, stream_events
@@ -85,22 +86,25 @@ class OpenAIRoutes:
     ) -> web.StreamResponse:
         try:
             body = msgspec.json.decode(await request.read())
-        except (msgspec.DecodeError, RecursionError):  # RecursionError: JSON nested deeper than Python goes
+        except msgspec.DecodeError:
             return error_response(400, "the request body is not valid JSON", "invalid_request_error", None, "bad_json")
+        except RecursionError:  # valid JSON, perhaps, but nested deeper than the decoder goes
+            return error_response(400, nested_too_deeply(), "invalid_request_error", None, "bad_json")
         try:
             asked = read(body)
-            planned = await self.generations.prepare(await self._ask(asked, request.get(KEY_ID, "")))
         except OpenAIRequestError as exc:
             return error_response(400, exc.message, "invalid_request_error", exc.param, exc.code)
+        try:
+            planned = await self.generations.prepare(await self._ask(asked, request.get(KEY_ID, "")))
         except SwitchboardError as exc:
-            return switchboard_response(exc)
+            return switchboard_response(exc, asked.constraint_param)
         reply = Reply(asked, planned.request_id, chat, planned.grounding)
         if asked.stream:
             return await stream_events(request, self.generations.stream(planned), reply)
         try:
             whole = await self.generations.whole(planned)
         except SwitchboardError as exc:
-            return switchboard_response(exc)
+            return switchboard_response(exc, asked.constraint_param)
         return web.json_response(reply.whole(whole))
 
     async def _ask(self, asked: OpenAIRequest, owner: str) -> Ask:

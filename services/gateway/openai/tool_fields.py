@@ -9,9 +9,14 @@ from messages.inference import FunctionTool, ToolCall, ToolChoice
 
 from .request_error import OpenAIRequestError, detail
 
+# a past call's wire fields: where OpenAI has them in a call (`name` and `arguments` under `function`), their types
+_CALL_PATHS = {"id": "id", "name": "function.name", "arguments": "function.arguments"}
+_CALL_TYPES = {field.name: field.type for field in msgspec.structs.fields(ToolCall)}
+
 
 def tool_calls(raw: object, param: str) -> list[ToolCall]:
-    """An assistant turn's `tool_calls`: `[{id, type: "function", function: {name, arguments}}]`."""
+    """An assistant turn's `tool_calls`: `[{id, type: "function", function: {name, arguments}}]`. A refusal of
+    one of a call's fields names its path (`messages[1].tool_calls[0].function.arguments`)."""
     if not isinstance(raw, list):
         raise OpenAIRequestError(f"`{param}.tool_calls` must be a list", f"{param}.tool_calls")
     calls = []
@@ -20,15 +25,16 @@ def tool_calls(raw: object, param: str) -> list[ToolCall]:
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(call, dict) or call.get("type", "function") != "function" or not isinstance(function, dict):
             raise OpenAIRequestError(f"`{where}` must be {{id, type: function, function: {{name, arguments}}}}", where)
-        try:
-            calls.append(
-                msgspec.convert(
-                    {"id": call.get("id"), "name": function.get("name"), "arguments": function.get("arguments")},
-                    ToolCall,
-                )
-            )
-        except msgspec.ValidationError as exc:
-            raise OpenAIRequestError(f"`{where}`: {detail(exc)}", where) from exc
+        given = {"id": call.get("id"), "name": function.get("name"), "arguments": function.get("arguments")}
+        for name, value in given.items():
+            field = f"{where}.{_CALL_PATHS[name]}"
+            if value is None:
+                raise OpenAIRequestError(f"`{field}` is required", field)
+            try:
+                msgspec.convert(value, _CALL_TYPES[name])
+            except msgspec.ValidationError as exc:
+                raise OpenAIRequestError(f"`{field}`: {detail(exc)}", field) from exc
+        calls.append(msgspec.convert(given, ToolCall))
     return calls
 
 
