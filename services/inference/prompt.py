@@ -113,7 +113,7 @@ def _check_turns(messages: list[ChatMessage]) -> None:
             if message.tool_call_id not in calls:
                 raise SwitchboardError(
                     ErrorCode.BAD_REQUEST,
-                    f"is {message.tool_call_id!r}, which no earlier assistant turn's `tool_calls` made",
+                    f"is {message.tool_call_id!r}, which names no call an earlier assistant turn made",
                     f"{where}.tool_call_id",
                 )
         elif not message.tool_calls and not message.content.strip():

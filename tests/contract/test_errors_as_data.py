@@ -126,7 +126,7 @@ def test_an_error_about_nothing_in_particular_omits_the_field() -> None:
     [
         ("params.max_new_tokens", "maxNewTokens", "max_tokens"),
         ("params.stop[3]", "stop", "stop"),
-        ("messages[1].content", "messages", "messages"),
+        ("messages[1].content", "messages", "messages[1].content"),
         ("prompt", "prompt", "prompt"),
         ("adapter", "adapter", "model"),
         ("dataset", "datasetName", "dataset"),
