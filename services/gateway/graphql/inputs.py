@@ -121,7 +121,8 @@ class GenerationArgs:
     json_schema: Annotated[
         JSON | None,
         _described(
-            "The answer is JSON valid against this JSON Schema ({}: any JSON object); one of jsonSchema, regex, choice"
+            "The answer is JSON valid against this JSON Schema ({}: any JSON object); one of jsonSchema, regex, "
+            "choice. Keywords the grammar engine cannot enforce (not, if/then, uniqueItems, ...: README) are refused"
         ),
     ] = None
     regex: Annotated[str | None, _described("The answer matches this regular expression (xgrammar's dialect)")] = None
@@ -131,14 +132,19 @@ class GenerationArgs:
     )
     tool_choice: Annotated[
         str | None,
-        _described("auto (default with tools), none, required (at least one call), or the name of a function to call"),
+        _described(
+            "auto (default with tools), none, required (at least one call), or the name of a function to call; "
+            "required and a name only with `tools`"
+        ),
     ] = None
     n: Annotated[int | None, _described(f"Answers to the prompt, 1 to {MAX_CHOICES}, each chunk with its `index`")] = (
         None
     )
     top_logprobs: Annotated[
         int | None,
-        _described(f"With `logprobs` selected: the most likely tokens at each place, 0 to {MAX_TOP_LOGPROBS}"),
+        _described(
+            f"The most likely tokens at each place, 0 to {MAX_TOP_LOGPROBS}; refused unless `logprobs` is selected"
+        ),
     ] = None
 
 
