@@ -5,7 +5,8 @@ warning on stderr and no error: `uniqueItems`, `not`, `if`/`then`/`else`, `conta
 `allOf` beside other keywords, `multipleOf` on numbers or with a range, `minLength`/`maxLength` beside a
 `pattern`, `oneOf` with overlapping branches (read as `anyOf`), `$ref` siblings, a `required` name that
 `properties` does not define (in strict mode nothing else may appear), and `enum`/`const` values of another
-type than `type` (it writes the value). The answer then breaks the schema although it finished with `stop`.
+type than `type` (it writes the value), and an empty `anyOf` (it writes nothing: `{"a": }`). The answer
+then breaks the schema although it finished with `stop`.
 Each of those was measured against xgrammar's own matcher in issue 24 (an instance the schema forbids was
 accepted). vLLM refuses the same set before its xgrammar backend (`has_xgrammar_unsupported_json_features`).
 
@@ -149,6 +150,9 @@ def _check_keywords(node: dict[str, Any], pointer: str) -> None:
                 "part of it: merge them into one schema",
                 pointer,
             )
+    for key in ("anyOf", "oneOf", "allOf", "enum"):
+        if node.get(key) == []:
+            raise UnenforceableSchema(f"gives `{key}` an empty list: no value can match it", pointer)
     if "oneOf" in node:
         _check_one_of(node["oneOf"], pointer)
     _check_required(node, pointer)
@@ -178,9 +182,10 @@ def _check_required(node: dict[str, Any], pointer: str) -> None:
     properties = node.get("properties")
     defined = properties if isinstance(properties, dict) else {}
     for name in required:
-        if name not in defined:
+        if name not in defined or defined[name] is False:
             raise UnenforceableSchema(
-                f"requires {name!r}, which `properties` does not define: no answer could have it", pointer
+                f"requires {name!r}, which `properties` does not define (or defines as false): no answer could have it",
+                pointer,
             )
 
 

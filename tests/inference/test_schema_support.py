@@ -37,6 +37,11 @@ HALF_ENFORCED: list[tuple[dict[str, Any], Any, str]] = [
     ({**OBJ_A, "properties": {"a": INT, "b": INT}, "dependentRequired": {"a": ["b"]}}, {"a": 1}, "dependentRequired"),
     ({"$defs": {"X": INT}, "$ref": "#/$defs/X", "minimum": 5}, 3, "beside"),
 ]
+# schemas no value satisfies, where the engine's grammar accepts broken JSON: (schema, the text it accepts)
+EMPTY: list[tuple[dict[str, Any], str, str]] = [
+    ({"type": "object", "properties": {"a": {"anyOf": []}}, "required": ["a"]}, '{"a": }', "empty list"),
+    ({"anyOf": []}, "", "empty list"),
+]
 
 ENFORCED: list[dict[str, Any]] = [
     {
@@ -77,6 +82,18 @@ def test_what_the_engine_would_drop_is_refused(
     assert matcher.accept_string(json.dumps(forbidden)) and matcher.is_completed(), "the engine enforces it now"
     with pytest.raises(UnenforceableSchema, match=words):
         check_enforceable(schema, 32)
+
+
+@pytest.mark.parametrize(("schema", "broken", "words"), EMPTY)
+def test_what_nothing_satisfies_is_refused(grammars: Grammars, schema: dict[str, Any], broken: str, words: str) -> None:
+    matcher = xgr.GrammarMatcher(grammars.compile(JsonConstraint(schema)).grammar)
+    assert matcher.accept_string(broken) if broken else True
+    assert matcher.is_completed() or matcher.is_terminated(), "the engine refuses it now"
+    with pytest.raises(UnenforceableSchema, match=words):
+        check_enforceable(schema, 32)
+    for empty in ({"enum": []}, {"oneOf": []}, {"properties": {"a": False}, "required": ["a"]}):
+        with pytest.raises(UnenforceableSchema):
+            check_enforceable(empty, 32)
 
 
 @pytest.mark.parametrize("schema", ENFORCED)

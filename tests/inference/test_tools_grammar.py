@@ -153,3 +153,9 @@ def test_a_schema_the_engine_cannot_compile_is_refused(
 
 def test_good_schemas_pass(compiler: xgrammar.GrammarCompiler) -> None:
     check_tool_schemas(request([WEATHER, ADD, NOW]), compiler, 32)
+
+
+def test_empty_parameters_are_an_empty_parameter_list(compiler: xgrammar.GrammarCompiler) -> None:
+    empty = request([FunctionTool(name="f", parameters={})], ToolChoice(mode="required"))
+    check_tool_schemas(empty, compiler, 32)
+    compiler.compile_structural_tag(tool_call_grammar(empty))

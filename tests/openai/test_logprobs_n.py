@@ -11,7 +11,7 @@ import math
 import openai
 import pytest
 
-from messages import FinishReason
+from messages import ErrorCode, ErrorMessage, FinishReason
 from tests.openai.scripted import MODEL, SCRIPTS, ScriptedV1, lp, turn
 from tests.support.scripted_worker import Script, piece
 
@@ -151,3 +151,21 @@ async def test_completions_logprobs_are_0_to_5(client: openai.AsyncOpenAI, logpr
     with pytest.raises(openai.BadRequestError) as caught:
         await client.completions.create(model=MODEL, prompt="x", extra_body={"logprobs": logprobs})
     assert isinstance(caught.value.body, dict) and caught.value.body["param"] == "logprobs"
+
+
+async def test_a_failed_request_never_reads_a_choice_as_finished(client: openai.AsyncOpenAI, v1: ScriptedV1) -> None:
+    dead = ErrorMessage(ErrorCode.BAD_REQUEST, "can never be completed", "constraint")
+    SCRIPTS["dead end"] = Script(
+        pieces=[
+            piece("ab", 0),
+            piece("ab", 1),
+            piece("", 0, finish_reason=FinishReason.ERROR),  # the worker ends each answer the failure cut short
+            piece("", 1, finish_reason=FinishReason.ERROR, error=dead),
+        ]
+    )
+    stream = await client.chat.completions.create(model=MODEL, messages=turn("dead end"), n=2, stream=True)
+    finishes = []
+    with pytest.raises(openai.APIError, match="can never be completed"):
+        async for chunk in stream:
+            finishes.extend(choice.finish_reason for choice in chunk.choices)
+    assert finishes and not any(finishes)

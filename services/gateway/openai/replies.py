@@ -142,7 +142,13 @@ class Reply:
         index = chunk.index
         if index in self._finished and not (chunk.token or chunk.tool_calls or chunk.logprobs):
             return None  # the request's last chunk repeating a finished choice's end
-        finish = _finish(chunk.finish_reason) if chunk.finish_reason is not None else None
+        if chunk.finish_reason is FinishReason.ERROR:  # the request failed: its error event follows, and a
+            self._finished.add(index)  # choice it cut short never reads as finished (`stop`)
+            if not (chunk.token or chunk.tool_calls or chunk.logprobs):
+                return None
+            finish = None
+        else:
+            finish = _finish(chunk.finish_reason) if chunk.finish_reason is not None else None
         if finish is not None:
             self._finished.add(index)
         if not self.chat:

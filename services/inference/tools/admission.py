@@ -61,7 +61,7 @@ def offered_tools(request: GenerateRequest) -> list[FunctionTool]:
                 f"tools[{index}].name",
             )
         seen[tool.name] = index
-        if tool.parameters is not None and tool.parameters.get("type") != "object":
+        if tool.parameters and tool.parameters.get("type") != "object":  # {}: no arguments, as OpenAI reads it
             raise SwitchboardError(
                 ErrorCode.BAD_REQUEST,
                 'must be the JSON Schema of an object ({"type": "object", ...}): a call\'s arguments are an object',
@@ -109,7 +109,7 @@ def check_tool_schemas(request: GenerateRequest, compiler: xgrammar.GrammarCompi
     """
     forced = forces_grammar(request)
     for index, tool in enumerate(request.tools or []):
-        if tool.parameters is None:
+        if not tool.parameters:  # None or {}: no arguments
             continue
         field = f"tools[{index}].parameters"
         try:

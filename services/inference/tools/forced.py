@@ -86,7 +86,7 @@ def tool_call_grammar(request: GenerateRequest) -> xgrammar.StructuralTag | None
 def _grammar_spec(tool: FunctionTool, *, enforce: bool) -> FunctionToolParam:
     """`tool` for xgrammar's builder: `strict` true always, so the builder uses the schema given here (it
     treats a non-strict tool's schema as any JSON value, and a call's arguments must be an object)."""
-    if tool.parameters is None:
+    if not tool.parameters:  # None or {}: an empty parameter list
         schema = NO_ARGUMENTS if enforce else ANY_OBJECT
     else:
         schema = tool.parameters if enforce else ANY_OBJECT

@@ -36,7 +36,7 @@ def function_spec(tool: FunctionTool) -> dict[str, Any]:
     """`tool` in the shape chat templates and OpenAI take: `{"type": "function", "function": {"name",
     "description", "parameters"}}` (`parameters` left out when None: a function without arguments)."""
     function: dict[str, Any] = {"name": tool.name, "description": tool.description}
-    if tool.parameters is not None:
+    if tool.parameters:
         function["parameters"] = tool.parameters
     return {"type": "function", "function": function}
 
