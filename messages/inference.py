@@ -150,20 +150,24 @@ class Usage(msgspec.Struct, frozen=True):
     completion_tokens: int
 
 
-class TopLogprob(msgspec.Struct, frozen=True):
-    """One of the most likely tokens at a place: its text and natural-log probability."""
+class TopLogprob(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One of the most likely tokens at a place: its text and natural-log probability. `bytes`: the token's
+    raw bytes, given only where `token` does not spell them (a token holding part of a UTF-8 character, such
+    as one of an emoji's byte tokens, reads "�"); otherwise they are `token`'s UTF-8."""
 
     token: str
     logprob: float
+    bytes: list[int] | None = None
 
 
 class TokenLogprob(msgspec.Struct, frozen=True, omit_defaults=True):
     """A chosen token's text, its log-probability, and the `top_logprobs` most likely tokens there (most
-    likely first)."""
+    likely first). `bytes` as in `TopLogprob`: the entries' bytes join to the answer's text."""
 
     token: str
     logprob: float
     top: list[TopLogprob] = msgspec.field(default_factory=list)
+    bytes: list[int] | None = None
 
 
 class TokenChunk(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -157,7 +157,7 @@ class BatchedCore:
         self._rows: list[_Row] = []  # decoding, in the batch cache's row order
         self._batch: PaddedCache | None = None
         self._held: _Hold | None = None  # see check_room
-        self._token_texts: dict[int, str] = {}  # logprobs' token texts, decoded once each
+        self._token_texts: dict[int, tuple[str, list[int] | None]] = {}  # logprobs' tokens, decoded once each
         self._thread = threading.Thread(target=self._loop, name="batched-engine", daemon=True)
         self._thread.start()
 
@@ -397,11 +397,14 @@ class BatchedCore:
     def _vocab_size(self) -> int:
         return self._runner.grammars.vocab_size
 
-    def _token_text(self, token: int) -> str:
-        text = self._token_texts.get(token)
-        if text is None:
-            text = self._token_texts[token] = str(self._runner.tokenizer.decode([token]))
-        return text
+    def _token_text(self, token: int) -> tuple[str, list[int] | None]:
+        """A token's text for logprobs, and its raw bytes where the text does not spell them (decoded once)."""
+        known = self._token_texts.get(token)
+        if known is None:
+            text = str(self._runner.tokenizer.decode([token]))
+            raw = self._runner.grammars.token_bytes(token)
+            known = self._token_texts[token] = (text, None if raw == text.encode() else list(raw))
+        return known
 
     def _take(self, row: _Row, token: int, logprob: TokenLogprob | None = None) -> bool:
         """Hand the sampled token to its answer; False when the answer is over (its sink was told)."""

@@ -76,9 +76,17 @@ class Grammars:
             tokenizer, vocab_size=vocab_size, stop_token_ids=sorted(stop_ids) or None
         )
         self.vocab_size = vocab_size
+        self._decoded: list[bytes] | None = None  # `token_bytes`' table, built on first use
         self._compiler = xgr.GrammarCompiler(
             self.info, max_threads=threads, cache_enabled=True, cache_limit_bytes=CACHE_BYTES
         )
+
+    def token_bytes(self, token: int) -> bytes:
+        """The raw bytes a token stands for (xgrammar's decoded vocabulary: byte-level BPE and byte-fallback
+        tokens undone), e.g. b"\\xf0\\x9f" for the first of an emoji's tokens, whose text decodes to "\ufffd"."""
+        if self._decoded is None:
+            self._decoded = [bytes(piece) for piece in self.info.decoded_vocab]
+        return self._decoded[token] if 0 <= token < len(self._decoded) else b""
 
     @property
     def compiler(self) -> xgr.GrammarCompiler:

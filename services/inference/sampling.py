@@ -47,13 +47,14 @@ class Sampler:
 
 
 def token_logprobs(
-    logits: torch.Tensor, chosen: list[int], top: list[int], text: Callable[[int], str]
+    logits: torch.Tensor, chosen: list[int], top: list[int], text: Callable[[int], tuple[str, list[int] | None]]
 ) -> list[TokenLogprob]:
     """The log-probability of each row's chosen token and its `top` most likely tokens (most likely first).
 
     `logits`: `[rows, vocab]`, the model's own (before temperature and top-p; masked by a grammar where the
     row has one: disallowed tokens, at -inf, are never listed); `chosen` and `top`: one entry per row;
-    `text(id)` the token's text. Natural logs of a float32 softmax, each <= 0."""
+    `text(id)` the token's text and, where that text does not spell them, its raw bytes (else None). Natural
+    logs of a float32 softmax, each <= 0."""
     logprobs = torch.log_softmax(logits.float(), dim=-1).cpu()
     wanted = max(top, default=0)
     best = torch.topk(logprobs, wanted, dim=-1) if wanted else None
@@ -65,6 +66,8 @@ def token_logprobs(
                 best.values[row, : top[row]].tolist(), best.indices[row, : top[row]].tolist(), strict=True
             ):
                 if math.isfinite(value):
-                    tops.append(TopLogprob(text(int(token_id)), float(value)))
-        entries.append(TokenLogprob(text(token), float(logprobs[row, token]), tops))
+                    spelled, raw = text(int(token_id))
+                    tops.append(TopLogprob(spelled, float(value), raw))
+        spelled, raw = text(token)
+        entries.append(TokenLogprob(spelled, float(logprobs[row, token]), tops, raw))
     return entries

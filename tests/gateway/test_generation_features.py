@@ -13,7 +13,16 @@ from typing import Any
 import pytest
 
 from messages import ChatMessage, ErrorCode, ErrorMessage, FinishReason, GenerateRequest
-from messages.inference import ChoiceConstraint, FunctionTool, JsonConstraint, RegexConstraint, ToolCall, ToolChoice
+from messages.inference import (
+    ChoiceConstraint,
+    FunctionTool,
+    JsonConstraint,
+    RegexConstraint,
+    TokenLogprob,
+    ToolCall,
+    ToolChoice,
+    TopLogprob,
+)
 from services.runtime import Settings
 from tests.openai.scripted import SCRIPTS, by_key, lp
 from tests.support.gateway import gateway
@@ -110,6 +119,17 @@ async def test_infer_answers_per_choice(url: str, worker: ScriptedWorker) -> Non
     ]
     request = asked(worker, "gql: two")
     assert request.constraint == ChoiceConstraint(["yes", "no"]) and request.params.logprobs and request.params.n == 2
+
+
+async def test_logprobs_bytes_are_the_tokens_own(url: str, worker: ScriptedWorker) -> None:
+    split = [TokenLogprob("\ufffd", -0.1, [TopLogprob("\ufffd", -0.1, [0xF0, 0x9F])], [0xF0, 0x9F])]
+    split += [TokenLogprob("\ufffd", -0.2, bytes=[0x91]), TokenLogprob("\ufffd", -0.3, bytes=[0xA9])]
+    SCRIPTS["gql: emoji"] = Script(pieces=[piece("é", logprobs=[lp("é", -0.5)]), piece("\U0001f469", logprobs=split)])
+    query = 'mutation { infer(prompt: "gql: emoji") { text logprobs { token bytes top { bytes } } } }'
+    result = (await post(url, query))["data"]["infer"]
+    assert [entry["bytes"] for entry in result["logprobs"]] == [[0xC3, 0xA9], [0xF0, 0x9F], [0x91], [0xA9]]
+    assert bytes(b for entry in result["logprobs"] for b in entry["bytes"]).decode() == result["text"]
+    assert result["logprobs"][1]["top"] == [{"bytes": [0xF0, 0x9F]}]
 
 
 async def test_tool_turns_in_the_conversation(url: str, worker: ScriptedWorker) -> None:

@@ -112,3 +112,16 @@ async def test_a_tool_calls_tokens_have_no_entries(nc: Client, worker: Settings)
     calls = [call for chunk in chunks for call in chunk.tool_calls or []]
     assert [call.name for call in calls] == ["get_weather"]
     assert entries(chunks) == [] and text_of(chunks) == ""  # the whole answer is the call
+
+
+async def test_the_entries_bytes_join_to_the_text_where_tokens_split_a_character(nc: Client, worker: Settings) -> None:
+    params = GenerationParams(max_new_tokens=8, logprobs=True, top_logprobs=2)
+    request = GenerateRequest(
+        request_id=new_id(), prompt="An emoji?", constraint=ChoiceConstraint(["\U0001f469"]), params=params
+    )
+    chunks = await answer(nc, request)
+    assert text_of(chunks) == "\U0001f469"
+    found = entries(chunks)
+    assert len(found) > 1 and all(entry.token == "\ufffd" for entry in found)  # the emoji's byte tokens
+    assert b"".join(bytes(entry.bytes or entry.token.encode()) for entry in found) == "\U0001f469".encode()
+    assert all(top.bytes is not None for entry in found for top in entry.top if top.token == "\ufffd")

@@ -11,7 +11,7 @@ import math
 import openai
 import pytest
 
-from messages import ErrorCode, ErrorMessage, FinishReason
+from messages import ErrorCode, ErrorMessage, FinishReason, TokenLogprob
 from tests.openai.scripted import MODEL, SCRIPTS, ScriptedV1, lp, turn
 from tests.support.scripted_worker import Script, piece
 
@@ -169,3 +169,17 @@ async def test_a_failed_request_never_reads_a_choice_as_finished(client: openai.
         async for chunk in stream:
             finishes.extend(choice.finish_reason for choice in chunk.choices)
     assert finishes and not any(finishes)
+
+
+async def test_byte_tokens_carry_their_own_bytes(client: openai.AsyncOpenAI, v1: ScriptedV1) -> None:
+    woman = "\U0001f469"  # three byte tokens in the bundled model: f0 9f | 91 | a9
+    split = [TokenLogprob("\ufffd", -0.1, bytes=[0xF0, 0x9F]), TokenLogprob("\ufffd", -0.2, bytes=[0x91])]
+    split.append(TokenLogprob("\ufffd", -0.3, bytes=[0xA9]))
+    SCRIPTS["emoji"] = Script(pieces=[piece("a", logprobs=[lp("a", -0.5)]), piece(woman, logprobs=split)])
+    chat = await client.chat.completions.create(model=MODEL, messages=turn("emoji"), logprobs=True)
+    content = chat.choices[0].logprobs.content  # type: ignore[union-attr]
+    assert content is not None and chat.choices[0].message.content == "a" + woman
+    assert b"".join(bytes(t.bytes or []) for t in content).decode() == "a" + woman
+    legacy = await client.completions.create(model=MODEL, prompt="emoji", logprobs=0)
+    assert legacy.choices[0].logprobs is not None
+    assert legacy.choices[0].logprobs.text_offset == [0, 1, 1, 1]  # each byte token starts where the emoji does

@@ -80,10 +80,21 @@ class ToolCall:
         return None if calls is None else [cls(id=c.id, name=c.name, arguments=c.arguments) for c in calls]
 
 
+_BYTES = (
+    "The token's raw bytes (UTF-8; a token holding part of a character, such as one of an emoji's byte tokens, "
+    'reads "\ufffd" as `token`, and its bytes are its part): the bytes of a text\'s tokens join to the text'
+)
+
+
+def _raw(token: str, given: list[int] | None) -> list[int]:
+    return given if given is not None else list(token.encode())
+
+
 @strawberry.type(description="One of the most likely tokens at a place")
 class TopLogprob:
     token: str
     logprob: float
+    bytes: list[int] = strawberry.field(description=_BYTES)
 
 
 @strawberry.type(
@@ -94,13 +105,19 @@ class TokenLogprob:
     token: str
     logprob: float
     top: list[TopLogprob]
+    bytes: list[int] = strawberry.field(description=_BYTES)
 
     @classmethod
     def all_of(cls, logprobs: list[TokenLogprobMessage] | None) -> list[TokenLogprob] | None:
         if logprobs is None:
             return None
         return [
-            cls(token=lp.token, logprob=lp.logprob, top=[TopLogprob(token=t.token, logprob=t.logprob) for t in lp.top])
+            cls(
+                token=lp.token,
+                logprob=lp.logprob,
+                top=[TopLogprob(token=t.token, logprob=t.logprob, bytes=_raw(t.token, t.bytes)) for t in lp.top],
+                bytes=_raw(lp.token, lp.bytes),
+            )
             for lp in logprobs
         ]
 

@@ -20,7 +20,7 @@ import msgspec
 from aiohttp import web
 
 from messages import FinishReason, SwitchboardError, TokenChunk
-from messages.inference import TokenLogprob, ToolCall
+from messages.inference import TokenLogprob, ToolCall, TopLogprob
 
 from ..clients.search import Grounding
 from ..generation import Choice, Whole
@@ -35,18 +35,18 @@ def _finish(reason: FinishReason | None) -> str:
     return _FINISH.get(reason, "stop") if reason is not None else "stop"
 
 
-def _token(token: str, logprob: float) -> dict[str, Any]:
-    return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+def _token(entry: TokenLogprob | TopLogprob) -> dict[str, Any]:
+    """An entry as OpenAI writes one; `bytes` the worker's raw bytes where the text does not spell them (a
+    token holding part of a UTF-8 character), else the text's UTF-8."""
+    raw = entry.bytes if entry.bytes is not None else list(entry.token.encode())
+    return {"token": entry.token, "logprob": entry.logprob, "bytes": raw}
 
 
 def chat_logprobs(logprobs: list[TokenLogprob] | None) -> dict[str, Any] | None:
     """OpenAI's chat `logprobs`: `{"content": [{token, logprob, bytes, top_logprobs: [...]}]}`."""
     if logprobs is None:
         return None
-    content = [
-        {**_token(lp.token, lp.logprob), "top_logprobs": [_token(t.token, t.logprob) for t in lp.top]}
-        for lp in logprobs
-    ]
+    content = [{**_token(lp), "top_logprobs": [_token(t) for t in lp.top]} for lp in logprobs]
     return {"content": content}
 
 
@@ -56,9 +56,10 @@ def completion_logprobs(logprobs: list[TokenLogprob] | None, offset: int) -> dic
     if logprobs is None:
         return None
     offsets = []
+    read = b""  # the piece's bytes so far: a token holding part of a character starts where that character does
     for lp in logprobs:
-        offsets.append(offset)
-        offset += len(lp.token)
+        offsets.append(offset + len(read.decode("utf-8", errors="ignore")))
+        read += bytes(lp.bytes) if lp.bytes is not None else lp.token.encode()
     return {
         "tokens": [lp.token for lp in logprobs],
         "token_logprobs": [lp.logprob for lp in logprobs],
