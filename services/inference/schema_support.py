@@ -3,7 +3,7 @@
 xgrammar (0.2.9) compiles a schema it cannot fully enforce by dropping what it does not support, with a
 warning on stderr and no error: `uniqueItems`, `not`, `if`/`then`/`else`, `contains`, `dependentRequired`,
 `allOf` beside other keywords, `multipleOf` on numbers or with a range, `minLength`/`maxLength` beside a
-`pattern`, `oneOf` with overlapping branches (read as `anyOf`), `$ref` siblings, a `required` name that
+`pattern` or a `format`, `oneOf` with overlapping branches (read as `anyOf`), `$ref` siblings, a `required` name that
 `properties` does not define (in strict mode nothing else may appear), and `enum`/`const` values of another
 type than `type` (it writes the value), and an empty `anyOf` (it writes nothing: `{"a": }`). The answer
 then breaks the schema although it finished with `stop`.
@@ -71,6 +71,7 @@ _VALUE_ASSERTIONS = frozenset(
         "minLength",
         "maxLength",
         "pattern",
+        "format",
         "minItems",
         "maxItems",
         "minProperties",
@@ -128,12 +129,13 @@ def _check_keywords(node: dict[str, Any], pointer: str) -> None:
         raise UnenforceableSchema(
             "uses `multipleOf`, which the grammar engine enforces only on an integer without a range", pointer
         )
-    if "pattern" in node and ("minLength" in node or "maxLength" in node):
-        raise UnenforceableSchema(
-            "gives `pattern` with `minLength`/`maxLength`; the grammar engine enforces only the pattern: "
-            "put the length in the pattern",
-            pointer,
-        )
+    for shape in ("pattern", "format"):
+        if shape in node and ("minLength" in node or "maxLength" in node):
+            raise UnenforceableSchema(
+                f"gives `{shape}` with `minLength`/`maxLength`; the grammar engine enforces only the {shape}: "
+                "put the length in a pattern",
+                pointer,
+            )
     if "$ref" in node:
         ref = node["$ref"]
         if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
@@ -150,7 +152,7 @@ def _check_keywords(node: dict[str, Any], pointer: str) -> None:
                 "part of it: merge them into one schema",
                 pointer,
             )
-    for key in ("anyOf", "oneOf", "allOf", "enum"):
+    for key in ("anyOf", "oneOf", "allOf", "enum", "type"):
         if node.get(key) == []:
             raise UnenforceableSchema(f"gives `{key}` an empty list: no value can match it", pointer)
     if "oneOf" in node:
@@ -201,7 +203,7 @@ def _check_values(node: dict[str, Any], pointer: str) -> None:
     if not values or not rules:
         return
     try:
-        validator = jsonschema.Draft202012Validator(rules)
+        validator = jsonschema.Draft202012Validator(rules, format_checker=jsonschema.FormatChecker())
     except jsonschema.SchemaError:
         return  # malformed keywords: the compiler's to refuse
     for value in values:

@@ -36,6 +36,7 @@ HALF_ENFORCED: list[tuple[dict[str, Any], Any, str]] = [
     ({"type": "array", "items": INT, "contains": {"const": 1}}, [2], "contains"),
     ({**OBJ_A, "properties": {"a": INT, "b": INT}, "dependentRequired": {"a": ["b"]}}, {"a": 1}, "dependentRequired"),
     ({"$defs": {"X": INT}, "$ref": "#/$defs/X", "minimum": 5}, 3, "beside"),
+    ({"type": "string", "format": "date", "minLength": 20}, "1000-10-10", "format"),
 ]
 # schemas no value satisfies, where the engine's grammar accepts broken JSON: (schema, the text it accepts)
 EMPTY: list[tuple[dict[str, Any], str, str]] = [
@@ -91,7 +92,7 @@ def test_what_nothing_satisfies_is_refused(grammars: Grammars, schema: dict[str,
     assert matcher.is_completed() or matcher.is_terminated(), "the engine refuses it now"
     with pytest.raises(UnenforceableSchema, match=words):
         check_enforceable(schema, 32)
-    for empty in ({"enum": []}, {"oneOf": []}, {"properties": {"a": False}, "required": ["a"]}):
+    for empty in ({"enum": []}, {"oneOf": []}, {"type": []}, {"properties": {"a": False}, "required": ["a"]}):
         with pytest.raises(UnenforceableSchema):
             check_enforceable(empty, 32)
 
@@ -99,6 +100,12 @@ def test_what_nothing_satisfies_is_refused(grammars: Grammars, schema: dict[str,
 @pytest.mark.parametrize("schema", ENFORCED)
 def test_what_the_engine_enforces_passes(schema: dict[str, Any]) -> None:
     check_enforceable(schema, 32)
+
+
+def test_an_enum_value_its_format_forbids_is_refused() -> None:
+    with pytest.raises(UnenforceableSchema, match="hello"):
+        check_enforceable({"type": "string", "format": "ipv4", "enum": ["hello"]}, 32)
+    check_enforceable({"type": "string", "format": "ipv4", "enum": ["10.0.0.1"]}, 32)
 
 
 def test_the_refusal_names_where() -> None:

@@ -22,11 +22,13 @@ from messages import (
     ErrorCode,
     ErrorMessage,
     FinishReason,
+    FunctionTool,
     GenerateRequest,
     GenerationParams,
     JsonConstraint,
     RegexConstraint,
     TokenChunk,
+    ToolChoice,
 )
 from services.adapters import AdaptersActor, AdaptersConfig
 from services.inference import InferenceActor, InferenceConfig
@@ -214,3 +216,20 @@ async def test_a_regex_no_text_can_complete_ends_at_once_as_a_bad_request(
     assert all(entry.logprob <= 0 for chunk in chunks for entry in chunk.logprobs or [])
     answered = await collect(free_sub)  # the batch it shared goes on
     assert answered[-1].error is None and text_of(answered)
+
+
+@pytest.mark.parametrize("parameters", [None, {}])
+async def test_a_forced_call_of_a_function_without_parameters_has_no_arguments(
+    nc: Client, worker: Settings, parameters: dict[str, object] | None
+) -> None:
+    request = GenerateRequest(
+        request_id=new_id(),
+        prompt="Weather in Paris?",
+        tools=[FunctionTool(name="f", parameters=parameters)],
+        tool_choice=ToolChoice(mode="required"),
+        params=GenerationParams(max_new_tokens=48),
+    )
+    chunks = await answer(nc, request)
+    calls = [call for chunk in chunks for call in chunk.tool_calls or []]
+    assert chunks[-1].finish_reason is FinishReason.TOOL_CALLS, text_of(chunks)  # it wrote blanks to max_tokens
+    assert [(call.name, call.arguments) for call in calls] == [("f", "{}")]

@@ -11,7 +11,8 @@ import math
 import openai
 import pytest
 
-from messages import ErrorCode, ErrorMessage, FinishReason, TokenLogprob
+from messages import ErrorCode, ErrorMessage, FinishReason, TokenLogprob, TopLogprob
+from services.gateway.openai.replies import completion_logprobs
 from tests.openai.scripted import MODEL, SCRIPTS, ScriptedV1, lp, turn
 from tests.support.scripted_worker import Script, piece
 
@@ -183,3 +184,9 @@ async def test_byte_tokens_carry_their_own_bytes(client: openai.AsyncOpenAI, v1:
     legacy = await client.completions.create(model=MODEL, prompt="emoji", logprobs=0)
     assert legacy.choices[0].logprobs is not None
     assert legacy.choices[0].logprobs.text_offset == [0, 1, 1, 1]  # each byte token starts where the emoji does
+
+
+def test_legacy_top_logprobs_keep_the_most_likely_of_tokens_that_read_alike() -> None:
+    alike = [TopLogprob("\ufffd", -0.01, [0xF0, 0x9F]), TopLogprob("\ufffd", -5.2, [0xE6, 0x97])]
+    legacy = completion_logprobs([TokenLogprob("\ufffd", -0.01, alike, [0xF0, 0x9F])], 0)
+    assert legacy is not None and legacy["top_logprobs"] == [{"\ufffd": -0.01}]

@@ -173,7 +173,7 @@ def _content(content: object, param: str) -> str:
             parts.append(part["text"])
         content = "".join(parts)
     if not isinstance(content, str):
-        raise OpenAIRequestError(f"`{param}.content` must be a string", f"{param}.content")
+        raise OpenAIRequestError(f"`{param}.content` must be a string or a list of text parts", f"{param}.content")
     if len(content) > MAX_PROMPT_CHARS:
         raise OpenAIRequestError(f"`{param}.content` is over {MAX_PROMPT_CHARS} characters", f"{param}.content")
     return content

@@ -63,9 +63,17 @@ def completion_logprobs(logprobs: list[TokenLogprob] | None, offset: int) -> dic
     return {
         "tokens": [lp.token for lp in logprobs],
         "token_logprobs": [lp.logprob for lp in logprobs],
-        "top_logprobs": [{t.token: t.logprob for t in lp.top} for lp in logprobs],
+        # a dict by token text: of tokens that read alike (byte tokens, "\ufffd") it keeps the most likely
+        "top_logprobs": [_by_text(lp.top) for lp in logprobs],
         "text_offset": offsets,
     }
+
+
+def _by_text(top: list[TopLogprob]) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for t in top:  # most likely first
+        found.setdefault(t.token, t.logprob)
+    return found
 
 
 def tool_calls(calls: list[ToolCall], first: int = 0, delta: bool = False) -> list[dict[str, Any]]:

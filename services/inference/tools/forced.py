@@ -30,7 +30,9 @@ from .admission import forces_grammar, tool_mode
 STRUCTURAL_TAG_FORMAT = "qwen_3"  # the key of xgrammar's builtin for the Hermes block
 
 # the arguments of a function declared without `parameters` (OpenAI: "an empty parameter list")
-NO_ARGUMENTS: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+# exactly `{}`: `{"type": "object", "properties": {}}` let the bundled model write blanks between the braces
+# to max_tokens (issue 24's third tryout), since the call's JSON may hold whitespace
+NO_ARGUMENTS: dict[str, Any] = {"type": "object", "const": {}}
 # the arguments of a non-strict tool under `auto`: any object (well-formed, not held to its schema)
 ANY_OBJECT: dict[str, Any] = {"type": "object"}
 
