@@ -28,7 +28,7 @@ PLAIN = [
     f"subscription Named {{ {ROOT} {{ usage {{ p: promptTokens completionTokens }} finishReason }} }}",
     # issue 24: a choice's index, logprobs and tool calls (with n, a schema and tools among the arguments)
     'subscription { inferStream(prompt: "x", n: 2, jsonSchema: {type: "object"}, tools: [{name: "f"}]) '
-    "{ index token logprobs { token logprob top { token logprob } } toolCalls { id name arguments } } }",
+    "{ index token logprobs { token logprob bytes top { token logprob bytes } } toolCalls { id name arguments } } }",
 ]
 SWITCHED = f"subscription($on: Boolean!) {{ {ROOT} {{ token @include(if: $on) seq @skip(if: $on) done }} }}"
 
@@ -59,8 +59,8 @@ EVENTS = [
         seq=3,
         index=1,
         logprobs=[
-            TokenLogprob(token="a", logprob=-0.5, top=[TopLogprob(token="a", logprob=-0.5)]),
-            TokenLogprob(token="b", logprob=-1.5, top=[]),
+            TokenLogprob(token="a", logprob=-0.5, top=[TopLogprob(token="a", logprob=-0.5, bytes=[97])], bytes=[97]),
+            TokenLogprob(token="\ufffd", logprob=-1.5, top=[], bytes=[0xF0, 0x9F]),
         ],
         tool_calls=[ToolCall(id="call_1", name="f", arguments="{}")],
     ),
