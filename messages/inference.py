@@ -170,6 +170,12 @@ class TokenLogprob(msgspec.Struct, frozen=True, omit_defaults=True):
     bytes: list[int] | None = None
 
 
+def entry_bytes(entry: TokenLogprob | TopLogprob) -> bytes:
+    """A logprobs entry's token as bytes: its `bytes` where the worker gave them, else its text's UTF-8 (what
+    OpenAI's `bytes` and completions' `text_offset` are built from)."""
+    return bytes(entry.bytes) if entry.bytes is not None else entry.token.encode()
+
+
 class TokenChunk(msgspec.Struct, frozen=True, omit_defaults=True):
     """One piece of a generation. `seq` counts from 0 with no gaps over the whole request (all its choices);
     the request's last chunk has `done`.

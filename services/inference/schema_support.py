@@ -118,6 +118,9 @@ def _check(node: Any, pointer: str, depth: int, max_depth: int, only_depth: bool
 
 def _check_keywords(node: dict[str, Any], pointer: str) -> None:
     """The keywords that the engine enforces only in some company."""
+    for key in ("anyOf", "oneOf", "allOf", "enum", "type"):  # first: `allOf: []` is empty, not "more than one"
+        if node.get(key) == []:
+            raise UnenforceableSchema(f"gives `{key}` an empty list: no value can match it", pointer)
     if node.get("uniqueItems") is True:
         raise UnenforceableSchema("uses `uniqueItems`, which the grammar engine cannot enforce", pointer)
     if node.get("propertyNames") not in (None, True, {}):
@@ -152,9 +155,6 @@ def _check_keywords(node: dict[str, Any], pointer: str) -> None:
                 "part of it: merge them into one schema",
                 pointer,
             )
-    for key in ("anyOf", "oneOf", "allOf", "enum", "type"):
-        if node.get(key) == []:
-            raise UnenforceableSchema(f"gives `{key}` an empty list: no value can match it", pointer)
     if "oneOf" in node:
         _check_one_of(node["oneOf"], pointer)
     _check_required(node, pointer)

@@ -92,9 +92,11 @@ def test_what_nothing_satisfies_is_refused(grammars: Grammars, schema: dict[str,
     assert matcher.is_completed() or matcher.is_terminated(), "the engine refuses it now"
     with pytest.raises(UnenforceableSchema, match=words):
         check_enforceable(schema, 32)
-    for empty in ({"enum": []}, {"oneOf": []}, {"type": []}, {"properties": {"a": False}, "required": ["a"]}):
-        with pytest.raises(UnenforceableSchema):
+    for empty in ({"enum": []}, {"oneOf": []}, {"allOf": []}, {"type": []}):
+        with pytest.raises(UnenforceableSchema, match="empty list"):
             check_enforceable(empty, 32)
+    with pytest.raises(UnenforceableSchema, match="defines as false"):
+        check_enforceable({"properties": {"a": False}, "required": ["a"]}, 32)
 
 
 @pytest.mark.parametrize("schema", ENFORCED)

@@ -15,6 +15,7 @@ from messages import TokenChunk as TokenChunkMessage
 from messages import Usage as UsageMessage
 from messages.inference import TokenLogprob as TokenLogprobMessage
 from messages.inference import ToolCall as ToolCallMessage
+from messages.inference import entry_bytes
 
 T = TypeVar("T")
 
@@ -86,10 +87,6 @@ _BYTES = (
 )
 
 
-def _raw(token: str, given: list[int] | None) -> list[int]:
-    return given if given is not None else list(token.encode())
-
-
 @strawberry.type(description="One of the most likely tokens at a place")
 class TopLogprob:
     token: str
@@ -115,8 +112,8 @@ class TokenLogprob:
             cls(
                 token=lp.token,
                 logprob=lp.logprob,
-                top=[TopLogprob(token=t.token, logprob=t.logprob, bytes=_raw(t.token, t.bytes)) for t in lp.top],
-                bytes=_raw(lp.token, lp.bytes),
+                top=[TopLogprob(token=t.token, logprob=t.logprob, bytes=list(entry_bytes(t))) for t in lp.top],
+                bytes=list(entry_bytes(lp)),
             )
             for lp in logprobs
         ]

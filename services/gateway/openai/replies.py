@@ -20,7 +20,7 @@ import msgspec
 from aiohttp import web
 
 from messages import FinishReason, SwitchboardError, TokenChunk
-from messages.inference import TokenLogprob, ToolCall, TopLogprob
+from messages.inference import TokenLogprob, ToolCall, TopLogprob, entry_bytes
 
 from ..clients.search import Grounding
 from ..generation import Choice, Whole
@@ -38,8 +38,7 @@ def _finish(reason: FinishReason | None) -> str:
 def _token(entry: TokenLogprob | TopLogprob) -> dict[str, Any]:
     """An entry as OpenAI writes one; `bytes` the worker's raw bytes where the text does not spell them (a
     token holding part of a UTF-8 character), else the text's UTF-8."""
-    raw = entry.bytes if entry.bytes is not None else list(entry.token.encode())
-    return {"token": entry.token, "logprob": entry.logprob, "bytes": raw}
+    return {"token": entry.token, "logprob": entry.logprob, "bytes": list(entry_bytes(entry))}
 
 
 def chat_logprobs(logprobs: list[TokenLogprob] | None) -> dict[str, Any] | None:
@@ -59,7 +58,7 @@ def completion_logprobs(logprobs: list[TokenLogprob] | None, offset: int) -> dic
     read = b""  # the piece's bytes so far: a token holding part of a character starts where that character does
     for lp in logprobs:
         offsets.append(offset + len(read.decode("utf-8", errors="ignore")))
-        read += bytes(lp.bytes) if lp.bytes is not None else lp.token.encode()
+        read += entry_bytes(lp)
     return {
         "tokens": [lp.token for lp in logprobs],
         "token_logprobs": [lp.logprob for lp in logprobs],
