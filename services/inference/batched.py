@@ -37,7 +37,7 @@ from messages import ErrorCode, FinishReason, GenerateRequest, SwitchboardError,
 from . import kv_cache
 from .decoding import TextStream
 from .engine_core import Occupancy, Sink
-from .grammar import DEAD_END, RowGrammar, dead_rows, mask_rows
+from .grammar import DEAD_END, RowGrammar, mask_rows
 from .kv_cache import PaddedCache
 from .model_runner import BASE, Job, ModelRunner, Outcome
 from .sampling import Sampler, token_logprobs
@@ -376,8 +376,7 @@ class BatchedCore:
         """Each row's next token from its row of `logits` (`[rows, vocab]`, masked here in place where the row
         has a grammar), with its logprobs entry where the row asks for one."""
         constrained = [(i, r.grammar) for i, r in enumerate(rows) if r.grammar is not None]
-        mask_rows(logits, constrained, self._vocab_size)
-        dead = dead_rows(logits, [i for i, _ in constrained])
+        dead = mask_rows(logits, constrained, self._vocab_size)  # rows whose grammar allows nothing next
         tokens = [DEAD_END if i in dead else row.sampler.pick(logits[i]) for i, row in enumerate(rows)]
         entries: list[TokenLogprob | None] = [None] * len(rows)
         asking = [i for i, row in enumerate(rows) if row.logprobs is not None and i not in dead]

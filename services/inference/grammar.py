@@ -156,30 +156,23 @@ class RowGrammar:
         return bool(self._matcher.is_terminated())
 
 
-# the token of a row whose grammar allows none next (`dead_rows`); never a real token id
+# the token of a row whose grammar allows none next (`mask_rows` names such rows); never a real token id
 DEAD_END = -1
 
 
-def dead_rows(logits: torch.Tensor, rows: list[int]) -> set[int]:
-    """Which of `rows` (indexes into masked `logits`, `[rows, vocab]`) have every token at -inf: their grammar
-    allows nothing next, so nothing can be sampled (softmax would be NaN)."""
-    if not rows:
-        return set()
-    index = torch.tensor(rows, dtype=torch.long, device=logits.device)
-    best = logits.index_select(0, index).amax(dim=-1)
-    return {row for row, value in zip(rows, best.tolist(), strict=True) if value == float("-inf")}
-
-
-def mask_rows(logits: torch.Tensor, grammars: list[tuple[int, RowGrammar]], vocab_size: int) -> None:
-    """Set to -inf, in place, each listed row's logits the row's grammar does not allow next.
+def mask_rows(logits: torch.Tensor, grammars: list[tuple[int, RowGrammar]], vocab_size: int) -> set[int]:
+    """Set to -inf, in place, each listed row's logits the row's grammar does not allow next; returns the
+    listed rows whose grammar allows no token at all (an empty bitmask: nothing can be sampled there, and a
+    softmax of the row would be NaN).
 
     `logits`: `[rows, vocab]`, float, on any device; `grammars`: (row index, that row's grammar) pairs. The
     other rows are left as they are."""
     if not grammars:
-        return
+        return set()
     bitmask = xgr.allocate_token_bitmask(logits.shape[0], vocab_size)
     for row, grammar in grammars:
         grammar.fill(bitmask, row)
-    xgr.apply_token_bitmask_inplace(
-        logits, bitmask.to(logits.device), vocab_size=vocab_size, indices=[row for row, _ in grammars]
-    )
+    rows = [row for row, _ in grammars]
+    xgr.apply_token_bitmask_inplace(logits, bitmask.to(logits.device), vocab_size=vocab_size, indices=rows)
+    allowed = bitmask[rows].any(dim=-1).tolist()
+    return {row for row, anything in zip(rows, allowed, strict=True) if not anything}
